@@ -1,0 +1,91 @@
+"""clvlab: customer lifetime value, lifecycle and voice of the customer.
+
+>>> import clvlab
+>>> ws = clvlab.connect("shop.duckdb")                     # doctest: +SKIP
+>>> rfm = clvlab.rfm_summary(ws, freq="W")                  # doctest: +SKIP
+>>> bg = clvlab.BetaGeo().fit(rfm)                          # doctest: +SKIP
+
+Names are imported on first use, so ``import clvlab`` (and the CLI) start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # workspace and data
+    "connect": "clvlab.data.workspace",
+    "Workspace": "clvlab.data.workspace",
+    "LoadReport": "clvlab.data.load",
+    # features
+    "rfm_summary": "clvlab.features.rfm",
+    "calibration_holdout": "clvlab.features.rfm",
+    # models
+    "BetaGeo": "clvlab.models.beta_geo",
+    "ModifiedBetaGeo": "clvlab.models.modified_beta_geo",
+    "ParetoNBD": "clvlab.models.pareto_nbd",
+    "BetaGeoBetaBinom": "clvlab.models.beta_geo_beta_binom",
+    "ShiftedBetaGeo": "clvlab.models.shifted_beta_geo",
+    "GammaGamma": "clvlab.models.gamma_gamma",
+    "load_model": "clvlab.models._base",
+    # value
+    "score_customers": "clvlab.value.score",
+    "customer_lifetime_value": "clvlab.value.score",
+    "rfm_segments": "clvlab.value.segments",
+    "evaluate_holdout": "clvlab.value.evaluation",
+    # errors
+    "ClvlabError": "clvlab.errors",
+    "DataValidationError": "clvlab.errors",
+    "ParameterError": "clvlab.errors",
+    "NotFittedError": "clvlab.errors",
+    "ConvergenceError": "clvlab.errors",
+    "ConvergenceWarning": "clvlab.errors",
+    "DataQualityWarning": "clvlab.errors",
+}
+_SUBMODULES = {"datasets", "errors", "models", "data", "features", "value"}
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"clvlab.{name}")
+    msg = f"module 'clvlab' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
+    from clvlab.data.load import LoadReport
+    from clvlab.data.workspace import Workspace, connect
+    from clvlab.errors import (
+        ClvlabError,
+        ConvergenceError,
+        ConvergenceWarning,
+        DataQualityWarning,
+        DataValidationError,
+        NotFittedError,
+        ParameterError,
+    )
+    from clvlab.features.rfm import calibration_holdout, rfm_summary
+    from clvlab.models._base import load_model
+    from clvlab.models.beta_geo import BetaGeo
+    from clvlab.models.beta_geo_beta_binom import BetaGeoBetaBinom
+    from clvlab.models.gamma_gamma import GammaGamma
+    from clvlab.models.modified_beta_geo import ModifiedBetaGeo
+    from clvlab.models.pareto_nbd import ParetoNBD
+    from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
+    from clvlab.value.evaluation import evaluate_holdout
+    from clvlab.value.score import customer_lifetime_value, score_customers
+    from clvlab.value.segments import rfm_segments

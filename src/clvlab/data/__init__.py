@@ -1,0 +1,1 @@
+"""Data contract, loading and the workspace (DuckDB by default, any Ibis backend)."""

@@ -1,0 +1,93 @@
+"""Real data sets shipped with clvlab, each with its provenance.
+
+All files live in ``clvlab/datasets/files``; :func:`path` gives their location for loaders and
+the CLI (``clvlab load transactions $(python -c 'import clvlab.datasets as d; print(d.path("cdnow_master"))')``).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+_FILES = {
+    "cdnow_master": "CDNOW_master.txt.gz",
+    "cdnow_sample": "CDNOW_sample.txt.gz",
+    "cdnow_summary": "cdnow_customers_summary_with_transactions.csv",
+    "donations": "donations.csv",
+    "sbg_cohorts": "sbg_cohorts.csv",
+}
+
+__all__ = ["load_cdnow", "load_cdnow_summary", "load_donations", "load_sbg_cohorts", "path"]
+
+
+def path(name: str) -> Path:
+    """Location of a bundled file: one of ``cdnow_master``, ``cdnow_sample``, ``cdnow_summary``,
+    ``donations``, ``sbg_cohorts``."""
+    if name not in _FILES:
+        msg = f"Unknown data set {name!r}; choose one of {sorted(_FILES)}"
+        raise ValueError(msg)
+    return Path(str(resources.files("clvlab.datasets") / "files" / _FILES[name]))
+
+
+def load_cdnow(kind: Literal["master", "sample"] = "master") -> pd.DataFrame:
+    """CDNOW transaction log: customers who first bought CDs at CDNOW in Q1 1997, to 1998-06-30.
+
+    ``master``: the full cohort, 23,570 customers, 69,659 rows (one row per customer, day and
+    order; several rows per customer and day occur, 255 are exact duplicates).
+    ``sample``: the 1/10 sample of the BG/NBD and Pareto/NBD papers, 2,357 customers, 6,919 rows.
+
+    Columns: ``customer_id`` (str), ``ordered_at`` (datetime64), ``quantity`` (CDs), ``amount``
+    (US dollars).
+
+    Source: Fader, Hardie and Lee (2005) via the `lifetimes` package (MIT); originally
+    https://www.brucehardie.com/datasets/.
+    """
+    names = (
+        ["customer_id", "date", "quantity", "amount"]
+        if kind == "master"
+        else ["customer_id", "customer_index", "date", "quantity", "amount"]
+    )
+    frame = pd.read_csv(
+        path(f"cdnow_{kind}"), sep=r"\s+", header=0 if kind == "master" else None, names=names,
+        dtype={"customer_id": str, "date": str},
+    )
+    frame["ordered_at"] = pd.to_datetime(frame["date"], format="%Y%m%d")
+    return frame[["customer_id", "ordered_at", "quantity", "amount"]]
+
+
+def load_cdnow_summary() -> pd.DataFrame:
+    """The papers' own per-customer summary of the CDNOW sample, in weeks, 39-week calibration.
+
+    Columns ``frequency`` (x, repeat purchases), ``recency`` (t_x), ``T`` and ``monetary_value``
+    (mean repeat spend, zbar), indexed by ``customer_id``; 2,357 rows. Source: Bruce Hardie's
+    BG/NBD spreadsheet data, via `lifetimes` (MIT).
+    """
+    raw = pd.read_csv(path("cdnow_summary"))
+    frame = raw.rename(columns={"ID": "customer_id", "x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    return frame.set_index("customer_id")[["frequency", "recency", "T", "monetary_value"]]
+
+
+def load_donations() -> pd.DataFrame:
+    """Repeat donations to a non-profit over 6 yearly opportunities (1996-2001), 11,104 donors.
+
+    Columns ``frequency``, ``recency``, ``n_periods``, ``weights`` (donors with that pattern).
+    Source: Fader, Hardie and Shang (2010), "Customer-Base Analysis in a Discrete-Time
+    Noncontractual Setting", Marketing Science 29(6).
+    """
+    return pd.read_csv(path("donations")).rename(columns={"periods": "n_periods"})
+
+
+def load_sbg_cohorts() -> pd.DataFrame:
+    """Two subscriber cohorts (``regular``, ``highend``), 1,000 customers each, 7 yearly periods.
+
+    Each row is one customer: ``recency`` is the number of periods survived (a customer with
+    ``recency < T`` cancelled after ``recency`` periods; ``recency == T`` is still active).
+    Expanded from the retention curves published in Fader and Hardie (2007), "How to Project
+    Customer Retention", Journal of Interactive Marketing 21(1).
+    """
+    frame = pd.read_csv(path("sbg_cohorts"), dtype={"customer_id": str})
+    return frame

@@ -1,0 +1,1 @@
+"""Per-customer features computed as Ibis expressions (DuckDB, PostgreSQL, Spark)."""

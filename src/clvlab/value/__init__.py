@@ -1,0 +1,1 @@
+"""From models to money: CLV scores, RFM segments, holdout evaluation."""

@@ -1,0 +1,43 @@
+"""Shared fixtures: paths to the shared real data, a fresh workspace, a PostgreSQL connection."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("CLVLAB_SHARED_DATA", ROOT.parent / "shared" / "data"))
+PG_URL = os.environ.get("CLVLAB_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``: the real data sets the tests read (see its README)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"shared data not found at {SHARED_DATA}; set CLVLAB_SHARED_DATA")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """URL of the real PostgreSQL server the suite runs against."""
+    return PG_URL
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test (dropped afterwards), so parallel workers never clash."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {name}")
+    try:
+        yield name
+    finally:
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as con:
+            con.execute(f"DROP SCHEMA {name} CASCADE")
