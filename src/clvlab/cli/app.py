@@ -1,0 +1,46 @@
+"""The Typer application: global options and command registration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from clvlab import __version__
+from clvlab.cli import data_cmds, demo, model_cmds
+from clvlab.cli._common import state
+
+app = typer.Typer(
+    name="clvlab",
+    help="Customer lifetime value and voice of the customer, on DuckDB.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"clvlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Customer lifetime value and voice of the customer, on DuckDB."""
+    state.json = json_output
+    state.debug = debug
+
+
+app.command("demo")(demo.demo)
+app.command("load")(data_cmds.load)
+app.command("rfm")(data_cmds.rfm)
+app.command("fit")(model_cmds.fit)
+app.command("score")(model_cmds.score)
+app.command("evaluate")(model_cmds.evaluate)

@@ -1,0 +1,102 @@
+"""``clvlab demo``: the whole CLV engine on the bundled CDNOW data, in one command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from clvlab.cli._common import console, emit_json, state, user_errors
+from clvlab.cli.model_cmds import print_summary
+
+#: CDNOW master: whitespace-separated, header 'customer_id date number_of_cds dollar_value'
+CDNOW_MAPPING = {"ordered_at": "date", "quantity": "number_of_cds", "amount": "dollar_value"}
+
+
+@user_errors
+def demo(
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Demo workspace file.")] = Path("clvlab-demo.duckdb"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for scores.csv and diagnostics.json.")] = Path("clvlab-demo"),
+    freq: Annotated[str, typer.Option("--freq", help="Time unit for the models: D, W or M.")] = "W",
+    horizon_days: Annotated[int, typer.Option("--horizon-days", help="CLV horizon in days.")] = 365,
+) -> None:
+    """Load CDNOW into a DuckDB workspace, fit and compare the models, score every customer."""
+    from clvlab.data.workspace import connect
+    from clvlab.datasets import path as dataset_path
+    from clvlab.pipeline import run_clv
+
+    ws = connect(workspace)
+    source = dataset_path("cdnow_master")
+    report = ws.load_transactions(source, mapping=CDNOW_MAPPING, date_format="%Y%m%d", sep="whitespace",
+                                  progress=not state.json)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, disable=state.json, transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+        run = run_clv(ws, freq=freq, calibration_end="1997-09-30", observation_end="1998-06-30",
+                      horizon=horizon_days, on_step=lambda msg: progress.update(task, description=msg))
+    ws.con.create_table("scores", run.scores.reset_index(), overwrite=True)
+    ws.close()
+    out.mkdir(parents=True, exist_ok=True)
+    run.scores.to_csv(out / "scores.csv")
+    (out / "diagnostics.json").write_text(json.dumps(run.diagnostics(), indent=2, default=str), encoding="utf-8")
+
+    if state.json:
+        emit_json({"load": report.to_dict(), **run.diagnostics(),
+                   "total_clv": float(run.scores["clv"].sum()), "scores": str(out / "scores.csv")})
+        return
+    console.print(str(report), highlight=False)
+    _print_comparison(run.comparison, run.best)
+    print_summary(run.model)
+    if run.spend_model is not None:
+        print_summary(run.spend_model)
+    _print_segments(run.scores)
+    _print_top(run.scores)
+    console.print(
+        f"\n[bold]{len(run.scores):,} customers scored[/], expected {horizon_days}-day CLV "
+        f"{run.scores['clv'].sum():,.0f} in total.\n"
+        f"Scores: {out / 'scores.csv'} and table 'scores' in {workspace}; fits: {out / 'diagnostics.json'}.\n"
+        f"Next: clvlab rfm -w {workspace} --freq W | clvlab fit bgnbd -w {workspace} | clvlab --help"
+    )
+
+
+def _table(title: str, frame: pd.DataFrame, formats: dict[str, str]) -> RichTable:
+    table = RichTable(title=title)
+    for col in frame.columns:
+        table.add_column(str(col), justify="left" if frame[col].dtype == object else "right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_fmt(v, formats.get(c, "{:,.2f}")) for c, v in zip(frame.columns, row, strict=True)))
+    return table
+
+
+def _fmt(value: Any, fmt: str) -> str:
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return fmt.format(value)
+    return str(value)
+
+
+def _print_comparison(comparison: pd.DataFrame, best: str) -> None:
+    frame = comparison.reset_index()
+    frame["model"] = [f"{m} *" if m == best else m for m in frame["model"]]
+    cols = [c for c in ("model", "log_likelihood", "bic", "holdout_mae", "predicted_total", "actual_total") if c in frame]
+    console.print(_table("Models on the holdout (weeks 40-78); * = chosen", frame[cols], {"holdout_mae": "{:.4f}"}))
+
+
+def _print_segments(scores: pd.DataFrame) -> None:
+    if "segment" not in scores:
+        return
+    by = (scores.groupby("segment", observed=True)
+          .agg(customers=("clv", "size"), p_alive=("p_alive", "mean"), clv_mean=("clv", "mean"), clv_total=("clv", "sum"))
+          .sort_values("clv_total", ascending=False).reset_index())
+    console.print(_table("CLV by RFM segment", by, {"customers": "{:,}", "p_alive": "{:.2f}"}))
+
+
+def _print_top(scores: pd.DataFrame) -> None:
+    cols = [c for c in ("frequency", "recency", "T", "p_alive", "expected_purchases", "expected_spend",
+                        "clv", "clv_lower", "clv_upper", "segment") if c in scores]
+    top = scores.nlargest(10, "clv")[cols].reset_index()
+    console.print(_table("Top 10 customers by CLV", top, {"frequency": "{:.0f}", "p_alive": "{:.2f}"}))

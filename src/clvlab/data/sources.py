@@ -1,0 +1,296 @@
+"""Read any supported source into a DuckDB staging table of VARCHAR columns, in source order.
+
+Supported sources: delimited text (CSV, TSV, ``;``/``|``-separated, optionally ``.gz``),
+whitespace-separated text (CDNOW's ``.txt``: runs of spaces, leading spaces, CRLF), Parquet,
+pandas and Polars DataFrames, pyarrow tables, an :class:`ibis.Table` of any backend (streamed in
+Arrow batches) and a URL ``postgres://user@host:port/db?table=name&schema=public``.
+
+Every value is kept as written (``all_varchar``) so that a rejected value is reported exactly;
+``_row`` is the 1-based data row (header excluded, blank lines skipped) in source order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from clvlab.errors import ClvlabError, DataValidationError
+
+SNIFF_BYTES = 64 * 1024
+_DELIMS = (",", "\t", ";", "|")
+_NUMBERISH = re.compile(r"^[\s\"']*[-+]?[\d.,/:\- ]*\d[\d.,/:\- TZ]*[\s\"']*$")
+
+
+@dataclass
+class Staged:
+    """A staged source: temp table name, its data columns (as in the source) and row count."""
+
+    table: str
+    columns: list[str]
+    rows: int
+    name: str
+    stem: str
+
+
+def quote_ident(name: str) -> str:
+    """Quote ``name`` as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_str(value: str) -> str:
+    """Quote ``value`` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _head_lines(path: Path, n: int = 30) -> list[str]:
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        raw: bytes = fh.read(SNIFF_BYTES)
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(raw) == SNIFF_BYTES and lines:
+        lines = lines[:-1]  # possibly cut in the middle
+    return lines[:n]
+
+
+def sniff_sep(path: Path) -> str | None:
+    """Guess the separator of a text file: a delimiter, ``"whitespace"``, or None (let DuckDB)."""
+    lines = _head_lines(path)
+    if not lines:
+        return None
+    for d in _DELIMS:
+        counts = {ln.count(d) for ln in lines}
+        if min(counts) > 0 and len(counts) == 1:
+            return d
+    if any(any(d in ln for d in _DELIMS) for ln in lines):
+        return None  # quoted fields or ragged rows: DuckDB's sniffer knows better
+    widths = {len(ln.split()) for ln in lines}
+    if len(widths) == 1 and widths.pop() > 1:
+        return "whitespace"
+    return None
+
+
+def sniff_header(path: Path, sep: str | None) -> bool:
+    """True when the first line looks like column names (none of its fields looks like data)."""
+    lines = _head_lines(path, 2)
+    if not lines:
+        return True
+    first = lines[0]
+    if sep == "whitespace":
+        fields = first.split()
+    elif sep:
+        fields = first.split(sep)
+    else:
+        fields = re.split(r"[,;\t|]", first)
+    return not any(_NUMBERISH.match(f) for f in fields if f.strip())
+
+
+def _file_name_and_stem(path: Path) -> tuple[str, str]:
+    name = path.name
+    stem = name
+    for suffix in (".gz", ".csv", ".tsv", ".txt", ".parquet", ".pq"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+    return name, stem or "source"
+
+
+def stage_file(
+    con: Any,
+    path: Path,
+    table: str,
+    *,
+    sep: str | None,
+    header: bool | None,
+    names: list[str] | None,
+) -> Staged:
+    """Stage a text or Parquet file into temp table ``table``."""
+    if not path.exists():
+        msg = f"source file '{path}' does not exist"
+        raise DataValidationError(msg, hint="check the path (relative paths start at the cwd)")
+    name, stem = _file_name_and_stem(path)
+    p = quote_str(str(path))
+    low = path.name.lower()
+    if low.endswith((".parquet", ".pq")):
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({p})").fetchall()]
+        sel = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in cols)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS _row, {sel} "
+            f"FROM (SELECT * FROM read_parquet({p}, file_row_number=true) ORDER BY file_row_number)"
+        )
+        return _finish(con, table, name, stem, names)
+    if sep is None and (low.endswith((".tsv", ".tsv.gz", ".tab"))):
+        sep = "\t"
+    if sep is None:
+        sep = sniff_sep(path)
+    if sep in ("whitespace", "space", " "):
+        return _stage_whitespace(con, path, table, header, names, name, stem)
+    if header is None:
+        header = sniff_header(path, sep)
+    opts = ["all_varchar=true", f"header={'true' if header else 'false'}"]
+    if sep:
+        opts.append(f"delim={quote_str(sep)}")
+    if names:
+        opts.append("names=[" + ", ".join(quote_str(n) for n in names) + "]")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({p}, {', '.join(opts)})"
+        )
+    except Exception as exc:  # duckdb.Error: malformed file (ragged rows, bad quoting, encoding)
+        msg = f"cannot read '{name}' as delimited text: {str(exc).splitlines()[0]}"
+        raise DataValidationError(
+            msg, hint="pass sep=... (',', ';', '\\t', 'whitespace') or fix the line named above"
+        ) from exc
+    cols = _columns(con, table)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid + 1 AS _row, "
+        + ", ".join(quote_ident(c) for c in cols)
+        + f" FROM {table}"
+    )
+    return _finish(con, table, name, stem, None)
+
+
+def _stage_whitespace(
+    con: Any,
+    path: Path,
+    table: str,
+    header: bool | None,
+    names: list[str] | None,
+    name: str,
+    stem: str,
+) -> Staged:
+    lines = _head_lines(path, 2)
+    if header is None:
+        header = sniff_header(path, "whitespace")
+    width = len(lines[0].split()) if lines else 0
+    if names:
+        width = max(width, len(names))
+    cols = list(names or [])
+    if header and lines and not names:
+        cols = lines[0].split()
+    cols += [f"column{i}" for i in range(len(cols), width)]
+    p = quote_str(str(path))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table}_raw AS SELECT line FROM read_csv({p}, "
+        "columns={'line': 'VARCHAR'}, header=false, delim='\x01', quote='', escape='', "
+        "auto_detect=false, strict_mode=false) WHERE trim(line, ' \t\r\ufeff') <> ''"
+    )
+    parts = ", ".join(f"NULLIF(f[{i + 1}], '') AS {quote_ident(c)}" for i, c in enumerate(cols))
+    skip = "WHERE _n > 1" if header else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT _n - {1 if header else 0} AS _row, "
+        f"{parts} FROM (SELECT rowid + 1 AS _n, "
+        f"string_split_regex(trim(line, ' \t\r\ufeff'), '[ \t]+') AS f FROM {table}_raw) {skip}"
+    )
+    extra = con.execute(
+        f"SELECT min(_row) FROM (SELECT _row, len(string_split_regex(trim(line, ' \t\r\ufeff'), "
+        f"'[ \t]+')) AS k, rowid + 1 - {1 if header else 0} AS _row FROM {table}_raw) "
+        f"WHERE k > {len(cols)} AND _row > 0"
+    ).fetchone()[0]
+    con.execute(f"DROP TABLE {table}_raw")
+    if extra is not None:
+        msg = f"row {extra} of '{name}' has more fields than the {len(cols)} columns {cols}"
+        raise DataValidationError(msg, hint="give all column names in the config 'columns'")
+    return _finish(con, table, name, stem, None)
+
+
+def stage_arrow(con: Any, data: Any, table: str, name: str) -> Staged:
+    """Stage an Arrow table or RecordBatchReader (streamed, so large sources stay out of RAM)."""
+    view = f"{table}_arrow"
+    con.register(view, data)
+    try:
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {view}").fetchall()]
+        sel = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in cols)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS _row, "
+            f"{sel} FROM {view}"
+        )
+    finally:
+        con.unregister(view)
+    return _finish(con, table, name, name, None)
+
+
+def _columns(con: Any, table: str) -> list[str]:
+    rows = con.execute(f"DESCRIBE {table}").fetchall()
+    return [r[0] for r in rows if r[0] != "_row"]
+
+
+def _finish(con: Any, table: str, name: str, stem: str, names: list[str] | None) -> Staged:
+    cols = _columns(con, table)
+    if names and len(names) == len(cols) and names != cols:
+        for old, new in zip(cols, names, strict=True):
+            con.execute(f"ALTER TABLE {table} RENAME {quote_ident(old)} TO {quote_ident(new)}")
+        cols = list(names)
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return Staged(table=table, columns=cols, rows=int(rows), name=name, stem=stem)
+
+
+def open_url(url: str) -> tuple[Any, str]:
+    """Open ``postgres://user@host/db?table=name[&schema=s]`` as an ibis.Table and its name."""
+    import ibis
+
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    table = query.pop("table", None)
+    schema = query.pop("schema", None)
+    if not table:
+        msg = f"source URL '{_redact(url)}' names no table"
+        raise DataValidationError(msg, hint="append ?table=<name> (and &schema=<schema>)")
+    bare = urlunsplit(parts._replace(query=urlencode(query)))
+    try:
+        backend = ibis.connect(bare)
+        t = backend.table(table, database=schema) if schema else backend.table(table)
+    except Exception as exc:
+        msg = f"cannot open table '{table}' at '{_redact(url)}': {str(exc).splitlines()[0]}"
+        raise ClvlabError(msg) from exc
+    return t, table
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def stage_source(
+    con: Any,
+    source: Any,
+    table: str,
+    *,
+    sep: str | None = None,
+    header: bool | None = None,
+    names: list[str] | None = None,
+) -> Staged:
+    """Stage any supported ``source`` (see the module docstring) into temp table ``table``."""
+    import pyarrow as pa
+
+    if isinstance(source, str) and re.match(r"^postgres(ql)?://", source):
+        t, tname = open_url(source)
+        return stage_arrow(con, t.to_pyarrow_batches(), table, tname)
+    if isinstance(source, (str, Path)):
+        return stage_file(con, Path(source).expanduser(), table, sep=sep, header=header,
+                          names=names)
+    mod = type(source).__module__
+    if mod.startswith("pandas"):
+        return stage_arrow(con, pa.Table.from_pandas(source, preserve_index=False), table,
+                           "dataframe")
+    if mod.startswith("polars"):
+        return stage_arrow(con, source.to_arrow(), table, "dataframe")
+    if isinstance(source, (pa.Table, pa.RecordBatchReader)):
+        return stage_arrow(con, source, table, "arrow")
+    if mod.startswith("ibis"):
+        try:
+            tname = source.get_name()
+        except Exception:
+            tname = "ibis_table"
+        return stage_arrow(con, source.to_pyarrow_batches(), table, str(tname))
+    msg = (
+        f"cannot load a source of type {type(source).__name__}: expected a file path, a "
+        "postgres:// URL, a pandas/Polars DataFrame, a pyarrow Table or an ibis.Table"
+    )
+    raise DataValidationError(msg)

@@ -1,0 +1,193 @@
+"""Shared plumbing for the continuous-time BTYD models (BG/NBD, MBG/NBD, Pareto/NBD).
+
+Public helpers (for model modules, not for users):
+
+- :func:`read_frt` pulls ``frequency``, ``recency``, ``T`` (and optional ``weights``) out of a
+  frame or keyword arrays and checks the BTYD rules with located errors.
+- :func:`check_frt` the rules alone: integer ``frequency >= 0``, ``0 <= recency <= T``,
+  ``recency == 0`` when ``frequency == 0``, ``T > 0``.
+- :func:`distinct_rows` factorises several columns into distinct rows: the distinct values of
+  each column, integer codes of every distinct row into those values, summed weights, and the
+  inverse map from input rows to distinct rows. Likelihoods evaluate per-value terms once per
+  distinct value (e.g. ``gammaln(r + x)`` per distinct x, ``log(alpha + T)`` per distinct T)
+  and gather them with the codes; predictions are computed per distinct row and expanded with
+  ``inverse``.
+- :func:`prediction_inputs` / :func:`as_output` broadcast scalars, arrays and pandas Series for
+  prediction methods and give back a float for scalar input, an ndarray otherwise.
+- :func:`softplus` ``log(1 + exp(d))`` without overflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clvlab.errors import DataValidationError, Issue
+from clvlab.models._base import ArrayLike, FloatArray, as_columns, check_rule
+
+IntArray = np.ndarray[Any, np.dtype[np.intp]]
+
+__all__ = [
+    "DistinctRows",
+    "as_output",
+    "check_frt",
+    "check_weights",
+    "distinct_rows",
+    "prediction_inputs",
+    "read_frt",
+    "softplus",
+]
+
+
+def check_frt(cols: Mapping[str, FloatArray], where: str) -> None:
+    """Check the BTYD summary rules on ``frequency``, ``recency`` and ``T`` (all required).
+
+    Raises a located :class:`~clvlab.errors.DataValidationError` (0-based row, column, value).
+    """
+    x, tx, T = cols["frequency"], cols["recency"], cols["T"]
+    check_rule(x < 0, cols, "frequency", "must be >= 0 (number of repeat purchases)", where=where)
+    check_rule(x != np.floor(x), cols, "frequency", "must be a whole number of repeat purchases",
+               where=where)
+    check_rule(T <= 0, cols, "T", "must be > 0 (time from first purchase to the end of the period)",
+               where=where)
+    check_rule(tx < 0, cols, "recency", "must be >= 0 (time from first to last purchase)",
+               where=where)
+    check_rule(tx > T, cols, "recency",
+               "must be <= T (last purchase after the end of the period); check the summary's "
+               "observation end date", where=where)
+    check_rule((x == 0) & (tx != 0), cols, "recency",
+               "must be 0 when frequency is 0 (no repeat purchase)", where=where)
+
+
+def check_weights(weights: FloatArray, where: str) -> None:
+    """Weights must be >= 0 with a positive total."""
+    check_rule(weights < 0, {"weights": weights}, "weights", "must be >= 0", where=where)
+    if not weights.sum() > 0:
+        msg = f"{where}: the weights sum to 0, nothing to fit"
+        raise DataValidationError(msg, hint="pass positive weights (customer counts)")
+
+
+def read_frt(
+    data: Any,
+    given: Mapping[str, ArrayLike | None],
+    *,
+    where: str,
+) -> tuple[dict[str, FloatArray], FloatArray | None]:
+    """Columns ``frequency``, ``recency``, ``T`` (checked) and optional ``weights``."""
+    cols = as_columns(data, ("frequency", "recency", "T"), given, where=where,
+                      optional=("weights",))
+    weights = cols.pop("weights", None)
+    check_frt(cols, where)
+    if weights is not None:
+        check_weights(weights, where)
+    return cols, weights
+
+
+@dataclass(frozen=True)
+class DistinctRows:
+    """Distinct rows of several columns, each column factorised on its own.
+
+    ``values[name]`` holds the distinct values of column ``name``; ``codes[name][i]`` is the
+    position in ``values[name]`` of distinct row ``i``; ``weights[i]`` sums the input weights of
+    distinct row ``i``; ``inverse[j]`` is the distinct row of input row ``j``.
+    """
+
+    values: dict[str, FloatArray]
+    codes: dict[str, IntArray]
+    weights: FloatArray
+    inverse: IntArray
+
+    @property
+    def n_rows(self) -> int:
+        """Number of distinct rows."""
+        return len(self.weights)
+
+    def column(self, name: str) -> FloatArray:
+        """Column ``name`` at the distinct rows."""
+        return self.values[name][self.codes[name]]
+
+
+def distinct_rows(columns: Mapping[str, FloatArray], weights: FloatArray | None = None) -> DistinctRows:
+    """Factorise the columns (hash-based, O(n)) into distinct rows with summed weights."""
+    names = list(columns)
+    if not names:
+        msg = "distinct_rows needs at least one column"
+        raise ValueError(msg)
+    n = len(columns[names[0]])
+    col_codes: list[IntArray] = []
+    uniques: list[FloatArray] = []
+    for name in names:
+        c, u = pd.factorize(columns[name], sort=False)
+        col_codes.append(np.asarray(c, dtype=np.intp))
+        uniques.append(np.asarray(u, dtype=np.float64))
+    key = col_codes[0]
+    n_key = len(uniques[0])
+    for c, u in zip(col_codes[1:], uniques[1:], strict=True):
+        # combined key stays < n * len(u) <= n**2, far below int64 overflow for n < 3e9
+        k, ku = pd.factorize(key * len(u) + c, sort=False)
+        key, n_key = np.asarray(k, dtype=np.intp), len(ku)
+    inverse = key
+    rep = np.empty(n_key, dtype=np.intp)
+    rep[inverse] = np.arange(n, dtype=np.intp)
+    w = np.bincount(inverse, weights=weights, minlength=n_key).astype(np.float64)
+    return DistinctRows(
+        values=dict(zip(names, uniques, strict=True)),
+        codes={name: c[rep] for name, c in zip(names, col_codes, strict=True)},
+        weights=w,
+        inverse=inverse,
+    )
+
+
+def prediction_inputs(where: str, **inputs: ArrayLike) -> tuple[dict[str, FloatArray], bool]:
+    """Broadcast prediction inputs to float arrays; also says whether all were scalars."""
+    arrays: dict[str, FloatArray] = {}
+    scalar = True
+    for name, value in inputs.items():
+        if isinstance(value, pd.Series | pd.Index):
+            value = value.to_numpy()
+        elif hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):
+            value = value.to_numpy()  # Polars Series
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            msg = f"{where}: '{name}' is not numeric ({exc})"
+            raise DataValidationError(msg) from exc
+        scalar = scalar and arr.ndim == 0
+        arrays[name] = arr
+    try:
+        shaped = np.broadcast_arrays(*arrays.values())
+    except ValueError as exc:
+        shapes = {k: v.shape for k, v in arrays.items()}
+        msg = f"{where}: inputs cannot be broadcast together {shapes}"
+        raise DataValidationError(msg) from exc
+    out = {k: np.atleast_1d(np.ascontiguousarray(v)).ravel()
+           for k, v in zip(arrays, shaped, strict=True)}
+    for name, arr in out.items():
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            issues = [Issue("not a finite number", row=int(i), column=name, value=arr[i])
+                      for i in bad[:3]]
+            msg = f"{where}: {bad.size} non-finite values in '{name}' (row = 0-based index)"
+            raise DataValidationError(msg, issues)
+    return out, scalar
+
+
+def as_output(values: FloatArray, scalar: bool) -> float | FloatArray:
+    """A float for scalar input, else the array."""
+    return float(values[0]) if scalar else values
+
+
+def check_time(t: FloatArray, where: str, name: str = "t") -> None:
+    """A prediction horizon must be >= 0."""
+    check_rule(t < 0, {name: t}, name, "must be >= 0 (length of the prediction period)",
+               where=where)
+
+
+def softplus(d: FloatArray) -> FloatArray:
+    """``log(1 + exp(d))``, exact for all d (no overflow for large d)."""
+    out: FloatArray = np.logaddexp(0.0, d)
+    return out
