@@ -67,7 +67,6 @@ def compare_models(
     from clvlab import models
     from clvlab.value.evaluation import evaluate_holdout
 
-    calib = cal.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"})
     rows = []
     for name in candidates:
         if on_step:
@@ -75,7 +74,7 @@ def compare_models(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = getattr(models, name)().fit(calib)
+                model = getattr(models, name)().fit(cal)
             ev = evaluate_holdout(model, cal)
             rows.append({
                 "model": name, "log_likelihood": model.log_likelihood_, "bic": model.bic_,

@@ -129,8 +129,7 @@ def evaluate(
         cal = calibration_holdout(ws, calibration_end=calibration_end, observation_end=observation_end, freq=freq)
     finally:
         ws.close()
-    calib = cal.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"})
-    fitted = cls().fit(calib)
+    fitted = cls().fit(cal)
     result = evaluate_holdout(fitted, cal)
     if state.json:
         emit_json({"model": fitted.to_dict(), "holdout": result})

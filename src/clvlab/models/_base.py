@@ -217,7 +217,10 @@ def as_columns(
     for name in (*names, *optional):
         value = given.get(name)
         if value is None and data is not None:
+            # a calibration_holdout frame fits directly: 'frequency' falls back to 'frequency_cal'
             value = _column(data, name)
+            if value is None:
+                value = _column(data, f"{name}_cal")
         if value is None:
             if name in optional:
                 continue
