@@ -240,7 +240,7 @@ def as_columns(
             raise DataValidationError(msg)
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
-            issues = [Issue("not a finite number", row=int(i), column=name, value=arr[i]) for i in bad[:3]]
+            issues = [Issue("not a finite number", row=int(i), column=name, value=float(arr[i])) for i in bad[:3]]
             msg = f"{where}: {bad.size} non-finite values in '{name}' (row = 0-based index)"
             raise DataValidationError(msg, issues)
         out[name] = arr

@@ -16,9 +16,10 @@ _COLUMNS = ("frequency", "recency", "n_periods")
 class BetaGeoBetaBinom(BaseModel):
     r"""BG/BB model of repeat transactions at discrete opportunities (Fader, Hardie & Shang 2010).
 
-    At each of ``n`` discrete opportunities (e.g. a yearly fund drive) a customer who is alive
-    transacts with probability :math:`p`; before each opportunity after the first she dies with
-    probability :math:`\theta` (and is never seen again). Across customers
+    After a first transaction (period 0) a customer meets ``n`` discrete opportunities (e.g.
+    yearly fund drives). Before each opportunity she dies (and is never seen again) with
+    probability :math:`\theta`; at each opportunity she is alive for she transacts with
+    probability :math:`p`. Across customers
     :math:`p \sim \mathrm{Beta}(\alpha, \beta)` and :math:`\theta \sim \mathrm{Beta}(\gamma, \delta)`.
     A customer is summarised by ``frequency`` :math:`x` (opportunities with a transaction),
     ``recency`` :math:`t_x` (the last such opportunity, 0 if none) and ``n_periods`` :math:`n`.
@@ -68,7 +69,9 @@ class BetaGeoBetaBinom(BaseModel):
     >>> round(model.log_likelihood_, 1)
     -33225.6
     >>> round(model.probability_alive(6, 6, 6), 4)
-    0.9156
+    0.9304
+    >>> round(model.conditional_expected_purchases(5, 6, 6, 6), 2)
+    3.75
     """
 
     param_names = ("alpha", "beta", "gamma", "delta")
