@@ -1,0 +1,396 @@
+"""Per-customer scores: P(alive), expected purchases and spend, discounted CLV with an interval.
+
+Time and money conventions
+--------------------------
+- ``horizon`` is in **days**. The RFM summary counts time in periods (``freq``: ``"D"`` day,
+  ``"W"`` week = 7 days, ``"M"`` month = 365.25 / 12 days); the horizon is converted with
+  these lengths.
+- ``discount_rate`` is an **annual** rate ``d``. Cash flows are discounted in monthly steps:
+  with a month of ``365.25 / 12`` days, step ``k = 1..K`` (``K = ceil(horizon / month)``) ends
+  at ``t_k = min(k * month, horizon)`` days and the CLV is
+
+  .. math::
+
+      CLV = margin \\cdot E[spend] \\cdot \\sum_{k=1}^{K}
+            \\frac{E[N(t_k)] - E[N(t_{k-1})]}{(1 + d)^{t_k / 365.25}}
+
+  where ``E[N(t)]`` is the model's conditional expected number of purchases in ``(T, T + t]``
+  given the customer's history (``t_0 = 0``). With whole months this is the monthly rate
+  ``(1 + d)^{1/12} - 1`` applied per month (lifetimes' ``customer_lifetime_value`` applies a
+  monthly rate per month of 30 days or 4.345 weeks).
+- ``E[spend]`` is the spend model's expected spend per transaction; without a spend model it is
+  the customer's own ``monetary_value`` (mean repeat spend), and for customers with no repeat
+  purchase (``frequency == 0``, whose ``monetary_value`` is 0 by convention) the mean
+  ``monetary_value`` of the customers with ``frequency > 0``.
+
+Interval
+--------
+``clv_lower`` and ``clv_upper`` carry the parameter uncertainty of the fitted models: ``n_draws``
+parameter vectors are drawn from the asymptotic normal of the *log* parameters (covariance
+``covariance_ / outer(theta, theta)``, the delta method back from the natural scale; purchase and
+spend models independently), the CLV is recomputed for every draw and the ``(1 - interval) / 2``
+and ``(1 + interval) / 2`` quantiles are taken. The draws are evaluated on the distinct
+``(frequency, recency, T, monetary_value)`` rows; when there are more than
+``MAX_EXACT_INTERVAL_ROWS`` of them, on a grid of cells instead (frequency exact below 8, then
+in half-octaves; recency, T and monetary value in 8 quantile bins), and each customer gets its point
+CLV times the quantiles of ``CLV_draw / CLV`` of its cell. Bounds are widened to contain the
+point estimate. The interval ignores the uncertainty of the customer's own future (the
+Poisson/Gamma noise), which is much larger for one customer: it says how sure the *expectation*
+is.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clvlab.errors import DataValidationError, check_param
+from clvlab.models._base import FloatArray, as_columns
+from clvlab.models._btyd import check_frt, distinct_rows
+from clvlab.value.segments import as_frame, rfm_segments, share_below
+
+__all__ = ["MAX_EXACT_INTERVAL_ROWS", "customer_lifetime_value", "score_customers"]
+
+#: length of one period in days
+DAYS_PER_PERIOD = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
+_DAYS_PER_YEAR = 365.25
+_DAYS_PER_MONTH = 365.25 / 12
+#: above this many distinct rows the interval is computed on a grid of cells
+MAX_EXACT_INTERVAL_ROWS = 5_000
+#: quantile bins of recency, T and monetary value on the interval grid
+_GRID_BINS = 8
+#: rows per vectorised model call (bounds memory on millions of customers)
+_CHUNK = 1_000_000
+_RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+
+
+# ---- argument handling -----------------------------------------------------------------------
+def _is_real(x: object) -> bool:
+    return isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(float(x))
+
+
+def _check_common(
+    where: str, horizon: object, discount_rate: object, margin: object
+) -> None:
+    check_param(_is_real(horizon) and float(horizon) > 0, "horizon", where,  # type: ignore[arg-type]
+                "a float > 0 (days)", horizon)
+    check_param(_is_real(discount_rate) and 0 <= float(discount_rate) < 1,  # type: ignore[arg-type]
+                "discount_rate", where, "a float in [0, 1)", discount_rate)
+    check_param(_is_real(margin) and 0 < float(margin) <= 1, "margin", where,  # type: ignore[arg-type]
+                "a float in (0, 1]", margin)
+
+
+def _check_models(where: str, model: object, spend_model: object) -> None:
+    ok = all(hasattr(model, m) for m in ("conditional_expected_purchases", "probability_alive"))
+    check_param(ok, "model", where,
+                "a continuous BTYD model (BetaGeo, ModifiedBetaGeo, ParetoNBD)",
+                type(model).__name__)
+    _fitted_params(model)
+    if spend_model is not None:
+        check_param(hasattr(spend_model, "expected_spend"), "spend_model", where,
+                    "None or a spend model with expected_spend (GammaGamma)",
+                    type(spend_model).__name__)
+        _fitted_params(spend_model)
+
+
+def _fitted_params(model: Any) -> dict[str, float]:
+    """The fitted parameters; the model's own NotFittedError when it is not fitted."""
+    checker = getattr(model, "_check_fitted", None)
+    if callable(checker):
+        checker()
+    return {k: float(v) for k, v in dict(model.params_).items()}
+
+
+def _resolve_freq(where: str, rfm: pd.DataFrame, freq: object) -> str:
+    if freq is None:
+        freq = rfm.attrs.get("freq")
+        check_param(freq in DAYS_PER_PERIOD, "freq", where,
+                    "one of 'D', 'W', 'M' (the rfm frame has no attrs['freq'] to take it from)",
+                    None)
+    check_param(freq in DAYS_PER_PERIOD, "freq", where, "one of 'D', 'W', 'M'", freq)
+    return str(freq)
+
+
+def _read_rfm(rfm: Any, where: str) -> tuple[pd.DataFrame, dict[str, FloatArray]]:
+    frame = as_frame(rfm, where)
+    missing = [c for c in _RFM_COLUMNS if c not in frame.columns]
+    if missing:
+        msg = f"{where}: the rfm frame lacks the column(s) {missing}; it has {list(frame.columns)}"
+        raise DataValidationError(msg, hint="build it with clvlab.rfm_summary(..., monetary='amount')")
+    cols = as_columns(frame, _RFM_COLUMNS, {}, where=where)
+    check_frt(cols, where)
+    return frame, cols
+
+
+# ---- the arithmetic ----------------------------------------------------------------------------
+def _schedule(horizon_days: float, discount_rate: float, freq: str) -> tuple[FloatArray, FloatArray]:
+    """Ends of the monthly steps in periods, and the discount divisor of each step."""
+    n_steps = max(1, math.ceil(horizon_days / _DAYS_PER_MONTH - 1e-9))
+    ends_days = np.minimum(np.arange(1, n_steps + 1) * _DAYS_PER_MONTH, horizon_days)
+    divisors = (1.0 + discount_rate) ** (ends_days / _DAYS_PER_YEAR)
+    return ends_days / DAYS_PER_PERIOD[freq], np.asarray(divisors, dtype=np.float64)
+
+
+def _cumulative_purchases(
+    model: Any, frequency: FloatArray, recency: FloatArray, T: FloatArray, ends: FloatArray
+) -> FloatArray:
+    """E[N(t)] for every step end (columns) and row (rows), in one vectorised call."""
+    n, k = len(frequency), len(ends)
+    out = np.empty((n, k))
+    size = max(1, _CHUNK // k)
+    for lo in range(0, n, size):
+        part = slice(lo, min(n, lo + size))
+        m = part.stop - part.start
+        values = model.conditional_expected_purchases(
+            np.tile(ends, m), np.repeat(frequency[part], k), np.repeat(recency[part], k),
+            np.repeat(T[part], k),
+        )
+        out[part] = np.asarray(values, dtype=np.float64).reshape(m, k)
+    return out
+
+
+def _discounted_purchases(
+    model: Any, frequency: FloatArray, recency: FloatArray, T: FloatArray,
+    ends: FloatArray, divisors: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Discounted expected purchases ``sum_k (E[N(t_k)] - E[N(t_{k-1})]) / divisor_k`` and the
+    undiscounted ``E[N(t_K)]`` (the last step end)."""
+    cum = _cumulative_purchases(model, frequency, recency, T, ends)
+    steps = np.diff(cum, axis=1, prepend=0.0)
+    return steps @ (1.0 / divisors), cum[:, -1]
+
+
+def _population_spend(frequency: FloatArray, monetary: FloatArray) -> float:
+    repeat = frequency > 0
+    return float(monetary[repeat].mean()) if repeat.any() else float("nan")
+
+
+def _expected_spend(
+    spend_model: Any, frequency: FloatArray, monetary: FloatArray, population: float
+) -> FloatArray:
+    if spend_model is None:
+        return np.where(frequency > 0, monetary, population)
+    return np.asarray(spend_model.expected_spend(frequency, monetary), dtype=np.float64)
+
+
+def _with_params(model: Any, params: Mapping[str, float]) -> Any:
+    other = copy.copy(model)
+    other.params_ = dict(params)
+    return other
+
+
+def _draw_params(model: Any, n_draws: int, rng: np.random.Generator) -> list[dict[str, float]] | None:
+    """``n_draws`` parameter dicts from the asymptotic normal of the log-parameters."""
+    params = _fitted_params(model)
+    names = list(params)
+    theta = np.array([params[k] for k in names])
+    cov_frame = getattr(model, "covariance_", None)
+    if cov_frame is None:
+        return None
+    cov = np.asarray(pd.DataFrame(cov_frame).loc[names, names], dtype=np.float64)
+    if not np.all(np.isfinite(cov)) or not np.all(theta > 0):
+        return None
+    cov_log = cov / np.outer(theta, theta)
+    vals, vecs = np.linalg.eigh((cov_log + cov_log.T) / 2)
+    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    z = np.log(theta) + rng.standard_normal((n_draws, len(names))) @ root.T
+    return [dict(zip(names, np.exp(row).tolist(), strict=True)) for row in z]
+
+
+def _interval_cells(cols: Mapping[str, FloatArray]) -> tuple[dict[str, FloatArray], np.ndarray]:
+    """Distinct rows (or grid cells when too many): representative values and each row's cell."""
+    keys = distinct_rows(dict(cols))
+    if keys.n_rows <= MAX_EXACT_INTERVAL_ROWS:
+        return {k: keys.column(k) for k in cols}, keys.inverse
+    f = cols["frequency"]
+    f_code = np.where(f < 8, f, 8 + np.floor(2 * np.log2(np.maximum(f, 8) / 8)))
+    codes = {"frequency": f_code}
+    for name in ("recency", "T", "monetary_value"):
+        codes[name] = np.floor(share_below(cols[name]) * _GRID_BINS)
+    cells = distinct_rows(codes)
+    n = cells.n_rows
+    count = np.bincount(cells.inverse, minlength=n)
+    rep = {k: np.bincount(cells.inverse, weights=v, minlength=n) / count for k, v in cols.items()}
+    rep["frequency"] = np.round(rep["frequency"])
+    rep["recency"] = np.where(rep["frequency"] == 0, 0.0, np.minimum(rep["recency"], rep["T"]))
+    return rep, cells.inverse
+
+
+def _clv_interval(
+    model: Any, spend_model: Any, cols: Mapping[str, FloatArray], clv: FloatArray, *,
+    ends: FloatArray, divisors: FloatArray, margin: float, population: float,
+    interval: float, n_draws: int, seed: int | None,
+) -> tuple[FloatArray, FloatArray]:
+    nan = np.full(len(clv), np.nan)
+    if n_draws == 0:
+        return nan, nan.copy()
+    rng = np.random.default_rng(seed)
+    draws = _draw_params(model, n_draws, rng)
+    spend_draws = _draw_params(spend_model, n_draws, rng) if spend_model is not None else None
+    if draws is None or (spend_model is not None and spend_draws is None):
+        return nan, nan.copy()
+    rep, cell = _interval_cells(cols)
+    f, r, T, m = (rep[k] for k in _RFM_COLUMNS)
+    point = margin * _expected_spend(spend_model, f, m, population) * _discounted_purchases(
+        model, f, r, T, ends, divisors)[0]
+    ratios = np.empty((n_draws, len(f)))
+    for i, params in enumerate(draws):
+        disc, _ = _discounted_purchases(_with_params(model, params), f, r, T, ends, divisors)
+        spender = None if spend_draws is None else _with_params(spend_model, spend_draws[i])
+        spend = _expected_spend(spender, f, m, population)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios[i] = margin * spend * disc / point
+    ratios = np.where(np.isfinite(ratios), ratios, 1.0)
+    lo_q, hi_q = np.quantile(ratios, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
+    lower, upper = clv * lo_q[cell], clv * hi_q[cell]
+    return np.minimum(lower, clv), np.maximum(upper, clv)
+
+
+# ---- public API --------------------------------------------------------------------------------
+def _point_scores(
+    model: Any, spend_model: Any, cols: Mapping[str, FloatArray], ends: FloatArray,
+    divisors: FloatArray, margin: float,
+) -> dict[str, FloatArray]:
+    """Point scores on the distinct rows, gathered back to the customers."""
+    frt = distinct_rows({k: cols[k] for k in ("frequency", "recency", "T")})
+    f, r, T = (frt.column(k) for k in ("frequency", "recency", "T"))
+    disc, purchases = _discounted_purchases(model, f, r, T, ends, divisors)
+    alive = np.asarray(model.probability_alive(f, r, T), dtype=np.float64)
+    fm = distinct_rows({k: cols[k] for k in ("frequency", "monetary_value")})
+    population = _population_spend(cols["frequency"], cols["monetary_value"])
+    spend = _expected_spend(spend_model, fm.column("frequency"), fm.column("monetary_value"),
+                            population)[fm.inverse]
+    out = {
+        "p_alive": alive[frt.inverse],
+        "expected_purchases": purchases[frt.inverse],
+        "expected_spend": spend,
+    }
+    out["expected_revenue"] = out["expected_purchases"] * spend
+    out["clv"] = margin * spend * disc[frt.inverse]
+    out["_population"] = np.array([population])
+    return out
+
+
+def customer_lifetime_value(
+    model: Any, spend_model: Any, rfm: Any, *, horizon: float = 365, discount_rate: float = 0.1,
+    margin: float = 1.0, freq: str | None = None,
+) -> pd.Series:
+    """Discounted expected margin of each customer over ``horizon`` days (point estimate).
+
+    Parameters
+    ----------
+    model
+        A fitted BetaGeo, ModifiedBetaGeo or ParetoNBD.
+    spend_model
+        A fitted GammaGamma, or None to use each customer's ``monetary_value`` (see the module
+        docstring for customers without repeat purchases).
+    rfm
+        Frame with ``frequency``, ``recency``, ``T``, ``monetary_value`` (as from
+        :func:`clvlab.rfm_summary`), one row per customer.
+    horizon
+        Days ahead.
+    discount_rate
+        Annual discount rate in [0, 1), applied monthly: ``(1 + d) ** (t_k / 365.25)``.
+    margin
+        Share of revenue that is margin, in (0, 1].
+    freq
+        Period of ``rfm`` (``"D"``, ``"W"``, ``"M"``); default ``rfm.attrs["freq"]``.
+
+    Returns
+    -------
+    pandas.Series
+        ``clv`` indexed like ``rfm``.
+    """
+    where = "customer_lifetime_value"
+    _check_common(where, horizon, discount_rate, margin)
+    _check_models(where, model, spend_model)
+    frame, cols = _read_rfm(rfm, where)
+    period = _resolve_freq(where, frame, freq)
+    ends, divisors = _schedule(float(horizon), float(discount_rate), period)
+    scores = _point_scores(model, spend_model, cols, ends, divisors, float(margin))
+    return pd.Series(scores["clv"], index=frame.index, name="clv")
+
+
+def score_customers(
+    rfm: Any, model: Any, spend_model: Any = None, *, horizon: float = 365,
+    discount_rate: float = 0.1, margin: float = 1.0, freq: str | None = None,
+    interval: float = 0.9, n_draws: int = 200, seed: int | None = 0,
+) -> pd.DataFrame:
+    """Score every customer: P(alive), expected purchases, spend and revenue, CLV with an
+    interval, and the RFM segment.
+
+    Parameters
+    ----------
+    rfm, model, spend_model, horizon, discount_rate, margin, freq
+        As in :func:`customer_lifetime_value` (``horizon`` in days, ``discount_rate`` annual).
+    interval
+        Coverage of the CLV interval from parameter uncertainty, in (0, 1).
+    n_draws
+        Parameter draws for the interval; 0 skips it (``clv_lower``/``clv_upper`` are NaN, as
+        they are when a model has no finite ``covariance_``).
+    seed
+        Seed of the draws (results are reproducible).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``rfm``: ``frequency``, ``recency``, ``T``, ``monetary_value`` (as given),
+        ``p_alive``, ``expected_purchases`` (over the horizon), ``expected_spend`` (per
+        transaction), ``expected_revenue`` (their product, undiscounted), ``clv`` (discounted
+        margin), ``clv_lower``, ``clv_upper``, and ``r_score``, ``f_score``, ``m_score``,
+        ``rfm_score``, ``segment`` from :func:`clvlab.rfm_segments`. ``attrs`` record the
+        settings and the models' names and parameters.
+
+    Examples
+    --------
+    >>> scores = clvlab.score_customers(rfm, bg, gg, horizon=365, discount_rate=0.1)  # doctest: +SKIP
+    """
+    where = "score_customers"
+    _check_common(where, horizon, discount_rate, margin)
+    check_param(_is_real(interval) and 0 < float(interval) < 1, "interval", where,
+                "a float in (0, 1)", interval)
+    check_param(isinstance(n_draws, Integral) and not isinstance(n_draws, bool) and n_draws >= 0,
+                "n_draws", where, "an int >= 0", n_draws)
+    check_param(seed is None or (isinstance(seed, Integral) and not isinstance(seed, bool)
+                                 and seed >= 0), "seed", where, "an int >= 0 or None", seed)
+    _check_models(where, model, spend_model)
+    frame, cols = _read_rfm(rfm, where)
+    period = _resolve_freq(where, frame, freq)
+    ends, divisors = _schedule(float(horizon), float(discount_rate), period)
+    scores = _point_scores(model, spend_model, cols, ends, divisors, float(margin))
+    population = float(scores.pop("_population")[0])
+    lower, upper = _clv_interval(
+        model, spend_model, cols, scores["clv"], ends=ends, divisors=divisors,
+        margin=float(margin), population=population, interval=float(interval),
+        n_draws=int(n_draws), seed=None if seed is None else int(seed),
+    )
+    out = pd.DataFrame({k: cols[k] for k in _RFM_COLUMNS}, index=frame.index)
+    for name, values in scores.items():
+        out[name] = values
+    out["clv_lower"], out["clv_upper"] = lower, upper
+    segments = rfm_segments(out[list(_RFM_COLUMNS)])
+    for name in ("r_score", "f_score", "m_score", "rfm_score", "segment"):
+        out[name] = segments[name].to_numpy()
+    out.attrs = {
+        "horizon_days": float(horizon),
+        "horizon_periods": float(ends[-1]),
+        "freq": period,
+        "discount_rate": float(discount_rate),
+        "discounting": "annual rate, monthly steps: (1 + d) ** (t_k_days / 365.25)",
+        "margin": float(margin),
+        "interval": float(interval),
+        "n_draws": int(n_draws),
+        "seed": seed,
+        "model": type(model).__name__,
+        "model_params": _fitted_params(model),
+        "spend_model": None if spend_model is None else type(spend_model).__name__,
+        "spend_model_params": None if spend_model is None else _fitted_params(spend_model),
+        "spend_population_mean": population,
+    }
+    return out
