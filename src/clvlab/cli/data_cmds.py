@@ -43,19 +43,17 @@ def load(
     date_format: Annotated[str | None, typer.Option("--date-format", help="strptime format, e.g. '%d/%m/%Y'.")] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", help="Business time zone, e.g. Asia/Shanghai.")] = None,
     sep: Annotated[str | None, typer.Option("--sep", help="Field separator; 'whitespace' for aligned text.")] = None,
-    decimal: Annotated[str, typer.Option("--decimal", help="Decimal mark in amounts: '.' or ','.")] = ".",
+    decimal: Annotated[str | None, typer.Option("--decimal", help="Decimal mark in amounts: '.' or ',' [default: '.'].")] = None,
     merge_duplicates: Annotated[bool, typer.Option("--merge-duplicates", help="Merge exact duplicate rows.")] = False,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="Where to write rejected rows (CSV).")] = None,
 ) -> None:
     """Load a file or table into the workspace: validated, idempotent, rejects kept aside."""
-    ws = connect_workspace(workspace)
-    loader = getattr(ws, f"load_{table.value}")
-    report = loader(
-        source, mapping=parse_mapping(mapping) or None, config=config, date_format=date_format,
-        timezone=timezone, sep=sep, decimal=decimal, merge_duplicates=merge_duplicates,
-        rejects=rejects, progress=not state.json,
-    )
-    ws.close()
+    with connect_workspace(workspace) as ws:
+        report = ws.load(
+            table.value, source, mapping=parse_mapping(mapping) or None, config=config,
+            date_format=date_format, timezone=timezone, sep=sep, decimal=decimal,
+            merge_duplicates=merge_duplicates, rejects=rejects, progress=not state.json,
+        )
     if state.json:
         emit_json(report.to_dict())
     else:
@@ -73,12 +71,11 @@ def rfm(
     """Recency, frequency, T and monetary value per customer (lifetimes' semantics)."""
     from clvlab.features.rfm import calibration_holdout, rfm_summary
 
-    ws = connect_workspace(workspace)
-    if calibration_end:
-        frame = calibration_holdout(ws, calibration_end=calibration_end, observation_end=observation_end, freq=freq)
-    else:
-        frame = rfm_summary(ws, freq=freq, observation_end=observation_end)
-    ws.close()
+    with connect_workspace(workspace) as ws:
+        if calibration_end:
+            frame = calibration_holdout(ws, calibration_end=calibration_end, observation_end=observation_end, freq=freq)
+        else:
+            frame = rfm_summary(ws, freq=freq, observation_end=observation_end)
     write_frame(frame, output, "json" if state.json else "csv")
     if output is not None:
         console.print(f"{len(frame):,} customers written to {output}")

@@ -30,17 +30,15 @@ def demo(
     from clvlab.datasets import path as dataset_path
     from clvlab.pipeline import run_clv
 
-    ws = connect(workspace)
-    source = dataset_path("cdnow_master")
-    report = ws.load_transactions(source, mapping=CDNOW_MAPPING, date_format="%Y%m%d", sep="whitespace",
-                                  progress=not state.json)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, disable=state.json, transient=True) as progress:
-        task = progress.add_task("starting", total=None)
-        run = run_clv(ws, freq=freq, calibration_end="1997-09-30", observation_end="1998-06-30",
-                      horizon=horizon_days, on_step=lambda msg: progress.update(task, description=msg))
-    ws.con.create_table("scores", run.scores.reset_index(), overwrite=True)
-    ws.close()
+    with connect(workspace) as ws:
+        report = ws.load_transactions(dataset_path("cdnow_master"), mapping=CDNOW_MAPPING,
+                                      date_format="%Y%m%d", sep="whitespace", progress=not state.json)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, disable=state.json, transient=True) as progress:
+            task = progress.add_task("starting", total=None)
+            run = run_clv(ws, freq=freq, calibration_end="1997-09-30", observation_end="1998-06-30",
+                          horizon=horizon_days, on_step=lambda msg: progress.update(task, description=msg))
+        ws.con.create_table("scores", run.scores.reset_index(), overwrite=True)
     out.mkdir(parents=True, exist_ok=True)
     run.scores.to_csv(out / "scores.csv")
     (out / "diagnostics.json").write_text(json.dumps(run.diagnostics(), indent=2, default=str), encoding="utf-8")
@@ -67,7 +65,8 @@ def demo(
 def _table(title: str, frame: pd.DataFrame, formats: dict[str, str]) -> RichTable:
     table = RichTable(title=title)
     for col in frame.columns:
-        table.add_column(str(col), justify="left" if frame[col].dtype == object else "right")
+        numeric = pd.api.types.is_numeric_dtype(frame[col])
+        table.add_column(str(col), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
         table.add_row(*(_fmt(v, formats.get(c, "{:,.2f}")) for c, v in zip(frame.columns, row, strict=True)))
     return table
@@ -81,9 +80,14 @@ def _fmt(value: Any, fmt: str) -> str:
 
 def _print_comparison(comparison: pd.DataFrame, best: str) -> None:
     frame = comparison.reset_index()
-    frame["model"] = [f"{m} *" if m == best else m for m in frame["model"]]
-    cols = [c for c in ("model", "log_likelihood", "bic", "holdout_mae", "predicted_total", "actual_total") if c in frame]
-    console.print(_table("Models on the holdout (weeks 40-78); * = chosen", frame[cols], {"holdout_mae": "{:.4f}"}))
+    table = pd.DataFrame({
+        "model": [f"{m} *" if m == best else m for m in frame["model"]],
+        "LL": frame.get("log_likelihood"), "BIC": frame.get("bic"), "MAE": frame.get("holdout_mae"),
+        "predicted": frame.get("predicted_total"), "actual": frame.get("actual_total"),
+    })
+    console.print(_table("Models fitted on weeks 1-39, judged on weeks 40-78 (* = chosen)", table,
+                         {"LL": "{:,.1f}", "BIC": "{:,.1f}", "MAE": "{:.4f}", "predicted": "{:,.0f}",
+                          "actual": "{:,.0f}"}))
 
 
 def _print_segments(scores: pd.DataFrame) -> None:
@@ -92,11 +96,21 @@ def _print_segments(scores: pd.DataFrame) -> None:
     by = (scores.groupby("segment", observed=True)
           .agg(customers=("clv", "size"), p_alive=("p_alive", "mean"), clv_mean=("clv", "mean"), clv_total=("clv", "sum"))
           .sort_values("clv_total", ascending=False).reset_index())
+    by["segment"] = by["segment"].astype(str)
     console.print(_table("CLV by RFM segment", by, {"customers": "{:,}", "p_alive": "{:.2f}"}))
 
 
 def _print_top(scores: pd.DataFrame) -> None:
-    cols = [c for c in ("frequency", "recency", "T", "p_alive", "expected_purchases", "expected_spend",
-                        "clv", "clv_lower", "clv_upper", "segment") if c in scores]
-    top = scores.nlargest(10, "clv")[cols].reset_index()
-    console.print(_table("Top 10 customers by CLV", top, {"frequency": "{:.0f}", "p_alive": "{:.2f}"}))
+    top = scores.nlargest(10, "clv")
+    table = pd.DataFrame({
+        "customer": top.index.astype(str),
+        "repeat": top["frequency"].astype(int),
+        "P(alive)": top["p_alive"],
+        "exp. buys": top["expected_purchases"],
+        "exp. spend": top["expected_spend"],
+        "CLV": top["clv"],
+        "90% interval": [f"{lo:,.0f}-{hi:,.0f}" for lo, hi in zip(top["clv_lower"], top["clv_upper"], strict=True)],
+    })
+    console.print(_table("Top 10 customers by CLV", table,
+                         {"repeat": "{:d}", "P(alive)": "{:.2f}", "exp. buys": "{:.1f}", "exp. spend": "{:,.2f}",
+                          "CLV": "{:,.0f}"}))

@@ -38,11 +38,8 @@ def _summary_frame(rfm_file: Path | None, workspace: Path | None, freq: str, obs
         return read_frame(rfm_file)
     from clvlab.features.rfm import rfm_summary
 
-    ws = connect_workspace(workspace)
-    try:
+    with connect_workspace(workspace) as ws:
         return rfm_summary(ws, freq=freq, observation_end=observation_end)
-    finally:
-        ws.close()
 
 
 def print_summary(model: Any) -> None:
@@ -124,11 +121,8 @@ def evaluate(
     from clvlab.value.evaluation import evaluate_holdout
 
     cls = model_class(model)
-    ws = connect_workspace(workspace)
-    try:
+    with connect_workspace(workspace) as ws:
         cal = calibration_holdout(ws, calibration_end=calibration_end, observation_end=observation_end, freq=freq)
-    finally:
-        ws.close()
     fitted = cls().fit(cal)
     result = evaluate_holdout(fitted, cal)
     if state.json:

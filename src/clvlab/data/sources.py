@@ -118,8 +118,8 @@ def stage_file(
         cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({p})").fetchall()]
         sel = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in cols)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS _row, {sel} "
-            f"FROM (SELECT * FROM read_parquet({p}, file_row_number=true) ORDER BY file_row_number)"
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT file_row_number + 1 AS _row, {sel} "
+            f"FROM read_parquet({p}, file_row_number=true) ORDER BY file_row_number"
         )
         return _finish(con, table, name, stem, names)
     if sep is None and (low.endswith((".tsv", ".tsv.gz", ".tab"))):
@@ -182,15 +182,12 @@ def _stage_whitespace(
     skip = "WHERE _n > 1" if header else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT _n - {1 if header else 0} AS _row, "
-        f"{parts} FROM (SELECT rowid + 1 AS _n, "
+        f"len(f) AS _nf, {parts} FROM (SELECT rowid + 1 AS _n, "
         f"string_split_regex(trim(line, ' \t\r\ufeff'), '[ \t]+') AS f FROM {table}_raw) {skip}"
     )
-    extra = con.execute(
-        f"SELECT min(_row) FROM (SELECT _row, len(string_split_regex(trim(line, ' \t\r\ufeff'), "
-        f"'[ \t]+')) AS k, rowid + 1 - {1 if header else 0} AS _row FROM {table}_raw) "
-        f"WHERE k > {len(cols)} AND _row > 0"
-    ).fetchone()[0]
     con.execute(f"DROP TABLE {table}_raw")
+    extra = con.execute(f"SELECT min(_row) FROM {table} WHERE _nf > {len(cols)}").fetchone()[0]
+    con.execute(f"ALTER TABLE {table} DROP COLUMN _nf")
     if extra is not None:
         msg = f"row {extra} of '{name}' has more fields than the {len(cols)} columns {cols}"
         raise DataValidationError(msg, hint="give all column names in the config 'columns'")
@@ -213,6 +210,21 @@ def stage_arrow(con: Any, data: Any, table: str, name: str) -> Staged:
     return _finish(con, table, name, name, None)
 
 
+def stage_ibis(con: Any, expr: Any, table: str) -> Staged:
+    """Stage an ibis.Table: Arrow batches from any backend; DuckDB SQL for a DuckDB backend."""
+    try:
+        name = str(expr.get_name())
+    except Exception:  # an expression, not a named table
+        name = "ibis_table"
+    backend = expr._find_backend()
+    if getattr(backend, "name", "") == "duckdb":
+        # ibis 12's to_pyarrow_batches() breaks on duckdb 2; stream through DuckDB's own reader
+        sql = str(backend.compile(expr))
+        reader = backend.con.sql(sql).to_arrow_reader(1_000_000)
+        return stage_arrow(con, reader, table, name)
+    return stage_arrow(con, expr.to_pyarrow_batches(), table, name)
+
+
 def _columns(con: Any, table: str) -> list[str]:
     rows = con.execute(f"DESCRIBE {table}").fetchall()
     return [r[0] for r in rows if r[0] != "_row"]
@@ -228,8 +240,10 @@ def _finish(con: Any, table: str, name: str, stem: str, names: list[str] | None)
     return Staged(table=table, columns=cols, rows=int(rows), name=name, stem=stem)
 
 
-def open_url(url: str) -> tuple[Any, str]:
-    """Open ``postgres://user@host/db?table=name[&schema=s]`` as an ibis.Table and its name."""
+def open_url(url: str) -> tuple[Any, Any, str]:
+    """Open ``postgres://user@host/db?table=name[&schema=s]``: (backend, ibis.Table, name).
+
+    The caller disconnects the backend."""
     import ibis
 
     parts = urlsplit(url)
@@ -242,11 +256,16 @@ def open_url(url: str) -> tuple[Any, str]:
     bare = urlunsplit(parts._replace(query=urlencode(query)))
     try:
         backend = ibis.connect(bare)
+    except Exception as exc:
+        msg = f"cannot connect to '{_redact(url)}': {str(exc).splitlines()[0]}"
+        raise ClvlabError(msg) from exc
+    try:
         t = backend.table(table, database=schema) if schema else backend.table(table)
     except Exception as exc:
+        backend.disconnect()
         msg = f"cannot open table '{table}' at '{_redact(url)}': {str(exc).splitlines()[0]}"
         raise ClvlabError(msg) from exc
-    return t, table
+    return backend, t, table
 
 
 def _redact(url: str) -> str:
@@ -267,14 +286,17 @@ def stage_source(
     names: list[str] | None = None,
 ) -> Staged:
     """Stage any supported ``source`` (see the module docstring) into temp table ``table``."""
-    import pyarrow as pa
-
     if isinstance(source, str) and re.match(r"^postgres(ql)?://", source):
-        t, tname = open_url(source)
-        return stage_arrow(con, t.to_pyarrow_batches(), table, tname)
+        backend, t, tname = open_url(source)
+        try:
+            return stage_arrow(con, t.to_pyarrow_batches(), table, tname)
+        finally:
+            backend.disconnect()
     if isinstance(source, (str, Path)):
         return stage_file(con, Path(source).expanduser(), table, sep=sep, header=header,
                           names=names)
+    import pyarrow as pa
+
     mod = type(source).__module__
     if mod.startswith("pandas"):
         return stage_arrow(con, pa.Table.from_pandas(source, preserve_index=False), table,
@@ -284,11 +306,7 @@ def stage_source(
     if isinstance(source, (pa.Table, pa.RecordBatchReader)):
         return stage_arrow(con, source, table, "arrow")
     if mod.startswith("ibis"):
-        try:
-            tname = source.get_name()
-        except Exception:
-            tname = "ibis_table"
-        return stage_arrow(con, source.to_pyarrow_batches(), table, str(tname))
+        return stage_ibis(con, source, table)
     msg = (
         f"cannot load a source of type {type(source).__name__}: expected a file path, a "
         "postgres:// URL, a pandas/Polars DataFrame, a pyarrow Table or an ibis.Table"

@@ -35,8 +35,12 @@ __all__ = [
     "DistinctRows",
     "as_output",
     "check_frt",
+    "check_time",
     "check_weights",
+    "combine_codes",
     "distinct_rows",
+    "factorize_column",
+    "mostly_distinct",
     "prediction_inputs",
     "read_frt",
     "softplus",
@@ -121,15 +125,17 @@ def distinct_rows(columns: Mapping[str, FloatArray], weights: FloatArray | None 
     col_codes: list[IntArray] = []
     uniques: list[FloatArray] = []
     for name in names:
-        c, u = pd.factorize(columns[name], sort=False)
-        col_codes.append(np.asarray(c, dtype=np.intp))
-        uniques.append(np.asarray(u, dtype=np.float64))
-    key = col_codes[0]
-    n_key = len(uniques[0])
-    for c, u in zip(col_codes[1:], uniques[1:], strict=True):
-        # combined key stays < n * len(u) <= n**2, far below int64 overflow for n < 3e9
-        k, ku = pd.factorize(key * len(u) + c, sort=False)
-        key, n_key = np.asarray(k, dtype=np.intp), len(ku)
+        coded = factorize_column(columns[name], max_ratio=np.inf)
+        assert coded is not None
+        col_codes.append(coded[0])
+        uniques.append(coded[1])
+    key, n_key = combine_codes(col_codes, [len(u) for u in uniques])
+    counts = np.bincount(key, minlength=n_key)
+    present = np.flatnonzero(counts)
+    if len(present) < n_key:
+        remap = np.zeros(n_key, dtype=np.intp)
+        remap[present] = np.arange(len(present), dtype=np.intp)
+        key, n_key = remap[key], len(present)
     inverse = key
     rep = np.empty(n_key, dtype=np.intp)
     rep[inverse] = np.arange(n, dtype=np.intp)
@@ -176,6 +182,51 @@ def prediction_inputs(where: str, **inputs: ArrayLike) -> tuple[dict[str, FloatA
     return out, scalar
 
 
+def factorize_column(values: FloatArray, *, max_ratio: float = 0.5, sample: int = 20_000
+                     ) -> tuple[IntArray, FloatArray] | None:
+    """Codes and distinct values of one column, or None when it barely repeats.
+
+    A sample of ``sample`` values decides: if more than ``max_ratio`` of them are distinct, the
+    column is treated as continuous (hashing it would cost more than it saves) and None is
+    returned. Non-negative whole numbers below ``4 * len(values) + 1024`` (counts) are coded by
+    value, without hashing.
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0)
+    vmax = float(values.max())
+    if float(values.min()) >= 0 and vmax < 4 * n + 1024 and np.array_equal(values, np.floor(values)):
+        return values.astype(np.intp), np.arange(int(vmax) + 1, dtype=np.float64)
+    if mostly_distinct(values, max_ratio=max_ratio, sample=sample):
+        return None
+    c, u = pd.factorize(values, sort=False)
+    return np.asarray(c, dtype=np.intp), np.asarray(u, dtype=np.float64)
+
+
+def mostly_distinct(values: FloatArray, *, max_ratio: float = 0.5, sample: int = 20_000) -> bool:
+    """True when more than ``max_ratio`` of a strided sample of ``values`` are distinct."""
+    if not np.isfinite(max_ratio):
+        return False
+    n = len(values)
+    head = values if n <= sample else values[:: max(n // sample, 1)]
+    return len(head) >= 1000 and len(pd.unique(head)) > max_ratio * len(head)
+
+
+def combine_codes(codes: list[IntArray], sizes: list[int]) -> tuple[IntArray, int]:
+    """One code per distinct combination of several code columns: (row codes, number of codes)."""
+    key = codes[0]
+    n_key = sizes[0]
+    for c, size in zip(codes[1:], sizes[1:], strict=True):
+        combined = key.astype(np.int64) * size + c
+        if n_key * size < 4 * len(c) + 1024:
+            # small key space: dense codes without hashing (unused codes get zero weight)
+            key, n_key = combined.astype(np.intp), n_key * size
+        else:
+            k, ku = pd.factorize(combined, sort=False)
+            key, n_key = np.asarray(k, dtype=np.intp), len(ku)
+    return key, n_key
+
+
 def as_output(values: FloatArray, scalar: bool) -> float | FloatArray:
     """A float for scalar input, else the array."""
     return float(values[0]) if scalar else values
@@ -188,6 +239,8 @@ def check_time(t: FloatArray, where: str, name: str = "t") -> None:
 
 
 def softplus(d: FloatArray) -> FloatArray:
-    """``log(1 + exp(d))``, exact for all d (no overflow for large d)."""
-    out: FloatArray = np.logaddexp(0.0, d)
+    """``log(1 + exp(d))`` without overflow (exact to rounding; faster than ``np.logaddexp``)."""
+    e = np.exp(np.minimum(d, 35.0))
+    out: FloatArray = np.log1p(e, out=e)
+    out += np.maximum(d - 35.0, 0.0)  # log1p(exp(d)) = d + O(exp(-d)) beyond 35
     return out

@@ -1,0 +1,167 @@
+"""Load options, config files and the mapping of source columns to canonical names.
+
+A config file (YAML ``.yml``/``.yaml`` or TOML ``.toml``) holds the same options as the keyword
+arguments of :meth:`~clvlab.data.workspace.Workspace.load_transactions`::
+
+    # cdnow_sample.yml: CDNOW_sample.txt has no header
+    header: false
+    columns: [customer_id, customer_index, date, cds, dollar_value]
+    sep: whitespace
+    date_format: "%Y%m%d"
+    timezone: UTC
+    decimal: "."
+    mapping: {ordered_at: date, amount: dollar_value, quantity: cds}
+
+Keyword arguments given explicitly win over the config file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from clvlab.data.contract import TableContract, normalise_name
+from clvlab.errors import DataValidationError, ParameterError, check_param
+
+_CONFIG_KEYS = {"mapping", "date_format", "timezone", "decimal", "sep", "header", "columns"}
+
+
+@dataclass
+class LoadOptions:
+    """Every option of one load, after merging the config file and keyword arguments."""
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    timezone: str = "UTC"
+    decimal: str = "."
+    sep: str | None = None
+    header: bool | None = None
+    columns: list[str] | None = None
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or TOML config file into a dict, checking its keys."""
+    p = Path(path)
+    if not p.exists():
+        msg = f"config file '{p}' does not exist"
+        raise ParameterError(msg)
+    text = p.read_text(encoding="utf-8-sig")
+    try:
+        if p.suffix.lower() == ".toml":
+            data: Any = tomllib.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+    except Exception as exc:  # yaml.YAMLError, tomllib.TOMLDecodeError
+        msg = f"cannot parse config file '{p}': {exc}"
+        raise ParameterError(msg) from exc
+    if not isinstance(data, dict):
+        msg = f"config file '{p}' must hold a mapping of options, got {type(data).__name__}"
+        raise ParameterError(msg)
+    unknown = sorted(set(data) - _CONFIG_KEYS)
+    if unknown:
+        msg = (
+            f"config file '{p}' has unknown key(s) {unknown}; "
+            f"allowed: {sorted(_CONFIG_KEYS)}"
+        )
+        raise ParameterError(msg)
+    return data
+
+
+def build_options(config: str | Path | dict[str, Any] | None, **given: Any) -> LoadOptions:
+    """Merge ``config`` (file path or dict) with explicitly ``given`` keyword options."""
+    merged: dict[str, Any] = {}
+    if config is not None:
+        merged.update(config if isinstance(config, dict) else read_config(config))
+    for k, v in given.items():
+        if v is not None:
+            merged[k] = v
+    known = {f.name for f in fields(LoadOptions)}
+    opts = LoadOptions(**{k: v for k, v in merged.items() if k in known})
+    where = "load"
+    check_param(isinstance(opts.mapping, dict), "mapping", where,
+                "a dict {canonical_name: source_column}", opts.mapping)
+    opts.mapping = {str(k): str(v) for k, v in opts.mapping.items()}
+    check_param(opts.decimal in (".", ","), "decimal", where, "'.' or ','", opts.decimal)
+    check_param(opts.header is None or isinstance(opts.header, bool), "header", where,
+                "a bool", opts.header)
+    check_param(opts.columns is None or isinstance(opts.columns, list), "columns", where,
+                "a list of column names", opts.columns)
+    if opts.sep is not None:
+        opts.sep = {"tab": "\t", "\\t": "\t", "space": "whitespace", " ": "whitespace"}.get(
+            opts.sep, opts.sep
+        )
+    check_param(opts.sep is None or opts.sep == "whitespace" or len(opts.sep) == 1, "sep",
+                where, "one character or 'whitespace'", opts.sep)
+    check_param(isinstance(opts.timezone, str), "timezone", where, "an IANA zone name",
+                opts.timezone)
+    return opts
+
+
+def resolve_mapping(
+    contract: TableContract, available: list[str], mapping: dict[str, str], source: str
+) -> dict[str, str]:
+    """Return ``{canonical: source_column}`` for every canonical column found in the source.
+
+    Explicit ``mapping`` entries come first and must name existing columns; then a source column
+    with the canonical name, then one matching an alias (all compared case- and
+    separator-insensitively).  A source column is used for at most one canonical column.
+
+    Raises
+    ------
+    DataValidationError
+        A mapping names an unknown canonical column or a missing source column, or a required
+        column (not derivable) is absent.
+    """
+    names = contract.names
+    cols = ", ".join(available)
+    for canon, src in mapping.items():
+        if canon not in names:
+            msg = (
+                f"mapping names '{canon}', which is not a column of table '{contract.name}' "
+                f"(its columns: {', '.join(names)})"
+            )
+            raise DataValidationError(msg, hint="mapping is {canonical_name: source_column}")
+        if src not in available:
+            close = [c for c in available if normalise_name(c) == normalise_name(src)]
+            msg = (
+                f"mapping '{canon}' -> '{src}': '{source}' has no column '{src}'; "
+                f"available columns: {cols}"
+            )
+            hint = f"--map {canon}={close[0]}" if close else None
+            raise DataValidationError(msg, hint=hint)
+    result = dict(mapping)
+    used = set(result.values())
+    by_norm: dict[str, str] = {}
+    for c in available:
+        by_norm.setdefault(normalise_name(c), c)
+    for passes in ("name", "alias"):
+        for col in contract.columns:
+            if col.name in result:
+                continue
+            cands = [col.name] if passes == "name" else list(col.aliases)
+            for cand in cands:
+                found = by_norm.get(normalise_name(cand))
+                if found is not None and found not in used:
+                    result[col.name] = found
+                    used.add(found)
+                    break
+    derivable = {d.target for d in contract.derivations if all(i in result for i in d.inputs)}
+    missing = [c for c in contract.required if c not in result and c not in derivable]
+    if missing:
+        alt = ""
+        for d in contract.derivations:
+            if d.target in missing:
+                alt = f" ({d.target} may also come from {' and '.join(d.inputs)})"
+        first = missing[0]
+        msg = (
+            f"'{source}' has no column for required {', '.join(repr(m) for m in missing)} of "
+            f"table '{contract.name}'{alt}; available columns: {cols}"
+        )
+        raise DataValidationError(
+            msg, hint=f"--map {first}=<column> (or 'mapping' in a config file)"
+        )
+    return {c: result[c] for c in names if c in result}
