@@ -15,11 +15,14 @@ import hashlib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from clvlab.errors import ClvlabError, DataValidationError
+
+if TYPE_CHECKING:
+    from clvlab.features.rfm import Freq
 
 #: BTYD candidates compared in a run, by class name
 DEFAULT_CANDIDATES = ("BetaGeo", "ModifiedBetaGeo", "ParetoNBD")
@@ -94,7 +97,7 @@ def compare_models(
 def run_clv(
     source: Any,
     *,
-    freq: str = "W",
+    freq: Freq = "W",
     calibration_end: str | None = None,
     observation_end: str | None = None,
     horizon: int = 365,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -18,7 +18,22 @@ MapOpt = Annotated[
     list[str] | None,
     typer.Option("--map", "-m", help="CANONICAL=COLUMN, repeatable, e.g. --map ordered_at=date."),
 ]
-FreqOpt = Annotated[str, typer.Option("--freq", help="Time unit: D (day), W (week) or M (month).")]
+
+
+class Freq(StrEnum):
+    """Time units of the RFM summary and the models."""
+
+    D = "D"
+    W = "W"
+    M = "M"
+
+
+FreqOpt = Annotated[Freq, typer.Option("--freq", help="Time unit: D (day), W (week) or M (month).")]
+
+
+def freq_value(freq: Freq) -> Literal["D", "W", "M"]:
+    """The option's value as the features' literal type."""
+    return freq.value
 
 
 class Table(StrEnum):
@@ -63,7 +78,7 @@ def load(
 @user_errors
 def rfm(
     workspace: WorkspaceOpt = None,
-    freq: FreqOpt = "D",
+    freq: FreqOpt = Freq.D,
     observation_end: Annotated[str | None, typer.Option("--observation-end", help="Last date observed [default: latest in data].")] = None,
     calibration_end: Annotated[str | None, typer.Option("--calibration-end", help="Also split into calibration/holdout at this date.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write .csv/.parquet/.json here instead of stdout.")] = None,
@@ -73,9 +88,10 @@ def rfm(
 
     with connect_workspace(workspace) as ws:
         if calibration_end:
-            frame = calibration_holdout(ws, calibration_end=calibration_end, observation_end=observation_end, freq=freq)
+            frame = calibration_holdout(ws, calibration_end=calibration_end, observation_end=observation_end,
+                                        freq=freq_value(freq))
         else:
-            frame = rfm_summary(ws, freq=freq, observation_end=observation_end)
+            frame = rfm_summary(ws, freq=freq_value(freq), observation_end=observation_end)
     write_frame(frame, output, "json" if state.json else "csv")
     if output is not None:
         console.print(f"{len(frame):,} customers written to {output}")

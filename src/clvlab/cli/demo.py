@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from clvlab.cli._common import console, emit_json, state, user_errors
+from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.cli.model_cmds import print_summary
 
 #: CDNOW master: whitespace-separated, header 'customer_id date number_of_cds dollar_value'
@@ -22,7 +23,7 @@ CDNOW_MAPPING = {"ordered_at": "date", "quantity": "number_of_cds", "amount": "d
 def demo(
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Demo workspace file.")] = Path("clvlab-demo.duckdb"),
     out: Annotated[Path, typer.Option("--out", help="Folder for scores.csv and diagnostics.json.")] = Path("clvlab-demo"),
-    freq: Annotated[str, typer.Option("--freq", help="Time unit for the models: D, W or M.")] = "W",
+    freq: FreqOpt = Freq.W,
     horizon_days: Annotated[int, typer.Option("--horizon-days", help="CLV horizon in days.")] = 365,
 ) -> None:
     """Load CDNOW into a DuckDB workspace, fit and compare the models, score every customer."""
@@ -36,7 +37,7 @@ def demo(
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=console, disable=state.json, transient=True) as progress:
             task = progress.add_task("starting", total=None)
-            run = run_clv(ws, freq=freq, calibration_end="1997-09-30", observation_end="1998-06-30",
+            run = run_clv(ws, freq=freq_value(freq), calibration_end="1997-09-30", observation_end="1998-06-30",
                           horizon=horizon_days, on_step=lambda msg: progress.update(task, description=msg))
         ws.con.create_table("scores", run.scores.reset_index(), overwrite=True)
     out.mkdir(parents=True, exist_ok=True)

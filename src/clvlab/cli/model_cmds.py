@@ -11,7 +11,7 @@ import typer
 from rich.table import Table as RichTable
 
 from clvlab.cli._common import console, emit_json, read_frame, state, user_errors, write_frame
-from clvlab.cli.data_cmds import FreqOpt, WorkspaceOpt, connect_workspace
+from clvlab.cli.data_cmds import Freq, FreqOpt, WorkspaceOpt, connect_workspace, freq_value
 from clvlab.errors import ParameterError
 
 RfmArg = Annotated[
@@ -33,13 +33,13 @@ def model_class(name: str) -> Any:
     return getattr(models, cls_name)
 
 
-def _summary_frame(rfm_file: Path | None, workspace: Path | None, freq: str, observation_end: str | None) -> pd.DataFrame:
+def _summary_frame(rfm_file: Path | None, workspace: Path | None, freq: Freq, observation_end: str | None) -> pd.DataFrame:
     if rfm_file is not None:
         return read_frame(rfm_file)
     from clvlab.features.rfm import rfm_summary
 
     with connect_workspace(workspace) as ws:
-        return rfm_summary(ws, freq=freq, observation_end=observation_end)
+        return rfm_summary(ws, freq=freq_value(freq), observation_end=observation_end)
 
 
 def print_summary(model: Any) -> None:
@@ -61,7 +61,7 @@ def fit(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Save the fitted model as JSON.")] = None,
     penalizer: Annotated[float, typer.Option("--penalizer", help="L2 penalty on the parameters.")] = 0.0,
     workspace: WorkspaceOpt = None,
-    freq: FreqOpt = "W",
+    freq: FreqOpt = Freq.W,
     observation_end: Annotated[str | None, typer.Option("--observation-end")] = None,
 ) -> None:
     """Fit a model by maximum likelihood and print its parameters with standard errors."""
@@ -90,7 +90,7 @@ def score(
     horizon_days: Annotated[int, typer.Option("--horizon-days", help="CLV horizon in days.")] = 365,
     discount_rate: Annotated[float, typer.Option("--discount-rate", help="Annual discount rate.")] = 0.1,
     margin: Annotated[float, typer.Option("--margin", help="Profit margin applied to revenue.")] = 1.0,
-    freq: FreqOpt = "W",
+    freq: FreqOpt = Freq.W,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write .csv/.parquet/.json here instead of stdout.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -102,7 +102,7 @@ def score(
     spend = load_model(spend_model) if spend_model is not None else None
     data = _summary_frame(rfm_file, workspace, freq, None)
     scores = score_customers(data, fitted, spend, horizon=horizon_days, discount_rate=discount_rate,
-                             margin=margin, freq=data.attrs.get("freq", freq))
+                             margin=margin, freq=data.attrs.get("freq", freq.value))
     write_frame(scores, output, "json" if state.json else "csv")
     if output is not None:
         console.print(f"{len(scores):,} customers scored, total CLV {scores['clv'].sum():,.2f}; written to {output}")
@@ -113,7 +113,7 @@ def evaluate(
     model: Annotated[str, typer.Argument(help="bgnbd, mbgnbd or pareto.")],
     calibration_end: Annotated[str, typer.Option("--calibration-end", help="Last day of the calibration period.")],
     observation_end: Annotated[str | None, typer.Option("--observation-end", help="End of the holdout [default: latest].")] = None,
-    freq: FreqOpt = "W",
+    freq: FreqOpt = Freq.W,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Fit on the calibration period and measure predictions on the holdout period."""
@@ -122,7 +122,8 @@ def evaluate(
 
     cls = model_class(model)
     with connect_workspace(workspace) as ws:
-        cal = calibration_holdout(ws, calibration_end=calibration_end, observation_end=observation_end, freq=freq)
+        cal = calibration_holdout(ws, calibration_end=calibration_end, observation_end=observation_end,
+                                  freq=freq_value(freq))
     fitted = cls().fit(cal)
     result = evaluate_holdout(fitted, cal)
     if state.json:
