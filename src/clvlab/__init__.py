@@ -37,6 +37,21 @@ _EXPORTS: dict[str, str] = {
     "customer_lifetime_value": "clvlab.value.score",
     "rfm_segments": "clvlab.value.segments",
     "evaluate_holdout": "clvlab.value.evaluation",
+    # voice of the customer
+    "nps": "clvlab.voc.metrics",
+    "csat": "clvlab.voc.metrics",
+    "ces": "clvlab.voc.metrics",
+    "feedback_metrics": "clvlab.voc.metrics",
+    "metric_trend": "clvlab.voc.metrics",
+    "nps_drivers": "clvlab.voc.drivers",
+    "value_by_nps_class": "clvlab.voc.drivers",
+    "sentiment": "clvlab.text.sentiment",
+    "detect_language": "clvlab.text.language",
+    "analyze_text": "clvlab.text.analyze",
+    "clean_text": "clvlab.text.clean",
+    "mask_pii": "clvlab.text.clean",
+    "open_app_store": "clvlab.cases.store",
+    "CaseService": "clvlab.cases.service",
     # errors
     "ClvlabError": "clvlab.errors",
     "DataValidationError": "clvlab.errors",
@@ -46,7 +61,7 @@ _EXPORTS: dict[str, str] = {
     "ConvergenceWarning": "clvlab.errors",
     "DataQualityWarning": "clvlab.errors",
 }
-_SUBMODULES = {"datasets", "errors", "models", "data", "features", "value"}
+_SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
