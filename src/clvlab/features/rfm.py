@@ -83,7 +83,10 @@ def _source_table(source: Any, where: str) -> ir.Table:
     if isinstance(source, ir.Table):
         return source
     if isinstance(source, pd.DataFrame) or type(source).__module__.startswith("polars"):
-        return ibis.memtable(source)
+        # a private in-memory DuckDB reads the frame in place (no copy into the database)
+        con = ibis.duckdb.connect()
+        con.con.register("transactions", source)
+        return con.table("transactions")
     table = getattr(source, "table", None)
     if callable(table):
         result = table("transactions")
@@ -142,42 +145,47 @@ def _ticks(day: ir.DateValue, freq: str, exact: bool) -> ir.IntegerValue:
     return day.year() * 12 + day.month()
 
 
-def _scale(freq: str, exact: bool) -> int:
-    return _DAYS_PER_UNIT[freq] if exact else 1
+def _with_end(table: ir.Table, tx: ir.Table, end: dt.date | None) -> ir.Table:
+    """Add the column ``end_``: the given day, or the latest purchase day in ``tx``.
+
+    The latest day comes from a one-row aggregate cross-joined in (portable, no scalar subquery).
+    """
+    if end is not None:
+        return table.mutate(end_=ibis.date(end))
+    return table.cross_join(tx.aggregate(end_=tx.day.max()))
 
 
 def _summary_expr(
-    tx: ir.Table, end: ir.DateValue, freq: str, exact: bool, with_money: bool, suffix: str = ""
+    tx: ir.Table, end: dt.date | None, freq: str, exact: bool, with_money: bool, suffix: str = ""
 ) -> ir.Table:
-    """One row per customer with at least one purchase period in ``tx``."""
+    """One row per customer with at least one purchase period in ``tx`` (plus ``end_``)."""
     tx = tx.mutate(p=_ticks(tx.day, freq, exact))
     aggs: dict[str, Any] = {}
     if with_money:
         aggs["spend"] = tx.amount.sum()
     periods = tx.group_by(["cid", "p"]).aggregate(**aggs)
     periods = periods.mutate(first=periods.p.min().over(group_by=periods.cid))
-    scale = _scale(freq, exact)
     per = periods.group_by("cid").aggregate(
         n=periods.count(),
         first=periods.p.min(),
         last=periods.p.max(),
         **({"money": periods.spend.mean(where=periods.p > periods.first)} if with_money else {}),
     )
+    per = _with_end(per, tx, end)
     cols: dict[str, Any] = {
         f"frequency{suffix}": (per.n - 1).cast("float64"),
-        f"recency{suffix}": (per["last"] - per["first"]).cast("float64") / scale,
-        f"T{suffix}": (_ticks(end, freq, exact) - per["first"]).cast("float64") / scale,
+        f"recency{suffix}": _in_units(per["last"] - per["first"], freq, exact),
+        f"T{suffix}": _in_units(_ticks(per.end_, freq, exact) - per["first"], freq, exact),
     }
     if with_money:
         cols[f"monetary_value{suffix}"] = per.money.cast("float64").fill_null(0.0)
-    return per.select("cid", **cols)
+    return per.select("cid", "end_", **cols)
 
 
-def _end_expr(tx: ir.Table, end: dt.date | None) -> ir.DateValue:
-    """The observation end: the given day, or the latest purchase day (a scalar subquery)."""
-    if end is not None:
-        return ibis.date(end)
-    return tx.day.max().as_scalar()
+def _in_units(ticks: ir.IntegerValue, freq: str, exact: bool) -> ir.FloatingValue:
+    """Ticks as float periods (days / 7 for exact weeks)."""
+    value = ticks.cast("float64")
+    return value / _DAYS_PER_UNIT[freq] if exact and freq != "D" else value
 
 
 def _to_frame(result: pd.DataFrame, where: str, table: str) -> tuple[pd.DataFrame, dt.date]:
@@ -244,9 +252,7 @@ def rfm_summary(
     )
     if end is not None:
         tx = tx.filter(tx.day <= ibis.date(end))
-    end_expr = _end_expr(tx, end)
-    expr = _summary_expr(tx, end_expr, freq, exact, monetary is not None)
-    expr = expr.mutate(end_=end_expr)
+    expr = _summary_expr(tx, end, freq, exact, monetary is not None)
     frame, used_end = _to_frame(expr.execute(), where, "transactions")
     frame.attrs = {"freq": freq, "observation_end": used_end.isoformat(), "exact": exact}
     return frame
@@ -297,10 +303,10 @@ def calibration_holdout(
     )
     if end is not None:
         tx = tx.filter(tx.day <= ibis.date(end))
-    end_expr = _end_expr(tx, end)
     cal_lit = ibis.date(cal_end)
     with_money = monetary is not None
-    cal = _summary_expr(tx.filter(tx.day <= cal_lit), cal_lit, freq, exact, with_money, "_cal")
+    cal = _summary_expr(tx.filter(tx.day <= cal_lit), cal_end, freq, exact, with_money, "_cal")
+    cal = cal.drop("end_")
 
     hold_tx = tx.filter(tx.day > cal_lit)
     hold_tx = hold_tx.mutate(p=_ticks(hold_tx.day, freq, exact))
@@ -309,17 +315,14 @@ def calibration_holdout(
         hold_aggs["m_hold"] = hold_tx.amount.mean()
     hold = hold_tx.group_by("cid").aggregate(**hold_aggs).rename(hcid="cid")
 
-    joined = cal.left_join(hold, cal.cid == hold.hcid)
-    scale = _scale(freq, exact)
+    joined = _with_end(cal.left_join(hold, cal.cid == hold.hcid), tx, end)
     cols: dict[str, Any] = {"frequency_holdout": joined.n_hold.fill_null(0).cast("float64")}
     if with_money:
         cols["monetary_value_holdout"] = joined.m_hold.cast("float64").fill_null(0.0)
-    cols["duration_holdout"] = (
-        _ticks(end_expr, freq, exact) - _ticks(cal_lit, freq, exact)
-    ).cast("float64") / scale
-    cols["end_"] = end_expr
-    keep = [c for c in cal.columns]
-    expr = joined.select(*keep, **cols)
+    cols["duration_holdout"] = _in_units(
+        _ticks(joined.end_, freq, exact) - _ticks(cal_lit, freq, exact), freq, exact
+    )
+    expr = joined.select(*cal.columns, "end_", **cols)
     frame, used_end = _to_frame(expr.execute(), where, "transactions")
     if used_end <= cal_end:
         msg = (
