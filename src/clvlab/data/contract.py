@@ -18,6 +18,11 @@ timestamp  TIMESTAMP        explicit or inferred format; offsets converted to th
                             time zone, then stored naive
 decimal    DECIMAL(18,4)    "." or "," decimal mark, thousands separators, currency signs
 integer    BIGINT           as decimal, must be whole
+number     DOUBLE           as decimal (scores, ratings)
+text       VARCHAR          free text: cleaned and PII-masked in the staged source
+                            (:func:`clvlab.text.clean.mask_pii`) before anything is
+                            parsed, stored or written to a rejects file
+category   VARCHAR          trimmed, lower case, spellings folded by :attr:`Column.values`
 ========== ================ ==========================================================
 """
 
@@ -27,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["id", "string", "timestamp", "decimal", "integer"]
+Kind = Literal["id", "string", "timestamp", "decimal", "integer", "number", "text", "category"]
 
 SQL_TYPES: dict[str, str] = {
     "id": "VARCHAR",
@@ -35,6 +40,9 @@ SQL_TYPES: dict[str, str] = {
     "timestamp": "TIMESTAMP",
     "decimal": "DECIMAL(18,4)",
     "integer": "BIGINT",
+    "number": "DOUBLE",
+    "text": "VARCHAR",
+    "category": "VARCHAR",
 }
 
 
@@ -43,7 +51,8 @@ class Column:
     """One canonical column: its name, kind, whether it is required and common source spellings.
 
     ``aliases`` are compared after :func:`normalise_name` (case, spaces, dashes and underscores
-    ignored), so ``InvoiceDate`` matches the alias ``invoice_date``.
+    ignored), so ``InvoiceDate`` matches the alias ``invoice_date``.  ``values`` (category
+    columns) maps each canonical value to other spellings of it (compared lower-cased).
     """
 
     name: str
@@ -51,6 +60,7 @@ class Column:
     required: bool = False
     aliases: tuple[str, ...] = ()
     description: str = ""
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,12 +80,41 @@ class Key:
     the same ``columns`` values, filled with the row's occurrence number in file order when the
     source has none.  Without ``columns`` in the source the key is a hash of the row's content
     plus its occurrence number among identical rows.  With ``unique`` a repeated key in one
-    source is rejected instead of numbered.
+    source is rejected instead of numbered; with ``merge_identical`` too, a repeat identical to
+    an earlier row in every source column is stored once (counted as a merged duplicate) and only
+    a repeat with different content is rejected.
     """
 
     columns: tuple[str, ...]
     line: str | None = None
     unique: bool = False
+    merge_identical: bool = False
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Allowed range of a value column per category: ``value`` must lie in
+    ``ranges[category]`` (inclusive), where the category is in column ``by``; categories
+    without a range are rejected.  ``whole`` lists categories whose values must be integers.
+    The load option ``scales`` ({category: [low, high]}) adds or overrides ranges.
+    """
+
+    by: str
+    value: str
+    ranges: dict[str, tuple[float, float]]
+    whole: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Wide:
+    """Wide sources: mapping keys ``"<value>:<category>"`` (e.g. ``"score:nps"``) name one
+    source column per category; each source row becomes one row per category with a value,
+    ``<value>`` holding it and ``<by>`` the category, and the key columns get ``":<category>"``
+    appended (response ``R7`` becomes ``R7:nps`` and ``R7:csat``).  A row with no value at all
+    is kept once (and rejected for its missing value)."""
+
+    value: str
+    by: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +123,9 @@ class TableContract:
 
     ``flags`` maps a stored BOOLEAN column to a SQL condition over the parsed canonical columns
     (missing optional columns are NULL there); ``flags_doc`` says in words what it flags.
+    ``scale`` checks a value's range by category, ``wide`` allows one source column per
+    category, and ``mask_unmapped`` masks personal data in the source columns the table does
+    not use too (they appear in the rejects file).
     """
 
     name: str
@@ -93,6 +135,9 @@ class TableContract:
     flags: dict[str, str] = field(default_factory=dict)
     flags_doc: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    scale: Scale | None = None
+    wide: Wide | None = None
+    mask_unmapped: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -184,5 +229,49 @@ CUSTOMERS = TableContract(
     key=Key(columns=("customer_id",), unique=True),
 )
 
+FEEDBACK = TableContract(
+    name="feedback",
+    description=(
+        "One row per survey answer (NPS, CSAT, CES, ...): who answered, when, the score and the "
+        "comment (cleaned, personal data masked before it is stored)."
+    ),
+    columns=(
+        Column("response_id", "id", True,
+               ("response", "responseid", "answer_id", "feedback_id", "id", "回复id", "答卷id",
+                "问卷编号", "编号")),
+        Column("responded_at", "timestamp", True,
+               ("date", "submitted_at", "created_at", "timestamp", "datetime", "response_date",
+                "answered_at", "日期", "时间", "提交时间", "填写时间", "回复时间")),
+        Column("metric", "category", True,
+               ("survey_type", "question_type", "metric_name", "kpi", "指标", "类型"),
+               values={
+                   "nps": ("net promoter score", "net_promoter_score", "推荐", "推荐度",
+                           "净推荐值"),
+                   "csat": ("customer satisfaction", "satisfaction", "满意度", "满意"),
+                   "ces": ("customer effort score", "effort", "费力度", "费力", "客户费力度"),
+               }),
+        Column("score", "number", True,
+               ("rating", "value", "评分", "分数", "得分", "打分")),
+        Column("customer_id", "id", False,
+               ("customer", "customerid", "cust_id", "client_id", "user_id", "member_id",
+                "客户id", "会员id", "用户id", "客户编号", "会员号")),
+        Column("comment", "text", False,
+               ("comments", "feedback", "verbatim", "text", "remark", "remarks", "review",
+                "评论", "评价", "留言", "意见", "备注", "反馈")),
+        Column("channel", "category", False, ("source", "survey_channel", "渠道")),
+        Column("touchpoint", "category", False,
+               ("touch_point", "journey_step", "触点", "环节")),
+        Column("store_id", "id", False, ("store", "shop_id", "branch_id", "门店", "门店id",
+                                         "店铺", "店铺id")),
+        Column("product_id", "id", False, ("product", "sku", "item_id", "商品", "商品id")),
+        Column("survey_id", "id", False, ("survey", "questionnaire", "问卷", "问卷id")),
+    ),
+    key=Key(columns=("response_id",), unique=True, merge_identical=True),
+    scale=Scale(by="metric", value="score",
+                ranges={"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}, whole=("nps",)),
+    wide=Wide(value="score", by="metric"),
+    mask_unmapped=True,
+)
+
 #: every table the loader knows, by stored name
-CONTRACTS: dict[str, TableContract] = {c.name: c for c in (TRANSACTIONS, CUSTOMERS)}
+CONTRACTS: dict[str, TableContract] = {c.name: c for c in (TRANSACTIONS, CUSTOMERS, FEEDBACK)}

@@ -7,7 +7,12 @@ stored in ONE transaction (an anti-join on ``_key`` makes a re-load a no-op).
 
 Exact duplicate rows (identical in every source column) are kept as separate rows and reported;
 with ``merge_duplicates=True`` each group is stored once with its additive columns (amount,
-quantity, margin, cost) summed.
+quantity, margin, cost) summed.  Tables whose key has ``merge_identical`` (feedback) always store
+an exact repeat once.
+
+Before parsing, :mod:`clvlab.data.prepare` unpivots wide sources (``score:nps`` mappings) and
+cleans text columns, masking personal data in the staged source itself: rejects files hold the
+masked text, never the original.
 """
 
 from __future__ import annotations
@@ -21,16 +26,19 @@ from typing import Any
 from clvlab.data.contract import SQL_TYPES, TableContract
 from clvlab.data.mapping import LoadOptions, resolve_mapping
 from clvlab.data.parse import (
+    category_expr,
     check_timezone,
     decimal_expr,
     id_expr,
     infer_date_format,
     integer_expr,
+    number_expr,
     present,
     string_expr,
     suggest_date_format,
     timestamp_expr,
 )
+from clvlab.data.prepare import clean_staged, split_wide, suffix_keys, unpivot
 from clvlab.data.progress import run_sql
 from clvlab.data.sources import Staged, quote_ident, quote_str, stage_source
 from clvlab.errors import DataValidationError, Issue
@@ -126,8 +134,12 @@ def _parse_exprs(
         ok = quote_ident("_ok_" + col.name)
         if col.kind == "id":
             expr = id_expr(raw, ok)
-        elif col.kind == "string":
+        elif col.kind in ("string", "text"):
             expr = string_expr(raw, ok)
+        elif col.kind == "category":
+            expr = category_expr(raw, ok, col.values)
+        elif col.kind == "number":
+            expr = number_expr(raw, opts.decimal)
         elif col.kind == "decimal":
             expr = decimal_expr(raw, opts.decimal)
         elif col.kind == "integer":
@@ -141,11 +153,34 @@ def _parse_exprs(
         bad = {
             "timestamp": f"not a date (expected {fmt or 'ISO 8601'})",
             "decimal": "not a number",
+            "number": "not a number",
             "integer": "not a whole number",
         }.get(col.kind)
         if bad:
             checks.append((col.name, f"{quote_ident(col.name)} IS NULL AND {ok}", bad))
+    checks += _scale_checks(contract, mapping, opts)
     return parsed, checks
+
+
+def _scale_checks(contract: TableContract, mapping: dict[str, str], opts: LoadOptions
+                  ) -> list[tuple[str, str, str]]:
+    """Checks of ``contract.scale``: known category, whole values, value within range."""
+    sc = contract.scale
+    if sc is None or sc.by not in mapping or sc.value not in mapping:
+        return []
+    ranges = {**sc.ranges, **opts.scales}
+    by, val = quote_ident(sc.by), quote_ident(sc.value)
+    known = ", ".join(quote_str(k) for k in ranges)
+    checks = [(sc.by, f"{by} IS NOT NULL AND {by} NOT IN ({known})",
+               f"unknown {sc.by} (known: {', '.join(ranges)})")]
+    for cat, (low, high) in ranges.items():
+        c = quote_str(cat)
+        if cat in sc.whole:
+            checks.append((sc.value, f"{by} = {c} AND {val} <> floor({val})",
+                           f"not a whole number on the {cat} scale"))
+        checks.append((sc.value, f"{by} = {c} AND {val} NOT BETWEEN {low} AND {high}",
+                       f"outside the {cat} scale {low:g}-{high:g}"))
+    return checks
 
 
 def _build_parsed(
@@ -161,13 +196,13 @@ def _build_parsed(
     row (``_column``, ``_reason``, ``_value``), content hash ``_h``, occurrence ``_dup``, and
     the row key ``_key``."""
     parsed, checks = _parse_exprs(contract, mapping, fmt, opts)
-    level0 = ["s._row"]
+    level0 = ["s._row", *(["s._part"] if staged.parts else [])]
     for c, src in mapping.items():
         level0.append(f"s.{quote_ident(src)} AS {quote_ident('_r_' + c)}")
         level0.append(f"{present('s.' + quote_ident(src))} AS {quote_ident('_ok_' + c)}")
     content = ", ".join(f"coalesce(s.{quote_ident(c)}, chr(0))" for c in staged.columns)
     level0.append(f"md5_number(concat_ws(chr(31), {content})) AS _h")
-    level1 = ["_row", "_h"]
+    level1 = ["_row", "_h", *(["_part"] if staged.parts else [])]
     for col in contract.columns:
         expr = parsed.get(col.name, "NULL")
         level1.append(f"CAST({expr} AS {SQL_TYPES[col.kind]}) AS {quote_ident(col.name)}")
@@ -232,10 +267,13 @@ def _build_parsed(
     run_sql(con, sql, progress, f"checking {staged.name}")
     if key.unique and keyed:
         first = key.columns[0]
+        what = " with different content" if key.merge_identical else ""
+        only = " AND _dup = 1" if key.merge_identical else ""
         con.execute(
             f"UPDATE {_PARSED} SET _column = {quote_str(first)}, _reason = 'duplicate ' || "
-            f"{quote_str(first)} || ' (first in row ' || _first || ')', "
-            f"_value = CAST({quote_ident(first)} AS VARCHAR) WHERE _reason IS NULL AND _occ > 1"
+            f"{quote_str(first + what)} || ' (first in row ' || _first || ')', "
+            f"_value = CAST({quote_ident(first)} AS VARCHAR) "
+            f"WHERE _reason IS NULL AND _occ > 1{only}"
         )
 
 
@@ -251,9 +289,10 @@ def _rejects_file(
     case = " ".join(f"WHEN {quote_str(k)} THEN {quote_str(v)}" for k, v in mapping.items())
     col = f"CASE p._column {case} ELSE p._column END" if case else "p._column"
     tmp = path.with_name(path.name + ".tmp")
+    using = "_row, _part" if staged.parts else "_row"
     con.execute(
         f"COPY (SELECT p._row AS row, {col} AS column, p._reason AS reason, {orig} "
-        f"FROM {_PARSED} p JOIN {staged.table} s USING (_row) WHERE p._reason IS NOT NULL "
+        f"FROM {_PARSED} p JOIN {staged.table} s USING ({using}) WHERE p._reason IS NOT NULL "
         f"ORDER BY p._row) TO {quote_str(str(tmp))} (FORMAT csv, HEADER true)"
     )
     tmp.replace(path)
@@ -323,8 +362,16 @@ def load_table(
         if staged.rows == 0:
             msg = f"'{staged.name}' has no data rows"
             raise DataValidationError(msg, hint="check the file, its separator and header")
-        mapping = resolve_mapping(contract, staged.columns, opts.mapping, staged.name)
-        report.mapping = mapping
+        plain, wide = split_wide(contract, opts.mapping)
+        extra = unpivot(con, contract, staged, wide) if wide else {}
+        mapping = resolve_mapping(contract, staged.columns, {**plain, **extra}, staged.name)
+        if wide:
+            suffix_keys(con, contract, staged, mapping)
+        clean_staged(con, contract, staged, mapping)
+        report.mapping = {k: v for k, v in mapping.items() if k not in extra}
+        if contract.wide is not None:
+            report.mapping.update({f"{contract.wide.value}:{c}": s for c, s in wide.items()})
+        merge_duplicates = merge_duplicates or contract.key.merge_identical
         fmt = opts.date_format
         ts_cols = [c.name for c in contract.columns if c.kind == "timestamp" and c.name in mapping]
         if fmt is None and ts_cols:
@@ -332,6 +379,10 @@ def load_table(
                                     opts.timezone)
         report.date_format = fmt
         _build_parsed(con, contract, staged, mapping, fmt, opts, progress)
+        if wide and contract.wide is not None:  # locate value problems in the wide column
+            case = " ".join(f"WHEN {quote_str(c)} THEN {quote_str(s)}" for c, s in wide.items())
+            con.execute(f"UPDATE {_PARSED} SET _column = CASE {quote_ident(contract.wide.by)} "
+                        f"{case} END WHERE _column = {quote_str(contract.wide.value)}")
         stats = con.execute(
             f"SELECT count(*) FILTER (_dup > 1), count(*) FILTER (_reason IS NULL AND _dup > 1),"
             f" count(*) FILTER (_reason IS NULL) FROM {_PARSED}"
@@ -410,6 +461,10 @@ def _hint(con: Any, rows: list[Any], fmt: str | None, opts: LoadOptions) -> str 
     if any(str(r) == "not a number" for *_, r in rows):
         other = "," if opts.decimal == "." else "."
         return f"check the column mapping, or --decimal '{other}'"
+    if any(str(r).startswith(("outside the", "unknown", "not a whole number on"))
+           for *_, r in rows):
+        return ("scores must lie on their metric's scale; pass scales={metric: [low, high]} "
+                "(config key 'scales') to add a metric or change a scale")
     if any(str(r).startswith("missing") for *_, r in rows):
         return "check the column mapping (--map canonical=source_column)"
     return None

@@ -25,7 +25,8 @@ from typing import Any
 from clvlab.data.contract import TableContract, normalise_name
 from clvlab.errors import DataValidationError, ParameterError, check_param
 
-_CONFIG_KEYS = {"mapping", "date_format", "timezone", "decimal", "sep", "header", "columns"}
+_CONFIG_KEYS = {"mapping", "date_format", "timezone", "decimal", "sep", "header", "columns",
+                "scales"}
 
 
 @dataclass
@@ -39,6 +40,7 @@ class LoadOptions:
     sep: str | None = None
     header: bool | None = None
     columns: list[str] | None = None
+    scales: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -98,6 +100,17 @@ def build_options(config: str | Path | dict[str, Any] | None, **given: Any) -> L
                 where, "one character or 'whitespace'", opts.sep)
     check_param(isinstance(opts.timezone, str), "timezone", where, "an IANA zone name",
                 opts.timezone)
+    check_param(isinstance(opts.scales, dict), "scales", where,
+                "a dict {metric: [low, high]}", opts.scales)
+    scales: dict[str, tuple[float, float]] = {}
+    for k, v in opts.scales.items():
+        ok = (isinstance(v, (list, tuple)) and len(v) == 2
+              and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+              and v[0] <= v[1])
+        check_param(ok, "scales", where, f"a dict {{metric: [low, high]}} with low <= high "
+                    f"(entry {k!r})", v)
+        scales[str(k).strip().lower()] = (float(v[0]), float(v[1]))
+    opts.scales = scales
     return opts
 
 
@@ -161,7 +174,9 @@ def resolve_mapping(
             f"'{source}' has no column for required {', '.join(repr(m) for m in missing)} of "
             f"table '{contract.name}'{alt}; available columns: {cols}"
         )
-        raise DataValidationError(
-            msg, hint=f"--map {first}=<column> (or 'mapping' in a config file)"
-        )
+        hint = f"--map {first}=<column> (or 'mapping' in a config file)"
+        if contract.wide is not None and first in (contract.wide.value, contract.wide.by):
+            hint += (f"; one column per {contract.wide.by}: "
+                     f"--map {contract.wide.value}:<{contract.wide.by}>=<column>")
+        raise DataValidationError(msg, hint=hint)
     return {c: result[c] for c in names if c in result}

@@ -95,6 +95,22 @@ def integer_expr(raw: str, decimal: str) -> str:
     return f"CASE WHEN {d} = floor({d}) THEN TRY_CAST({d} AS BIGINT) END"
 
 
+def number_expr(raw: str, decimal: str) -> str:
+    """A DOUBLE value (scores, ratings), NULL when it does not parse."""
+    return f"CAST({decimal_expr(raw, decimal)} AS DOUBLE)"
+
+
+def category_expr(raw: str, ok: str, values: dict[str, tuple[str, ...]]) -> str:
+    """A category: trimmed and lower-cased, other spellings folded to the canonical value."""
+    low = f"lower(trim({raw}))"
+    whens = " ".join(
+        f"WHEN {quote_str(alt.strip().lower())} THEN {quote_str(canon)}"
+        for canon, alts in values.items() for alt in alts
+    )
+    folded = f"CASE {low} {whens} ELSE {low} END" if whens else low
+    return f"CASE WHEN {ok} THEN {folded} END"
+
+
 def timestamp_expr(raw: str, fmt: str, tz: str) -> str:
     """A naive TIMESTAMP in business zone ``tz``; values with an offset are converted to ``tz``."""
     t = f"trim({raw})"

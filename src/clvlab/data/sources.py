@@ -27,13 +27,17 @@ _NUMBERISH = re.compile(r"^[\s\"']*[-+]?[\d.,/:\- ]*\d[\d.,/:\- TZ]*[\s\"']*$")
 
 @dataclass
 class Staged:
-    """A staged source: temp table name, its data columns (as in the source) and row count."""
+    """A staged source: temp table name, its data columns (as in the source) and row count.
+
+    ``parts`` is True when a wide source was unpivoted: rows are then identified by
+    ``(_row, _part)``, ``_row`` still being the source row."""
 
     table: str
     columns: list[str]
     rows: int
     name: str
     stem: str
+    parts: bool = False
 
 
 def quote_ident(name: str) -> str:

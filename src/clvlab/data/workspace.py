@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from clvlab.data.contract import CONTRACTS, TableContract
 from clvlab.data.load import LoadReport, load_table
@@ -91,24 +91,34 @@ class Workspace:
             return None
         return self.path.with_name(self.path.stem + ".rejects")
 
-    def load(
-        self,
-        table: str,
-        source: Any,
-        mapping: dict[str, str] | None = None,
-        *,
-        config: str | Path | dict[str, Any] | None = None,
-        date_format: str | None = None,
-        timezone: str | None = None,
-        decimal: str | None = None,
-        sep: str | None = None,
-        header: bool | None = None,
-        columns: list[str] | None = None,
-        merge_duplicates: bool = False,
-        rejects: str | Path | None = None,
-        progress: bool = False,
-    ) -> LoadReport:
-        """Load ``source`` into the contract table ``table``; see :meth:`load_transactions`."""
+    def load(self, table: str, source: Any, mapping: dict[str, str] | None = None,
+             **options: Unpack[LoadOptions]) -> LoadReport:
+        """Load ``source`` into the contract table ``table`` (``transactions``, ``customers``,
+        ``feedback``): validated, idempotent, with rejected rows kept in a rejects file.
+
+        Parameters
+        ----------
+        source
+            A CSV/TSV/whitespace text file (optionally ``.gz``) or Parquet path; a pandas or
+            Polars DataFrame; a pyarrow Table; an ibis.Table of any backend; or
+            ``"postgres://user@host:port/db?table=name&schema=s"``.
+        mapping
+            ``{canonical_name: source_column}``; columns named canonically (or by a common alias,
+            see :mod:`clvlab.data.contract`) map by themselves.
+        **options
+            See :class:`LoadOptions`: config, date_format, timezone, decimal, sep, header,
+            columns, merge_duplicates, rejects, progress, scales.
+
+        Returns
+        -------
+        LoadReport
+
+        Raises
+        ------
+        DataValidationError
+            A required column is missing, a mapping is wrong, or no row is valid.  Nothing is
+            written to the workspace then.
+        """
         if table not in CONTRACTS:
             msg = f"unknown table '{table}'; known tables: {', '.join(CONTRACTS)}"
             raise ClvlabError(msg)
@@ -121,103 +131,99 @@ class Workspace:
             )
             raise ClvlabError(msg)
         opts = build_options(
-            config, mapping=mapping, date_format=date_format, timezone=timezone,
-            decimal=decimal, sep=sep, header=header, columns=columns,
+            options.get("config"), mapping=mapping, date_format=options.get("date_format"),
+            timezone=options.get("timezone"), decimal=options.get("decimal"), sep=options.get("sep"),
+            header=options.get("header"), columns=options.get("columns"), scales=options.get("scales"),
         )
         return load_table(
-            self.con.con, contract, source, opts, merge_duplicates=merge_duplicates,
-            rejects=rejects, rejects_dir=self.rejects_dir, progress=progress,
+            self.con.con, contract, source, opts,
+            merge_duplicates=options.get("merge_duplicates", False),
+            rejects=options.get("rejects"), rejects_dir=self.rejects_dir,
+            progress=options.get("progress", False),
         )
 
-    def load_transactions(
-        self,
-        source: Any,
-        mapping: dict[str, str] | None = None,
-        *,
-        config: str | Path | dict[str, Any] | None = None,
-        date_format: str | None = None,
-        timezone: str | None = None,
-        decimal: str | None = None,
-        sep: str | None = None,
-        header: bool | None = None,
-        columns: list[str] | None = None,
-        merge_duplicates: bool = False,
-        rejects: str | Path | None = None,
-        progress: bool = False,
-    ) -> LoadReport:
-        """Load a transaction log into the ``transactions`` table.
+    def load_transactions(self, source: Any, mapping: dict[str, str] | None = None,
+                          **options: Unpack[LoadOptions]) -> LoadReport:
+        """Load a transaction log into the ``transactions`` table (see :meth:`load`).
 
-        Parameters
-        ----------
-        source
-            A CSV/TSV/whitespace text file (optionally ``.gz``) or Parquet path; a pandas or
-            Polars DataFrame; a pyarrow Table; an ibis.Table of any backend; or
-            ``"postgres://user@host:port/db?table=name&schema=s"``.
-        mapping
-            ``{canonical_name: source_column}``; columns named canonically (or by a common alias,
-            see :mod:`clvlab.data.contract`) map by themselves.
-        config
-            YAML or TOML file (or dict) with any of: mapping, date_format, timezone, decimal, sep,
-            header, columns.  Explicit arguments win.
-        date_format
-            strptime format of the dates (``"%d/%m/%Y %H:%M"``) or ``"ISO"``; inferred when
-            unambiguous.
-        timezone
-            Business time zone (default UTC): dates with an offset are converted to it; all are
-            stored naive.
-        decimal
-            Decimal mark, ``"."`` (default) or ``","``; thousands separators are dropped.
-        sep
-            Separator, or ``"whitespace"``; sniffed when None.
-        header, columns
-            Whether the file has a header line, and column names for a headerless file.
-        merge_duplicates
-            Merge exact duplicate rows into one (amount, quantity, margin and cost summed).
-            By default they are kept as separate rows and counted in ``report.duplicates``.
-        rejects
-            Rejects CSV path; default ``<workspace stem>.rejects/<source stem>.rejects.csv``.
-        progress
-            Show a Rich progress bar.
-
-        Returns
-        -------
-        LoadReport
-
-        Raises
-        ------
-        DataValidationError
-            A required column is missing, a mapping is wrong, or no row is valid.  Nothing is
-            written to the workspace then.
+        Required: ``customer_id``, ``ordered_at``, ``amount`` (or ``quantity`` and
+        ``unit_price``). A row's key is its order id and line, or, without an order id, its
+        content plus its occurrence number among identical rows; exact duplicates are kept and
+        counted unless ``merge_duplicates=True``. Negative amounts or quantities and cancelled
+        invoices are flagged ``is_refund``.
         """
-        return self.load(
-            "transactions", source, mapping, config=config, date_format=date_format,
-            timezone=timezone, decimal=decimal, sep=sep, header=header, columns=columns,
-            merge_duplicates=merge_duplicates, rejects=rejects, progress=progress,
-        )
+        return self.load("transactions", source, mapping, **options)
 
-    def load_customers(
-        self,
-        source: Any,
-        mapping: dict[str, str] | None = None,
-        *,
-        config: str | Path | dict[str, Any] | None = None,
-        date_format: str | None = None,
-        timezone: str | None = None,
-        decimal: str | None = None,
-        sep: str | None = None,
-        header: bool | None = None,
-        columns: list[str] | None = None,
-        merge_duplicates: bool = False,
-        rejects: str | Path | None = None,
-        progress: bool = False,
-    ) -> LoadReport:
-        """Load customer attributes into the ``customers`` table (options as
-        :meth:`load_transactions`); a customer id repeated in one source is rejected."""
-        return self.load(
-            "customers", source, mapping, config=config, date_format=date_format,
-            timezone=timezone, decimal=decimal, sep=sep, header=header, columns=columns,
-            merge_duplicates=merge_duplicates, rejects=rejects, progress=progress,
-        )
+    def load_customers(self, source: Any, mapping: dict[str, str] | None = None,
+                       **options: Unpack[LoadOptions]) -> LoadReport:
+        """Load customer attributes into the ``customers`` table (see :meth:`load`); a customer
+        id repeated in one source is rejected."""
+        return self.load("customers", source, mapping, **options)
+
+    def load_feedback(self, source: Any, mapping: dict[str, str] | None = None,
+                      **options: Unpack[LoadOptions]) -> LoadReport:
+        """Load survey responses into the ``feedback`` table (see :meth:`load`).
+
+        Long layout, one row per answer: ``response_id, responded_at, metric, score`` plus the
+        optional ``customer_id, comment, channel, touchpoint, store_id, product_id, survey_id``.
+        ``metric`` is folded to lower case (``NPS``/``推荐`` -> ``nps``, ``CSAT``/``满意度`` ->
+        ``csat``, ``CES``/``费力度`` -> ``ces``).  Wide layout, one column per metric: map
+        ``{"score:nps": "推荐分", "score:csat": "满意度"}``; each answered metric becomes a row
+        whose response id is ``<response_id>:<metric>``.
+
+        Rows are rejected (with row, column, value and reason, in the rejects file) for: a
+        missing response id, date, metric or score; an unknown metric; a score off its scale
+        (NPS whole numbers 0-10, CSAT 1-5, CES 1-7; change or add scales with ``scales``); a
+        response id repeated with different content (an identical repeat is stored once).
+        A re-load inserts nothing.
+
+        Comments are cleaned and personal data masked (:func:`clvlab.mask_pii`: [PHONE],
+        [EMAIL], [ID], [CARD]) before anything is stored: the table and the rejects file hold
+        the masked text, and so do unused source columns in the rejects file.
+        """
+        return self.load("feedback", source, mapping, **options)
+
+
+class LoadOptions(TypedDict, total=False):
+    """Options of :meth:`Workspace.load` and the ``load_*`` methods (all optional).
+
+    config
+        YAML or TOML file (or dict) with any of the options below plus ``mapping``;
+        explicit arguments win.
+    date_format
+        strptime format of the dates (``"%d/%m/%Y %H:%M"``) or ``"ISO"``; inferred when
+        unambiguous.
+    timezone
+        Business time zone (default UTC): dates with an offset are converted to it; all are
+        stored naive.
+    decimal
+        Decimal mark, ``"."`` (default) or ``","``; thousands separators are dropped.
+    sep
+        Separator, or ``"whitespace"``; sniffed when None.
+    header, columns
+        Whether the file has a header line, and column names for a headerless file.
+    merge_duplicates
+        Merge exact duplicate rows into one (amount, quantity, margin and cost summed).
+    rejects
+        Rejects CSV path; default ``<workspace stem>.rejects/<source stem>.rejects.csv``.
+    progress
+        Show a Rich progress bar.
+    scales
+        Feedback only: ``{metric: [low, high]}`` adding metrics or changing scales,
+        e.g. ``{"csat": [0, 10], "star": [1, 5]}``.
+    """
+
+    config: str | Path | dict[str, Any] | None
+    date_format: str | None
+    timezone: str | None
+    decimal: str | None
+    sep: str | None
+    header: bool | None
+    columns: list[str] | None
+    merge_duplicates: bool
+    rejects: str | Path | None
+    progress: bool
+    scales: dict[str, Any] | None
 
 
 def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Workspace:

@@ -18,14 +18,24 @@ _FILES = {
     "cdnow_summary": "cdnow_customers_summary_with_transactions.csv",
     "donations": "donations.csv",
     "sbg_cohorts": "sbg_cohorts.csv",
+    "demo_feedback": "demo_feedback.csv.gz",
+    "demo_owners": "demo_owners.csv",
 }
 
-__all__ = ["load_cdnow", "load_cdnow_summary", "load_donations", "load_sbg_cohorts", "path"]
+__all__ = [
+    "load_cdnow",
+    "load_cdnow_summary",
+    "load_demo_feedback",
+    "load_demo_owners",
+    "load_donations",
+    "load_sbg_cohorts",
+    "path",
+]
 
 
 def path(name: str) -> Path:
     """Location of a bundled file: one of ``cdnow_master``, ``cdnow_sample``, ``cdnow_summary``,
-    ``donations``, ``sbg_cohorts``."""
+    ``donations``, ``sbg_cohorts``, ``demo_feedback``, ``demo_owners``."""
     if name not in _FILES:
         msg = f"Unknown data set {name!r}; choose one of {sorted(_FILES)}"
         raise ValueError(msg)
@@ -91,3 +101,44 @@ def load_sbg_cohorts() -> pd.DataFrame:
     """
     frame = pd.read_csv(path("sbg_cohorts"), dtype={"customer_id": str})
     return frame
+
+
+def load_demo_feedback() -> pd.DataFrame:
+    """Demo survey responses: 6,000 NPS/CSAT/CES answers of CDNOW customers, 1997-01..1998-06.
+
+    Synthetic responses around real comments, made by ``scripts/make_demo_feedback.py``
+    (seeded): each follows a purchase of the customer in the CDNOW master log; customers with
+    more purchases answer more positively; the score agrees with the comment's labelled
+    sentiment.  Metrics: NPS 60 %, CSAT 25 %, CES 15 % (CES 7 = very easy); about 70 % have a
+    comment, half Chinese and half English; 1 % are anonymous (empty ``customer_id``); a few
+    comments carry fake phone numbers, e-mails and an ID number to show masking.  As shipped
+    the file is raw input: load it with ``ws.load_feedback(clvlab.datasets.path("demo_feedback"))``
+    to get it cleaned and masked.
+
+    Columns: ``response_id``, ``responded_at`` (datetime64), ``metric``, ``score`` (int),
+    ``customer_id`` (str, "" when anonymous), ``comment`` ("" when none), ``comment_source``,
+    ``comment_label`` (the corpus's sentiment label), ``channel``, ``touchpoint``,
+    ``store_id`` (S01..S12), ``product_id``, ``survey_id``.
+
+    Sources of the comments (a small sample of each; personal data masked):
+
+    * ``online_shopping_10_cats``: Chinese e-commerce reviews labelled positive/negative, from
+      SophonPlus ChineseNlpCorpus (https://github.com/SophonPlus/ChineseNlpCorpus); no licence
+      stated upstream, so only a sample of about 2,200 reviews ships, with its source named.
+    * ``twitter_us_airline_sentiment``: English customer tweets to US airlines (February 2015)
+      labelled positive/neutral/negative, "Twitter US Airline Sentiment" from Crowdflower's
+      Data for Everyone library via Kaggle, CC BY-NC-SA 4.0 (about 2,000 tweets; @handles
+      and links removed).
+    """
+    frame = pd.read_csv(path("demo_feedback"), dtype=str, keep_default_na=False)
+    frame["responded_at"] = pd.to_datetime(frame["responded_at"])
+    frame["score"] = frame["score"].astype(int)
+    return frame
+
+
+def load_demo_owners() -> pd.DataFrame:
+    """Owners of the 12 demo stores: ``owner_id``, ``name``, ``email``, ``store_id``,
+    ``webhook`` (empty: set one to receive alerts).  One row per store; owners O01 and O04 have
+    two stores each.  Invented names, ``example.com`` addresses; made by
+    ``scripts/make_demo_feedback.py``."""
+    return pd.read_csv(path("demo_owners"), dtype=str, keep_default_na=False)

@@ -118,7 +118,7 @@ def simulate_transactions(
     (datetime64[s]), ``amount`` (float, cents rounded), in no particular order.
     """
     rng = np.random.default_rng(seed)
-    t0 = np.datetime64(pd.Timestamp(start).to_datetime64(), "s")
+    t0 = np.datetime64(pd.Timestamp(start).isoformat(), "s")
     horizon_days = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / 86400.0
     first = rng.uniform(0.0, cohort_days, n_customers)
     T = horizon_days - first
