@@ -1,0 +1,141 @@
+"""``clvlab voc metrics`` and ``clvlab voc drivers``: feedback metrics and NPS drivers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from clvlab.cli._common import console, emit_json, out, state, user_errors
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace file [default: $CLVLAB_WORKSPACE or ./clvlab.duckdb]."),
+]
+
+
+class MetricName(StrEnum):
+    """Survey metrics."""
+
+    nps = "nps"
+    csat = "csat"
+    ces = "ces"
+
+
+class Target(StrEnum):
+    """What the driver model explains."""
+
+    score = "score"
+    net = "net"
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [dict(zip(map(str, clean.columns), row, strict=True)) for row in clean.itertuples(index=False)]
+
+
+def _fmt(value: Any, spec: str = ".1f") -> str:
+    return "" if value is None or pd.isna(value) else format(value, spec)
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+@user_errors
+def voc_metrics(
+    metric: Annotated[MetricName, typer.Option("--metric", help="nps, csat or ces.")] = MetricName.nps,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", help="Dimension, repeatable: store, product, channel, touchpoint, survey, month, week, "
+        "stage, segment, or any feedback column.")] = None,
+    workspace: WorkspaceOpt = None,
+    min_n: Annotated[int, typer.Option("--min-n", help="Groups with fewer responses are marked small.")] = 30,
+    level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
+) -> None:
+    """NPS / CSAT / CES with n and confidence intervals, by any dimension (small groups marked)."""
+    from clvlab.data.workspace import connect
+    from clvlab.voc.metrics import feedback_metrics
+
+    with connect(workspace, read_only=workspace is not None and Path(workspace).exists()) as ws:
+        frame = feedback_metrics(ws, metric=metric.value, by=tuple(by or ()), min_n=min_n, level=level)
+    if state.json:
+        emit_json(_records(frame))
+        return
+    dims: list[str] = frame.attrs["by"]
+    title = f"{metric.value.upper()} with {level:.0%} intervals"
+    table = Table(title=title)
+    for d in dims:
+        table.add_column(d)
+    table.add_column("n", justify="right")
+    table.add_column(metric.value.upper(), justify="right")
+    table.add_column("interval", justify="right")
+    extra = "promoters / passives / detractors %" if metric is MetricName.nps else "mean (interval)"
+    if metric is MetricName.ces:
+        extra = "share easy % (interval)"
+    table.add_column(extra, justify="right")
+    for row in frame.to_dict("records"):
+        small = bool(row["small_sample"])
+        if metric is MetricName.nps:
+            detail = (f"{_fmt(row['share_promoters'], '.0f')} / {_fmt(row['share_passives'], '.0f')} / "
+                      f"{_fmt(row['share_detractors'], '.0f')}")
+        elif metric is MetricName.csat:
+            detail = f"{_fmt(row['mean'], '.2f')} ({_fmt(row['mean_lower'], '.2f')}-{_fmt(row['mean_upper'], '.2f')})"
+        else:
+            detail = f"{_fmt(row['share'])} ({_fmt(row['share_lower'])}-{_fmt(row['share_upper'])})"
+        spec = ".2f" if metric is MetricName.ces else ".1f"
+        cells = [_label(row[d]) for d in dims]
+        cells += [f"{row['n']}{' *' if small else ''}", _fmt(row["value"], spec),
+                  f"{_fmt(row['lower'], spec)} to {_fmt(row['upper'], spec)}", detail]
+        table.add_row(*cells, style="dim" if small else None)
+    out.print(table)
+    n_small = int(frame["small_sample"].sum())
+    if n_small:
+        console.print(f"* {n_small} group(s) with n < {min_n}: shown, but read their intervals, not the point value.")
+
+
+@user_errors
+def voc_drivers(
+    metric: Annotated[MetricName, typer.Option("--metric", help="Only nps is supported.")] = MetricName.nps,
+    driver: Annotated[list[str] | None, typer.Option(
+        "--driver", help="Driver column, repeatable: touchpoint, channel, store, product, ... "
+        "[default: touchpoint].")] = None,
+    target: Annotated[Target, typer.Option("--target", help="Explain the 0-10 score or the net "
+                                           "promoter indicator.")] = Target.score,
+    workspace: WorkspaceOpt = None,
+    min_n: Annotated[int, typer.Option("--min-n", help="Levels with fewer responses are marked small.")] = 30,
+) -> None:
+    """Which touchpoints and attributes explain NPS (Shapley share of R^2) and each level's NPS gap."""
+    from clvlab.data.workspace import connect
+    from clvlab.errors import ParameterError
+    from clvlab.voc.drivers import nps_drivers
+    from clvlab.voc.metrics import DIMENSIONS
+
+    if metric is not MetricName.nps:
+        msg = f"voc drivers explains NPS only. Got --metric {metric.value} instead."
+        raise ParameterError(msg)
+    names = [DIMENSIONS.get(d, d) for d in (driver or ["touchpoint"])]
+    with connect(workspace, read_only=workspace is not None and Path(workspace).exists()) as ws:
+        frame = nps_drivers(ws, drivers=names, target=target.value, min_n=min_n)
+    if state.json:
+        emit_json({"r2": frame.attrs["r2"], "n": frame.attrs["n"], "method": frame.attrs["method"],
+                   "target": frame.attrs["target"], "drivers": _records(frame)})
+        return
+    table = Table(title=f"NPS drivers (R^2 = {frame.attrs['r2']:.3f}, n = {frame.attrs['n']:,})")
+    for col, just in (("driver", "left"), ("level", "left"), ("share of R^2 %", "right"), ("n", "right"),
+                      ("NPS", "right"), ("gap vs rest", "right"), ("gap interval", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for row in frame.to_dict("records"):
+        small = bool(row["small_sample"])
+        table.add_row(
+            str(row["driver"]), _label(row["level"]), _fmt(row["importance_pct"]),
+            f"{row['n']}{' *' if small else ''}", _fmt(row["nps"]), _fmt(row["gap"], "+.1f"),
+            f"{_fmt(row['gap_lower'], '+.1f')} to {_fmt(row['gap_upper'], '+.1f')}",
+            style="dim" if small else None,
+        )
+    out.print(table)
