@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from clvlab import __version__
-from clvlab.cli import data_cmds, demo, model_cmds
+from clvlab.cli import data_cmds, demo, model_cmds, voc_cmds
 from clvlab.cli._common import state
 
 app = typer.Typer(
@@ -44,3 +44,8 @@ app.command("rfm")(data_cmds.rfm)
 app.command("fit")(model_cmds.fit)
 app.command("score")(model_cmds.score)
 app.command("evaluate")(model_cmds.evaluate)
+
+voc = typer.Typer(help="Voice of the customer: NPS/CSAT/CES, comments, drivers.", no_args_is_help=True)
+voc.command("metrics")(voc_cmds.voc_metrics)
+voc.command("drivers")(voc_cmds.voc_drivers)
+app.add_typer(voc, name="voc")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from clvlab.cli._common import console, emit_json, parse_mapping, state, user_errors, write_frame
+from clvlab.errors import ParameterError
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -39,6 +40,20 @@ def freq_value(freq: Freq) -> Literal["D", "W", "M"]:
 class Table(StrEnum):
     transactions = "transactions"
     customers = "customers"
+    feedback = "feedback"
+
+
+def parse_scales(pairs: list[str] | None) -> dict[str, list[float]]:
+    """``['csat=0-10']`` -> ``{'csat': [0.0, 10.0]}``."""
+    scales: dict[str, list[float]] = {}
+    for metric, bounds in parse_mapping(pairs).items():
+        low, _, high = bounds.partition("-")
+        try:
+            scales[metric] = [float(low), float(high)]
+        except ValueError:
+            msg = f"--scale expects METRIC=LOW-HIGH (e.g. --scale csat=0-10). Got {metric}={bounds!r} instead."
+            raise ParameterError(msg) from None
+    return scales
 
 
 def connect_workspace(workspace: Path | None) -> Any:
@@ -61,6 +76,10 @@ def load(
     decimal: Annotated[str | None, typer.Option("--decimal", help="Decimal mark in amounts: '.' or ',' [default: '.'].")] = None,
     merge_duplicates: Annotated[bool, typer.Option("--merge-duplicates", help="Merge exact duplicate rows.")] = False,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="Where to write rejected rows (CSV).")] = None,
+    scale: Annotated[
+        list[str] | None,
+        typer.Option("--scale", help="Feedback: METRIC=LOW-HIGH, repeatable, e.g. --scale csat=0-10."),
+    ] = None,
 ) -> None:
     """Load a file or table into the workspace: validated, idempotent, rejects kept aside."""
     with connect_workspace(workspace) as ws:
@@ -68,6 +87,7 @@ def load(
             table.value, source, mapping=parse_mapping(mapping) or None, config=config,
             date_format=date_format, timezone=timezone, sep=sep, decimal=decimal,
             merge_duplicates=merge_duplicates, rejects=rejects, progress=not state.json,
+            scales=parse_scales(scale) or None,
         )
     if state.json:
         emit_json(report.to_dict())

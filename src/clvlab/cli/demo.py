@@ -40,13 +40,17 @@ def demo(
             run = run_clv(ws, freq=freq_value(freq), calibration_end="1997-09-30", observation_end="1998-06-30",
                           horizon=horizon_days, on_step=lambda msg: progress.update(task, description=msg))
         ws.con.create_table("scores", run.scores.reset_index(), overwrite=True)
+        feedback_report = ws.load_feedback(dataset_path("demo_feedback"), progress=not state.json)
+        voc = _voc_summary(ws)
     out.mkdir(parents=True, exist_ok=True)
     run.scores.to_csv(out / "scores.csv")
     (out / "diagnostics.json").write_text(json.dumps(run.diagnostics(), indent=2, default=str), encoding="utf-8")
 
     if state.json:
         emit_json({"load": report.to_dict(), **run.diagnostics(),
-                   "total_clv": float(run.scores["clv"].sum()), "scores": str(out / "scores.csv")})
+                   "total_clv": float(run.scores["clv"].sum()), "scores": str(out / "scores.csv"),
+                   "feedback_load": feedback_report.to_dict(),
+                   "voc": {name: frame.reset_index().to_dict(orient="records") for name, frame in voc.items()}})
         return
     console.print(str(report), highlight=False)
     _print_comparison(run.comparison, run.best)
@@ -55,12 +59,49 @@ def demo(
         print_summary(run.spend_model)
     _print_segments(run.scores)
     _print_top(run.scores)
+    console.print(str(feedback_report), highlight=False)
+    _print_voc(voc)
     console.print(
         f"\n[bold]{len(run.scores):,} customers scored[/], expected {horizon_days}-day CLV "
         f"{run.scores['clv'].sum():,.0f} in total.\n"
         f"Scores: {out / 'scores.csv'} and table 'scores' in {workspace}; fits: {out / 'diagnostics.json'}.\n"
         f"Next: clvlab rfm -w {workspace} --freq W | clvlab fit bgnbd -w {workspace} | clvlab --help"
     )
+
+
+def _voc_summary(ws: Any) -> dict[str, pd.DataFrame]:
+    """NPS overall and by store, and what promoters and detractors are worth."""
+    from clvlab.voc.drivers import value_by_nps_class
+    from clvlab.voc.metrics import feedback_metrics
+
+    return {
+        "nps": feedback_metrics(ws, metric="nps", by=()),
+        "nps_by_store": feedback_metrics(ws, metric="nps", by=("store",)),
+        "value_by_nps_class": value_by_nps_class(ws, ws),
+    }
+
+
+def _print_voc(voc: dict[str, pd.DataFrame]) -> None:
+    overall = voc["nps"].iloc[0]
+    console.print(f"\n[bold]NPS {overall['value']:+.1f}[/] (95% interval {overall['lower']:+.1f} to "
+                  f"{overall['upper']:+.1f}, n={int(overall['n']):,})")
+    stores = voc["nps_by_store"].sort_values("value")
+    table = pd.DataFrame({
+        "store": stores["store_id"].astype(str), "n": stores["n"].astype(int), "NPS": stores["value"],
+        "interval": [f"{lo:+.0f} to {hi:+.0f}" for lo, hi in zip(stores["lower"], stores["upper"], strict=True)],
+        "small": ["yes" if v else "" for v in stores["small_sample"]],
+    })
+    console.print(_table("NPS by store (lowest first)", table, {"n": "{:,}", "NPS": "{:+.1f}"}))
+    value = voc["value_by_nps_class"].reset_index()
+    first = value.columns[0]
+    vt = pd.DataFrame({
+        "class": value[first].astype(str), "customers": [f"{n:,.0f}" if pd.notna(n) else "" for n in value["n"]],
+        "mean CLV": value["clv"],
+        "CLV interval": [f"{lo:,.1f} to {hi:,.1f}" for lo, hi in zip(value["clv_lower"], value["clv_upper"], strict=True)],
+        "P(alive)": value["p_alive"],
+    })
+    console.print(_table("What a promoter is worth (latest NPS answer per customer)", vt,
+                         {"mean CLV": "{:,.1f}", "P(alive)": "{:.2f}"}))
 
 
 def _table(title: str, frame: pd.DataFrame, formats: dict[str, str]) -> RichTable:

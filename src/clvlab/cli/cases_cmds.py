@@ -1,0 +1,305 @@
+"""``clvlab cases ...`` and ``clvlab alerts run``: the closed loop from the command line.
+
+The lead registers these functions (or the ready-made ``cases_app`` / ``alerts_app`` sub-apps)
+in ``cli/app.py``.  Every command takes ``--app-store URL`` (default: ``$CLVLAB_APP_STORE``, else
+a SQLite file next to the workspace, else ``./clvlab-app.sqlite``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from clvlab.cli._common import console, emit_json, out, state, user_errors
+
+AppStoreOpt = Annotated[str | None, typer.Option(
+    "--app-store", envvar="CLVLAB_APP_STORE",
+    help="App store URL: sqlite:///file.sqlite or postgresql+psycopg://... "
+         "[default: next to the workspace, or ./clvlab-app.sqlite].")]
+WorkspaceOpt = Annotated[Path | None, typer.Option(
+    "--workspace", "-w", help="Workspace file [default: $CLVLAB_WORKSPACE or ./clvlab.duckdb].")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who makes the change [default: $USER].")]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="A note for the history.")]
+CaseArg = Annotated[int, typer.Argument(help="Case id (see clvlab cases list).")]
+SmtpOpt = Annotated[str | None, typer.Option(
+    "--smtp", envvar="CLVLAB_SMTP", help="SMTP server HOST:PORT for e-mail notifications.")]
+SmtpFromOpt = Annotated[str, typer.Option(
+    "--smtp-from", envvar="CLVLAB_SMTP_FROM", help="Sender address of e-mail notifications.")]
+
+
+class State(StrEnum):
+    """Case states."""
+
+    open = "open"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+
+
+def _workspace_path(workspace: Path | None) -> Path:
+    return workspace or Path(os.environ.get("CLVLAB_WORKSPACE") or "clvlab.duckdb")
+
+
+def _store(url: str | None, workspace: Path | None = None) -> Any:
+    from clvlab.cases.store import open_app_store
+
+    return open_app_store(url, workspace=_workspace_path(workspace))
+
+
+def _actor(actor: str | None) -> str:
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "cli"
+
+
+def _notifiers(smtp: str | None, sender: str) -> list[Any]:
+    from clvlab.cases.notify import SMTPNotifier, WebhookNotifier
+    from clvlab.errors import ParameterError
+
+    found: list[Any] = [WebhookNotifier()]
+    if smtp:
+        host, _, port = smtp.rpartition(":")
+        if not host or not port.isdigit():
+            msg = f"--smtp expects HOST:PORT (e.g. --smtp mail.example.com:25). Got {smtp!r} instead."
+            raise ParameterError(msg)
+        found.append(SMTPNotifier(host, int(port), sender=sender))
+    return found
+
+
+def _case_json(view: Any) -> dict[str, Any]:
+    return view.to_dict()
+
+
+def _print_case(view: Any) -> None:
+    console.print(f"case {view.id}: {view.state} ({view.priority}, SLA {view.sla_state}), "
+                  f"owner {view.owner_id or '-'}", highlight=False)
+
+
+@user_errors
+def cases_list(
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's cases.")] = None,
+    state_: Annotated[list[State] | None, typer.Option("--state", help="Only cases in this state (repeatable).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many cases.")] = None,
+    app_store: AppStoreOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Cases, oldest first, with their SLA state (ok / due soon / overdue; met / missed once contacted)."""
+    from clvlab.cases.service import CaseService
+
+    with _store(app_store, workspace) as store:
+        views = CaseService(store).list_cases(
+            owner=owner, state=[s.value for s in state_] if state_ else None, limit=limit)
+    if state.json:
+        emit_json([_case_json(v) for v in views])
+        return
+    table = Table("id", "opened", "state", "prio", "SLA", "due", "owner", "store", "metric", "score", "reasons")
+    for v in views:
+        table.add_row(str(v.id), f"{v.opened_at:%Y-%m-%d %H:%M}", v.state, v.priority, v.sla_state,
+                      f"{v.due_at:%Y-%m-%d %H:%M}", v.owner_id or "-", v.store_id or "-", v.metric or "-",
+                      "" if v.score is None else f"{v.score:g}", v.reasons)
+    out.print(table)
+    console.print(f"{len(views)} cases")
+
+
+@user_errors
+def cases_show(case_id: CaseArg, app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """One case with its full history and re-surveys."""
+    from clvlab.cases.service import CaseService
+
+    with _store(app_store, workspace) as store:
+        svc = CaseService(store)
+        view, history, surveys = svc.get(case_id), svc.history(case_id), svc.resurveys(case_id)
+    if state.json:
+        emit_json({**_case_json(view), "history": [h.__dict__ for h in history],
+                   "resurveys": [r.__dict__ for r in surveys]})
+        return
+    for key, value in view.to_dict().items():
+        out.print(f"{key:>17}: {'' if value is None else value}", highlight=False)
+    table = Table("at", "actor", "action", "from", "to", "note", title="history")
+    for h in history:
+        table.add_row(f"{h.at:%Y-%m-%d %H:%M:%S}", h.actor, h.action, h.from_state or "", h.to_state or "", h.note or "")
+    out.print(table)
+    for r in surveys:
+        out.print(f"re-survey {r.link} created {r.created_at:%Y-%m-%d %H:%M}, score {r.score}", highlight=False)
+
+
+def _change(action: str, case_id: int, app_store: str | None, workspace: Path | None, **kwargs: Any) -> None:
+    from clvlab.cases.service import CaseService
+
+    with _store(app_store, workspace) as store:
+        view = getattr(CaseService(store), action)(case_id, **kwargs)
+    if state.json:
+        emit_json(_case_json(view))
+    else:
+        _print_case(view)
+
+
+@user_errors
+def cases_assign(
+    case_id: CaseArg,
+    owner: Annotated[str, typer.Option("--owner", help="owner_id of the new owner.")],
+    note: NoteOpt = None, actor: ActorOpt = None, app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None,
+) -> None:
+    """Give a case to another owner (notified through the outbox)."""
+    _change("assign", case_id, app_store, workspace, owner_id=owner, note=note, actor=_actor(actor))
+
+
+@user_errors
+def cases_start(case_id: CaseArg, note: NoteOpt = None, actor: ActorOpt = None,
+                app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """The customer was contacted: open -> in_progress."""
+    _change("start", case_id, app_store, workspace, note=note, actor=_actor(actor))
+
+
+@user_errors
+def cases_resolve(
+    case_id: CaseArg,
+    root_cause: Annotated[str | None, typer.Option("--root-cause", help="e.g. delivery, product, staff, price.")] = None,
+    note: NoteOpt = None, actor: ActorOpt = None, app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None,
+) -> None:
+    """in_progress -> resolved, with the root cause."""
+    _change("resolve", case_id, app_store, workspace, root_cause=root_cause, note=note, actor=_actor(actor))
+
+
+@user_errors
+def cases_close(case_id: CaseArg, note: NoteOpt = None, actor: ActorOpt = None,
+                app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """resolved -> closed."""
+    _change("close", case_id, app_store, workspace, note=note, actor=_actor(actor))
+
+
+@user_errors
+def cases_reopen(case_id: CaseArg, note: NoteOpt = None, actor: ActorOpt = None,
+                 app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """resolved or closed -> open."""
+    _change("reopen", case_id, app_store, workspace, note=note, actor=_actor(actor))
+
+
+@user_errors
+def cases_note(case_id: CaseArg, text: Annotated[str, typer.Argument(help="The note.")], actor: ActorOpt = None,
+               app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """Add a note to a case's history."""
+    _change("add_note", case_id, app_store, workspace, note=text, actor=_actor(actor))
+
+
+@user_errors
+def cases_resurvey(case_id: CaseArg, actor: ActorOpt = None, app_store: AppStoreOpt = None,
+                   workspace: WorkspaceOpt = None) -> None:
+    """Create a re-survey (token and link) for a resolved or closed case."""
+    from clvlab.cases.service import CaseService
+
+    with _store(app_store, workspace) as store:
+        survey = CaseService(store).resurvey(case_id, actor=_actor(actor))
+    if state.json:
+        emit_json(survey.__dict__)
+    else:
+        out.print(survey.link, highlight=False)
+
+
+@user_errors
+def cases_recovery(
+    workspace: WorkspaceOpt = None,
+    window_days: Annotated[int, typer.Option("--window-days", help="Repurchase window after the response.")] = 90,
+    all_cases: Annotated[bool, typer.Option("--all-cases", help="Every case, not only NPS detractors.")] = False,
+    app_store: AppStoreOpt = None,
+) -> None:
+    """Recovery: contact within SLA, time to contact/resolve, re-survey change, repurchase."""
+    from clvlab.cases.recovery import recovery_report
+    from clvlab.data.workspace import connect
+
+    path = _workspace_path(workspace)
+    with _store(app_store, workspace) as store:
+        if path.exists():
+            with connect(path, read_only=True) as ws:
+                report = recovery_report(store, ws, window_days=window_days, detractors_only=not all_cases)
+        else:
+            report = recovery_report(store, None, window_days=window_days, detractors_only=not all_cases)
+    if state.json:
+        emit_json(report.to_dict())
+    else:
+        out.print(str(report), highlight=False)
+
+
+@user_errors
+def cases_owners_load(
+    file: Annotated[Path, typer.Argument(help="CSV: owner_id, name, email, webhook, store_id, product_id[, default].")],
+    default: Annotated[str | None, typer.Option("--default", help="owner_id who gets cases nobody owns.")] = None,
+    app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None,
+) -> None:
+    """Load (upsert) the owners table."""
+    from clvlab.cases.owners import load_owners
+
+    with _store(app_store, workspace) as store:
+        report = load_owners(store, file, default=default)
+    if state.json:
+        emit_json(report.__dict__)
+    else:
+        console.print(str(report), highlight=False)
+
+
+@user_errors
+def cases_notify(smtp: SmtpOpt = None, smtp_from: SmtpFromOpt = "clvlab@localhost",
+                 app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """Deliver the notifications waiting in the outbox (failed ones are kept for a later run)."""
+    from clvlab.cases.notify import flush_outbox
+
+    with _store(app_store, workspace) as store:
+        report = flush_outbox(store, _notifiers(smtp, smtp_from))
+    if state.json:
+        emit_json(report.__dict__)
+    else:
+        console.print(str(report), highlight=False)
+
+
+@user_errors
+def alerts_run(
+    workspace: WorkspaceOpt = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="YAML/TOML file with rules, priority, sla_hours.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only responses from this date on.")] = None,
+    notify: Annotated[bool, typer.Option("--notify/--no-notify", help="Send notifications now.")] = True,
+    smtp: SmtpOpt = None, smtp_from: SmtpFromOpt = "clvlab@localhost",
+    app_store: AppStoreOpt = None,
+) -> None:
+    """Evaluate the alert rules over the workspace feedback and open cases for the owners."""
+    from clvlab.cases.alerts import run_alerts
+    from clvlab.cases.rules import load_alert_config
+    from clvlab.data.workspace import connect
+
+    config = load_alert_config(rules)
+    notifiers = _notifiers(smtp, smtp_from) if notify else []
+    with _store(app_store, workspace) as store, connect(_workspace_path(workspace), read_only=True) as ws:
+        report = run_alerts(ws, store, config=config, notifiers=notifiers, since=since)
+    if state.json:
+        emit_json({"responses": report.responses, "matched": report.matched, "by_rule": report.by_rule,
+                   "opened": report.opened.opened, "already_open": report.opened.already_open,
+                   "unassigned": report.opened.unassigned})
+    else:
+        console.print(str(report), highlight=False)
+
+
+cases_app = typer.Typer(help="Detractor cases: list, work and close them; owners; recovery.", no_args_is_help=True)
+_COMMANDS: list[tuple[str, Any]] = [("list", cases_list), ("show", cases_show), ("assign", cases_assign), ("start", cases_start),
+                     ("resolve", cases_resolve), ("close", cases_close), ("reopen", cases_reopen),
+                     ("note", cases_note), ("resurvey", cases_resurvey), ("recovery", cases_recovery),
+                     ("notify", cases_notify)]
+for _name, _func in _COMMANDS:
+    cases_app.command(_name)(_func)
+owners_app = typer.Typer(help="The owners table.", no_args_is_help=True)
+owners_app.command("load")(cases_owners_load)
+cases_app.add_typer(owners_app, name="owners")
+alerts_app = typer.Typer(help="Alert rules over the feedback.", no_args_is_help=True)
+alerts_app.command("run")(alerts_run)
+
+
+@alerts_app.callback()
+def _alerts_group() -> None:
+    """Alert rules over the feedback."""
