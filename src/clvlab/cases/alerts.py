@@ -1,0 +1,96 @@
+"""Run the alert rules over the workspace's feedback and open cases in the application store.
+
+>>> from clvlab.cases.alerts import run_alerts                       # doctest: +SKIP
+>>> report = run_alerts(clvlab.connect("shop.duckdb"), open_app_store())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from clvlab.cases.notify import Notifier
+from clvlab.cases.rules import AlertConfig, add_text_signals, evaluate_rules
+from clvlab.cases.service import CaseService, OpenReport
+from clvlab.cases.store import AppStore
+from clvlab.errors import DataValidationError
+
+FEEDBACK_COLUMNS = ("response_id", "responded_at", "metric", "score", "customer_id", "comment",
+                    "store_id", "product_id")
+
+
+@dataclass(frozen=True)
+class AlertsReport:
+    """How many responses were read, how many matched a rule, and what opening did."""
+
+    responses: int
+    matched: int
+    by_rule: dict[str, int]
+    opened: OpenReport
+
+    def __str__(self) -> str:
+        rules = ", ".join(f"{k}: {v}" for k, v in self.by_rule.items()) or "none"
+        return f"{self.responses} responses read, {self.matched} matched a rule ({rules}); {self.opened}"
+
+
+def read_feedback(workspace: Any, *, since: datetime | str | None = None) -> pd.DataFrame:
+    """The feedback columns the rules need, from the workspace (optionally only recent responses)."""
+    table = workspace.table("feedback")
+    have = set(table.columns)
+    missing = [c for c in ("response_id", "metric", "score") if c not in have]
+    if missing:
+        msg = f"the workspace's feedback table lacks {missing}"
+        raise DataValidationError(msg, hint="reload it with clvlab load feedback FILE")
+    if since is not None:
+        table = table.filter(table.responded_at >= pd.Timestamp(since).to_pydatetime())
+    return table.select([c for c in FEEDBACK_COLUMNS if c in have]).execute()
+
+
+def read_clv(workspace: Any) -> pd.Series | None:
+    """CLV per customer from the workspace table ``scores`` (None when it is not there)."""
+    if "scores" not in workspace.tables():
+        return None
+    scores = workspace.table("scores")
+    if not {"customer_id", "clv"} <= set(scores.columns):
+        return None
+    frame = scores.select("customer_id", "clv").execute()
+    return pd.Series(frame["clv"].to_numpy(dtype=float), index=frame["customer_id"].astype(str), name="clv")
+
+
+def run_alerts(
+    workspace: Any,
+    store: AppStore,
+    *,
+    config: AlertConfig | None = None,
+    notifiers: Sequence[Notifier] = (),
+    since: datetime | str | None = None,
+    actor: str = "alerts",
+) -> AlertsReport:
+    """Evaluate the rules over the feedback table and open a case for each new match.
+
+    Sentiment and intents come from :func:`clvlab.cases.rules.add_text_signals` (only when some
+    rule reads them, and only for responses a score rule has not already caught); priority from
+    the ``scores`` table's CLV.  Running it twice opens nothing new.
+    """
+    config = config or AlertConfig()
+    feedback = read_feedback(workspace, since=since)
+    score_rules = [r for r in config.rules if not r.needs_text]
+    text_rules = [r for r in config.rules if r.needs_text]
+    matched = evaluate_rules(feedback, score_rules) if score_rules else feedback.iloc[0:0].assign(reasons="")
+    if text_rules:
+        rest = feedback[~feedback["response_id"].isin(matched["response_id"])]
+        if "comment" in rest.columns:
+            rest = rest[rest["comment"].notna()]
+        if len(rest):
+            matched = pd.concat([matched, evaluate_rules(add_text_signals(rest), text_rules)])
+    by_rule: dict[str, int] = {}
+    for reasons in matched["reasons"]:
+        for name in str(reasons).split(","):
+            by_rule[name] = by_rule.get(name, 0) + 1
+    service = CaseService(store, policy=config.policy, notifiers=notifiers)
+    opened = service.open_cases(matched, clv=read_clv(workspace), actor=actor)
+    return AlertsReport(responses=len(feedback), matched=len(matched), by_rule=by_rule, opened=opened)
