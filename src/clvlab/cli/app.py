@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from clvlab import __version__
-from clvlab.cli import data_cmds, demo, model_cmds, voc_cmds
+from clvlab.cli import cases_cmds, data_cmds, demo, model_cmds, voc_cmds, voc_text_cmds
 from clvlab.cli._common import state
 
 app = typer.Typer(
@@ -48,4 +48,7 @@ app.command("evaluate")(model_cmds.evaluate)
 voc = typer.Typer(help="Voice of the customer: NPS/CSAT/CES, comments, drivers.", no_args_is_help=True)
 voc.command("metrics")(voc_cmds.voc_metrics)
 voc.command("drivers")(voc_cmds.voc_drivers)
+voc.command("text")(voc_text_cmds.voc_text)
 app.add_typer(voc, name="voc")
+app.add_typer(cases_cmds.cases_app, name="cases")
+app.add_typer(cases_cmds.alerts_app, name="alerts")
