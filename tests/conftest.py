@@ -41,3 +41,13 @@ def pg_schema() -> Iterator[str]:
     finally:
         with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as con:
             con.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cli_state() -> Iterator[None]:
+    """The CLI keeps --json/--debug in a module-level state; every test starts from the defaults."""
+    from clvlab.cli._common import state
+
+    state.json, state.debug = False, False
+    yield
+    state.json, state.debug = False, False
