@@ -1,0 +1,204 @@
+"""Stateless text features for the shipped sentiment model (shared by inference and training).
+
+Every block is a :class:`~sklearn.feature_extraction.text.HashingVectorizer` (binary presence,
+L2-normalised per block), so nothing but the linear weights has to ship: the same text always maps
+to the same columns.
+
+* ``zh``: characters 1-3-grams of the normalised text, plus words (rjieba) 1-2-grams, in which a
+  word that follows a negator (不, 没, 别, 无, 未, 非, 勿, 莫) within the same clause is prefixed by
+  ``NEG_``.
+* ``en``: words 1-2-grams with the same negation marking (not, no, never, n't, ...), plus character
+  2-5-grams inside word boundaries, plus one lexicon feature: the mean VADER valence of the words
+  (negated words flipped and damped as VADER does, factor -0.74), which carries polarity for words
+  never seen in the training tweets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+
+#: bump when the features change: a model file records the version it was trained with
+FEATURES_VERSION = 1
+N_CHAR = 2**18
+N_WORD = 2**18
+
+_WS = re.compile(r"\s+")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"@\w+")
+_EN_TOKEN = re.compile(r"[a-z0-9']+|[!?]+|[^\sa-z0-9']")
+_EN_NEGATORS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "nobody",
+        "nothing",
+        "neither",
+        "nor",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "wont",
+        "wouldnt",
+        "shouldnt",
+        "couldnt",
+        "havent",
+        "hasnt",
+        "hadnt",
+        "aint",
+        "without",
+    ]
+)
+_EN_CLAUSE_END = frozenset(".,;:!?")
+_ZH_NEGATORS = frozenset(
+    [
+        "不",
+        "没",
+        "没有",
+        "别",
+        "无",
+        "未",
+        "非",
+        "勿",
+        "莫",
+        "不是",
+        "不太",
+        "不够",
+        "不会",
+        "不能",
+        "毫无",
+        "并不",
+        "并没有",
+    ]
+)
+_ZH_CLAUSE_END = frozenset("，。！？；、,.!?;~～…\n ")
+
+
+def normalise(text: object) -> str:
+    """NFKC, lower case, BOM and zero-width characters removed, whitespace collapsed."""
+    if not isinstance(text, str):
+        return ""
+    t = unicodedata.normalize("NFKC", text)
+    t = t.replace("\ufeff", "").replace("\u200b", "")
+    return _WS.sub(" ", t).strip().lower()
+
+
+def dedupe_key(text: object) -> str:
+    """Key used to find the same comment in two corpora: normalised, without spaces and punctuation."""
+    return "".join(ch for ch in normalise(text) if ch.isalnum())
+
+
+def _en_prepare(text: str) -> str:
+    t = _URL.sub(" url ", text)
+    t = _MENTION.sub(" @user ", t)
+    return t.replace("&amp;", "&").replace("’", "'")
+
+
+def _mark_negation(
+    tokens: Sequence[str], negators: frozenset[str], ends: frozenset[str], span: int
+) -> list[str]:
+    out: list[str] = []
+    left = 0
+    for tok in tokens:
+        if tok in ends or not tok.strip():
+            left = 0
+            out.append(tok)
+            continue
+        if left > 0:
+            out.append("NEG_" + tok)
+            left -= 1
+        else:
+            out.append(tok)
+        if tok in negators or tok.replace("'", "") in negators or tok.endswith("n't"):
+            left = span
+    return out
+
+
+def en_tokens(text: str) -> list[str]:
+    """Word tokens of a normalised English text, negated words prefixed by ``NEG_``."""
+    toks = _EN_TOKEN.findall(_en_prepare(text))
+    return _mark_negation(toks, _EN_NEGATORS, _EN_CLAUSE_END, 3)
+
+
+def zh_tokens(text: str) -> list[str]:
+    """rjieba words of a normalised Chinese text, negated words prefixed by ``NEG_``."""
+    import rjieba
+
+    toks = rjieba.cut(text)
+    return _mark_negation(toks, _ZH_NEGATORS, _ZH_CLAUSE_END, 2)
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+@cache
+def _vectorizers() -> dict[str, HashingVectorizer]:
+    common = {"alternate_sign": False, "binary": True, "dtype": np.float32, "lowercase": False}
+    return {
+        "zh_char": HashingVectorizer(
+            analyzer="char", ngram_range=(1, 3), n_features=N_CHAR, **common
+        ),
+        "zh_word": HashingVectorizer(analyzer=_identity, n_features=N_WORD, **common),
+        "en_char": HashingVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), n_features=N_CHAR, **common
+        ),
+        "en_word": HashingVectorizer(analyzer=_identity, n_features=N_WORD, **common),
+    }
+
+
+def _bigrams(tokens: list[str]) -> list[str]:
+    return tokens + [a + " " + b for a, b in itertools.pairwise(tokens)]
+
+
+def lexicon_score(token_lists: Sequence[list[str]], lexicon: dict[str, float]) -> np.ndarray:
+    """Mean lexicon valence per text (``NEG_`` words flipped, times 0.74), scaled to about [-1, 1]."""
+    out = np.zeros(len(token_lists), dtype=np.float32)
+    for i, toks in enumerate(token_lists):
+        total = 0.0
+        for tok in toks:
+            if tok.startswith("NEG_"):
+                v = lexicon.get(tok[4:])
+                if v is not None:
+                    total -= 0.74 * v
+            else:
+                v = lexicon.get(tok)
+                if v is not None:
+                    total += v
+        out[i] = total / (4.0 * np.sqrt(len(toks) + 1.0))
+    return out
+
+
+def features(
+    texts: Sequence[str], lang: str, lexicon: dict[str, float] | None = None
+) -> sp.csr_matrix:
+    """Feature matrix of normalised ``texts`` for the ``lang`` ("zh" or "en") model."""
+    vec = _vectorizers()
+    if lang == "zh":
+        words = [_bigrams(zh_tokens(t)) for t in texts]
+        return sp.hstack(
+            [vec["zh_char"].transform(texts), vec["zh_word"].transform(words)], format="csr"
+        )
+    toks = [en_tokens(t) for t in texts]
+    blocks = [
+        vec["en_char"].transform(texts),
+        vec["en_word"].transform([_bigrams(t) for t in toks]),
+    ]
+    lex = lexicon_score(toks, lexicon or {})
+    blocks.append(sp.csr_matrix(lex.reshape(-1, 1)))
+    return sp.hstack(blocks, format="csr")
