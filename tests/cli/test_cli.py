@@ -15,13 +15,15 @@ from clvlab.cli import app
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ["demo", "load", "rfm", "fit", "score", "evaluate"]
+COMMANDS = ["demo", "load", "rfm", "fit", "score", "evaluate", "voc metrics", "voc text", "voc drivers",
+            "alerts run", "cases list", "cases start", "cases resolve", "cases resurvey", "cases recovery",
+            "cases owners load"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_and_is_documented(command: str) -> None:
     """`clvlab CMD --help` works and the README documents the command."""
-    result = runner.invoke(app, [command, "--help"])
+    result = runner.invoke(app, [*command.split(), "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
     assert f"clvlab {command}" in (ROOT / "README.md").read_text(encoding="utf-8")
@@ -144,5 +146,13 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert payload["total_clv"] > 0
     scores = pd.read_csv(tmp_path / "clvlab-demo" / "scores.csv")
     assert len(scores) == 23570
+    assert payload["feedback_load"]["inserted"] == 6000
+    overall = payload["voc"]["nps"][0]
+    assert overall["lower"] < overall["value"] < overall["upper"]
+    classes = {row["nps_class"]: row for row in payload["voc"]["value_by_nps_class"]}
+    assert classes["promoter"]["clv"] > classes["detractor"]["clv"]  # the demo data links NPS and CLV
+    assert payload["alerts"]["opened"] == payload["alerts"]["matched"] > 0
     again = json.loads(runner.invoke(app, ["--json", "demo"]).stdout)
     assert again["load"]["inserted"] == 0  # re-running the demo re-loads nothing
+    assert again["feedback_load"]["inserted"] == 0
+    assert again["alerts"]["opened"] == 0  # and opens no case twice

@@ -42,6 +42,7 @@ def demo(
         ws.con.create_table("scores", run.scores.reset_index(), overwrite=True)
         feedback_report = ws.load_feedback(dataset_path("demo_feedback"), progress=not state.json)
         voc = _voc_summary(ws)
+        alerts, cases = _close_the_loop(ws, workspace)
     out.mkdir(parents=True, exist_ok=True)
     run.scores.to_csv(out / "scores.csv")
     (out / "diagnostics.json").write_text(json.dumps(run.diagnostics(), indent=2, default=str), encoding="utf-8")
@@ -50,7 +51,10 @@ def demo(
         emit_json({"load": report.to_dict(), **run.diagnostics(),
                    "total_clv": float(run.scores["clv"].sum()), "scores": str(out / "scores.csv"),
                    "feedback_load": feedback_report.to_dict(),
-                   "voc": {name: frame.reset_index().to_dict(orient="records") for name, frame in voc.items()}})
+                   "voc": {name: frame.reset_index().to_dict(orient="records") for name, frame in voc.items()},
+                   "alerts": {"responses": alerts.responses, "matched": alerts.matched, "by_rule": alerts.by_rule,
+                              "opened": len(alerts.opened.opened), "already_open": alerts.opened.already_open},
+                   "cases": cases.to_dict(orient="records")})
         return
     console.print(str(report), highlight=False)
     _print_comparison(run.comparison, run.best)
@@ -61,11 +65,17 @@ def demo(
     _print_top(run.scores)
     console.print(str(feedback_report), highlight=False)
     _print_voc(voc)
+    console.print(f"\nAlerts: {alerts}", highlight=False)
+    console.print(_table("Open cases by owner (priority from CLV; SLA from the rules)", cases,
+                         {"P1": "{:,}", "P2": "{:,}", "P3": "{:,}", "overdue": "{:,}"}))
     console.print(
         f"\n[bold]{len(run.scores):,} customers scored[/], expected {horizon_days}-day CLV "
         f"{run.scores['clv'].sum():,.0f} in total.\n"
         f"Scores: {out / 'scores.csv'} and table 'scores' in {workspace}; fits: {out / 'diagnostics.json'}.\n"
-        f"Next: clvlab rfm -w {workspace} --freq W | clvlab fit bgnbd -w {workspace} | clvlab --help"
+        f"Next: clvlab voc metrics -w {workspace} --by store --by month\n"
+        f"      clvlab voc text -w {workspace} --by touchpoint\n"
+        f"      clvlab cases list -w {workspace} --owner O01\n"
+        f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)"
     )
 
 
@@ -79,6 +89,30 @@ def _voc_summary(ws: Any) -> dict[str, pd.DataFrame]:
         "nps_by_store": feedback_metrics(ws, metric="nps", by=("store",)),
         "value_by_nps_class": value_by_nps_class(ws, ws),
     }
+
+
+def _close_the_loop(ws: Any, workspace: Path) -> tuple[Any, pd.DataFrame]:
+    """Owners into the app store next to the workspace; alert rules open cases for them."""
+    from clvlab.cases.alerts import run_alerts
+    from clvlab.cases.owners import load_owners
+    from clvlab.cases.service import CaseService
+    from clvlab.cases.store import open_app_store
+    from clvlab.datasets import path as dataset_path
+
+    store = open_app_store(workspace=workspace)
+    try:
+        load_owners(store, dataset_path("demo_owners"))
+        report = run_alerts(ws, store)
+        views = CaseService(store).list_cases(state=["open", "in_progress"])
+    finally:
+        store.close()
+    frame = pd.DataFrame([{"owner": v.owner_id or "(none)", "priority": v.priority, "sla": v.sla_state}
+                          for v in views])
+    if frame.empty:
+        return report, pd.DataFrame(columns=["owner", "P1", "P2", "P3", "overdue"])
+    table = pd.crosstab(frame["owner"], frame["priority"]).reindex(columns=["P1", "P2", "P3"], fill_value=0)
+    table["overdue"] = frame.assign(o=frame["sla"].eq("overdue")).groupby("owner")["o"].sum()
+    return report, table.reset_index()
 
 
 def _print_voc(voc: dict[str, pd.DataFrame]) -> None:
