@@ -1,7 +1,9 @@
 """Run the alert rules over the workspace's feedback and open cases in the application store.
 
->>> from clvlab.cases.alerts import run_alerts                       # doctest: +SKIP
->>> report = run_alerts(clvlab.connect("shop.duckdb"), open_app_store())
+Usage (``clvlab alerts run`` does the same)::
+
+    from clvlab.cases.alerts import run_alerts
+    report = run_alerts(clvlab.connect("shop.duckdb"), open_app_store(workspace="shop.duckdb"))
 """
 
 from __future__ import annotations

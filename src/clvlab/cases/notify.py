@@ -5,9 +5,10 @@ that caused it (a transactional outbox); :func:`flush_outbox` then delivers what
 delivery stays in the outbox with its error and is tried again later with exponential backoff, so
 a receiver that is down loses nothing.
 
->>> from clvlab.cases.notify import WebhookNotifier, flush_outbox   # doctest: +SKIP
->>> flush_outbox(store, [WebhookNotifier(retries=3)])              # doctest: +SKIP
-FlushReport(sent=2, failed=0, pending=0)
+Usage (``clvlab cases notify`` does the same)::
+
+    from clvlab.cases.notify import WebhookNotifier, flush_outbox
+    flush_outbox(store, [WebhookNotifier(retries=3)])    # FlushReport(sent=2, failed=0, pending=0)
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """The workspace: one analytical database (a DuckDB file by default) holding the input tables.
 
 >>> import clvlab
->>> with clvlab.connect(":memory:") as ws:                           # doctest: +SKIP
-...     report = ws.load_transactions("orders.csv", mapping={"amount": "total"})
-...     print(report)
-...     ws.table("transactions").count().execute()
+>>> from clvlab.datasets import load_cdnow
+>>> with clvlab.connect(":memory:") as ws:
+...     first = ws.load_transactions(load_cdnow("sample"))
+...     again = ws.load_transactions(load_cdnow("sample"))      # a re-load is a no-op
+...     print(first.inserted, again.inserted, ws.table("transactions").count().execute())
+6919 0 6919
 """
 
 from __future__ import annotations

@@ -349,7 +349,13 @@ def score_customers(
 
     Examples
     --------
-    >>> scores = clvlab.score_customers(rfm, bg, gg, horizon=365, discount_rate=0.1)  # doctest: +SKIP
+    >>> import clvlab
+    >>> from clvlab.datasets import load_cdnow_summary
+    >>> rfm = load_cdnow_summary()
+    >>> rfm.attrs["freq"] = "W"
+    >>> scores = clvlab.score_customers(rfm, clvlab.BetaGeo().fit(rfm), horizon=365, discount_rate=0.1)
+    >>> scores.loc["1", ["p_alive", "expected_purchases"]].round(3).tolist()
+    [0.727, 1.562]
     """
     where = "score_customers"
     _check_common(where, horizon, discount_rate, margin)
