@@ -19,7 +19,6 @@ file::
 
 from __future__ import annotations
 
-import tomllib
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvlab._config import read_config_file
 from clvlab.errors import DataQualityWarning, DataValidationError, Issue, ParameterError
 
 TEXT_COLUMNS = ("sentiment_label", "intents")
@@ -176,23 +176,7 @@ def load_alert_config(source: str | Path | Mapping[str, Any] | None = None) -> A
     else:
         path = Path(source)
         where = f"'{path}'"
-        if not path.exists():
-            msg = f"alert rules file not found: '{path}'"
-            raise DataValidationError(msg)
-        text = path.read_text(encoding="utf-8")
-        try:
-            if path.suffix.lower() == ".toml":
-                data = tomllib.loads(text)
-            else:
-                import yaml
-
-                data = yaml.safe_load(text) or {}
-        except Exception as exc:  # yaml.YAMLError, tomllib.TOMLDecodeError
-            msg = f"cannot parse {where}: {exc}"
-            raise DataValidationError(msg) from exc
-    if not isinstance(data, Mapping):
-        msg = f"{where} must be a mapping with 'rules', 'priority', 'sla_hours'"
-        raise DataValidationError(msg)
+        data = read_config_file(path, what="alert rules file", error=DataValidationError)
     rules = DEFAULT_RULES
     if "rules" in data:
         rules = tuple(_rule(raw, i, where) for i, raw in enumerate(data["rules"] or [], start=1))

@@ -17,11 +17,11 @@ Keyword arguments given explicitly win over the config file.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from clvlab._config import read_config_file
 from clvlab.data.contract import TableContract, normalise_name
 from clvlab.errors import DataValidationError, ParameterError, check_param
 
@@ -46,23 +46,7 @@ class LoadOptions:
 def read_config(path: str | Path) -> dict[str, Any]:
     """Read a YAML or TOML config file into a dict, checking its keys."""
     p = Path(path)
-    if not p.exists():
-        msg = f"config file '{p}' does not exist"
-        raise ParameterError(msg)
-    text = p.read_text(encoding="utf-8-sig")
-    try:
-        if p.suffix.lower() == ".toml":
-            data: Any = tomllib.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-    except Exception as exc:  # yaml.YAMLError, tomllib.TOMLDecodeError
-        msg = f"cannot parse config file '{p}': {exc}"
-        raise ParameterError(msg) from exc
-    if not isinstance(data, dict):
-        msg = f"config file '{p}' must hold a mapping of options, got {type(data).__name__}"
-        raise ParameterError(msg)
+    data = read_config_file(p, what="config file", error=ParameterError)
     unknown = sorted(set(data) - _CONFIG_KEYS)
     if unknown:
         msg = (
