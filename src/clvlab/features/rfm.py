@@ -199,7 +199,9 @@ def _to_frame(result: pd.DataFrame, where: str, table: str) -> tuple[pd.DataFram
     end = pd.Timestamp(result["end_"].iloc[0]).date()
     frame = result.drop(columns="end_").rename(columns={"cid": "customer_id"})
     frame["customer_id"] = frame["customer_id"].astype(str)
-    frame = frame.sort_values("customer_id", kind="stable").set_index("customer_id")
+    frame = frame.set_index("customer_id")
+    if not frame.index.is_monotonic_increasing:  # the engine sorted by its collation (PostgreSQL's locale)
+        frame = frame.sort_index(kind="stable")
     return frame.astype("float64"), end
 
 
@@ -257,7 +259,7 @@ def rfm_summary(
     if end is not None:
         tx = tx.filter(tx.day <= ibis.date(end))
     expr = _summary_expr(tx, end, freq, exact, monetary is not None)
-    frame, used_end = _to_frame(expr.execute(), where, "transactions")
+    frame, used_end = _to_frame(expr.order_by("cid").execute(), where, "transactions")
     frame.attrs = {"freq": freq, "observation_end": used_end.isoformat(), "exact": exact}
     return frame
 
@@ -327,7 +329,7 @@ def calibration_holdout(
         _ticks(joined.end_, freq, exact) - _ticks(cal_lit, freq, exact), freq, exact
     )
     expr = joined.select(*cal.columns, "end_", **cols)
-    frame, used_end = _to_frame(expr.execute(), where, "transactions")
+    frame, used_end = _to_frame(expr.order_by("cid").execute(), where, "transactions")
     if used_end <= cal_end:
         msg = (
             f"calibration_end {cal_end.isoformat()} is not before the latest purchase "
