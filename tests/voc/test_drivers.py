@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ import clvlab
 from clvlab.cli import _common
 from clvlab.cli.voc_cmds import voc_drivers, voc_metrics
 from clvlab.errors import DataValidationError, ParameterError
-from clvlab.voc.drivers import lmg
+from clvlab.voc.drivers import lmg, nps_drivers
 
 
 def _r2(x: np.ndarray, y: np.ndarray) -> float:
@@ -170,3 +171,24 @@ def test_cli_metrics_and_drivers_on_a_workspace(tmp_path: pytest.TempPathFactory
     assert res.exit_code == 2
     assert "unknown dimension 'region'; valid dimensions:" in res.output
     assert "touchpoint" in res.output
+
+
+def test_topic_drivers_from_a_workspace_use_the_comments_themes(tmp_path: Path) -> None:
+    """From a workspace, the 'themes' driver is each comment's curated themes: waiting hurts NPS here."""
+    rng = np.random.default_rng(7)
+    n = 240
+    waiting = rng.random(n) < 0.3
+    comments = np.where(waiting, "排队等了很久，太慢了", "The staff were friendly and helpful")
+    scores = np.where(waiting, rng.integers(0, 6, n), rng.integers(7, 11, n))
+    frame = pd.DataFrame({
+        "response_id": [str(i) for i in range(n)], "metric": "nps", "score": scores.astype(float),
+        "comment": comments, "touchpoint": rng.choice(["app", "store"], n),
+        "responded_at": pd.Timestamp("2024-03-01"),
+    })
+    with clvlab.connect(tmp_path / "w.duckdb") as ws:
+        ws.con.create_table("feedback", frame)
+        result = nps_drivers(ws, drivers=["touchpoint", "themes"])
+    top = result.iloc[0]
+    assert top["driver"] == "themes:waiting"
+    assert top["n"] == int(waiting.sum())
+    assert top["gap_upper"] < 0

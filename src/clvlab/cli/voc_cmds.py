@@ -103,8 +103,8 @@ def voc_metrics(
 def voc_drivers(
     metric: Annotated[MetricName, typer.Option("--metric", help="Only nps is supported.")] = MetricName.nps,
     driver: Annotated[list[str] | None, typer.Option(
-        "--driver", help="Driver column, repeatable: touchpoint, channel, store, product, ... "
-        "[default: touchpoint].")] = None,
+        "--driver", help="Driver, repeatable: touchpoint, channel, store, product, themes (topics of "
+        "the comments), ... [default: touchpoint and themes].")] = None,
     target: Annotated[Target, typer.Option("--target", help="Explain the 0-10 score or the net "
                                            "promoter indicator.")] = Target.score,
     workspace: WorkspaceOpt = None,
@@ -119,7 +119,7 @@ def voc_drivers(
     if metric is not MetricName.nps:
         msg = f"voc drivers explains NPS only. Got --metric {metric.value} instead."
         raise ParameterError(msg)
-    names = [DIMENSIONS.get(d, d) for d in (driver or ["touchpoint"])]
+    names = [DIMENSIONS.get(d, d) for d in (driver or ["touchpoint", "themes"])]
     with connect(workspace, read_only=workspace is not None and Path(workspace).exists()) as ws:
         frame = nps_drivers(ws, drivers=names, target=target.value, min_n=min_n)
     if state.json:

@@ -111,11 +111,17 @@ def _response_frame(source: Any, drivers: Sequence[str], themes: str, where: str
             hint = ("get a 'themes' column from clvlab.analyze_text(comments)" if themes in missing else None)
             raise DataValidationError(msg, hint=hint)
         return frame[frame["score"].notna()].reset_index(drop=True)
-    if themes in drivers:
-        msg = f"{where}: topic drivers need a frame with a {themes!r} column per response"
-        raise DataValidationError(msg, hint="pass the feedback frame after clvlab.analyze_text, with its themes")
-    table, canon = feedback_table(source, drivers, metric="nps", where=where)
-    return pd.DataFrame(table.execute()).rename(columns=dict(zip(canon, drivers, strict=True)))
+    if themes not in drivers:
+        table, canon = feedback_table(source, drivers, metric="nps", where=where)
+        return pd.DataFrame(table.execute()).rename(columns=dict(zip(canon, drivers, strict=True)))
+    # topic drivers from a workspace: the curated themes of each comment (clvlab.text.themes)
+    from clvlab.text.themes import match_themes
+
+    columns = [*(d for d in drivers if d != themes), "comment"]
+    table, canon = feedback_table(source, columns, metric="nps", where=where)
+    frame = pd.DataFrame(table.execute()).rename(columns=dict(zip(canon, columns, strict=True)))
+    frame[themes] = match_themes(frame["comment"].tolist())
+    return frame
 
 
 def _theme_sets(values: pd.Series) -> list[set[str]]:
@@ -189,9 +195,10 @@ def nps_drivers(
     Parameters
     ----------
     source_or_frame
-        A Workspace / ibis.Table of feedback (categorical drivers), or a pandas frame of
-        responses (``score`` plus driver columns; a ``themes`` column of lists or
-        comma-separated strings from :func:`clvlab.analyze_text` for topic drivers).
+        A Workspace / ibis.Table of feedback, or a pandas frame of responses (``score`` plus
+        driver columns; a ``themes`` column of lists or comma-separated strings, e.g. from
+        :func:`clvlab.analyze_text`, for topic drivers). From a workspace, the ``themes`` driver
+        is each comment's curated themes (:func:`clvlab.text.themes.match_themes`).
     drivers
         Driver columns: categorical (dummy group), numeric, or the themes column (one 0/1
         driver per theme, the ``max_themes`` most frequent).
