@@ -14,6 +14,8 @@ liblinear is deterministic. Which rows train and which test:
   train = the rest minus rows whose normalised text occurs in the test set. Positive and negative
   tweets fit the model; neutral training tweets only choose the neutral band.
 
+The zh model is the soft vote of two logistic regressions (binary n-grams; character TF-IDF whose
+IDF vector ships too); hyper-parameters are ``clvlab.text._train.PARAMS`` (see docs/text.md).
 The calibration (Platt) and the neutral band use out-of-domain scores: each training row is scored
 by a model fitted without its domain (category / airline), in 3 domain folds.
 """

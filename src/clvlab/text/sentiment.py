@@ -2,15 +2,16 @@
 
 The default analyser is a hashed-feature logistic regression per language, shipped as weights in
 ``clvlab/text/models/sentiment_linear.npz`` (no pickle; trained by ``scripts/train_sentiment.py``).
-For a normalised text with feature vector :math:`x` (see :mod:`clvlab.text._features`) the model
-gives
+For a normalised text the model of its language gives a decision value :math:`z`
+(:class:`clvlab.text._features.LangModel`: for English :math:`z = w^\\top x + b` on binary
+n-gram features plus a lexicon feature; for Chinese the soft vote of that and a character
+TF-IDF logistic regression, :math:`z = \\operatorname{logit}((p_1 + p_2)/2)`) and
 
 .. math::
 
-    p = \\sigma\\bigl(a\\,(w^\\top x + b) + c\\bigr), \\qquad \\text{score} = 2p - 1,
+    p = \\sigma(a\\,z + c), \\qquad \\text{score} = 2p - 1,
 
-where :math:`w, b` are the logistic-regression weights of the text's language and :math:`a, c`
-a Platt recalibration fitted on out-of-domain folds. The label is ``"positive"`` when
+with :math:`a, c` a Platt recalibration fitted on out-of-domain folds. The label is ``"positive"`` when
 ``score > band``, ``"negative"`` when ``score < -band`` and ``"neutral"`` otherwise; the band was
 chosen on the neutral tweets of the training split (3-class macro-F1). Mixed zh/en texts get the
 mean of both models' scores; texts with neither script (``lang == "other"``) or empty texts get
@@ -40,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError, ParameterError
-from clvlab.text._features import FEATURES_VERSION, features, normalise
+from clvlab.text._features import FEATURES_VERSION, LangModel, normalise
 from clvlab.text.language import language_counts, languages_from_counts
 
 MODEL_FILE = Path(__file__).parent / "models" / "sentiment_linear.npz"
@@ -65,14 +66,29 @@ class SentimentAnalyzer(Protocol):
 
 @dataclass(frozen=True)
 class _LangModel:
-    coef: np.ndarray
-    intercept: float
+    model: LangModel
     calib_a: float
     calib_b: float
 
-    def proba(self, X: object) -> np.ndarray:
-        z = np.asarray(X @ self.coef, dtype=np.float64) + self.intercept
+    def proba(self, normalised: Sequence[str]) -> np.ndarray:
+        z = self.model.decision(normalised)
         return 1.0 / (1.0 + np.exp(-(self.calib_a * z + self.calib_b)))
+
+
+def _lang_model(
+    data: dict[str, np.ndarray], lang: str, lexicon: dict[str, float] | None
+) -> LangModel:
+    char = f"{lang}_char_coef" in data
+    return LangModel(
+        lang=lang,
+        coef=data[f"{lang}_coef"].astype(np.float32),
+        intercept=float(data[f"{lang}_intercept"]),
+        lexicon=lexicon,
+        char_coef=data[f"{lang}_char_coef"].astype(np.float32) if char else None,
+        char_intercept=float(data[f"{lang}_char_intercept"]) if char else 0.0,
+        char_idf=data[f"{lang}_char_idf"].astype(np.float32) if char else None,
+        mix=float(data[f"{lang}_mix"]) if char else 0.0,
+    )
 
 
 class LinearSentiment:
@@ -101,27 +117,25 @@ class LinearSentiment:
             msg = f"model file {self.path} was trained with features version {version}, this code has {FEATURES_VERSION}"
             raise DataValidationError(msg, hint="retrain it with scripts/train_sentiment.py")
         self.neutral_band = float(data["neutral_band"])
+        words = data["en_lexicon_words"]
+        self.lexicon = dict(
+            zip(words.tolist(), data["en_lexicon_values"].astype(float).tolist(), strict=True)
+        )
         self.models = {
             lang: _LangModel(
-                coef=data[f"{lang}_coef"].astype(np.float32),
-                intercept=float(data[f"{lang}_intercept"]),
+                model=_lang_model(data, lang, self.lexicon if lang == "en" else None),
                 calib_a=float(data[f"{lang}_calib"][0]),
                 calib_b=float(data[f"{lang}_calib"][1]),
             )
             for lang in LANGS
         }
-        words = data["en_lexicon_words"]
-        self.lexicon = dict(
-            zip(words.tolist(), data["en_lexicon_values"].astype(float).tolist(), strict=True)
-        )
         self.meta = {k: str(v) for k, v in data.items() if k.startswith("meta_")}
 
     def proba(self, normalised: Sequence[str], lang: str) -> np.ndarray:
         """P(positive) of already normalised texts under the ``lang`` model."""
         if not normalised:
             return np.zeros(0)
-        X = features(normalised, lang, self.lexicon if lang == "en" else None)
-        return self.models[lang].proba(X)
+        return self.models[lang].proba(normalised)
 
     def score(self, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
         """Scores in [-1, 1]; see the module docstring."""
