@@ -35,9 +35,16 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     """The results as a Markdown table."""
     head = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
     body = "".join(
-        "| " + " | ".join(str(r.get(c, "")) for c in COLUMNS) + " |\n" for r in rows
+        "| " + " | ".join(_cell(r.get(c, "")) for c in COLUMNS) + " |\n" for r in rows
     )
     return head + body
+
+
+def _cell(value: Any) -> str:
+    """Numbers to 3 significant figures (ratios and seconds are measurements, not exact)."""
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value).replace("|", "\\|")
 
 
 def main(argv: list[str] | None = None) -> int:
