@@ -113,14 +113,14 @@ def run_clv(
     """
     from clvlab import models
     from clvlab.features.rfm import calibration_holdout, rfm_summary
-    from clvlab.value.score import score_customers
+    from clvlab.value.score import DAYS_PER_PERIOD, score_customers
 
     step = on_step or (lambda _msg: None)
     step("computing RFM summary")
     rfm = rfm_summary(source, freq=freq, observation_end=observation_end)
     obs_end = pd.Timestamp(rfm.attrs["observation_end"])
     if calibration_end is None:
-        first = obs_end - pd.Timedelta(days=float(rfm["T"].max()) * _days_per(freq))
+        first = obs_end - pd.Timedelta(days=float(rfm["T"].max()) * DAYS_PER_PERIOD[freq])
         calibration_end = str((first + (obs_end - first) * 2 / 3).date())
     step("splitting calibration / holdout")
     cal = calibration_holdout(source, calibration_end=calibration_end, observation_end=str(obs_end.date()), freq=freq)
@@ -145,6 +145,3 @@ def run_clv(
     return ClvRun(rfm=rfm, comparison=comparison, best=best, model=model, spend_model=spend,
                   scores=scores, settings=settings)
 
-
-def _days_per(freq: str) -> float:
-    return {"D": 1.0, "W": 7.0, "M": 365.25 / 12}[freq]
