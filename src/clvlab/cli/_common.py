@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import pandas as pd
 import typer
@@ -23,6 +23,12 @@ R = TypeVar("R")
 #: human output goes to stderr so that stdout carries only data (--json, --format csv)
 console = Console(stderr=True)
 out = Console()
+
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="DuckDB workspace file [default: $CLVLAB_WORKSPACE or ./clvlab.duckdb]."),
+]
 
 
 @dataclass

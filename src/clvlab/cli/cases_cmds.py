@@ -16,14 +16,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from clvlab.cli._common import console, emit_json, out, state, user_errors
+from clvlab.cli._common import WorkspaceOpt, console, emit_json, out, state, user_errors
 
 AppStoreOpt = Annotated[str | None, typer.Option(
     "--app-store", envvar="CLVLAB_APP_STORE",
     help="App store URL: sqlite:///file.sqlite or postgresql+psycopg://... "
          "[default: next to the workspace, or ./clvlab-app.sqlite].")]
-WorkspaceOpt = Annotated[Path | None, typer.Option(
-    "--workspace", "-w", help="Workspace file [default: $CLVLAB_WORKSPACE or ./clvlab.duckdb].")]
 ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who makes the change [default: $USER].")]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note for the history.")]
 CaseArg = Annotated[int, typer.Argument(help="Case id (see clvlab cases list).")]

@@ -8,13 +8,17 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from clvlab.cli._common import console, emit_json, parse_mapping, state, user_errors, write_frame
+from clvlab.cli._common import (
+    WorkspaceOpt,
+    console,
+    emit_json,
+    parse_mapping,
+    state,
+    user_errors,
+    write_frame,
+)
 from clvlab.errors import ParameterError
 
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="DuckDB workspace file [default: $CLVLAB_WORKSPACE or ./clvlab.duckdb]."),
-]
 MapOpt = Annotated[
     list[str] | None,
     typer.Option("--map", "-m", help="CANONICAL=COLUMN, repeatable, e.g. --map ordered_at=date."),

@@ -10,8 +10,16 @@ import pandas as pd
 import typer
 from rich.table import Table as RichTable
 
-from clvlab.cli._common import console, emit_json, read_frame, state, user_errors, write_frame
-from clvlab.cli.data_cmds import Freq, FreqOpt, WorkspaceOpt, connect_workspace, freq_value
+from clvlab.cli._common import (
+    WorkspaceOpt,
+    console,
+    emit_json,
+    read_frame,
+    state,
+    user_errors,
+    write_frame,
+)
+from clvlab.cli.data_cmds import Freq, FreqOpt, connect_workspace, freq_value
 from clvlab.errors import ParameterError
 
 RfmArg = Annotated[

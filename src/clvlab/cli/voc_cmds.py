@@ -10,12 +10,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from clvlab.cli._common import console, emit_json, out, state, user_errors
-
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace file [default: $CLVLAB_WORKSPACE or ./clvlab.duckdb]."),
-]
+from clvlab.cli._common import WorkspaceOpt, console, emit_json, out, state, user_errors
 
 
 class MetricName(StrEnum):

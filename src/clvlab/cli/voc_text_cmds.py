@@ -10,13 +10,8 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from clvlab.cli._common import console, emit_json, out, state, user_errors
+from clvlab.cli._common import WorkspaceOpt, console, emit_json, out, state, user_errors
 from clvlab.errors import DataValidationError
-
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace file [default: $CLVLAB_WORKSPACE or ./clvlab.duckdb]."),
-]
 
 
 class LangChoice(StrEnum):
