@@ -73,7 +73,7 @@ def test_state_machine_full_loop_and_reopen(svc: CaseService, detractors, clock)
 
 @pytest.mark.parametrize(("steps", "bad", "message"), [
     ([], "close", "case 1 cannot close: it is open and 'close' needs resolved; next step from open: start"),
-    ([], "resolve", "cannot resolve: it is open"),
+    ([], "resolve", "case 1 needs a root cause to be resolved"),
     (["start"], "start", "cannot start: it is in_progress"),
     ([], "reopen", "cannot reopen: it is open and 'reopen' needs closed or resolved"),
 ])
@@ -85,6 +85,17 @@ def test_invalid_transitions_raise_a_clear_error(svc: CaseService, detractors, s
     with pytest.raises(CaseError, match=message):
         getattr(svc, bad)(cid)
     assert len(svc.history(cid)) == 1 + len(steps)  # a refused change leaves no trace
+
+
+def test_resolving_an_open_case_records_the_contact_first(svc: CaseService, detractors) -> None:
+    """`cases resolve` straight from the list (as in the issue): start and resolve, both in the history."""
+    cid = svc.open_cases(detractors).opened[0]
+    view = svc.resolve(cid, root_cause="delivery", note="refunded, called back", actor="ann")
+    assert view.state == "resolved"
+    assert view.first_contact_at is not None
+    assert view.sla_state == "met"
+    steps = [(h.action, h.from_state, h.to_state, h.actor) for h in svc.history(cid)]
+    assert steps[-2:] == [("start", "open", "in_progress", "ann"), ("resolve", "in_progress", "resolved", "ann")]
 
 
 def test_resolve_needs_a_root_cause(svc: CaseService, detractors) -> None:

@@ -45,11 +45,11 @@ STATES = ("open", "in_progress", "resolved", "closed")
 #: action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "start": (frozenset({"open"}), "in_progress"),
-    "resolve": (frozenset({"in_progress"}), "resolved"),
+    "resolve": (frozenset({"open", "in_progress"}), "resolved"),  # from open: contact recorded too
     "close": (frozenset({"resolved"}), "closed"),
     "reopen": (frozenset({"resolved", "closed"}), "open"),
 }
-_HINT = {"open": "start", "in_progress": "resolve", "resolved": "close (or reopen)", "closed": "reopen"}
+_HINT = {"open": "start (or resolve with a root cause)", "in_progress": "resolve", "resolved": "close (or reopen)", "closed": "reopen"}
 
 
 @dataclass(frozen=True)
@@ -286,7 +286,10 @@ class CaseService:
 
     def resolve(self, case_id: int, *, root_cause: str | None = None, actor: str = "user",
                 note: str | None = None) -> CaseView:
-        """``in_progress -> resolved``; needs a root cause (given here or recorded before)."""
+        """``in_progress -> resolved``; needs a root cause (given here or recorded before).
+
+        An ``open`` case resolved in one step (called back and fixed at once) is started first:
+        its history shows the contact (which stops the SLA clock) and then the resolution."""
         return self._move(case_id, "resolve", actor=actor, note=note, root_cause=root_cause)
 
     def close(self, case_id: int, *, actor: str = "user", note: str | None = None) -> CaseView:
@@ -397,6 +400,10 @@ class CaseService:
                 if not case.root_cause:
                     msg = f"case {case_id} needs a root cause to be resolved (e.g. --root-cause delivery)"
                     raise CaseError(msg)
+                if case.state == "open":
+                    case.first_contact_at = case.first_contact_at or now
+                    self._log(session, case, actor, "start", "open", "in_progress", "contacted", now)
+                    case.state = "in_progress"
                 case.resolved_at = now
             if action == "start" and case.first_contact_at is None:
                 case.first_contact_at = now
