@@ -52,7 +52,7 @@ class RecoveryReport:
 
     def __str__(self) -> str:
         def pct(x: float | None) -> str:
-            return "n/a" if x is None else f"{100 * x:.1f}%"
+            return "n/a" if x is None or x != x else f"{100 * x:.1f}%"  # None or NaN (0 of 0)
 
         def num(x: float | None, unit: str = "") -> str:
             return "n/a" if x is None else f"{x:.1f}{unit}"
