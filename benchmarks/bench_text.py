@@ -69,5 +69,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
         _row("keywords zh", n, _rate(lambda ts: comment_keywords(ts, top=5), zh),
              _rate(lambda ts: [jieba.analyse.extract_tags(t, topK=5) for t in ts], zh),
              "vs jieba.analyse TF-IDF"),
+        _row("analyze_text zh+en (sentiment, keywords, themes, intents)", 2 * n,
+             _rate(lambda ts: clvlab.analyze_text(list(ts)), [*zh, *en]),
+             _rate(lambda ts: [(SnowNLP(t).sentiments, jieba.analyse.extract_tags(t, topK=5)) for t in ts],
+                   sample),
+             f"vs snownlp sentiment + jieba.analyse keywords (timed on {len(sample)} zh texts)"),
     ]
     return rows

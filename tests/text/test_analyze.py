@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -103,17 +102,12 @@ def test_bad_arguments_are_located() -> None:
 
 
 @pytest.mark.slow
-def test_throughput_on_real_comments(shared_data: Path) -> None:
-    """10k real comments (5k Chinese reviews + 5k airline tweets), keywords+themes+intents: >= 1,000/s.
-
-    The figure written in docs/text.md comes from this measurement (2 cores, shared).
-    """
+def test_ten_thousand_real_comments_by_group(shared_data: Path) -> None:
+    """10k real comments (5k Chinese reviews + 5k airline tweets) by category/airline: every comment
+    is counted in its group (throughput: benchmarks/bench_text.py)."""
     shop = pd.read_csv(shared_data / "text" / "online_shopping_10_cats.csv").dropna().sample(5000, random_state=1)
     tw = pd.read_csv(shared_data / "text" / "twitter_us_airline_sentiment.csv").sample(5000, random_state=1)
     frame = pd.DataFrame({"comment": [*shop["review"], *tw["text"]], "group": [*shop["cat"], *tw["airline"]]})
-    analyze_text(frame.head(200), by="group", with_sentiment=False)  # warm-up: imports, dictionaries
-    t0 = time.perf_counter()
     res = analyze_text(frame, by="group", with_sentiment=False)
-    rate = len(frame) / (time.perf_counter() - t0)
-    assert rate >= 1000, f"{rate:.0f} comments/s"
     assert res.groups["n"].sum() == len(frame)
+    assert len(res.groups) == frame["group"].nunique()

@@ -72,15 +72,10 @@ def test_guess_language_by_script() -> None:
 
 
 def test_real_reviews_segment_fast_enough(shared_data) -> None:
-    """Real Chinese reviews (online_shopping_10_cats): 5,000 in well under a few seconds."""
-    import time
-
+    """Real Chinese reviews (online_shopping_10_cats): 5,000 segment into words (speed: benchmarks/)."""
     import pandas as pd
 
     reviews = pd.read_csv(shared_data / "text" / "online_shopping_10_cats.csv")["review"].dropna().astype(str)
     texts = reviews.sample(5000, random_state=0).tolist()
-    tokenize(texts[:10])
-    t0 = time.perf_counter()
     docs = tokenize(texts)
-    assert time.perf_counter() - t0 < 5.0
     assert sum(map(len, docs)) > 5000 * 5
