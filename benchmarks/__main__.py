@@ -1,8 +1,9 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--only rfm,models,...]``.
 
 Discovers ``benchmarks/bench_*.py``, calls each module's ``run(quick)``, prints a Rich table,
-and writes ``benchmarks/results.json`` and ``benchmarks/results.md`` (a table for the README);
-results of suites not run this time are kept from the previous ``results.json``.
+and writes ``benchmarks/results.json`` and ``benchmarks/results.md`` (a table for the README;
+``results-quick.*`` with ``--quick``); results of suites not run this time are kept from the
+previous file.
 """
 
 from __future__ import annotations
@@ -82,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row(*(str(row.get(c, "")) for c in COLUMNS))
     console.print(table)
 
-    # keep earlier results of suites not run now (e.g. after --only rfm)
-    path = ROOT / "results.json"
+    # keep earlier results of suites not run now (e.g. after --only rfm); quick runs (small
+    # sizes) keep their own files so they never overwrite the full figures the README quotes
+    stem = "results-quick" if args.quick else "results"
+    path = ROOT / f"{stem}.json"
     if path.exists():
         try:
             earlier = json.loads(path.read_text()).get("results", [])
@@ -100,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     path.write_text(json.dumps({"meta": meta, "results": rows}, indent=2) + "\n")
     md = markdown(rows)
-    (ROOT / "results.md").write_text(md)
+    (ROOT / f"{stem}.md").write_text(md)
     print(md)  # plain print: Rich would wrap the long lines
     return 1 if failed else 0
 
