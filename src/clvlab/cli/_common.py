@@ -31,6 +31,17 @@ WorkspaceOpt = Annotated[
 ]
 
 
+def connect_workspace(workspace: Path | None, *, read_only: bool = False) -> Any:
+    """Open the workspace named on the command line (or the default).
+
+    ``read_only`` (for commands that only read) applies when the named file exists, so several
+    readers can share it; otherwise the workspace opens as usual.
+    """
+    from clvlab.data.workspace import connect
+
+    return connect(workspace, read_only=read_only and workspace is not None and Path(workspace).exists())
+
+
 @dataclass
 class State:
     """Global flags, set by the app callback."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import typer
 
 from clvlab.cli._common import (
     WorkspaceOpt,
+    connect_workspace,
     console,
     emit_json,
     parse_mapping,
@@ -59,12 +60,6 @@ def parse_scales(pairs: list[str] | None) -> dict[str, list[float]]:
             raise ParameterError(msg) from None
     return scales
 
-
-def connect_workspace(workspace: Path | None) -> Any:
-    """Open the workspace named on the command line (or the default)."""
-    from clvlab.data.workspace import connect
-
-    return connect(workspace)
 
 
 @user_errors

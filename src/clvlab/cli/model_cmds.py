@@ -12,6 +12,7 @@ from rich.table import Table as RichTable
 
 from clvlab.cli._common import (
     WorkspaceOpt,
+    connect_workspace,
     console,
     emit_json,
     read_frame,
@@ -19,7 +20,7 @@ from clvlab.cli._common import (
     user_errors,
     write_frame,
 )
-from clvlab.cli.data_cmds import Freq, FreqOpt, connect_workspace, freq_value
+from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.errors import ParameterError
 
 RfmArg = Annotated[

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
 from rich.table import Table
 
-from clvlab.cli._common import WorkspaceOpt, console, emit_json, out, state, user_errors
+from clvlab.cli._common import (
+    WorkspaceOpt,
+    connect_workspace,
+    console,
+    emit_json,
+    out,
+    state,
+    user_errors,
+)
 
 
 class MetricName(StrEnum):
@@ -54,10 +61,9 @@ def voc_metrics(
     level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
 ) -> None:
     """NPS / CSAT / CES with n and confidence intervals, by any dimension (small groups marked)."""
-    from clvlab.data.workspace import connect
     from clvlab.voc.metrics import feedback_metrics
 
-    with connect(workspace, read_only=workspace is not None and Path(workspace).exists()) as ws:
+    with connect_workspace(workspace, read_only=True) as ws:
         frame = feedback_metrics(ws, metric=metric.value, by=tuple(by or ()), min_n=min_n, level=level)
     if state.json:
         emit_json(_records(frame))
@@ -106,7 +112,6 @@ def voc_drivers(
     min_n: Annotated[int, typer.Option("--min-n", help="Levels with fewer responses are marked small.")] = 30,
 ) -> None:
     """Which touchpoints and attributes explain NPS (Shapley share of R^2) and each level's NPS gap."""
-    from clvlab.data.workspace import connect
     from clvlab.errors import ParameterError
     from clvlab.voc.drivers import nps_drivers
     from clvlab.voc.metrics import DIMENSIONS
@@ -115,7 +120,7 @@ def voc_drivers(
         msg = f"voc drivers explains NPS only. Got --metric {metric.value} instead."
         raise ParameterError(msg)
     names = [DIMENSIONS.get(d, d) for d in (driver or ["touchpoint", "themes"])]
-    with connect(workspace, read_only=workspace is not None and Path(workspace).exists()) as ws:
+    with connect_workspace(workspace, read_only=True) as ws:
         frame = nps_drivers(ws, drivers=names, target=target.value, min_n=min_n)
     if state.json:
         emit_json({"r2": frame.attrs["r2"], "n": frame.attrs["n"], "method": frame.attrs["method"],
