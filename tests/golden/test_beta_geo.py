@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter
 
-from clvlab.datasets import load_cdnow_summary
 from clvlab.datasets.synthetic import simulate_bgnbd
 from clvlab.models.beta_geo import BetaGeo
-
-
-def _lifetimes_ll(lt: BetaGeoFitter, data: pd.DataFrame) -> float:
-    """Total log-likelihood at lifetimes' estimates, by lifetimes' own likelihood function."""
-    log_params = np.log(lt.params_[["r", "alpha", "a", "b"]].to_numpy(dtype=float))
-    mean_nll = lt._negative_log_likelihood(
-        log_params, data["frequency"].to_numpy(), data["recency"].to_numpy(),
-        data["T"].to_numpy(), np.ones(len(data)), 0.0)
-    return -float(mean_nll) * len(data)
-
-
-@pytest.fixture(scope="module")
-def cdnow() -> pd.DataFrame:
-    return load_cdnow_summary()
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +36,12 @@ def test_conditional_expectation_fader_hardie_lee_2005_customer_x2(fitted: BetaG
     assert round(got, 3) == 1.226
 
 
-def test_same_as_lifetimes_on_cdnow(cdnow: pd.DataFrame, fitted: BetaGeo) -> None:
+def test_same_as_lifetimes_on_cdnow(cdnow: pd.DataFrame, fitted: BetaGeo, lifetimes_ll: Callable[..., float]) -> None:
     """lifetimes 0.11.3 BetaGeoFitter: same LL (1e-6 rel), params (1e-4 rel), predictions."""
     lt = BetaGeoFitter().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
     for name in ("r", "alpha", "a", "b"):
         assert fitted.params_[name] == pytest.approx(lt.params_[name], rel=1e-4)
-    lt_ll = _lifetimes_ll(lt, cdnow)
+    lt_ll = lifetimes_ll(lt, cdnow, ("frequency", "recency", "T"))
     assert fitted.log_likelihood_ == pytest.approx(lt_ll, rel=1e-6)
     # predictions with *our* parameters through lifetimes' formulas
     lt.params_ = pd.Series(fitted.params_)
@@ -77,7 +64,7 @@ def test_individual_log_likelihood_sums_to_total(cdnow: pd.DataFrame, fitted: Be
     assert ll.sum() == pytest.approx(fitted.log_likelihood_, rel=1e-12)
 
 
-def test_same_as_lifetimes_on_simulated_data() -> None:
+def test_same_as_lifetimes_on_simulated_data(lifetimes_ll: Callable[..., float]) -> None:
     """Simulated BG/NBD data (seeded): lifetimes and clvlab agree to 1e-6 LL, 1e-4 params."""
     data = simulate_bgnbd(5000, r=0.5, alpha=3.0, a=0.8, b=2.5,
                           T=np.random.default_rng(3).uniform(10, 60, 5000), seed=7)
@@ -85,7 +72,7 @@ def test_same_as_lifetimes_on_simulated_data() -> None:
     lt = BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"])
     for name in ("r", "alpha", "a", "b"):
         assert ours.params_[name] == pytest.approx(lt.params_[name], rel=1e-4)
-    assert ours.log_likelihood_ == pytest.approx(_lifetimes_ll(lt, data), rel=1e-6)
+    assert ours.log_likelihood_ == pytest.approx(lifetimes_ll(lt, data, ("frequency", "recency", "T")), rel=1e-6)
 
 
 def test_weights_equal_repeated_rows(cdnow: pd.DataFrame, fitted: BetaGeo) -> None:

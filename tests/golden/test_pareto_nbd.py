@@ -11,18 +11,12 @@ import pytest
 from lifetimes import ParetoNBDFitter
 from scipy import integrate
 
-from clvlab.datasets import load_cdnow_summary
 from clvlab.datasets.synthetic import simulate_paretonbd
 from clvlab.errors import DataValidationError, NotFittedError
 from clvlab.models.pareto_nbd import ParetoNBD, _log_f, _terms
 
 PAPER = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
 NAMES = ("r", "alpha", "s", "beta")
-
-
-@pytest.fixture(scope="module")
-def cdnow() -> pd.DataFrame:
-    return load_cdnow_summary()
 
 
 @pytest.fixture(scope="module")
