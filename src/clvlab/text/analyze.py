@@ -167,7 +167,8 @@ def analyze_text(
     themes
         The curated taxonomy (default :data:`clvlab.text.themes.THEMES`).
     with_sentiment
-        Score sentiment with :func:`clvlab.sentiment` (off: the columns stay empty).
+        Score sentiment with :func:`clvlab.sentiment` (off: the columns stay empty). The scores
+        also feed complaint and praise in :func:`~clvlab.text.intents.detect_intents`.
 
     Returns
     -------
@@ -209,7 +210,7 @@ def analyze_text(
         if len(table):
             table = table.assign(source="discovered")[["theme", "label", "source", "keywords", "n"]]
             theme_rows = pd.concat([theme_rows, table], ignore_index=True) if len(theme_rows) else table
-    intents = detect_intents(txt)
+    intents = detect_intents(txt, scores=scores)  # NaN scores (no sentiment): rules only
 
     comments = pd.DataFrame({
         "text": txt, "group": group_of, "lang": langs, "sentiment": labels, "sentiment_score": scores,

@@ -16,6 +16,12 @@ Evaluations: ``in-domain`` = the documented test split (see :mod:`clvlab.text._t
 ``leave-one-out`` = one category of ``online_shopping_10_cats`` (or one airline) held out whole,
 both fitted models trained on everything else minus any text that also occurs in the held-out
 domain. Binary accuracy uses the sign of the score; the 3-class tweet rows use the neutral band.
+
+Because both fitted models score the same rows, their out-of-domain accuracies are compared
+*paired* (:func:`paired_comparison`): per held-out domain the difference of the two models'
+per-row hits, averaged over domains like the table's mean, with a 95% interval and a two-sided
+p-value from the per-row differences, and an exact McNemar test on the rows where exactly one
+model is right. A gap is only called a win when that interval excludes 0.
 Needs the test extras (snownlp, vaderSentiment) and ``../shared/data/text``; takes ~10 minutes
 on 2 cores (``--quick``: 3 categories, 2 airlines, smaller samples, ~3 minutes).
 """
@@ -24,7 +30,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +63,7 @@ def tfidf_lr(train: pd.DataFrame, lang: str) -> Scorer:
 
 def refit_ours(train: pd.DataFrame, lang: str) -> Scorer:
     """Our recipe (features, weights, hyper-parameters) refitted on ``train``: sign-only scorer."""
-    lexicon = default_analyzer().lexicon if lang == "en" else None
-    model = T.fit_lang(train, lang, lexicon=lexicon, **T.PARAMS[lang])
+    model = T.fit_lang(train, lang, lexicon=default_analyzer().lexicons[lang], **T.PARAMS[lang])
     return lambda texts: np.tanh(model.decision([normalise(t) for t in texts]))
 
 
@@ -79,6 +84,11 @@ def vader_scorer(texts: Sequence[str]) -> np.ndarray:
     return np.array([sia.polarity_scores(t)["compound"] for t in texts])
 
 
+#: per-row hits (1 = the sign or label was right) of every measured method, keyed by
+#: (evaluation, lang, domain, method); filled by :func:`run`
+Hits = dict[tuple[str, str, str, str], np.ndarray]
+
+
 def _measure(
     rows: list[dict[str, object]],
     where: dict[str, object],
@@ -86,6 +96,7 @@ def _measure(
     scorer: Scorer,
     test: pd.DataFrame,
     band: float | None = None,
+    hits: Hits | None = None,
 ) -> None:
     start = time.perf_counter()
     s = scorer(list(test["raw"]))
@@ -96,6 +107,9 @@ def _measure(
     else:
         truth = test["label3"].to_numpy()
         pred = labels_from_scores(s, band)
+    if hits is not None:
+        key = (str(where["evaluation"]), str(where["lang"]), str(where["domain"]), method)
+        hits[key] = (np.asarray(pred) == np.asarray(truth)).astype(float)
     rows.append(
         {
             **where,
@@ -112,8 +126,11 @@ def _sample(df: pd.DataFrame, n: int, seed: int = T.SEED) -> pd.DataFrame:
     return df if len(df) <= n else df.sample(n, random_state=seed)
 
 
-def run(data: Path, *, quick: bool = False) -> pd.DataFrame:
-    """All evaluations; one row per (evaluation, language, domain, method)."""
+def run(data: Path, *, quick: bool = False, hits: Hits | None = None) -> pd.DataFrame:
+    """All evaluations; one row per (evaluation, language, domain, method).
+
+    ``hits``, if given, receives the per-row hits of every method (see :data:`Hits`).
+    """
     rows: list[dict[str, object]] = []
     slow_n = 300 if quick else 1000
     zh_all, en_all = T.load_zh(data), T.load_en(data)
@@ -147,8 +164,8 @@ def run(data: Path, *, quick: bool = False) -> pd.DataFrame:
         train = T.clean_train(zh_all[zh_all["domain"] != cat], held)
         test = _sample(held.drop_duplicates("key"), 1000 if quick else 2000)
         where = {"evaluation": "leave-one-out", "lang": "zh", "domain": cat}
-        _measure(rows, where, "clvlab", refit_ours(train, "zh"), test)
-        _measure(rows, where, "tfidf-lr", tfidf_lr(train, "zh"), test)
+        _measure(rows, where, "clvlab", refit_ours(train, "zh"), test, hits=hits)
+        _measure(rows, where, "tfidf-lr", tfidf_lr(train, "zh"), test, hits=hits)
         _measure(rows, where, "snownlp", snownlp_scorer, _sample(test, slow_n // 3))
     en_pn = en_all[en_all["label3"] != "neutral"]
     for airline in ["Delta", "United"] if quick else sorted(en_pn["domain"].unique()):
@@ -156,9 +173,9 @@ def run(data: Path, *, quick: bool = False) -> pd.DataFrame:
         train = T.clean_train(en_pn[en_pn["domain"] != airline], held)
         test = held.drop_duplicates("key")
         where = {"evaluation": "leave-one-out", "lang": "en", "domain": airline}
-        _measure(rows, where, "clvlab", refit_ours(train, "en"), test)
-        _measure(rows, where, "tfidf-lr", tfidf_lr(train, "en"), test)
-        _measure(rows, where, "vader", vader_scorer, test)
+        _measure(rows, where, "clvlab", refit_ours(train, "en"), test, hits=hits)
+        _measure(rows, where, "tfidf-lr", tfidf_lr(train, "en"), test, hits=hits)
+        _measure(rows, where, "vader", vader_scorer, test, hits=hits)
     return pd.DataFrame(rows)
 
 
@@ -174,16 +191,116 @@ def summarise(res: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([res, mean], ignore_index=True)
 
 
+def paired_comparison(
+    hits: Hits, *, method: str = "clvlab", evaluation: str = "leave-one-out"
+) -> pd.DataFrame:
+    r"""``method`` against every other method scored on the same rows, per language.
+
+    For each domain :math:`d` with per-row differences :math:`\delta_{di}` = hit of ``method``
+    minus hit of the other (in {-1, 0, 1}), the gap is :math:`\bar\delta_d`; the reported
+    ``gap`` is their unweighted mean over the :math:`D` domains (as the table's mean row), with
+    standard error :math:`\sqrt{\sum_d s_d^2 / n_d} / D` (:math:`s_d^2` the sample variance of
+    :math:`\delta_{di}`), a normal 95% interval and two-sided ``p``. ``wins``/``losses`` count
+    the rows only ``method`` / only the other got right; ``p_mcnemar`` is the exact binomial test
+    of wins against losses, pooled over domains.
+
+    Examples
+    --------
+    >>> h = {("loo", "zh", "a", "m"): np.array([1.0, 1, 1, 0]), ("loo", "zh", "a", "b"): np.array([1.0, 0, 0, 0])}
+    >>> paired_comparison(h, method="m", evaluation="loo")[["lang", "versus", "gap", "wins", "losses"]]
+      lang versus  gap  wins  losses
+    0   zh      b  0.5     2       0
+    """
+    from scipy.stats import binomtest, norm
+
+    out: list[dict[str, object]] = []
+    langs = sorted({k[1] for k in hits if k[0] == evaluation and k[3] == method})
+    for lang in langs:
+        domains = sorted({k[2] for k in hits if k[:2] == (evaluation, lang) and k[3] == method})
+        others = sorted({k[3] for k in hits if k[:2] == (evaluation, lang) and k[3] != method})
+        for other in others:
+            gaps, var, wins, losses = [], 0.0, 0, 0
+            for d in domains:
+                a, b = (
+                    hits.get((evaluation, lang, d, method)),
+                    hits.get((evaluation, lang, d, other)),
+                )
+                if a is None or b is None or len(a) != len(b):
+                    continue  # scored on a subsample: not paired
+                delta = a - b
+                gaps.append(float(delta.mean()))
+                var += float(delta.var(ddof=1)) / len(delta) if len(delta) > 1 else 0.0
+                wins += int((delta > 0).sum())
+                losses += int((delta < 0).sum())
+            if not gaps:
+                continue
+            gap, se = float(np.mean(gaps)), float(np.sqrt(var)) / len(gaps)
+            p = float(2.0 * norm.sf(abs(gap) / se)) if se > 0 else float(gap == 0.0)
+            p_mc = binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
+            out.append(
+                {
+                    "lang": lang,
+                    "versus": other,
+                    "domains": len(gaps),
+                    "gap": gap,
+                    "lower": gap - 1.959964 * se,
+                    "upper": gap + 1.959964 * se,
+                    "p": p,
+                    "wins": wins,
+                    "losses": losses,
+                    "p_mcnemar": float(p_mc),
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def _markdown(columns: Sequence[str], cells: Iterable[Sequence[str]]) -> str:
+    """A GitHub markdown table; columns whose name starts with ">" are right-aligned."""
+    head = "| " + " | ".join(c.lstrip(">") for c in columns) + " |"
+    rule = "|" + "|".join("---:" if c.startswith(">") else "---" for c in columns) + "|"
+    return "\n".join([head, rule, *("| " + " | ".join(row) + " |" for row in cells)])
+
+
+def paired_markdown(paired: pd.DataFrame, method: str = "clvlab") -> str:
+    """The paired comparison in GitHub markdown."""
+    columns = ["lang", f"{method} vs", ">domains", ">accuracy gap", "95% interval", ">p"]
+    return _markdown(
+        [*columns, ">rows won / lost", ">McNemar p"],
+        (
+            [
+                r.lang,
+                r.versus,
+                str(r.domains),
+                f"{r.gap:+.4f}",
+                f"{r.lower:+.4f} to {r.upper:+.4f}",
+                f"{r.p:.2g}",
+                f"{r.wins} / {r.losses}",
+                f"{r.p_mcnemar:.2g}",
+            ]
+            for r in paired.itertuples(index=False)
+        ),
+    )
+
+
 def to_markdown(res: pd.DataFrame) -> str:
     """The result table in GitHub markdown."""
-    head = "| evaluation | lang | domain | method | n | accuracy | macro-F1 | texts/s |"
-    lines = [head, "|---|---|---|---|---:|---:|---:|---:|"]
-    for r in res.itertuples(index=False):
-        lines.append(
-            f"| {r.evaluation} | {r.lang} | {r.domain} | {r.method} | {int(float(str(r.n)))} | {r.accuracy:.3f} "
-            f"| {r.macro_f1:.3f} | {r.texts_per_s:,.0f} |"
-        )
-    return "\n".join(lines)
+    columns = ["evaluation", "lang", "domain", "method", ">n", ">accuracy", ">macro-F1", ">texts/s"]
+    return _markdown(
+        columns,
+        (
+            [
+                str(r.evaluation),
+                str(r.lang),
+                str(r.domain),
+                str(r.method),
+                str(int(float(str(r.n)))),
+                f"{r.accuracy:.3f}",
+                f"{r.macro_f1:.3f}",
+                f"{r.texts_per_s:,.0f}",
+            ]
+            for r in res.itertuples(index=False)
+        ),
+    )
 
 
 def throughput(data: Path, n: int = 4000) -> str:
@@ -206,8 +323,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="fewer domains and smaller samples")
     args = parser.parse_args(argv)
-    res = summarise(run(args.data, quick=args.quick))
+    hits: Hits = {}
+    res = summarise(run(args.data, quick=args.quick, hits=hits))
     print(to_markdown(res))
+    print()
+    print("Paired, out of domain (same rows, both models refitted without the domain):")
+    print()
+    print(paired_markdown(paired_comparison(hits)))
     print()
     print(throughput(args.data))
 

@@ -1,8 +1,8 @@
 """Intents of a comment: complaint, praise, upsell interest, churn threat, question.
 
-Rule- and lexicon-based, zh and en, multi-label. Each lexicon entry is a regular expression
-(Chinese as substrings, English bounded by non-letters, case-insensitive) and says whether a
-negation just before it changes its meaning:
+Rule- and lexicon-based, zh and en, multi-label, optionally combined with sentiment scores. Each
+lexicon entry is a regular expression (Chinese as substrings, English bounded by non-letters,
+case-insensitive) and says whether a negation just before it changes its meaning:
 
 - negated praise becomes a complaint ("not good", "不满意", "不推荐", "并不好用");
 - negated complaint, upsell or cancel/switch terms count as nothing ("not bad", "不想升级",
@@ -12,19 +12,29 @@ negation just before it changes its meaning:
 
 Negation scope: up to 3 words before the match in English (not, no, never, n't forms, hardly,
 without), up to 3 characters before it in Chinese (不, 没, 无, 未, 别, 非; "不但", "不仅", "不过",
-"不错", "不少" are not negations), never across punctuation.
+"不错", "不少" are not negations), never across punctuation. A condition in the same clause ("if
+all else fails", "如果坏了") makes a complaint term hypothetical: it counts as nothing.
 
-Praise words inside a question ("would you recommend it?", "好用吗？") are not praise.
-A churn threat is also a complaint (a customer threatening to leave has a grievance). A question is
-a question mark, a Chinese question form (吗 at a clause end, 请问, 能不能, 是否, 有没有...) or an
-English clause opening with a question word or auxiliary.
+A question is a sentence with an interrogative form: ending in '?' and, in Chinese, holding a
+question word or particle (吗, 呢, 什么, 怎么, 哪, 多少, 是不是...; a bare '?' often stands for a
+lost emoji), in English, more than one word; or, without '?', a strong form (请问, 能不能, 有没有,
+吗 at a clause end, an English sentence opening with an auxiliary and a subject: "can you", "is
+there"). Rhetorical markers ("will it ever end?", "or what?", "are you kidding?") and wondering
+aloud (不知道..., 搞不懂...) ask nothing. Praise words inside a question ("would you recommend it?",
+"好用吗？") and a "thanks" after a question (closing a request) are not praise.
 
-Precision and recall on the hand-labelled set in ``tests/text/test_intents.py`` are written in
-``docs/text.md``.
+A churn threat is also a complaint (a customer threatening to leave has a grievance).
+
+With ``scores`` (sentiment in [-1, 1], e.g. from :func:`clvlab.sentiment`), a comment scoring at
+or below ``-COMPLAINT_SCORE`` is also a complaint and one at or above ``PRAISE_SCORE`` also praise
+(a mixed comment can be both). A score adds no complaint to a comment that asks something (the
+model reads plain questions and requests as negative) or whose only complaint word is negated
+("not bad"). Figures on the development sets are in ``docs/text.md``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +43,11 @@ from functools import cache
 from clvlab.text.themes import TermMatcher
 
 INTENTS: tuple[str, ...] = ("complaint", "praise", "upsell", "churn_threat", "question")
+
+#: sentiment score at or below minus this adds complaint (chosen on the development sets)
+COMPLAINT_SCORE = 0.9
+#: sentiment score at or above this adds praise (chosen on the development sets)
+PRAISE_SCORE = 0.9
 
 
 @dataclass(frozen=True)
@@ -44,45 +59,66 @@ class _Lexicon:
     when_negated: str | None  # intent a negated match counts as (None: it counts as nothing)
 
 
+_ZH_WANT = "(?:想要|想|希望|打算|准备|考虑|能不能|可不可以|可以|可否|有没有|怎么|如何|求)(?:再)?"
+
 _LEXICONS: tuple[_Lexicon, ...] = (
     _Lexicon(
         "complaint",
         ("差评", "很差", "太差", "真差", "差劲", "(?<![出相偏温时落误])差(?![不点别距价旅异])", "垃圾", "失望", "投诉",
          "糟糕", "难吃", "难用", "难闻", "坑(?!位)", "骗", "上当", "恶心", "气愤", "生气", "无语", "后悔", "郁闷", "烂",
-         "不好", "不行", "坏了", "破了", "太慢", "太贵", "不值", "问题很多", "有问题", "脏", "吵", "异味", "不满",
-         "不靠谱", "敷衍", "退货", "退款", "发错", "少发", "漏发", "假货", "次品", "态度恶劣", "受不了", "太烂",
-         "离谱", "偏贵", "有点慢", "很慢", "比较慢", "闪退", "崩溃", "还没(?:到|收到|发货|上菜|来|退|回复)", "没有达到", "达不到",
-         "早知道"),
+         "不好", "不行", "坏了", "破了", "不值", "问题很多", "有问题", "脏", "吵", "异味", "不满",
+         "不靠谱", "敷衍", "退货", "退款", "发错", "少发", "漏发", "假货", "次品", "态度恶劣", "受不了",
+         "离谱", "闪退", "崩溃", "死机", "卡顿", "黑屏", "还没(?:到|收到|发货|上菜|来|退|回复)", "没有达到", "达不到",
+         "早知道", "可惜", "美中不足", "不足之处", "缺点", "遗憾", "不爽", "不便宜", "不咋", "不怎么样", "陈旧", "老旧",
+         "破旧", "嫌", "千万(?:别|不要)", "别上当", "(?:别|不要)(?:买|来|去|住|选)", "有差距", "不兼容", "不完善",
+         "不专业", "不负责", "不稳定", "不够", "无法(?!形容|比拟|挑剔|再)", "(?:一|1)(?:颗)?星(?!期)",
+         "没(?:有)?(?:兑现|效果|反应)",
+         "(?:启动|开机|充电|识别|连接|登录|打开|安装|用)不了",
+         "(?:很|太|真|也|比较|相当|特别|非常)(?:一般|麻烦)",
+         "(?:太|偏|过于)(?:少|小|大|贵|慢|差|烂|假|旧|短|薄|硬|重|吵|热|冷|油|咸|淡|暗|难|久|晚)",
+         "(?:有点|有些|有一点|稍微|稍|略)(?:儿)?(?:贵|慢|卡|小|大|硬|暗|少|薄|厚|短|重|吵|热|烫|冷|淡|咸|油|旧|难|差|麻烦|失望|偏|不)",
+         "(?:小|贵|慢|短|薄|硬|少|重|暗|差|旧|大)了一?点",
+         "(?:慢|差|烂|贵|难用|难吃|坑)(?:的|得)?(?:要)?死"),
         ("terrible", "horrible", "awful", "worst", "bad", "poor(?:ly)?", r"disappoint(?:ed|ing|ment)?", "unacceptable",
          "ridiculous", "rude", "useless", "broken", r"complain(?:t|ts|ed|ing)?", r"frustrat(?:ed|ing|ion)",
-         r"annoy(?:ed|ing)", "angry", "upset", "waste of", "scam", "rip-?off", r"sucks?", "hate", "fail(?:ed|s|ure)?",
-         "delayed", "lost", "damaged", r"cancell?ed", "still waiting", "no one", "nobody", "not working",
-         r"(?:doesn't|does not|didn't|did not) work", "never (?:arrived|received|came)", "overpriced", "dirty",
-         "unhelpful", "incompetent", r"joke", "pathetic", "mess", "nightmare", "stuck", r"crash(?:es|ed|ing)",
+         r"annoy(?:ed|ing)", "angry", "furious", "upset", "unhappy", r"worr(?:ied|ying)", r"wast(?:e|es|ed|ing)",
+         "scam", "rip-?off", r"sucks?", "hate", "fail(?:ed|s|ure)?", "delayed", "late(?! flightr)", "lost",
+         "damaged", r"cancell?ed", r"miss(?:ed|ing)", "on hold", "on the phone for", "hung up", "unfortunately",
+         r"inconvenien(?:ce|t)", r"negligen(?:ce|t)", r"sub-?par", "do better", "no one", "nobody",
+         r"(?:not|no|never|without) (?:\w+ ){0,2}(?:help|answers?|response|reply|updates?|announcement|info|information)",
+         r"not (?:cool|ok|okay|fair|right|acceptable)",
+         r"still (?:waiting|on (?:the )?(?:ground|hold|tarmac)|stuck|sitting|no|not|nothing|haven't|hasn't)",
+         r"#\w*(?:bad|poor|fail|suck|worst|unhappy|angry|disappoint|terrible|awful|dobetter)\w*",
+         "not working", r"(?:doesn't|does not|didn't|did not) work", "never (?:arrived|received|came)", "overpriced",
+         "dirty", "unhelpful", "incompetent", r"joke", "pathetic", "mess", "nightmare", "stuck", r"crash(?:es|ed|ing)",
          r"freez(?:es|ing)", r"should(?:'ve| have) (?:flown|flew|gone|bought|used|booked|stayed|ordered)"),
         negatable=True, when_negated=None,
     ),
     _Lexicon(
         "praise",
         ("好评", "满意", "不错", "很好", "非常好", "挺好", "真好", "超值", "喜欢", "推荐", "赞", "棒", "完美", "惊喜",
-         "值得", "给力", "五星", "好用", "好吃", "漂亮", "舒服", "方便", "贴心", "感谢", "物超所值", "划算", "实惠",
-         "干净", "热情", "周到", "很快", "神速", "正品", "靠谱", "满分", "流畅", "新鲜", "无可挑剔", "严实", "美观",
-         "回购", "还会再(?:买|来|住)", "没(?:有任何)?问题", "好好", "(?:质量|音质|画质|效果|服务|态度|手感|味道)(?:很|非常|挺|超|真)?好"),
-        ("great", "excellent", "amazing", "awesome", r"lov(?:e|ed|es|ely)", "perfect", "fantastic", "wonderful",
-         "good", "nice", "happy", "satisfied", r"recommend(?:ed)?", "thanks?(?: you)?", "best", "helpful", "friendly",
-         "impressed", "pleased", r"appreciat(?:e|ed)", "kudos", "brilliant", "outstanding", "smooth", "superb",
-         "well done", "on time"),
+         "值得", "给力", "五星", "好用", "好吃", "好喝", "好看", "漂亮", "舒服", "方便", "贴心", "感谢", "谢谢",
+         "物超所值", "划算", "实惠", "干净", "热情", "周到", "很快", "神速", "正品", "靠谱", "满分", "流畅", "新鲜",
+         "无可挑剔", "严实", "美观", "回购", "还会再(?:买|来|住)", "没(?:有任何)?问题", "好好", "还可以", "还行", "还好",
+         "眼前一亮", "可口", "美味", "爽甜", "香甜", "合身", "合适", "表扬", "优秀", "精美", "清晰",
+         "(?:合|和)(?:我的)?(?:口味|胃口)", "(?:质量|音质|画质|效果|服务|态度|手感|味道)(?:很|非常|挺|超|真)?好"),
+        ("great", "excellent", "amazing", "awesome", r"(?<!would )(?<!'d )lov(?:e|ed|es|ely)", "perfect", "fantastic",
+         "wonderful", "fabulous", "terrific", "good", "nice", "happy", "glad", "satisfied", r"recommend(?:ed)?",
+         "thanks?(?: you)?", "best", "helpful", "friendly", r"favou?rite", "impressed", "pleased",
+         r"appreciat(?:e|ed)", "kudos", "brilliant", "outstanding", "smooth", "superb", "well done", "on time",
+         r"a\+"),
         negatable=True, when_negated="complaint",
     ),
     _Lexicon(
         "upsell",
-        ("升级", "更大", "大一点的", "大一号", "更高配", "高配", "套餐", "有没有(?:更|别的|其他|其它|大|多|新)", "想买",
-         "想要(?:更|再|换)", "加购", "配件", "其他颜色", "别的颜色", "开通会员", "办(?:个|张)?会员", "多买几", "再来一(?:个|份|台|套)",
-         "还想(?:买|要|订)", "团购", "批发"),
-        (r"upgrad(?:e|ed|ing)", r"bigger (?:plan|size|package|room|model)", "premium", "pro version",
-         r"family (?:plan|package)", "do you (?:have|offer|sell|make)", r"is there (?:a|an) (?:bigger|larger|premium|pro|family)",
-         r"more (?:data|storage|options|features)", r"add-?ons?", "interested in", r"(?:would like|want|wanted) to (?:buy|order|add|get)",
-         "looking for", r"bundles?", "first class", "business class", r"extra (?:legroom|seat|bag)"),
+        ("大一号", "大一码", "大一点的", "更高配", "高配版", "其他颜色", "别的颜色", "其他款", "别的款", "加购", "开通会员",
+         "办(?:个|张)?会员", "有没有(?:更|别的|其他|其它|大|多|新)",
+         _ZH_WANT + "(?:升级|换(?:个|成)?(?:大|更|高)|更(?:大|高|好)|配件|套餐|会员)"),
+        (r"upgrad(?:e|es|ed|ing)", r"(?:bigger|larger) (?:plan|size|package|room|model|seat)", "premium", "pro version",
+         r"family (?:plan|package)",
+         r"(?:do you (?:have|offer|sell|make)|is there|are there) (?:a |an |any )?(?:bigger|larger|premium|pro|family|deluxe)",
+         r"more (?:data|storage|options|features|legroom)", r"add-?ons?", r"(?:would like|want|wanted|'d like) to add",
+         r"bundles?(?! up)", r"(?:to|into) (?:first|business) class", r"extra (?:legroom|seat|bag)"),
         negatable=True, when_negated=None,
     ),
     _Lexicon(
@@ -90,14 +126,18 @@ _LEXICONS: tuple[_Lexicon, ...] = (
         ("(?<![航班被])取消(?:订单|会员|订阅|套餐|服务|账户|账号|自动续费)?", "换一家", "换别家", "换家", "去别家", "转投",
          "退订", "注销", "销户", "拉黑"),
         (r"cancel(?:l?ing)? (?:my|our|the) (?:account|subscription|membership|plan|order|card|service|contract|booking)",
-         r"switch(?:ing|ed)? (?:to|airlines|providers|carriers|banks)", r"unsubscrib(?:e|ed|ing)",
-         r"close (?:my|our) account", r"(?:go|going|went) with (?:another|a different|someone else|your competitor)"),
+         r"switch(?:ing|ed)? (?:to (?:another|a different|other|a new) "
+         r"(?:airline|provider|carrier|bank|company|brand|store|shop)s?|to @\w+|airlines|providers|carriers|banks)",
+         r"unsubscrib(?:e|ed|ing)",
+         r"close (?:my|our) account",
+         r"(?:go|going|went|fly|flying|travel|traveling|travelling|book|booking|shop|shopping|stick|sticking)"
+         r"(?: \w+)? with (?:another|a different|someone else|somebody else|other|your competitors?)"),
         negatable=True, when_negated=None,
     ),
     _Lexicon(
         "churn_threat",
-        ("再也不(?:买|来|住|用|会|光顾|选择|去)?", "不会再(?:买|来|住|用|光顾|选择|购买|去)", "最后一次(?:买|来|住|用)",
-         "永远不(?:会|再)"),
+        ("(?:不会再|不再|无法再|不想再|不敢再|再.?不会)(?:在|去|到|上|从|用)?[^，。！？,.!?\\s]{0,6}?(?:买|来|住|用|光顾|选|去|坐|订|购)",
+         "再也不(?:买|来|住|用|会|光顾|选择|去)?", "最后一次(?:买|来|住|用)", "永远不(?:会|再)"),
         (r"never (?:fly|flying|buy|buying|shop|shopping|order|ordering|use|using|come|coming|book|booking|stay|staying)\b.{0,30}\bagain",
          r"(?:won't|will not|wont) be (?:flying|buying|ordering|using|back|returning|booking|staying)",
          r"take (?:my|our) business elsewhere", r"lost (?:a|my|your) (?:customer|business)", r"done with (?:you|this)",
@@ -107,17 +147,29 @@ _LEXICONS: tuple[_Lexicon, ...] = (
     ),
 )
 
-_QUESTION = re.compile(
-    r"[?？]|吗(?:[。！!，,…~～\s]|$)|请问|怎么办|能不能|可不可以|可以不可以|是否|有没有|什么时候|为什么|为啥"
-    r"|(?:^|[.!;]\s*)(?:@\w+\s+)*(?:(?:how|what|when|where|why|which)\s+\w+"
-    r"|(?:can|could|do|does|will|would)\s+(?:you|i|we|anyone|someone)\b)",
+_THANKS = re.compile(r"thank|感谢|谢谢", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?;。！？；\n]+[.!?;。！？；\n]*")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_HANDLES = re.compile(r"(?:^|\s)[@#]\w+|https?://\S+")
+_ZH_ASKED = re.compile(  # a Chinese sentence ending in '?' is a question only with one of these
+    r"[吗么呢][^\w]*$|什么|怎么|为什么|为啥|哪|多少|几(?:个|点|天|号|时)|谁|如何|咋|请问|能不能|可不可以|是不是|有没有|是否"
+    r"|(.)不\1"
+)
+_ZH_STRONG = re.compile(r"请问|能不能|可不可以|可以不可以|是否|有没有|什么时候|为什么|为啥|怎么办|吗(?:[，,…~～\s]|$)")
+_ZH_WONDER = re.compile(r"不知|搞不懂|不明白|不懂")
+_EN_START = re.compile(
+    r"\W*(?:(?:how|what|when|where|why|which|who)\s+(?:do|does|did|is|are|was|were|can|could|will|would|should|many|much|long|about)"
+    r"|(?:can|could|do|does|will|would|is|are)\s+(?:you|i|we|anyone|someone|there)|any\s+(?:thoughts|updates?|news|idea))\b",
     re.IGNORECASE,
 )
+_EN_RHETORICAL = re.compile(r"(?<=\w )(?<!you )ever\b|\bor what\b|\bkidding\b", re.IGNORECASE)
+_EN_WH = frozenset({"how", "what", "when", "where", "why", "which", "who"})
 _ZH_NEG = re.compile(r"[不没无未别非]")
-_ZH_NOT_NEG = re.compile(r"不但|不仅|不过|不错|不少|不久|非常|无论|别人|别的|没想到")
+_ZH_NOT_NEG = re.compile(r"不但|不仅|不过|不错|不少|不久|非常|无论|别人|别的|没想到|特别|分别|区别|差别|级别|类别|识别|告别")
 _EN_NEG = re.compile(r"\b(?:not|no|never|hardly|without|nothing|cannot)\b|n't\b", re.IGNORECASE)
+_ZH_IF = re.compile(r"如果|要是|万一|假如|假设|以防")
+_EN_IF = re.compile(r"\b(?:if|unless|in case)\b", re.IGNORECASE)
 _CLAUSE = re.compile(r"[,.;:!?()，。；：！？、（）\n]")
-_QUESTION_END = re.compile(r"[^,.;!?，。；！？\n]*[?？]")
 _EN_WORD = re.compile(r"[A-Za-z']+")
 
 
@@ -126,12 +178,16 @@ def _compiled() -> TermMatcher:
     return TermMatcher([(str(i), lex.zh, lex.en) for i, lex in enumerate(_LEXICONS)])
 
 
-def _negated(text: str, start: int) -> bool:
-    """Is there a negation in the same clause just before ``start``?"""
+def _clause_before(text: str, start: int) -> str:
+    """The text of the clause just before ``start`` (at most 40 characters)."""
     before = text[max(0, start - 40) : start]
     cut = [m.end() for m in _CLAUSE.finditer(before)]
-    if cut:
-        before = before[cut[-1] :]
+    return before[cut[-1] :] if cut else before
+
+
+def _negated(text: str, start: int) -> bool:
+    """Is there a negation in the same clause just before ``start``?"""
+    before = _clause_before(text, start)
     if not before:
         return False
     if ord(before[-1]) > 0x2E80 or (start < len(text) and ord(text[start]) > 0x2E80):
@@ -142,8 +198,41 @@ def _negated(text: str, start: int) -> bool:
     return bool(words) and _EN_NEG.search(" ".join(words)) is not None
 
 
+def _conditional(text: str, start: int) -> bool:
+    """Does the clause before ``start`` open a condition (if, 如果...)?"""
+    before = _clause_before(text, start)
+    return _ZH_IF.search(before) is not None or _EN_IF.search(before) is not None
+
+
+def _is_question(sentence: str) -> bool:
+    """Does this sentence (with its end punctuation, handles blanked) ask something?"""
+    body = sentence.strip()
+    asked = "?" in body or "？" in body
+    body = body.rstrip("?？!！.。;；\n ")
+    if _CJK.search(body):
+        if _ZH_WONDER.search(body) and "请问" not in body:
+            return False
+        return (_ZH_ASKED if asked else _ZH_STRONG).search(body) is not None
+    if asked:
+        words = _EN_WORD.findall(body)
+        form = len(words) >= 2 or (len(words) == 1 and words[0].lower() in _EN_WH)
+    else:
+        form = _EN_START.match(body) is not None
+    return form and _EN_RHETORICAL.search(body) is None
+
+
+def _questions(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences of ``text`` that ask something (@handles, #tags, URLs blanked)."""
+    if "@" in text or "#" in text or "http" in text:
+        text = _HANDLES.sub(lambda m: " " * len(m.group()), text)
+    return [m.span() for m in _SENTENCE.finditer(text) if _is_question(m.group())]
+
+
 def detect_intents(
-    texts: Sequence[str | None], *, evidence: bool = False
+    texts: Sequence[str | None],
+    *,
+    scores: Sequence[float] | None = None,
+    evidence: bool = False,
 ) -> list[list[str]] | list[dict[str, list[str]]]:
     """Intents of each text.
 
@@ -151,35 +240,56 @@ def detect_intents(
     ----------
     texts
         Comments; ``None`` gives no intent.
+    scores
+        Optional sentiment score in [-1, 1] per text (NaN: none), e.g. ``clvlab.sentiment(texts)
+        ["score"]``: at or below ``-COMPLAINT_SCORE`` adds complaint, at or above ``PRAISE_SCORE``
+        adds praise. Without it, rules only.
     evidence
-        Also return the words that triggered each intent (negated ones prefixed with ``not:``).
+        Also return the words that triggered each intent (negated ones prefixed with ``not:``,
+        a sentiment score as ``sentiment:<score>``).
 
     Returns
     -------
     list
         Per text, the intents in :data:`INTENTS` order; with ``evidence``, a dict intent -> terms.
     """
+    if scores is not None and len(scores) != len(texts):
+        msg = f"detect_intents: {len(scores)} scores for {len(texts)} texts"
+        raise ValueError(msg)
     matcher = _compiled()
     out_ev: list[dict[str, list[str]]] = []
-    for text in texts:
+    for k, text in enumerate(texts):
         found: dict[str, list[str]] = {}
+        denied = False  # a negated complaint or cancel term ("not bad", "不会取消")
         if isinstance(text, str) and text:
+            asks = _questions(text)
             for key, matched, start in matcher.finditer(text):
                 lex = _LEXICONS[int(key)]
                 term = matched.lower()
-                if lex.intent == "praise" and _QUESTION_END.match(text, start + len(matched)):
-                    continue  # "would you recommend it?", "好用吗？" ask, they do not praise
+                if lex.intent == "praise" and any(
+                    a <= start < b or (a < start and _THANKS.match(term)) for a, b in asks
+                ):
+                    continue  # "would you recommend it?", "好用吗？" ask; "...? Thanks" closes a request
                 if lex.negatable and _negated(text, start):
                     if lex.when_negated:
                         found.setdefault(lex.when_negated, []).append("not:" + term)
+                    else:
+                        denied = denied or lex.intent in ("complaint", "churn_threat")
                     continue
+                if lex.intent == "complaint" and _conditional(text, start):
+                    continue  # "if all else fails": hypothetical
                 found.setdefault(lex.intent, []).append(term)
-            if "churn_threat" in found and "complaint" not in found:
-                found["complaint"] = ["(churn threat)"]
-            q = _QUESTION.search(text)
-            if q is not None:
-                found["question"] = [q.group().strip()]
-        out_ev.append({k: found[k] for k in INTENTS if k in found})
+            if asks:
+                a, b = asks[0]
+                found["question"] = [text[a:b].strip()]
+        score = float(scores[k]) if scores is not None else math.nan
+        if score <= -COMPLAINT_SCORE and "question" not in found and not (denied and "complaint" not in found):
+            found.setdefault("complaint", []).append(f"sentiment:{score:.2f}")
+        if score >= PRAISE_SCORE:
+            found.setdefault("praise", []).append(f"sentiment:{score:.2f}")
+        if "churn_threat" in found and "complaint" not in found:
+            found["complaint"] = ["(churn threat)"]
+        out_ev.append({i: found[i] for i in INTENTS if i in found})
     if evidence:
         return out_ev
     return [list(d) for d in out_ev]

