@@ -268,8 +268,8 @@ def paired_markdown(paired: pd.DataFrame, method: str = "clvlab") -> str:
         [*columns, ">rows won / lost", ">McNemar p"],
         (
             [
-                r.lang,
-                r.versus,
+                str(r.lang),
+                str(r.versus),
                 str(r.domains),
                 f"{r.gap:+.4f}",
                 f"{r.lower:+.4f} to {r.upper:+.4f}",
