@@ -155,6 +155,18 @@ def test_feedback_metrics_segment_from_scores_and_csat(workspace: clvlab.Workspa
     assert row["lower"] == pytest.approx(ref.share_lower)
 
 
+def test_stage_needs_a_stage_column_and_says_so(workspace: clvlab.Workspace) -> None:
+    """'stage' is not computed yet: a scores table without it gives a located error with a way out,
+    and a scores DataFrame with the user's own stage works."""
+    with pytest.raises(DataValidationError, match=r"no column \['stage'\]") as err:
+        clvlab.feedback_metrics(workspace, by="stage")
+    assert "lifecycle" in (err.value.hint or "")
+    stages = pd.DataFrame({"customer_id": [f"c{i:03d}" for i in range(60)], "stage": ["new"] * 20 + ["mature"] * 40})
+    out = clvlab.feedback_metrics(workspace, by="stage", scores=stages, min_n=0)
+    assert sorted(out["stage"]) == ["mature", "new"]
+    assert out["n"].sum() == (_feedback().metric == "nps").sum()
+
+
 def test_unknown_dimension_lists_valid_ones(workspace: clvlab.Workspace) -> None:
     """An unknown --by names itself and the valid dimensions."""
     with pytest.raises(ParameterError, match=r"unknown dimension 'region'; valid dimensions: .*month.*store"):

@@ -324,10 +324,16 @@ def feedback_table(
     if joined:
         sc = _scores_table(source, scores)
         missing = joined if sc is None else [c for c in joined if c not in sc.columns]
-        if sc is None or missing or "customer_id" not in cols:
-            msg = (f"{where}: dimension(s) {missing or joined} come from the per-customer scores "
-                   "(table 'scores' with customer_id and those columns), which are not available")
-            raise DataValidationError(msg, hint="run `clvlab run` (or score_customers) first, or pass scores=")
+        if sc is None or "customer_id" not in cols:
+            msg = (f"{where}: dimension(s) {joined} come from the per-customer scores (table 'scores' "
+                   "joined on customer_id), which are not available")
+            raise DataValidationError(msg, hint="run `clvlab score` (or score_customers) first, or pass scores=")
+        if missing:
+            msg = f"{where}: the scores table has no column {missing} (it has: {', '.join(sc.columns)})"
+            hint = ("'stage' is the lifecycle stage, which clvlab does not compute yet: use 'segment' "
+                    "(RFM), or bring your own stages (Python: scores= a DataFrame with customer_id and "
+                    "stage)")
+            raise DataValidationError(msg, hint=hint if "stage" in missing else None)
         sc = sc.select("customer_id", *joined).rename({f"_s_{c}": c for c in joined})
         t = t.left_join(sc, t.customer_id == sc.customer_id.cast("string"))
         t = t.mutate(**{c: ibis.coalesce(t[f"_s_{c}"].cast("string"), ibis.literal("(unscored)"))
