@@ -134,6 +134,28 @@ def test_customers_table_rejects_repeated_ids(tmp_path: Path) -> None:
         assert ws.load_customers(f).inserted == 0
 
 
+def test_customers_reload_updates_changed_attributes(tmp_path: Path) -> None:
+    """A customer file loaded again with changes updates those customers (store, tier), keeps what
+    the new file leaves empty or does not have, inserts the new ones, and is a no-op when unchanged."""
+    first = tmp_path / "customers.csv"
+    first.write_text("customer_id,store,tier,region\nA,s1,gold,north\nB,s2,,south\nC,s3,silver,east\n")
+    later = tmp_path / "customers_2024.csv"
+    later.write_text("customer_id,store,tier\nA,s9,gold\nB,s2,bronze\nC,s3,\nD,s4,gold\n")
+    with clvlab.connect(tmp_path / "w.duckdb") as ws:
+        assert ws.load_customers(first).inserted == 3
+        r = ws.load_customers(later)
+        assert (r.inserted, r.updated, r.already_present) == (1, 2, 1)
+        assert "updated" in str(r)
+        df = ws.table("customers").order_by("customer_id").execute()
+        assert list(df.store_id) == ["s9", "s2", "s3", "s4"]
+        assert list(df.tier) == ["gold", "bronze", "silver", "gold"]  # C's empty tier kept
+        assert list(df.region.fillna("-")) == ["north", "south", "east", "-"]  # no region column
+        assert list(df._source) == ["customers_2024.csv", "customers_2024.csv", "customers.csv",
+                                    "customers_2024.csv"]
+        again = ws.load_customers(later)
+        assert (again.inserted, again.updated, again.already_present) == (0, 0, 4)
+
+
 def test_unsupported_source_type() -> None:
     """Anything else is refused with the list of accepted kinds."""
     with clvlab.connect(":memory:") as ws, pytest.raises(clvlab.DataValidationError,

@@ -82,13 +82,16 @@ class Key:
     plus its occurrence number among identical rows.  With ``unique`` a repeated key in one
     source is rejected instead of numbered; with ``merge_identical`` too, a repeat identical to
     an earlier row in every source column is stored once (counted as a merged duplicate) and only
-    a repeat with different content is rejected.
+    a repeat with different content is rejected.  With ``update``, a row whose key is already
+    stored but whose values differ updates the stored row (a customer changed store or tier):
+    only the columns the source has, and an empty cell never erases a stored value.
     """
 
     columns: tuple[str, ...]
     line: str | None = None
     unique: bool = False
     merge_identical: bool = False
+    update: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,7 @@ CUSTOMERS = TableContract(
         Column("region", "string", False, ("country", "state", "area")),
         Column("tier", "string", False, ("segment", "level", "membership")),
     ),
-    key=Key(columns=("customer_id",), unique=True),
+    key=Key(columns=("customer_id",), unique=True, update=True),
 )
 
 FEEDBACK = TableContract(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,9 @@ class LoadReport:
     ----------
     rows_read : data rows in the source (header and blank lines excluded).
     inserted : rows written to the table.
-    already_present : valid rows whose key was already stored (a re-load).
+    already_present : valid rows whose key was already stored with the same values (a re-load).
+    updated : valid rows whose key was stored with other values, now updated (tables whose key
+        allows it: customers).
     rejected : rejected row counts by ``"column: reason"``.
     duplicates : rows identical to an earlier row of the same source.
     merged : duplicate rows folded into their first occurrence (``merge_duplicates=True``).
@@ -69,6 +72,7 @@ class LoadReport:
     table: str
     rows_read: int = 0
     inserted: int = 0
+    updated: int = 0
     already_present: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
@@ -96,6 +100,7 @@ class LoadReport:
             f"Loaded '{self.source}' into '{self.table}' in {self.seconds:.2f} s",
             f"  rows read        {self.rows_read:>12,}",
             f"  inserted         {self.inserted:>12,}",
+            *([f"  updated          {self.updated:>12,}"] if self.updated else []),
             f"  already present  {self.already_present:>12,}",
             f"  rejected         {self.n_rejected:>12,}",
         ]
@@ -303,10 +308,31 @@ def _create_table(con: Any, contract: TableContract) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(contract.name)} ({cols})")
 
 
+def _update_sql(contract: TableContract, mapped: Sequence[str], source_name: str) -> str | None:
+    """UPDATE of stored rows whose key is in the valid parsed rows with other values in
+    ``mapped`` columns (NULLs in the source keep the stored value); None if nothing can change."""
+    cols = [c for c in contract.names if c in mapped and c not in contract.key.columns]
+    if not contract.key.update or not cols:
+        return None
+    target = quote_ident(contract.name)
+    sets = ", ".join(f"{quote_ident(c)} = coalesce(v.{quote_ident(c)}, t.{quote_ident(c)})"
+                     for c in cols)
+    changed = " OR ".join(f"(v.{quote_ident(c)} IS NOT NULL AND v.{quote_ident(c)} IS DISTINCT FROM "
+                          f"t.{quote_ident(c)})" for c in cols)
+    return f"""
+    UPDATE {target} AS t SET {sets}, _source = {quote_str(source_name)},
+           _loaded_at = timezone('UTC', now())
+    FROM (SELECT * FROM {_PARSED} WHERE _reason IS NULL AND _dup = 1) v
+    WHERE t._key = v._key AND ({changed})
+    """
+
+
 def _insert(
-    con: Any, contract: TableContract, source_name: str, merge: bool, progress: bool
-) -> int:
-    """Insert the valid, not yet stored rows in one transaction; return how many."""
+    con: Any, contract: TableContract, source_name: str, merge: bool, progress: bool,
+    mapped: Sequence[str] = (),
+) -> tuple[int, int]:
+    """Insert the valid, not yet stored rows (and update changed ones, where the key allows it)
+    in one transaction; return (inserted, updated)."""
     names = contract.names
     target = quote_ident(contract.name)
     sel = []
@@ -328,9 +354,13 @@ def _insert(
     {"AND" if keep else "WHERE"} NOT EXISTS (SELECT 1 FROM {target} t WHERE t._key = v._key)
     ORDER BY v._row
     """
+    update = _update_sql(contract, mapped, source_name)
+    updated = 0
     con.execute("BEGIN TRANSACTION")
     try:
         _create_table(con, contract)
+        if update is not None:  # before the insert, so new rows are not compared with themselves
+            updated = int(con.execute(update).fetchone()[0])
         before = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
         run_sql(con, sql, progress, f"inserting into {contract.name}")
         after = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
@@ -338,7 +368,7 @@ def _insert(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return int(after - before)
+    return int(after - before), updated
 
 
 def load_table(
@@ -413,8 +443,9 @@ def load_table(
             report.refunds = int(con.execute(
                 f"SELECT count(*) FROM {_PARSED} WHERE _reason IS NULL{dup} AND ({cond})"
             ).fetchone()[0])
-        report.inserted = _insert(con, contract, staged.name, merge_duplicates, progress)
-        report.already_present = good - report.merged - report.inserted
+        report.inserted, report.updated = _insert(con, contract, staged.name, merge_duplicates,
+                                                  progress, list(mapping))
+        report.already_present = good - report.merged - report.inserted - report.updated
     finally:
         for t in (_STAGE, _PARSED):
             con.execute(f"DROP TABLE IF EXISTS {t}")
