@@ -242,3 +242,37 @@ def test_indirect_churn_threats() -> None:
     got = detect_intents(texts)
     assert all({"churn_threat", "complaint"} <= set(g) for g in got), list(zip(texts, got, strict=True))
     assert detect_intents(["I switched to a different flight"]) == [[]]
+
+
+def test_churn_threat_wordings_and_loyalty() -> None:
+    """Leaving, said in the usual ways, is a churn threat; staying loyal or a past "last time" is not."""
+    threats = ["第一次在京东买，也是最后一次", "房间很旧，以后不会住这里了", "太差了，下次打死也不买了", "You just lost a customer.",
+               "Never again!", "Worst service. #NeverAgain", "I'm officially done flying with you.",
+               "I will never fly United again.", "Taking my business elsewhere."]
+    loyal = ["这不会是最后一次", "最后一次买的时候还没降价", "相信以后不会再选择其他品牌了", "以后不用再去超市排队了",
+             "I'm done with my article, thanks"]
+    got = detect_intents(threats)
+    assert all({"churn_threat", "complaint"} <= set(g) for g in got), list(zip(threats, got, strict=True))
+    assert not any("churn_threat" in g for g in detect_intents(loyal)), detect_intents(loyal)
+
+
+def test_upsell_needs_a_wish_or_a_question() -> None:
+    """An upgrade received, a size tip or a purchase report is no upsell; asking for a higher tier is."""
+    other = ["Thanks for the upgrade to first class!", "I got upgraded today, great crew", "码数偏小，建议买大一号的",
+             "买的是高配版，运行很快", "I paid for a premium seat and the screen was broken",
+             "When are you upgrading your planes?"]
+    interest = ["Any upgrades available on flight 123 tomorrow?", "Can I upgrade to Main Cabin Extra with miles?",
+                "准备入手其他颜色看看", "有没有更大的尺寸？"]
+    assert not any("upsell" in g for g in detect_intents(other)), detect_intents(other)
+    assert all("upsell" in g for g in detect_intents(interest)), detect_intents(interest)
+    assert detect_intents(["I do not want to upgrade"]) == [[]]
+
+
+def test_rhetorical_questions_ask_nothing() -> None:
+    """'How hard is it to...?', 'what's the point...?', 难道...吗？, 凭什么...？ complain, they do not ask."""
+    rhetoric = ["How hard is it to schedule a gate?", "False advertising much?", "What's wrong with you guys??",
+                "难道出厂前都不检查吗？", "凭什么要我们多花钱呢？", "What is the point of paying for wifi that never works?"]
+    got = detect_intents(rhetoric)
+    assert not any("question" in g for g in got), list(zip(rhetoric, got, strict=True))
+    assert "complaint" in got[0]
+    assert detect_intents(["What's wrong with my booking?"]) == [["question"]]

@@ -1,12 +1,19 @@
-"""Intents on two sets of 150 real comments: a second development set and a blind test set.
+"""Intents on three sets of 150 real comments: a second development set and two blind test sets.
 
-**Blind test set** ``data/intents_test.csv``: drawn like the development set below with another
-seed (7719; targeted routes: negative tweets naming a rival airline with reason Customer Service
-Issue/Bad Flight, label-0 reviews with 以后/再也/最后一次 for churn; tweets with upgrade/first
-class/comfort/premium, reviews with 大一/更大/高配/顶配/其他 for upsell) and labelled by someone who
-had not seen the rules or run the detector. It was first scored after the revision of the rules
-described below, and its figures are the ones docs/text.md reports as held out. Do not tune on it:
-once its errors have been read, it is a development set too.
+**Blind test sets**, labelled by people who had not seen the rules or run the detector; their
+errors have not been read (do not tune on them: once read, a set is a development set too).
+
+- ``data/intents_test.csv``: drawn like the development set below with another seed (7719;
+  targeted routes: negative tweets naming a rival airline with reason Customer Service Issue/Bad
+  Flight, label-0 reviews with 以后/再也/最后一次 for churn; tweets with upgrade/first
+  class/comfort/premium, reviews with 大一/更大/高配/顶配/其他 for upsell). First scored after the
+  first revision of the rules; only its aggregate figures were then used to aim the second.
+- ``data/intents_test2.csv``: seed 9103; 60 random rows (15 positive + 15 negative reviews, 10
+  tweets per sentiment), 50 churn candidates by length and reason, not by words (negative tweets
+  of >= 100 characters with a service/flight/luggage reason; label-0 reviews of >= 60 characters
+  of 酒店/手机/计算机/平板), 40 upsell candidates (tweets with seat/class/upgrade/offer/miles/
+  status/membership/wifi; reviews with 颜色/尺码/型号/配置/会员/套餐/版本). Scored once, after the
+  second revision. It holds only 2 upsell comments, so upsell has no floor there.
 
 **Second development set** (the rest of this docstring):
 
@@ -39,6 +46,12 @@ test set in ``data/intents_test.csv`` measures generalisation. 116 of these 150 
 in the training split of the shipped sentiment model, so the "sentiment" figures (rules plus
 scores, as ``analyze_text`` uses) flatter the model too.
 
+A second revision, after the blind figures (not its comments), aimed at churn recall and upsell and
+question precision with wording checked on the source corpora, not on these sets: upsell now needs
+a wish or a question before "upgrade"/大一号/高配, which loses "straighten out a star alliance
+upgrade" here (upsell recall 0.75 -> 0.50; "No upgrades processed" was already missed); the other
+figures on these 150 did not move.
+
 The floors are the measured figures minus 0.1, rounded down to 0.05, so that a regression fails:
 "rules" is ``detect_intents`` alone, "sentiment" adds the shipped model's scores.
 """
@@ -47,6 +60,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import itertools
 import re
 from functools import cache
 from pathlib import Path
@@ -59,26 +73,40 @@ HERE = Path(__file__).resolve().parent
 SETS = {
     "heldout": HERE / "data" / "intents_heldout.csv",
     "test": HERE / "data" / "intents_test.csv",
+    "test2": HERE / "data" / "intents_test2.csv",
 }
+#: rows drawn at random per set (the rest are candidates for the rare intents)
+RANDOM_ROWS = {"heldout": 120, "test": 120, "test2": 60}
 
 # measured (precision, recall), rules / with sentiment scores:
 # heldout (after the rules were revised on it): complaint 0.93/0.88 / 0.92/0.92, praise 0.89/0.96 /
-#   0.86/0.96, upsell 1.00/0.75 (both), churn_threat 1.00/0.80 (both), question 0.79/1.00 (both)
+#   0.86/0.96, upsell 1.00/0.75 (both; 1.00/0.50 after the second revision), churn_threat 1.00/0.80
+#   (both), question 0.79/1.00 (both)
 # test (blind, first measurement): complaint 0.93/0.67 / 0.93/0.78, praise 0.89/0.80 / 0.89/0.82,
-#   upsell 0.33/1.00 (both), churn_threat 1.00/0.33 (both), question 0.62/0.71 (both)
+#   upsell 0.33/1.00 (both), churn_threat 1.00/0.33 (both), question 0.62/0.71 (both); after the
+#   second revision (made without seeing it): upsell 1.00/0.25, churn_threat 1.00/0.75, rest same
+# test2 (blind, measured once, after the second revision): complaint 0.97/0.64 / 0.95/0.77, praise
+#   0.77/0.77 / 0.79/0.85, churn_threat 1.00/1.00 (5), question 0.70/0.95; upsell has 2 labelled
+#   comments (0 found, no false alarm): too few for a floor
 _HELDOUT_RULES = {
     "complaint": (0.80, 0.75),
     "praise": (0.75, 0.85),
-    "upsell": (0.90, 0.65),
+    "upsell": (0.90, 0.40),
     "churn_threat": (0.90, 0.70),
     "question": (0.65, 0.90),
 }
 _TEST_RULES = {
     "complaint": (0.80, 0.55),
     "praise": (0.75, 0.70),
-    "upsell": (0.20, 0.90),
-    "churn_threat": (0.90, 0.20),
+    "upsell": (0.90, 0.15),
+    "churn_threat": (0.90, 0.65),
     "question": (0.50, 0.60),
+}
+_TEST2_RULES = {
+    "complaint": (0.85, 0.50),
+    "praise": (0.65, 0.65),
+    "churn_threat": (0.90, 0.90),
+    "question": (0.60, 0.85),
 }
 #: (precision, recall) floors per set and mode; sentiment scores only move complaint's
 FLOORS: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
@@ -87,7 +115,13 @@ FLOORS: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
         "sentiment": {**_HELDOUT_RULES, "complaint": (0.80, 0.80)},
     },
     "test": {"rules": _TEST_RULES, "sentiment": {**_TEST_RULES, "complaint": (0.80, 0.65)}},
+    "test2": {
+        "rules": _TEST2_RULES,
+        "sentiment": {**_TEST2_RULES, "complaint": (0.85, 0.65), "praise": (0.65, 0.75)},
+    },
 }
+#: every (set, mode, intent) with a floor
+CASES = [(n, m, i) for n, modes in FLOORS.items() for m, floors in modes.items() for i in floors]
 
 
 def _rows(name: str = "heldout") -> list[dict[str, str]]:
@@ -141,11 +175,11 @@ def test_file_is_well_formed(name: str) -> None:
         assert "churn_threat" not in labels or "complaint" in labels, r
         assert r["text"].strip(), r
         assert r["selection"].startswith(("random", "targeted")), r
-    assert sum(r["selection"].startswith("random") for r in rows) == 120
+    assert sum(r["selection"].startswith("random") for r in rows) == RANDOM_ROWS[name]
 
 
 def test_sets_share_no_comment() -> None:
-    """The 63 of test_intents.py, the development 150 and the blind 150 are pairwise disjoint."""
+    """The 63 of test_intents.py and the three sets of 150 are pairwise disjoint."""
     tree = ast.parse((HERE / "test_intents.py").read_text(encoding="utf-8"))
     (labelled,) = [
         node.value
@@ -154,16 +188,13 @@ def test_sets_share_no_comment() -> None:
     ]
     dev = {_norm(ast.literal_eval(pair.elts[0])) for pair in labelled.elts}
     assert len(dev) == 63
-    heldout, test = ({_norm(r["text"]) for r in _rows(name)} for name in ("heldout", "test"))
-    assert not dev & heldout
-    assert not dev & test
-    assert not heldout & test
+    texts = {"dev": dev, **{name: {_norm(r["text"]) for r in _rows(name)} for name in SETS}}
+    for a, b in itertools.combinations(texts, 2):
+        assert not texts[a] & texts[b], (a, b)
 
 
-@pytest.mark.parametrize("name", sorted(SETS))
-@pytest.mark.parametrize("mode", ["rules", "sentiment"])
-@pytest.mark.parametrize("intent", INTENTS)
-def test_intent_precision(name: str, intent: str, mode: str) -> None:
+@pytest.mark.parametrize(("name", "mode", "intent"), CASES)
+def test_intent_precision(name: str, mode: str, intent: str) -> None:
     """Precision on each set of 150 stays at its floor (measured minus 0.1)."""
     prec, rec, support = _scores(name, mode)[intent]
     assert support >= 4, f"{intent}: too few labelled examples ({support})"
@@ -171,10 +202,8 @@ def test_intent_precision(name: str, intent: str, mode: str) -> None:
     assert prec >= floor, f"{name} {intent} ({mode}): precision {prec:.2f}, recall {rec:.2f}"
 
 
-@pytest.mark.parametrize("name", sorted(SETS))
-@pytest.mark.parametrize("mode", ["rules", "sentiment"])
-@pytest.mark.parametrize("intent", INTENTS)
-def test_intent_recall(name: str, intent: str, mode: str) -> None:
+@pytest.mark.parametrize(("name", "mode", "intent"), CASES)
+def test_intent_recall(name: str, mode: str, intent: str) -> None:
     """Recall on each set of 150 stays at its floor (measured minus 0.1)."""
     prec, rec, n = _scores(name, mode)[intent]
     floor = FLOORS[name][mode][intent][1]

@@ -19,11 +19,20 @@ A question is a sentence with an interrogative form: ending in '?' and, in Chine
 question word or particle (吗, 呢, 什么, 怎么, 哪, 多少, 是不是...; a bare '?' often stands for a
 lost emoji), in English, more than one word; or, without '?', a strong form (请问, 能不能, 有没有,
 吗 at a clause end, an English sentence opening with an auxiliary and a subject: "can you", "is
-there"). Rhetorical markers ("will it ever end?", "or what?", "are you kidding?") and wondering
-aloud (不知道..., 搞不懂...) ask nothing. Praise words inside a question ("would you recommend it?",
-"好用吗？") and a "thanks" after a question (closing a request) are not praise.
+there"). Rhetorical markers ("will it ever end?", "or what?", "how hard is it to...?", "what's the
+point...?", 难道..., 凭什么...) and wondering aloud (不知道..., 搞不懂...) ask nothing. Praise words
+inside a question ("would you recommend it?", "好用吗？") and a "thanks" after a question (closing a
+request) are not praise.
 
-A churn threat is also a complaint (a customer threatening to leave has a grievance).
+Upsell needs a wish or a question a few words before the higher tier or other variant (想要大一号的,
+有没有其他颜色, 再买别的款, "can I upgrade", "any upgrades available", "would love to try first
+class"): alone, 大一号, 高配版, "upgrade" or "premium" mostly give size advice, report a purchase or
+thank for an upgrade received.
+
+A churn threat is the author leaving: 以后/下次 + a negated buy/stay/use verb (以后不会住这里了),
+也是最后一次, 再也不..., "never again", "you lost a customer", "I'm done", "taking my business
+elsewhere"; not staying loyal (以后不会再选其他品牌) nor "this won't be the last time". It is also a
+complaint (a customer threatening to leave has a grievance).
 
 With ``scores`` (sentiment in [-1, 1], e.g. from :func:`clvlab.sentiment`), a comment scoring at
 or below ``-COMPLAINT_SCORE`` is also a complaint and one at or above ``PRAISE_SCORE`` also praise
@@ -59,9 +68,58 @@ class _Lexicon:
     when_negated: str | None  # intent a negated match counts as (None: it counts as nothing)
 
 
-_ZH_WANT = "(?:想要|想|希望|打算|准备|考虑|能不能|可不可以|可以|可否|有没有|怎么|如何|求)(?:再)?"
+# a wish or a question before a higher tier or another variant (想要大一号的, 有没有其他颜色, "can I upgrade"),
+# up to 3 characters / words apart; without one, 大一号, 高配 or "upgrade" mostly report a purchase, give
+# advice or thank for an upgrade received
+_ZH_WANT = ("(?:想要|想(?<![梦理思感]想)|打算|准备|考虑|能不能|可不可以|可否|有没有|求(?<![要追需请寻]求)|要是有|如果有"
+            "|再(?:买|入手)|还(?:会|要|来)(?:来)?(?:买|入手))(?:再)?[^，。！？,.!?\\s不没消退]{0,3}?")
+_EN_WANT = (r"(?:(?:can|could|may|will|would|should|do|does|did|is|are)(?:n't)? (?:you|u|i|we|anyone|someone|somebody|there|they)"
+            r"|want|wanted|wanna|'d like|would like|like to|love to|hoping|hope to|trying|try to|wish|willing|able to|eligible"
+            r"|help me|help us|request|requested|requesting|any)")
 
+# after a churn verb: "以后不会再选其他品牌" stays loyal
+_NOT_OTHER = "(?![^，。！？,.!?]{0,3}(?:别的|其他|其它|别家|外国))"
+
+# Where terms of several lexicons start at the same place, the first lexicon wins: churn comes
+# first so that "lost a customer" is a churn threat, not only "lost".
 _LEXICONS: tuple[_Lexicon, ...] = (
+    _Lexicon(
+        "churn_threat",
+        ("(?<![航班被])取消(?:订单|会员|订阅|套餐|服务|账户|账号|自动续费)?", "换一家", "换别家", "换家", "去别家", "转投",
+         "退订", "注销", "销户", "拉黑",
+         "最后一次(?![^，。！？,.!?]{0,8}时)"),
+        (r"cancel(?:l?ing)? (?:my|our|the) (?:account|subscription|membership|plan|order|card|service|contract|booking)",
+         r"switch(?:ing|ed)? (?:to (?:another|a different|other|a new) "
+         r"(?:airline|provider|carrier|bank|company|brand|store|shop)s?|to @\w+|airlines|providers|carriers|banks)",
+         r"unsubscrib(?:e|ed|ing)",
+         r"close (?:my|our) account",
+         r"(?:go|going|went|fly|flying|travel|traveling|travelling|book|booking|shop|shopping|stick|sticking)"
+         r"(?: \w+)? with (?:another|a different|someone else|somebody else|other|your competitors?)"),
+        negatable=True, when_negated=None,
+    ),
+    _Lexicon(
+        "churn_threat",
+        ("(?:不会再|不再|无法再|不想再|不敢再|再.?不会)(?:在|去|到|上|从|用)?[^，。！？,.!?\\s]{0,6}?(?:买|来|住|用|光顾|选|去|坐|订|购)" + _NOT_OTHER,
+         "(?:以后|今后|下次|往后|从此)[^，。！？,.!?]{0,6}?(?<![要能敢会免])不(?![用错过但仅少久断二许同])"
+         "(?:会|想|敢|要|能|可能|打算)?[^，。！？,.!?]{0,6}?(?:买|来|住|用|光顾|选|去|坐|订|购|碰|看|喝|吃|进)" + _NOT_OTHER,
+         "再也不(?:买|来|住|用|会|光顾|选择|去)?", "永远不(?:会|再)"),
+        (r"(?:never|won't|will not|wont) (?:ever )?(?:be )?(?:fly|flying|buy|buying|shop|shopping|order|ordering|use|using"
+         r"|come|coming|book|booking|stay|staying|travel|traveling|travelling|choose|choosing)\b[^.!?]{0,30}\b(?:again|anymore)",
+         r"never (?:ever )?(?:fly|flying|book|booking|use|using|travel|traveling|travelling|choose|choosing) (?:with |on )?"
+         r"(?:you|your|u|them|@\w+|this airline|that airline)\b",
+         r"never(?: ever)* ?again", r"#\w*(?:neveragain|neverfly|byebye|goodbye|boycott|lostacustomer|switching)\w*",
+         r"(?:won't|will not|wont) be (?:flying|buying|ordering|using|back|returning|booking|staying)",
+         r"tak(?:e|ing) (?:my|our) (?:\w+ ){0,2}(?:business|status|loyalty) (?:elsewhere|to)\b",
+         r"lost (?:me|us) as (?:a )?customers?|lost (?:a|my|your|another|one|our) (?:\w+ )?(?:customer|business|passenger|flyer)s?",
+         r"(?:i'm|i am|we're|we are) (?:so |officially |just |completely )?(?:done|through)"
+         r"(?= *(?:[.!]|$)| flying| with (?:you|u|@|your|this airline))",
+         r"done with (?:you|this|@\w+|your)",
+         r"last time (?:i|we) (?:fly|flew|buy|bought|order|ordered|use|used|book|booked)",
+         r"(?:look|looking|shop|shopping) (?:at|for|into) (?:other|another|alternative|different) (?:airlines?|carriers?)"
+         r"|look(?:ing)? at alternatives",
+         r"find (?:another|a different) (?:airline|provider|company|store|shop|bank)"),
+        negatable=False, when_negated=None,
+    ),
     _Lexicon(
         "complaint",
         ("差评", "很差", "太差", "真差", "差劲", "(?<![出相偏温时落误])差(?![不点别距价旅异])", "垃圾", "失望", "投诉",
@@ -78,7 +136,7 @@ _LEXICONS: tuple[_Lexicon, ...] = (
          "(?:太|偏|过于)(?:少|小|大|贵|慢|差|烂|假|旧|短|薄|硬|重|吵|热|冷|油|咸|淡|暗|难|久|晚)",
          "(?:有点|有些|有一点|稍微|稍|略)(?:儿)?(?:贵|慢|卡|小|大|硬|暗|少|薄|厚|短|重|吵|热|烫|冷|淡|咸|油|旧|难|差|麻烦|失望|偏|不)",
          "(?:小|贵|慢|短|薄|硬|少|重|暗|差|旧|大)了一?点",
-         "(?:慢|差|烂|贵|难用|难吃|坑)(?:的|得)?(?:要)?死"),
+         "(?:慢|差|烂|贵|难用|难吃|坑)(?:的|得)?(?:要)?死", "凭什么"),
         ("terrible", "horrible", "awful", "worst", "bad", "poor(?:ly)?", r"disappoint(?:ed|ing|ment)?", "unacceptable",
          "ridiculous", "rude", "useless", "broken", r"complain(?:t|ts|ed|ing)?", r"frustrat(?:ed|ing|ion)",
          r"annoy(?:ed|ing)", "angry", "furious", "upset", "unhappy", r"worr(?:ied|ying)", r"wast(?:e|es|ed|ing)",
@@ -91,7 +149,8 @@ _LEXICONS: tuple[_Lexicon, ...] = (
          r"#\w*(?:bad|poor|fail|suck|worst|unhappy|angry|disappoint|terrible|awful|dobetter)\w*",
          "not working", r"(?:doesn't|does not|didn't|did not) work", "never (?:arrived|received|came)", "overpriced",
          "dirty", "unhelpful", "incompetent", r"joke", "pathetic", "mess", "nightmare", "stuck", r"crash(?:es|ed|ing)",
-         r"freez(?:es|ing)", r"should(?:'ve| have) (?:flown|flew|gone|bought|used|booked|stayed|ordered)"),
+         r"freez(?:es|ing)", r"how (?:hard|difficult) (?:is|can|could) it", r"what(?:'s| is) (?:the point|wrong with (?:you|u)\b)",
+         "how dare", r"should(?:'ve| have) (?:flown|flew|gone|bought|used|booked|stayed|ordered)"),
         negatable=True, when_negated=None,
     ),
     _Lexicon(
@@ -111,39 +170,17 @@ _LEXICONS: tuple[_Lexicon, ...] = (
     ),
     _Lexicon(
         "upsell",
-        ("大一号", "大一码", "大一点的", "更高配", "高配版", "其他颜色", "别的颜色", "其他款", "别的款", "加购", "开通会员",
-         "办(?:个|张)?会员", "有没有(?:更|别的|其他|其它|大|多|新)",
-         _ZH_WANT + "(?:升级|换(?:个|成)?(?:大|更|高)|更(?:大|高|好)|配件|套餐|会员)"),
-        (r"upgrad(?:e|es|ed|ing)", r"(?:bigger|larger) (?:plan|size|package|room|model|seat)", "premium", "pro version",
-         r"family (?:plan|package)",
+        (_ZH_WANT + "(?:大一号|大一码|大一点|大号|更大|更高|高配|顶配|升级|换(?:个|成)?(?:大|更|高)|其他颜色|别的颜色|其它颜色"
+         "|其他款|别的款|其它款|其他型号|配件|套餐)",
+         "加购(?!物)", "开通会员", "办(?:个|张)?会员"),
+        (_EN_WANT + r" (?:(?!not |never |no )[\w'@]+ ){0,3}(?:upgrad(?:e|es|ed|ing)(?! (?:your|the|their) (?:planes?|fleet|aircraft|app|website|system))"
+         r"|(?:first|1st|business) class"
+         r"|business select|premium|comfort\+?|economy plus|main cabin extra|even more space|(?:extra|more) (?:legroom|data|storage))",
+         r"upgrade (?:me|us)", r"(?:on|to) the upgrade list",
+         r"(?:bigger|larger) (?:plan|size|package|room|model|seat)", "pro version", r"family (?:plan|package)",
          r"(?:do you (?:have|offer|sell|make)|is there|are there) (?:a |an |any )?(?:bigger|larger|premium|pro|family|deluxe)",
-         r"more (?:data|storage|options|features|legroom)", r"add-?ons?", r"(?:would like|want|wanted|'d like) to add",
-         r"bundles?(?! up)", r"(?:to|into) (?:first|business) class", r"extra (?:legroom|seat|bag)"),
+         r"add-?ons?", r"bundles?(?! up)"),
         negatable=True, when_negated=None,
-    ),
-    _Lexicon(
-        "churn_threat",
-        ("(?<![航班被])取消(?:订单|会员|订阅|套餐|服务|账户|账号|自动续费)?", "换一家", "换别家", "换家", "去别家", "转投",
-         "退订", "注销", "销户", "拉黑"),
-        (r"cancel(?:l?ing)? (?:my|our|the) (?:account|subscription|membership|plan|order|card|service|contract|booking)",
-         r"switch(?:ing|ed)? (?:to (?:another|a different|other|a new) "
-         r"(?:airline|provider|carrier|bank|company|brand|store|shop)s?|to @\w+|airlines|providers|carriers|banks)",
-         r"unsubscrib(?:e|ed|ing)",
-         r"close (?:my|our) account",
-         r"(?:go|going|went|fly|flying|travel|traveling|travelling|book|booking|shop|shopping|stick|sticking)"
-         r"(?: \w+)? with (?:another|a different|someone else|somebody else|other|your competitors?)"),
-        negatable=True, when_negated=None,
-    ),
-    _Lexicon(
-        "churn_threat",
-        ("(?:不会再|不再|无法再|不想再|不敢再|再.?不会)(?:在|去|到|上|从|用)?[^，。！？,.!?\\s]{0,6}?(?:买|来|住|用|光顾|选|去|坐|订|购)",
-         "再也不(?:买|来|住|用|会|光顾|选择|去)?", "最后一次(?:买|来|住|用)", "永远不(?:会|再)"),
-        (r"never (?:fly|flying|buy|buying|shop|shopping|order|ordering|use|using|come|coming|book|booking|stay|staying)\b.{0,30}\bagain",
-         r"(?:won't|will not|wont) be (?:flying|buying|ordering|using|back|returning|booking|staying)",
-         r"take (?:my|our) business elsewhere", r"lost (?:a|my|your) (?:customer|business)", r"done with (?:you|this)",
-         r"last time (?:i|we) (?:fly|flew|buy|bought|order|ordered|use|used|book|booked)",
-         r"find (?:another|a different) (?:airline|provider|company|store|shop|bank)"),
-        negatable=False, when_negated=None,
     ),
 )
 
@@ -156,13 +193,19 @@ _ZH_ASKED = re.compile(  # a Chinese sentence ending in '?' is a question only w
     r"|(.)不\1"
 )
 _ZH_STRONG = re.compile(r"请问|能不能|可不可以|可以不可以|是否|有没有|什么时候|为什么|为啥|怎么办|吗(?:[，,…~～\s]|$)")
-_ZH_WONDER = re.compile(r"不知|搞不懂|不明白|不懂")
+_ZH_WONDER = re.compile(r"不知|搞不懂|不明白|不懂"  # wondering aloud, and rhetorical questions (难道..., 凭什么...)
+                        r"|难道|凭什么|怎么(?:能|可以|好意思|会这样)|有(?:这样|这么)[^，。！？]{0,12}的吗|什么玩意|搞什么|谁(?:还)?敢|骗谁")
 _EN_START = re.compile(
     r"\W*(?:(?:how|what|when|where|why|which|who)\s+(?:do|does|did|is|are|was|were|can|could|will|would|should|many|much|long|about)"
     r"|(?:can|could|do|does|will|would|is|are)\s+(?:you|i|we|anyone|someone|there)|any\s+(?:thoughts|updates?|news|idea))\b",
     re.IGNORECASE,
 )
-_EN_RHETORICAL = re.compile(r"(?<=\w )(?<!you )ever\b|\bor what\b|\bkidding\b", re.IGNORECASE)
+_EN_RHETORICAL = re.compile(
+    r"(?<=\w )(?<!you )ever\b|\bor what\b|\bkidding\b|\bhuh\b|(?<!how )(?<!too )(?<!so )(?<!very )\bmuch$|\bseriously$"
+    r"|\bwhat idiot\b|\bhow (?:hard|difficult) (?:is|can|could) it\b|\bhow dare\b|\bwhat(?:'s| is) wrong with (?:you|u)\b"
+    r"|\bare you (?:serious|for real)\b|\bis this a joke\b|\bwhy (?:would|should) (?:i|anyone|we)\b|\bwhat(?:'s| is) the point\b",
+    re.IGNORECASE,
+)
 _EN_WH = frozenset({"how", "what", "when", "where", "why", "which", "who"})
 _ZH_NEG = re.compile(r"[不没无未别非]")
 _ZH_NOT_NEG = re.compile(r"不但|不仅|不过|不错|不少|不久|非常|无论|别人|别的|没想到|特别|分别|区别|差别|级别|类别|识别|告别")
