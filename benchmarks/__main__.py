@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, AttributeError):
             earlier = []
         rows = [r for r in earlier if r.get("suite") not in names] + rows
+        order = {name: i for i, name in enumerate(discover())}  # suites in their usual order
+        rows.sort(key=lambda r: order.get(str(r.get("suite")), len(order)))
 
     meta = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

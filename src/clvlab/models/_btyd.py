@@ -13,15 +13,19 @@ Public helpers (for model modules, not for users):
   and gather them with the codes; predictions are computed per distinct row and expanded with
   ``inverse``.
 - :func:`prediction_inputs` / :func:`as_output` broadcast scalars, arrays and pandas Series for
-  prediction methods and give back a float for scalar input, an ndarray otherwise.
+  prediction methods and give back a float for scalar input, an ndarray otherwise
+  (:func:`broadcast_inputs` and :func:`check_finite` are its two halves).
+- :func:`frt_clean` says in one cheap sweep whether the inputs pass (and their ranges), so the
+  located checks only run on bad input; :func:`blocks` slices loops into cache-sized blocks.
+- :func:`grid_codes` codes a column lying on a regular grid (T in whole days) by arithmetic.
 - :func:`softplus` ``log(1 + exp(d))`` without overflow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -32,19 +36,35 @@ from clvlab.models._base import ArrayLike, FloatArray, as_columns, check_rule
 IntArray = np.ndarray[Any, np.dtype[np.intp]]
 
 __all__ = [
+    "BLOCK",
     "DistinctRows",
+    "FrtRanges",
     "as_output",
+    "blocks",
+    "broadcast_inputs",
+    "check_finite",
     "check_frt",
     "check_time",
     "check_weights",
     "combine_codes",
     "distinct_rows",
     "factorize_column",
+    "frt_clean",
+    "grid_codes",
     "mostly_distinct",
     "prediction_inputs",
     "read_frt",
     "softplus",
 ]
+
+
+BLOCK = 16_384
+"""Rows per block in blocked loops: a block's handful of float buffers stays in L2 cache."""
+
+
+def blocks(n: int, size: int = BLOCK) -> Iterator[slice]:
+    """Consecutive slices of at most ``size`` rows covering ``range(n)``."""
+    return (slice(i, min(i + size, n)) for i in range(0, n, size))
 
 
 def check_frt(cols: Mapping[str, FloatArray], where: str) -> None:
@@ -53,6 +73,8 @@ def check_frt(cols: Mapping[str, FloatArray], where: str) -> None:
     Raises a located :class:`~clvlab.errors.DataValidationError` (0-based row, column, value).
     """
     x, tx, T = cols["frequency"], cols["recency"], cols["T"]
+    if frt_clean(x, tx, T) is not None:
+        return
     check_rule(x < 0, cols, "frequency", "must be >= 0 (number of repeat purchases)", where=where)
     check_rule(x != np.floor(x), cols, "frequency", "must be a whole number of repeat purchases",
                where=where)
@@ -65,6 +87,44 @@ def check_frt(cols: Mapping[str, FloatArray], where: str) -> None:
                "observation end date", where=where)
     check_rule((x == 0) & (tx != 0), cols, "recency",
                "must be 0 when frequency is 0 (no repeat purchase)", where=where)
+
+
+class FrtRanges(NamedTuple):
+    """Ranges of clean BTYD inputs found by :func:`frt_clean`."""
+
+    x_max: float
+    t_min: float
+    t_max: float
+
+
+def frt_clean(x: FloatArray, tx: FloatArray, T: FloatArray) -> FrtRanges | None:
+    """The ranges of x and T when all values are finite and :func:`check_frt` would pass.
+
+    None otherwise (also for empty or unequal 1-D inputs): the caller then runs the located
+    checks. Blocks of :data:`BLOCK` rows go through the rules in cache, with reductions and
+    1-byte masks, instead of one full pass over the data per rule.
+    """
+    n = x.size
+    if not (n and x.ndim == tx.ndim == T.ndim == 1 and len(tx) == len(T) == n):
+        return None
+    x_max, t_min, t_max = -np.inf, np.inf, -np.inf
+    size = min(n, BLOCK)
+    f_buf, b_buf = np.empty(size), np.empty(size, dtype=bool)
+    for s in blocks(n):
+        xb, tb, Tb = x[s], tx[s], T[s]
+        f, b = f_buf[: len(xb)], b_buf[: len(xb)]
+        hi_x, lo_t, hi_t = xb.max(), Tb.min(), Tb.max()  # NaN propagates and fails below
+        if not (hi_x < np.inf and lo_t > 0 and hi_t < np.inf and tb.min() >= 0
+                and np.equal(xb, np.floor(xb, out=f), out=b).all()):
+            return None
+        # recency <= T where x >= 1, recency <= 0 where x = 0, and x >= 0 (x < 0 puts the bound
+        # below 0 <= recency), all in one test on whole x
+        np.minimum(xb, 1.0, out=f)
+        f *= Tb
+        if np.greater(tb, f, out=b).any():
+            return None
+        x_max, t_min, t_max = max(x_max, float(hi_x)), min(t_min, float(lo_t)), max(t_max, float(hi_t))
+    return FrtRanges(x_max, t_min, t_max)
 
 
 def check_weights(weights: FloatArray, where: str) -> None:
@@ -149,7 +209,14 @@ def distinct_rows(columns: Mapping[str, FloatArray], weights: FloatArray | None 
 
 
 def prediction_inputs(where: str, **inputs: ArrayLike) -> tuple[dict[str, FloatArray], bool]:
-    """Broadcast prediction inputs to float arrays; also says whether all were scalars."""
+    """Broadcast prediction inputs to finite float arrays; also says whether all were scalars."""
+    out, scalar = broadcast_inputs(where, **inputs)
+    check_finite(out, where)
+    return out, scalar
+
+
+def broadcast_inputs(where: str, **inputs: ArrayLike) -> tuple[dict[str, FloatArray], bool]:
+    """:func:`prediction_inputs` without the finiteness check (the caller's to make)."""
     arrays: dict[str, FloatArray] = {}
     scalar = True
     for name, value in inputs.items():
@@ -172,14 +239,23 @@ def prediction_inputs(where: str, **inputs: ArrayLike) -> tuple[dict[str, FloatA
         raise DataValidationError(msg) from exc
     out = {k: np.atleast_1d(np.ascontiguousarray(v)).ravel()
            for k, v in zip(arrays, shaped, strict=True)}
-    for name, arr in out.items():
+    return out, scalar
+
+
+def check_finite(arrays: Mapping[str, FloatArray], where: str) -> None:
+    """Raise a located :class:`~clvlab.errors.DataValidationError` for NaN or infinite values."""
+    for name, arr in arrays.items():
+        with np.errstate(over="ignore", invalid="ignore"):
+            # a sum is finite only if every term is (inf and nan propagate): one reduction
+            # instead of a mask on the common clean input; overflow just takes the slow path
+            if np.isfinite(np.sum(arr)):
+                continue
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
             issues = [Issue("not a finite number", row=int(i), column=name, value=arr[i])
                       for i in bad[:3]]
             msg = f"{where}: {bad.size} non-finite values in '{name}' (row = 0-based index)"
             raise DataValidationError(msg, issues)
-    return out, scalar
 
 
 def factorize_column(values: FloatArray, *, max_ratio: float = 0.5, sample: int = 20_000
@@ -194,13 +270,62 @@ def factorize_column(values: FloatArray, *, max_ratio: float = 0.5, sample: int 
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.intp), np.zeros(0)
-    vmax = float(values.max())
-    if float(values.min()) >= 0 and vmax < 4 * n + 1024 and np.array_equal(values, np.floor(values)):
+    vmin, vmax = float(values.min()), float(values.max())
+    head = values[:1000]  # most continuous columns fail the whole-number test here, cheaply
+    if (vmin >= 0 and vmax < 4 * n + 1024
+            and np.array_equal(head, np.floor(head)) and np.array_equal(values, np.floor(values))):
         return values.astype(np.intp), np.arange(int(vmax) + 1, dtype=np.float64)
     if mostly_distinct(values, max_ratio=max_ratio, sample=sample):
         return None
+    if values.dtype == np.float64 and (vmin > 0 or vmax < 0):
+        # no zeros (0.0 and -0.0 differ in bits) and no NaN (min/max propagate it): values are
+        # equal exactly when their bits are, and pandas hashes int64 faster than float64
+        ci, ui = pd.factorize(values.view(np.int64), sort=False)
+        return np.asarray(ci, dtype=np.intp), np.asarray(ui, dtype=np.int64).view(np.float64)
     c, u = pd.factorize(values, sort=False)
     return np.asarray(c, dtype=np.intp), np.asarray(u, dtype=np.float64)
+
+
+def grid_codes(values: FloatArray, lo: float, hi: float, *, max_size: int,
+               sample: int = 20_000) -> tuple[IntArray, FloatArray] | None:
+    """Codes of finite ``values`` in ``[lo, hi]`` lying on a regular grid ``lo + k h``.
+
+    Returns the codes k and the value at each grid point (NaN where no value falls), or None
+    when a strided sample suggests no grid of at most ``max_size`` points or a value is off
+    the grid. RFM summaries from dated transactions put T on such a grid (whole days in some
+    unit); coding by arithmetic, checked value by value against the grid point's value, is a
+    few times cheaper than hashing a million floats.
+    """
+    n = len(values)
+    if hi == lo:
+        inv_h, size = 0.0, 1
+    else:
+        head = np.unique(values if n <= sample else values[:: max(n // sample, 1)])
+        if len(head) < 2:
+            return None
+        with np.errstate(over="ignore"):  # a huge range over a tiny step: no grid
+            steps = float(np.rint((hi - lo) / np.diff(head).min()))
+        if not 1 <= steps < max_size:
+            return None
+        inv_h, size = steps / (hi - lo), int(steps) + 1
+    at = np.full(size, np.nan)
+    codes = np.empty(n, dtype=np.intp)
+    f = np.empty(min(n, BLOCK))
+    for s in blocks(n):
+        vb, g, fb = values[s], codes[s], f[: s.stop - s.start]
+        np.subtract(vb, lo, out=fb)
+        fb *= inv_h
+        np.rint(fb, out=fb)
+        np.copyto(g, fb, casting="unsafe")  # in [0, size): lo <= vb <= hi and rounding is monotone
+        if np.array_equal(at.take(g, out=fb, mode="clip"), vb):
+            continue
+        miss = fb != vb
+        if not np.isnan(fb[miss]).all():
+            return None  # another value already holds that grid point
+        at[g[miss]] = vb[miss]  # first values at these grid points
+        if not np.array_equal(at.take(g, out=fb, mode="clip"), vb):
+            return None  # two values of this block share a grid point
+    return codes, at
 
 
 def mostly_distinct(values: FloatArray, *, max_ratio: float = 0.5, sample: int = 20_000) -> bool:

@@ -10,19 +10,27 @@ log-parameters, and the only per-row work is one ``softplus`` (the overflow-safe
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 from scipy import optimize, special
 
+from clvlab.errors import DataValidationError
 from clvlab.models._base import ArrayLike, BaseModel, FloatArray
 from clvlab.models._btyd import (
+    BLOCK,
+    FrtRanges,
     IntArray,
     as_output,
+    blocks,
+    broadcast_inputs,
+    check_finite,
     check_frt,
     check_time,
     distinct_rows,
     factorize_column,
+    frt_clean,
+    grid_codes,
     mostly_distinct,
     prediction_inputs,
     read_frt,
@@ -227,6 +235,17 @@ def _hyp2f1(A: FloatArray, B: FloatArray | float, C: FloatArray, z: FloatArray) 
     return out
 
 
+def _plain_horizon(t: Any) -> float | None:
+    """``t`` as a float when it is one finite number >= 0 (the usual call), else None."""
+    if isinstance(t, bool) or not isinstance(t, int | float | np.integer | np.floating):
+        return None
+    try:
+        value = float(t)
+    except OverflowError:  # an int beyond float range: the general path reports it
+        return None
+    return value if np.isfinite(value) and value >= 0 else None
+
+
 def _expected_given_beta(t: FloatArray, shape: FloatArray, scale: FloatArray, a: float,
                          b_post: FloatArray) -> FloatArray:
     """E[purchases in (0, t]] of an alive customer whose dropout p ~ Beta(a, b_post).
@@ -243,6 +262,19 @@ def _expected_given_beta(t: FloatArray, shape: FloatArray, scale: FloatArray, a:
     hyp = _hyp2f1(c - shape, a - 1.0, c, z)
     out: FloatArray = c / (a - 1.0) * (1.0 - np.exp((a - 1.0) * np.log1p(-z)) * hyp)
     return np.maximum(out, 0.0)  # rounding near a = 1 can give -1e-9 for t ~ 0
+
+
+class _PerXT(NamedTuple):
+    """A factor per (x, T) pair for :meth:`_BetaGeoFamily._alive_blocks`.
+
+    ``t_codes`` codes each row's T into the distinct values, ``ln_t`` is ``ln(alpha+T)`` per
+    distinct T, and ``values[x * n_t + code]`` the factor.
+    """
+
+    t_codes: IntArray
+    ln_t: FloatArray
+    n_t: int
+    values: FloatArray
 
 
 class _BetaGeoFamily(BaseModel):
@@ -280,14 +312,145 @@ class _BetaGeoFamily(BaseModel):
         check_frt(arrays, where)
         return arrays, scalar
 
+    def _clean_frt(self, where: str, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+                   ) -> tuple[dict[str, FloatArray], bool, FrtRanges | None]:
+        """As :meth:`_frt`, plus the ranges from the one blocked sweep that checks clean input.
+
+        The ranges are None when that sweep failed and the located checks ran (and raised, or
+        found nothing to report, e.g. for empty input).
+        """
+        v, scalar = broadcast_inputs(where, frequency=frequency, recency=recency, T=T)
+        ranges = frt_clean(v["frequency"], v["recency"], v["T"])
+        if ranges is None:
+            check_finite(v, where)
+            check_frt(v, where)
+        return v, scalar, ranges
+
+    def _x_term(self, ranges: FrtRanges | None, n: int) -> FloatArray | None:
+        """``ln a - ln(b+x+k-1)`` for x = 0..max(x), the per-x term of the log-odds.
+
+        For BG/NBD the x = 0 entry is -inf, which makes the log-odds of x = 0 rows -inf. None
+        when x is too large for a table, or when ``alpha + T`` overflows (the log ratio, times
+        r, would be infinite and meet that -inf); callers then use :meth:`_log_odds`.
+        """
+        if ranges is None:
+            return None
+        _, al, a, b = self._params()
+        k = self._k
+        if not (ranges.x_max < 4 * n + 1024 and np.isfinite(al + ranges.t_max)):
+            return None
+        xv = np.arange(int(ranges.x_max) + 1, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = np.log(a) - np.log(b + xv + k - 1.0)  # as in _log_odds, rounding included
+        if k == 0:
+            term[0] = -np.inf
+        return term
+
     def _log_odds(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        """d = ln(odds that the customer has dropped out); -inf when dropout is impossible."""
+        """d = ln(odds that the customer has dropped out); -inf when dropout is impossible.
+
+        ``d = ln a - ln(b+x+k-1) + (r+x) (ln(alpha+T) - ln(alpha+t_x))``, written out with
+        in-place ufuncs: on a million rows the temporaries of the plain expression (allocation,
+        page faults) cost more than the arithmetic. Each row gets the floating-point operations
+        of the plain expression, in its order.
+        """
         r, al, a, b = self._params()
         k = self._k
-        has = x + k > 0
-        denom = np.where(has, b + x + k - 1.0, 1.0)
-        d = np.log(a) - np.log(denom) + (r + x) * (np.log(al + T) - np.log(al + tx))
-        out: FloatArray = np.where(has, d, -np.inf)
+        d = np.add(T, al)
+        np.log(d, out=d)
+        buf = np.add(tx, al)
+        np.log(buf, out=buf)
+        d -= buf  # ln(alpha+T) - ln(alpha+t_x)
+        np.add(x, r, out=buf)
+        d *= buf
+        np.add(x, b, out=buf)
+        if k:
+            buf += k
+        buf -= 1.0  # b + x + k - 1, rounded step by step as written
+        with np.errstate(divide="ignore", invalid="ignore"):  # x + k = 0 rows: replaced below
+            np.log(buf, out=buf)
+        np.subtract(np.log(a), buf, out=buf)
+        d += buf
+        if k == 0:
+            d[x == 0] = -np.inf
+        return d
+
+    @staticmethod
+    def _alive_from_log_odds(d: FloatArray, scratch: FloatArray | None = None,
+                             times: FloatArray | None = None) -> FloatArray:
+        """P(alive) = ``1 / (1 + exp(d))`` (``times`` that), computed in ``d``'s buffer.
+
+        When no d exceeds 35 (P > 6e-16) literally so. Otherwise as ``exp(-softplus(d))``, which
+        cannot overflow (``scratch``, if given, is a spare buffer of d's size for its
+        ``max(d - 35, 0)`` term). The two agree within 1e-14 relative where both apply (the
+        softplus form has the larger rounding error: up to ~35 ulp of P, from exp of a rounded
+        softplus), and the first takes three cheap passes where the second takes a log1p and
+        two exp. d is first clipped below at -100, where P is exactly 1.0 either way: exp of
+        -inf (BG/NBD's d for x = 0) or of an underflowing argument takes a slow path in
+        numpy's SIMD loops, many times the cost of an ordinary value.
+        """
+        if not d.max(initial=-np.inf) > 35.0:
+            np.maximum(d, -100.0, out=d)
+            np.exp(d, out=d)
+            d += 1.0
+            if times is None:
+                np.reciprocal(d, out=d)
+            else:
+                np.divide(times, d, out=d)
+            return d
+        extra = np.subtract(d, 35.0, out=scratch)
+        np.maximum(extra, 0.0, out=extra)
+        np.clip(d, -100.0, 35.0, out=d)
+        np.exp(d, out=d)
+        np.log1p(d, out=d)
+        d += extra
+        np.negative(d, out=d)
+        np.exp(d, out=d)
+        if times is not None:
+            d *= times
+        return d
+
+    def _alive_blocks(self, x: FloatArray, tx: FloatArray, T: FloatArray, term: FloatArray,
+                      times: _PerXT | None = None) -> FloatArray:
+        """P(alive) per row in blocks of :data:`BLOCK` rows, optionally times a per-(x, T) factor.
+
+        The operations of ``_alive_from_log_odds(_log_odds(...))`` per row, but each block's
+        dozen passes run on buffers that stay in L2 cache, where a pass over the whole column
+        would stream through memory, and the only full-size array allocated is the result.
+        ``term`` is :meth:`_x_term`, gathered with x as index; ``times`` supplies
+        ``ln(alpha+T)`` per distinct T and the factor per (x, T) key.
+        """
+        r, al, _, _ = self._params()
+        n = len(x)
+        out = np.empty(n)
+        size = min(n, BLOCK)
+        buf, scratch, factor = np.empty(size), np.empty(size), np.empty(size)
+        codes, keys = np.empty(size, dtype=np.intp), np.empty(size, dtype=np.intp)
+        for s in blocks(n):
+            d = out[s]
+            j = len(d)
+            b1, cx, xb = buf[:j], codes[:j], x[s]
+            np.copyto(cx, xb, casting="unsafe")  # checked whole numbers in [0, len(term))
+            if times is None:
+                np.add(T[s], al, out=d)
+                np.log(d, out=d)
+            else:
+                ct = times.t_codes[s]
+                times.ln_t.take(ct, out=d, mode="clip")
+            np.add(tx[s], al, out=b1)
+            np.log(b1, out=b1)
+            d -= b1  # ln(alpha+T) - ln(alpha+t_x)
+            d *= np.add(xb, r, out=b1)
+            # mode="clip": indices are in range, and "raise" would buffer ``out`` (a copy)
+            d += term.take(cx, out=b1, mode="clip")
+            if times is None:
+                self._alive_from_log_odds(d, scratch[:j])
+            else:
+                key = keys[:j]
+                np.multiply(cx, times.n_t, out=key)
+                key += ct
+                self._alive_from_log_odds(d, scratch[:j],
+                                          times.values.take(key, out=factor[:j], mode="clip"))
         return out
 
     def probability_alive(self, frequency: ArrayLike, recency: ArrayLike,
@@ -299,9 +462,16 @@ class _BetaGeoFamily(BaseModel):
         appendix A, eq. 5).
         """
         where = f"{type(self).__name__}.probability_alive"
-        v, scalar = self._frt(where, frequency=frequency, recency=recency, T=T)
-        d = self._log_odds(v["frequency"], v["recency"], v["T"])
-        return as_output(np.exp(-softplus(d)), scalar)
+        v, scalar, ranges = self._clean_frt(where, frequency, recency, T)
+        return as_output(self._alive(v, ranges), scalar)
+
+    def _alive(self, v: dict[str, FloatArray], ranges: FrtRanges | None) -> FloatArray:
+        """P(alive) of checked inputs ``v``: blocked with the per-x table when it applies."""
+        x, tx, T_ = v["frequency"], v["recency"], v["T"]
+        term = self._x_term(ranges, len(x))
+        if term is not None:
+            return self._alive_blocks(x, tx, T_, term)
+        return self._alive_from_log_odds(self._log_odds(x, tx, T_))
 
     def expected_purchases(self, t: ArrayLike) -> float | FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer in (0, t] (Fader et al. 2005 eq. 9)."""
@@ -322,10 +492,19 @@ class _BetaGeoFamily(BaseModel):
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T+t] (Fader et al. 2005 eq. 10).
 
         The hypergeometric part depends on (t, x, T) only, so it is computed once per distinct
-        (t, x, T) when those repeat; P(alive) is per customer.
+        (t, x, T) when those repeat; P(alive) is per customer. One horizon given as a plain
+        number (the usual call) takes :meth:`_conditional_one_t`; arrays of t the general path.
         """
         r, al, a, b = self._params()
         where = f"{type(self).__name__}.conditional_expected_purchases"
+        t_one = _plain_horizon(t)
+        if t_one is not None:
+            try:
+                v, scalar, ranges = self._clean_frt(where, frequency, recency, T)
+            except DataValidationError:
+                pass  # the general path raises it again, with its message naming t too
+            else:
+                return as_output(self._conditional_one_t(t_one, v, ranges), scalar)
         v, scalar = self._frt(where, t=t, frequency=frequency, recency=recency, T=T)
         tt, x, tx, T_ = v["t"], v["frequency"], v["recency"], v["T"]
         check_time(tt, where)
@@ -337,8 +516,66 @@ class _BetaGeoFamily(BaseModel):
             part = _expected_given_beta(ut, r + ux, al + uT, a, b + ux + self._k)[rows.inverse]
         else:
             part = _expected_given_beta(tt, r + x, al + T_, a, b + x + self._k)
-        out = part * np.exp(-softplus(self._log_odds(x, tx, T_)))
+        out = part * self._alive_from_log_odds(self._log_odds(x, tx, T_))
         return as_output(np.where(tt > 0, out, 0.0), scalar)
+
+    def _conditional_one_t(self, t: float, v: dict[str, FloatArray],
+                           ranges: FrtRanges | None) -> FloatArray:
+        """E[Y(t) | x, t_x, T] for one horizon ``t >= 0`` on checked inputs ``v``.
+
+        When T repeats and x is a small count (the usual RFM summary), each (x, T) pair gets
+        the dense key ``x * n_T + code(T)``: the hypergeometric part is evaluated once per key
+        present and gathered inside :meth:`_alive_blocks`, which also takes ``ln(alpha+T)`` per
+        distinct T. T is coded by arithmetic when it lies on a regular grid, else by hashing.
+        Otherwise as the general path: per distinct (x, T) row, or per row.
+        """
+        r, al, a, b = self._params()
+        k = self._k
+        x, tx, T_ = v["frequency"], v["recency"], v["T"]
+        n = len(x)
+        if t == 0.0:
+            return np.zeros(n)
+        repeats = n > 1000 and not mostly_distinct(T_)
+        term = self._x_term(ranges, n)
+        if repeats and term is not None and ranges is not None:
+            cap = (4 * n + 1024) // len(term)  # most T codes for dense (x, T) keys
+            coded = (grid_codes(T_, ranges.t_min, ranges.t_max, max_size=cap)
+                     or factorize_column(T_, max_ratio=np.inf))
+            if coded is not None and len(coded[1]) <= cap:
+                return self._conditional_dense(t, x, tx, T_, term, *coded)
+        if repeats:
+            rows = distinct_rows({"x": x, "T": T_})
+            ux, uT = rows.column("x"), rows.column("T")
+            part = _expected_given_beta(np.full(rows.n_rows, t), r + ux, al + uT, a,
+                                        b + ux + k)[rows.inverse]
+        else:
+            part = _expected_given_beta(np.full(n, t), r + x, al + T_, a, b + x + k)
+        out = self._alive(v, ranges)
+        out *= part
+        return out
+
+    def _conditional_dense(self, t: float, x: FloatArray, tx: FloatArray, T: FloatArray,
+                           term: FloatArray, t_codes: IntArray, t_values: FloatArray
+                           ) -> FloatArray:
+        """:meth:`_conditional_one_t` with (x, T) keys ``x * n_t + t_codes`` (``t_values[code]``
+        is the T of a code; NaN for unused codes of a grid)."""
+        r, al, a, b = self._params()
+        n, n_t = len(x), len(t_values)
+        seen = np.zeros(len(term) * n_t, dtype=bool)
+        key = np.empty(min(n, BLOCK), dtype=np.intp)
+        for s in blocks(n):
+            kb = key[: s.stop - s.start]
+            np.copyto(kb, x[s], casting="unsafe")  # checked whole numbers in [0, len(term))
+            kb *= n_t
+            kb += t_codes[s]
+            seen[kb] = True
+        present = np.flatnonzero(seen)
+        ux, uT = (present // n_t).astype(np.float64), t_values[present % n_t]
+        per_key = np.zeros(len(seen))
+        per_key[present] = _expected_given_beta(np.full(len(present), t), r + ux, al + uT, a,
+                                                b + ux + self._k)
+        return self._alive_blocks(x, tx, T, term,
+                                  _PerXT(t_codes, np.log(t_values + al), n_t, per_key))
 
     def probability_of_purchases(self, n: ArrayLike, t: ArrayLike) -> float | FloatArray:
         """P(X(t) = n) for a new customer (Fader et al. 2005 eq. 8; its MBG/NBD analogue)."""
