@@ -19,6 +19,8 @@ Public helpers (for model modules, not for users):
   located checks only run on bad input; :func:`blocks` slices loops into cache-sized blocks.
 - :func:`grid_codes` codes a column lying on a regular grid (T in whole days) by arithmetic.
 - :func:`softplus` ``log(1 + exp(d))`` without overflow.
+- :func:`alive_from_log_odds` P(alive) from the log-odds of dropout, in place and overflow-safe;
+  :func:`plain_horizon` recognises the usual scalar horizon (BG/NBD and Pareto/NBD share both).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ __all__ = [
     "BLOCK",
     "DistinctRows",
     "FrtRanges",
+    "alive_from_log_odds",
     "as_output",
     "blocks",
     "broadcast_inputs",
@@ -46,15 +49,19 @@ __all__ = [
     "check_frt",
     "check_time",
     "check_weights",
+    "clean_frt_inputs",
     "combine_codes",
     "distinct_rows",
     "factorize_column",
     "frt_clean",
     "grid_codes",
     "mostly_distinct",
+    "plain_horizon",
     "prediction_inputs",
+    "present_keys",
     "read_frt",
     "softplus",
+    "usual_call",
 ]
 
 
@@ -65,6 +72,52 @@ BLOCK = 16_384
 def blocks(n: int, size: int = BLOCK) -> Iterator[slice]:
     """Consecutive slices of at most ``size`` rows covering ``range(n)``."""
     return (slice(i, min(i + size, n)) for i in range(0, n, size))
+
+
+def plain_horizon(t: Any) -> float | None:
+    """``t`` as a float when it is one finite number >= 0 (the usual call), else None."""
+    if isinstance(t, bool) or not isinstance(t, int | float | np.integer | np.floating):
+        return None
+    try:
+        value = float(t)
+    except OverflowError:  # an int beyond float range: the general path reports it
+        return None
+    return value if np.isfinite(value) and value >= 0 else None
+
+
+def alive_from_log_odds(d: FloatArray, scratch: FloatArray | None = None,
+                        times: FloatArray | None = None) -> FloatArray:
+    """P(alive) = ``1 / (1 + exp(d))`` (``times`` that), computed in ``d``'s buffer.
+
+    When no d exceeds 35 (P > 6e-16) literally so. Otherwise as ``exp(-softplus(d))``, which
+    cannot overflow (``scratch``, if given, is a spare buffer of d's size for its
+    ``max(d - 35, 0)`` term). The two agree within 1e-14 relative where both apply (the
+    softplus form has the larger rounding error: up to ~35 ulp of P, from exp of a rounded
+    softplus), and the first takes three cheap passes where the second takes a log1p and
+    two exp. d is first clipped below at -100, where P is exactly 1.0 either way: exp of
+    -inf (BG/NBD's d for x = 0) or of an underflowing argument takes a slow path in
+    numpy's SIMD loops, many times the cost of an ordinary value.
+    """
+    if not d.max(initial=-np.inf) > 35.0:
+        np.maximum(d, -100.0, out=d)
+        np.exp(d, out=d)
+        d += 1.0
+        if times is None:
+            np.reciprocal(d, out=d)
+        else:
+            np.divide(times, d, out=d)
+        return d
+    extra = np.subtract(d, 35.0, out=scratch)
+    np.maximum(extra, 0.0, out=extra)
+    np.clip(d, -100.0, 35.0, out=d)
+    np.exp(d, out=d)
+    np.log1p(d, out=d)
+    d += extra
+    np.negative(d, out=d)
+    np.exp(d, out=d)
+    if times is not None:
+        d *= times
+    return d
 
 
 def check_frt(cols: Mapping[str, FloatArray], where: str) -> None:
@@ -95,6 +148,35 @@ class FrtRanges(NamedTuple):
     x_max: float
     t_min: float
     t_max: float
+
+
+def clean_frt_inputs(where: str, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+                     ) -> tuple[dict[str, FloatArray], bool, FrtRanges | None]:
+    """Broadcast and check frequency, recency and T (same checks and errors as
+    :func:`prediction_inputs` + :func:`check_frt`); also the ranges from the one blocked sweep
+    of :func:`frt_clean`, None when that sweep failed and the located checks ran (and raised,
+    or found nothing to report, e.g. for empty input)."""
+    v, scalar = broadcast_inputs(where, frequency=frequency, recency=recency, T=T)
+    ranges = frt_clean(v["frequency"], v["recency"], v["T"])
+    if ranges is None:
+        check_finite(v, where)
+        check_frt(v, where)
+    return v, scalar, ranges
+
+
+def usual_call(where: str, t: Any, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+               ) -> tuple[float, dict[str, FloatArray], bool, FrtRanges | None] | None:
+    """``(horizon, inputs, scalar, ranges)`` for the usual prediction call, one plain horizon
+    with valid inputs (:func:`plain_horizon`, :func:`clean_frt_inputs`); None otherwise, and the
+    caller's general path then raises any error again, with a message that names ``t`` too."""
+    t_one = plain_horizon(t)
+    if t_one is None:
+        return None
+    try:
+        v, scalar, ranges = clean_frt_inputs(where, frequency, recency, T)
+    except DataValidationError:
+        return None
+    return t_one, v, scalar, ranges
 
 
 def frt_clean(x: FloatArray, tx: FloatArray, T: FloatArray) -> FrtRanges | None:
@@ -335,6 +417,24 @@ def mostly_distinct(values: FloatArray, *, max_ratio: float = 0.5, sample: int =
     n = len(values)
     head = values if n <= sample else values[:: max(n // sample, 1)]
     return len(head) >= 1000 and len(pd.unique(head)) > max_ratio * len(head)
+
+
+def present_keys(x: FloatArray, codes: IntArray, n_codes: int, n_keys: int) -> IntArray:
+    """Sorted dense keys ``x * n_codes + codes`` occurring in the rows.
+
+    ``x`` holds checked whole numbers in ``[0, n_keys // n_codes)`` and ``codes`` values in
+    ``[0, n_codes)``; the keys are marked in a boolean table of ``n_keys`` entries, by blocks.
+    """
+    n = len(x)
+    seen = np.zeros(n_keys, dtype=bool)
+    key = np.empty(min(n, BLOCK), dtype=np.intp)
+    for s in blocks(n):
+        kb = key[: s.stop - s.start]
+        np.copyto(kb, x[s], casting="unsafe")
+        kb *= n_codes
+        kb += codes[s]
+        seen[kb] = True
+    return np.flatnonzero(seen)
 
 
 def combine_codes(codes: list[IntArray], sizes: list[int]) -> tuple[IntArray, int]:

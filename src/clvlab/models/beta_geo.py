@@ -15,26 +15,25 @@ from typing import Any, ClassVar, NamedTuple, Self
 import numpy as np
 from scipy import optimize, special
 
-from clvlab.errors import DataValidationError
 from clvlab.models._base import ArrayLike, BaseModel, FloatArray
 from clvlab.models._btyd import (
     BLOCK,
     FrtRanges,
     IntArray,
+    alive_from_log_odds,
     as_output,
     blocks,
-    broadcast_inputs,
-    check_finite,
     check_frt,
     check_time,
+    clean_frt_inputs,
     distinct_rows,
     factorize_column,
-    frt_clean,
     grid_codes,
     mostly_distinct,
     prediction_inputs,
     read_frt,
     softplus,
+    usual_call,
 )
 
 _WARM_START_ROWS = 20_000
@@ -235,17 +234,6 @@ def _hyp2f1(A: FloatArray, B: FloatArray | float, C: FloatArray, z: FloatArray) 
     return out
 
 
-def _plain_horizon(t: Any) -> float | None:
-    """``t`` as a float when it is one finite number >= 0 (the usual call), else None."""
-    if isinstance(t, bool) or not isinstance(t, int | float | np.integer | np.floating):
-        return None
-    try:
-        value = float(t)
-    except OverflowError:  # an int beyond float range: the general path reports it
-        return None
-    return value if np.isfinite(value) and value >= 0 else None
-
-
 def _expected_given_beta(t: FloatArray, shape: FloatArray, scale: FloatArray, a: float,
                          b_post: FloatArray) -> FloatArray:
     """E[purchases in (0, t]] of an alive customer whose dropout p ~ Beta(a, b_post).
@@ -312,20 +300,6 @@ class _BetaGeoFamily(BaseModel):
         check_frt(arrays, where)
         return arrays, scalar
 
-    def _clean_frt(self, where: str, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
-                   ) -> tuple[dict[str, FloatArray], bool, FrtRanges | None]:
-        """As :meth:`_frt`, plus the ranges from the one blocked sweep that checks clean input.
-
-        The ranges are None when that sweep failed and the located checks ran (and raised, or
-        found nothing to report, e.g. for empty input).
-        """
-        v, scalar = broadcast_inputs(where, frequency=frequency, recency=recency, T=T)
-        ranges = frt_clean(v["frequency"], v["recency"], v["T"])
-        if ranges is None:
-            check_finite(v, where)
-            check_frt(v, where)
-        return v, scalar, ranges
-
     def _x_term(self, ranges: FrtRanges | None, n: int) -> FloatArray | None:
         """``ln a - ln(b+x+k-1)`` for x = 0..max(x), the per-x term of the log-odds.
 
@@ -375,46 +349,11 @@ class _BetaGeoFamily(BaseModel):
             d[x == 0] = -np.inf
         return d
 
-    @staticmethod
-    def _alive_from_log_odds(d: FloatArray, scratch: FloatArray | None = None,
-                             times: FloatArray | None = None) -> FloatArray:
-        """P(alive) = ``1 / (1 + exp(d))`` (``times`` that), computed in ``d``'s buffer.
-
-        When no d exceeds 35 (P > 6e-16) literally so. Otherwise as ``exp(-softplus(d))``, which
-        cannot overflow (``scratch``, if given, is a spare buffer of d's size for its
-        ``max(d - 35, 0)`` term). The two agree within 1e-14 relative where both apply (the
-        softplus form has the larger rounding error: up to ~35 ulp of P, from exp of a rounded
-        softplus), and the first takes three cheap passes where the second takes a log1p and
-        two exp. d is first clipped below at -100, where P is exactly 1.0 either way: exp of
-        -inf (BG/NBD's d for x = 0) or of an underflowing argument takes a slow path in
-        numpy's SIMD loops, many times the cost of an ordinary value.
-        """
-        if not d.max(initial=-np.inf) > 35.0:
-            np.maximum(d, -100.0, out=d)
-            np.exp(d, out=d)
-            d += 1.0
-            if times is None:
-                np.reciprocal(d, out=d)
-            else:
-                np.divide(times, d, out=d)
-            return d
-        extra = np.subtract(d, 35.0, out=scratch)
-        np.maximum(extra, 0.0, out=extra)
-        np.clip(d, -100.0, 35.0, out=d)
-        np.exp(d, out=d)
-        np.log1p(d, out=d)
-        d += extra
-        np.negative(d, out=d)
-        np.exp(d, out=d)
-        if times is not None:
-            d *= times
-        return d
-
     def _alive_blocks(self, x: FloatArray, tx: FloatArray, T: FloatArray, term: FloatArray,
                       times: _PerXT | None = None) -> FloatArray:
         """P(alive) per row in blocks of :data:`BLOCK` rows, optionally times a per-(x, T) factor.
 
-        The operations of ``_alive_from_log_odds(_log_odds(...))`` per row, but each block's
+        The operations of ``alive_from_log_odds(_log_odds(...))`` per row, but each block's
         dozen passes run on buffers that stay in L2 cache, where a pass over the whole column
         would stream through memory, and the only full-size array allocated is the result.
         ``term`` is :meth:`_x_term`, gathered with x as index; ``times`` supplies
@@ -444,12 +383,12 @@ class _BetaGeoFamily(BaseModel):
             # mode="clip": indices are in range, and "raise" would buffer ``out`` (a copy)
             d += term.take(cx, out=b1, mode="clip")
             if times is None:
-                self._alive_from_log_odds(d, scratch[:j])
+                alive_from_log_odds(d, scratch[:j])
             else:
                 key = keys[:j]
                 np.multiply(cx, times.n_t, out=key)
                 key += ct
-                self._alive_from_log_odds(d, scratch[:j],
+                alive_from_log_odds(d, scratch[:j],
                                           times.values.take(key, out=factor[:j], mode="clip"))
         return out
 
@@ -462,7 +401,7 @@ class _BetaGeoFamily(BaseModel):
         appendix A, eq. 5).
         """
         where = f"{type(self).__name__}.probability_alive"
-        v, scalar, ranges = self._clean_frt(where, frequency, recency, T)
+        v, scalar, ranges = clean_frt_inputs(where, frequency, recency, T)
         return as_output(self._alive(v, ranges), scalar)
 
     def _alive(self, v: dict[str, FloatArray], ranges: FrtRanges | None) -> FloatArray:
@@ -471,7 +410,7 @@ class _BetaGeoFamily(BaseModel):
         term = self._x_term(ranges, len(x))
         if term is not None:
             return self._alive_blocks(x, tx, T_, term)
-        return self._alive_from_log_odds(self._log_odds(x, tx, T_))
+        return alive_from_log_odds(self._log_odds(x, tx, T_))
 
     def expected_purchases(self, t: ArrayLike) -> float | FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer in (0, t] (Fader et al. 2005 eq. 9)."""
@@ -497,14 +436,10 @@ class _BetaGeoFamily(BaseModel):
         """
         r, al, a, b = self._params()
         where = f"{type(self).__name__}.conditional_expected_purchases"
-        t_one = _plain_horizon(t)
-        if t_one is not None:
-            try:
-                v, scalar, ranges = self._clean_frt(where, frequency, recency, T)
-            except DataValidationError:
-                pass  # the general path raises it again, with its message naming t too
-            else:
-                return as_output(self._conditional_one_t(t_one, v, ranges), scalar)
+        usual = usual_call(where, t, frequency, recency, T)
+        if usual is not None:
+            t_one, v, scalar, ranges = usual
+            return as_output(self._conditional_one_t(t_one, v, ranges), scalar)
         v, scalar = self._frt(where, t=t, frequency=frequency, recency=recency, T=T)
         tt, x, tx, T_ = v["t"], v["frequency"], v["recency"], v["T"]
         check_time(tt, where)
@@ -516,7 +451,7 @@ class _BetaGeoFamily(BaseModel):
             part = _expected_given_beta(ut, r + ux, al + uT, a, b + ux + self._k)[rows.inverse]
         else:
             part = _expected_given_beta(tt, r + x, al + T_, a, b + x + self._k)
-        out = part * self._alive_from_log_odds(self._log_odds(x, tx, T_))
+        out = part * alive_from_log_odds(self._log_odds(x, tx, T_))
         return as_output(np.where(tt > 0, out, 0.0), scalar)
 
     def _conditional_one_t(self, t: float, v: dict[str, FloatArray],
