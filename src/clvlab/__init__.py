@@ -54,7 +54,9 @@ _EXPORTS: dict[str, str] = {
     "analyze_text": "clvlab.text.analyze",
     "clean_text": "clvlab.text.clean",
     "mask_pii": "clvlab.text.clean",
-    "open_app_store": "clvlab.cases.store",
+    "open_app_store": "clvlab.store",
+    "Settings": "clvlab.settings",
+    "get_settings": "clvlab.settings",
     "CaseService": "clvlab.cases.service",
     # errors
     "ClvlabError": "clvlab.errors",
@@ -65,7 +67,7 @@ _EXPORTS: dict[str, str] = {
     "ConvergenceWarning": "clvlab.errors",
     "DataQualityWarning": "clvlab.errors",
 }
-_SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases"}
+_SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from clvlab.cases.store import AppStore, open_app_store
+from clvlab.store import AppStore, open_app_store
 
 
 class Clock:
@@ -28,6 +28,14 @@ class Clock:
 def pg_store_url(schema: str) -> str:
     """URL of the test PostgreSQL database with ``schema`` first on the search path."""
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(autouse=True)
+def _settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from default settings plus a public URL for re-survey links."""
+    for name in ("CLVLAB_APP_STORE", "CLVLAB_WORKSPACE", "CLVLAB_TIMEZONE", "CLVLAB_CONFIG", "CLVLAB_SMTP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CLVLAB_PUBLIC_URL", "https://survey.example.com")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from clvlab.cases.service import CaseService
-from clvlab.cases.store import open_app_store
+from clvlab.store import open_app_store
 
 
 def _worker(url: str, start: int, stop: int, rounds: int, barrier: object) -> None:
@@ -39,7 +39,7 @@ def test_two_processes_opening_overlapping_cases(tmp_path: Path) -> None:
         cases = CaseService(store).list_cases()
         from sqlalchemy import func, select
 
-        from clvlab.cases.store import CaseEvent
+        from clvlab.store import CaseEvent
 
         with store.session() as s:
             opens = s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.action == "open"))

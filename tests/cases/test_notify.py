@@ -22,7 +22,7 @@ from clvlab.cases.notify import (
 )
 from clvlab.cases.owners import load_owners
 from clvlab.cases.service import CaseService
-from clvlab.cases.store import AppStore
+from clvlab.store import AppStore
 
 
 class Receiver:
@@ -175,7 +175,7 @@ def test_smtp_server_down_is_kept_in_the_outbox(store: AppStore) -> None:
     CaseService(store, notifiers=[smtp]).open_cases(one_alert())
     from sqlalchemy import select
 
-    from clvlab.cases.store import OutboxMessage
+    from clvlab.store import OutboxMessage
 
     with store.session() as s:
         row = s.scalars(select(OutboxMessage)).one()

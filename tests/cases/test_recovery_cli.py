@@ -13,9 +13,9 @@ import clvlab
 from clvlab.cases.alerts import run_alerts
 from clvlab.cases.recovery import recovery_report
 from clvlab.cases.service import CaseService
-from clvlab.cases.store import open_app_store
 from clvlab.cli import _common
 from clvlab.cli.cases_cmds import alerts_app, cases_app
+from clvlab.store import open_app_store
 
 
 @pytest.fixture
@@ -106,14 +106,49 @@ def test_cli_loop(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert res.exit_code == 0, res.output
     assert "2 cases" in res.output
     for args in (["start", "1"], ["resolve", "1", "--root-cause", "delivery", "--note", "refunded, called back"],
-                 ["close", "1"], ["resurvey", "1"], ["recovery", *w]):
+                 ["close", "1"], ["resurvey", "1"]):
         res = runner.invoke(cases_app, args)
         assert res.exit_code == 0, (args, res.output)
+    assert res.stdout.startswith("https://survey.example.com/s/")
+    res = runner.invoke(cases_app, ["resurvey-answer", "1", "11"])
+    assert res.exit_code == 1
+    assert "off the nps scale 0-10" in res.output
+    assert runner.invoke(cases_app, ["resurvey-answer", "1", "9"]).exit_code == 0
+    res = runner.invoke(cases_app, ["recovery", *w])
+    assert res.exit_code == 0, res.output
+    assert "re-survey" in res.output
     bad = runner.invoke(cases_app, ["start", "1"])
     assert bad.exit_code == 1
     assert "case 1 cannot start: it is closed" in bad.output
     monkeypatch.setattr(_common.state, "json", True)
     shown = json.loads(runner.invoke(cases_app, ["show", "1"]).stdout)
-    assert [h["action"] for h in shown["history"]] == ["open", "start", "resolve", "close", "resurvey"]
+    assert [h["action"] for h in shown["history"]] == [
+        "open", "start", "resolve", "close", "resurvey", "resurvey_answered"]
     assert shown["history"][2]["note"] == "root cause delivery; refunded, called back"
-    assert len(shown["resurveys"]) == 1
+    assert [r["score"] for r in shown["resurveys"]] == [9.0]
+    recovery = json.loads(runner.invoke(cases_app, ["recovery", *w]).stdout)
+    assert (recovery["resurveys_answered"], recovery["mean_score_change"]) == (1, 7.0)
+
+
+def test_readme_order_puts_owners_and_cases_in_one_app_store(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: `cases owners load owners.csv` (no -w), `alerts run -w shop.duckdb`, `cases list --owner`:
+    one app store, so every case has its owner; cases opened before the owners get them on a rerun."""
+    monkeypatch.chdir(tmp_path)
+    owners = tmp_path / "owners.csv"
+    owners.write_text("owner_id,name,email,store_id\nstore-1,Ann,,S1\nstore-2,Bo,,S2\n", encoding="utf-8")
+    runner = CliRunner()
+    w = ["-w", str(workspace)]
+    monkeypatch.setattr(_common.state, "json", True)
+    res = runner.invoke(alerts_app, ["run", *w, "--no-notify"])  # before any owner is loaded
+    assert json.loads(res.stdout)["unassigned"] == 5
+    assert runner.invoke(cases_app, ["owners", "load", str(owners)]).exit_code == 0
+    rerun = json.loads(runner.invoke(alerts_app, ["run", *w, "--no-notify"]).stdout)
+    assert (rerun["opened"], rerun["assigned"]) == ([], 4)  # r6 is in store S9, which nobody owns
+    listed = json.loads(runner.invoke(cases_app, ["list"]).stdout)
+    assert {c["response_id"]: c["owner_id"] for c in listed} == {
+        "r1": "store-1", "r2": "store-1", "r3": "store-2", "r4": "store-2", "r6": None}
+    assert sorted(p.name for p in tmp_path.glob("*.sqlite")) == ["clvlab-app.sqlite"]
+    shown = json.loads(runner.invoke(cases_app, ["show", "1"]).stdout)
+    assert shown["history"][-1]["note"] == "owner None -> store-1 (from the owners table)"

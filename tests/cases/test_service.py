@@ -7,11 +7,12 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
+from clvlab.cases.model import CaseError, CaseNotFoundError
 from clvlab.cases.owners import list_owners, load_owners
 from clvlab.cases.rules import CasePolicy
 from clvlab.cases.service import CaseService
-from clvlab.cases.store import AppStore, CaseError, CaseNotFoundError
 from clvlab.errors import DataValidationError
+from clvlab.store import AppStore
 
 
 @pytest.fixture
@@ -35,6 +36,7 @@ def test_open_cases_owner_priority_and_sla(svc: CaseService, detractors, clv, cl
     assert cases["r1"].clv == 10.0
     assert cases["r3"].clv is None
     assert cases["r1"].responded_at is not None
+    # naive response times are in the business time zone, UTC here (the default)
     assert cases["r1"].responded_at.isoformat() == "2025-03-01T00:00:00+00:00"
 
 
@@ -157,7 +159,7 @@ def test_resurvey_link_and_answer(svc: CaseService, detractors) -> None:
     svc.start(cid)
     svc.resolve(cid, root_cause="delivery")
     survey = svc.resurvey(cid)
-    assert survey.link == f"/s/{survey.token}"
+    assert survey.link == f"https://survey.example.com/s/{survey.token}"
     assert len(survey.token) >= 20
     assert svc.resurvey(cid).token == survey.token  # the unanswered one is reused
     answered = svc.record_resurvey_response(survey.token, 9, response_id="r1-again")
@@ -201,3 +203,53 @@ def test_demo_owners_file_loads(store: AppStore) -> None:
     report = load_owners(store, str(path))
     assert report.owners == frame["owner_id"].nunique()
     assert report.scopes == frame["store_id"].nunique()
+
+
+def test_naive_response_times_are_read_in_the_business_time_zone(store: AppStore, detractors, clock) -> None:
+    """A 09:00 response in Asia/Shanghai (UTC+8) happened at 01:00 UTC; an aware time keeps its instant."""
+    frame = detractors.iloc[:2].assign(responded_at=[pd.Timestamp("2025-03-01 09:00"),
+                                                     pd.Timestamp("2025-03-01 09:00", tz="Europe/Berlin")])
+    CaseService(store, clock=clock, timezone="Asia/Shanghai").open_cases(frame)
+    cases = {c.response_id: c for c in CaseService(store, clock=clock).list_cases()}
+    assert {k: c.responded_at and c.responded_at.isoformat() for k, c in cases.items()} == {
+        "r1": "2025-03-01T01:00:00+00:00", "r2": "2025-03-01T08:00:00+00:00"}
+
+
+def test_resurvey_needs_a_public_url_and_a_score_on_the_scale(
+    store: AppStore, detractors, clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A link without a host reaches no customer: refused with the setting to use; scores stay on scale."""
+    monkeypatch.delenv("CLVLAB_PUBLIC_URL")
+    svc = CaseService(store, clock=clock)
+    cid = svc.open_cases(detractors).opened[0]
+    svc.resolve(cid, root_cause="delivery")
+    with pytest.raises(CaseError, match="set CLVLAB_PUBLIC_URL"):
+        svc.resurvey(cid)
+    with pytest.raises(CaseError, match="has no unanswered re-survey"):
+        svc.answer_resurvey(cid, 9)
+    svc = CaseService(store, clock=clock, survey_base_url="https://cx.example.cn/s/")
+    assert svc.resurvey(cid).link.startswith("https://cx.example.cn/s/")
+    with pytest.raises(CaseError, match="off the nps scale 0-10"):
+        svc.answer_resurvey(cid, 11)
+    assert svc.answer_resurvey(cid, 8).score == 8.0
+
+
+def test_one_transaction_for_a_case_and_its_outbox(store: AppStore, owners_frame, detractors, clock) -> None:
+    """Given the caller's session, opening and assigning commit or roll back together with it."""
+    load_owners(store, owners_frame)
+    svc = CaseService(store, clock=clock)
+    seen = []
+
+    def request_that_fails_later() -> None:
+        with store.session() as session:
+            svc.open_cases(detractors, session=session)
+            seen.append(len(svc.list_cases(session=session)))
+            raise RuntimeError("later step failed")
+
+    with pytest.raises(RuntimeError, match="later step failed"):
+        request_that_fails_later()
+    assert seen == [4]
+    assert svc.list_cases() == []
+    with store.session() as session:
+        svc.open_cases(detractors, session=session)
+    assert len(svc.list_cases()) == 4

@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from clvlab.cases.service import CaseService
-from clvlab.cases.store import AppStore, Base, default_url, open_app_store
 from clvlab.errors import ClvlabError
+from clvlab.settings import Settings
+from clvlab.store import AppStore, Base, open_app_store
 
 
 def test_open_runs_migrations_to_head(store: AppStore) -> None:
@@ -66,13 +67,15 @@ def test_plain_path_and_postgres_scheme_are_accepted(tmp_path: Path) -> None:
     assert (tmp_path / "plain.sqlite").exists()
 
 
-def test_default_url_sits_next_to_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without a URL: $CLVLAB_APP_STORE, else <workspace>-app.sqlite, else ./clvlab-app.sqlite."""
-    monkeypatch.delenv("CLVLAB_APP_STORE", raising=False)
-    assert default_url(tmp_path / "shop.duckdb") == f"sqlite:///{tmp_path / 'shop-app.sqlite'}"
-    assert default_url() == "sqlite:///clvlab-app.sqlite"
+def test_default_url_sits_beside_the_configured_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a URL: $CLVLAB_APP_STORE, else <workspace>-app.sqlite beside the configured workspace."""
+    assert Settings().app_store_url(tmp_path / "shop.duckdb") == f"sqlite:///{tmp_path / 'shop-app.sqlite'}"
+    assert Settings().app_store_url() == "sqlite:///clvlab-app.sqlite"
+    assert Settings().app_store_url(":memory:") == "sqlite:///clvlab-app.sqlite"
+    monkeypatch.setenv("CLVLAB_WORKSPACE", str(tmp_path / "data" / "shop.duckdb"))
+    assert Settings().app_store_url() == f"sqlite:///{tmp_path / 'data' / 'shop-app.sqlite'}"
     monkeypatch.setenv("CLVLAB_APP_STORE", "postgresql+psycopg://x@h/db")
-    assert default_url(tmp_path / "shop.duckdb") == "postgresql+psycopg://x@h/db"
+    assert Settings().app_store_url(tmp_path / "shop.duckdb") == "postgresql+psycopg://x@h/db"
 
 
 def test_unsupported_backend_is_a_clear_error() -> None:

@@ -3,7 +3,7 @@
 Usage (``clvlab alerts run`` does the same)::
 
     from clvlab.cases.alerts import run_alerts
-    report = run_alerts(clvlab.connect("shop.duckdb"), open_app_store(workspace="shop.duckdb"))
+    report = run_alerts(clvlab.connect("shop.duckdb"), clvlab.open_app_store())
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pandas as pd
 from clvlab.cases.notify import Notifier
 from clvlab.cases.rules import AlertConfig, add_text_signals, evaluate_rules
 from clvlab.cases.service import CaseService, OpenReport
-from clvlab.cases.store import AppStore
 from clvlab.errors import DataValidationError
+from clvlab.store import AppStore
 
 FEEDBACK_COLUMNS = ("response_id", "responded_at", "metric", "score", "customer_id", "comment",
                     "store_id", "product_id")
@@ -76,7 +76,9 @@ def run_alerts(
 
     Sentiment and intents come from :func:`clvlab.cases.rules.add_text_signals` (only when some
     rule reads them, and only for responses a score rule has not already caught); priority from
-    the ``scores`` table's CLV.  Running it twice opens nothing new.
+    the ``scores`` table's CLV.  Running it twice opens nothing new, and gives cases opened
+    before the owners were loaded their owner.  Response times are read in the workspace's
+    business time zone (:attr:`clvlab.Workspace.timezone`).
     """
     config = config or AlertConfig()
     feedback = read_feedback(workspace, since=since)
@@ -93,6 +95,6 @@ def run_alerts(
     for reasons in matched["reasons"]:
         for name in str(reasons).split(","):
             by_rule[name] = by_rule.get(name, 0) + 1
-    service = CaseService(store, policy=config.policy, notifiers=notifiers)
+    service = CaseService(store, policy=config.policy, notifiers=notifiers, timezone=workspace.timezone)
     opened = service.open_cases(matched, clv=read_clv(workspace), actor=actor)
     return AlertsReport(responses=len(feedback), matched=len(matched), by_rule=by_rule, opened=opened)

@@ -27,8 +27,8 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from clvlab.cases.store import AppStore, OutboxMessage, utcnow
 from clvlab.errors import ClvlabError
+from clvlab.store import AppStore, OutboxMessage, Owner, utcnow
 
 
 class NotificationError(ClvlabError):
@@ -168,6 +168,22 @@ def enqueue(session: Session, message: Notification, *, case_id: int | None, now
         payload=json.dumps(message.payload, ensure_ascii=False, default=str), case_id=case_id,
         created_at=now, next_attempt_at=now, attempts=0,
     ))
+
+
+def notify_owner(session: Session, case_id: int, record: dict[str, Any], owner_id: str | None,
+                 what: str, now: datetime) -> None:
+    """Queue ``what`` (``new case``, ``case assigned``) about a case for its owner's webhook and e-mail."""
+    owner = session.get(Owner, owner_id) if owner_id else None
+    if owner is None:
+        return
+    subject = f"[clvlab] {what} #{case_id} ({record['priority']}): {record['reasons'] or 'alert'}"
+    payload = {"event": what.replace(" ", "_"), "case_id": case_id, "owner_id": owner_id,
+               **{k: record.get(k) for k in ("priority", "response_id", "customer_id", "store_id",
+                                             "product_id", "metric", "score", "comment", "reasons", "due_at")}}
+    if owner.webhook:
+        enqueue(session, Notification("webhook", owner.webhook, subject, payload), case_id=case_id, now=now)
+    if owner.email:
+        enqueue(session, Notification("email", owner.email, subject, payload), case_id=case_id, now=now)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from clvlab.cases.store import AppStore, Owner, OwnerScope
 from clvlab.errors import DataValidationError, Issue
+from clvlab.store import AppStore, Owner, OwnerScope
 
 _TRUE = {"1", "true", "yes", "y", "t", "x"}
 

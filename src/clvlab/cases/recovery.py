@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from clvlab.cases.store import AppStore, Case, Resurvey, utcnow
+from clvlab.store import AppStore, Case, Resurvey, utcnow
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
 """``clvlab cases ...`` and ``clvlab alerts run``: the closed loop from the command line.
 
 The lead registers these functions (or the ready-made ``cases_app`` / ``alerts_app`` sub-apps)
-in ``cli/app.py``.  Every command takes ``--app-store URL`` (default: ``$CLVLAB_APP_STORE``, else
-a SQLite file next to the workspace, else ``./clvlab-app.sqlite``).
+in ``cli/app.py``.  Every command finds the application store the same way: ``--app-store URL``,
+else the settings (:meth:`clvlab.settings.Settings.app_store_url`: ``$CLVLAB_APP_STORE``, else
+``clvlab-app.sqlite`` beside the configured workspace); ``--workspace`` never moves it, so
+``cases owners load`` and ``alerts run -w shop.duckdb`` write to one store.
 """
 
 from __future__ import annotations
 
 import getpass
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,16 +20,16 @@ from rich.table import Table
 from clvlab.cli._common import WorkspaceOpt, console, emit_json, out, state, user_errors
 
 AppStoreOpt = Annotated[str | None, typer.Option(
-    "--app-store", envvar="CLVLAB_APP_STORE",
+    "--app-store",
     help="App store URL: sqlite:///file.sqlite or postgresql+psycopg://... "
-         "[default: next to the workspace, or ./clvlab-app.sqlite].")]
+         "[default: $CLVLAB_APP_STORE, else clvlab-app.sqlite beside $CLVLAB_WORKSPACE or ./clvlab.duckdb].")]
 ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who makes the change [default: $USER].")]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note for the history.")]
 CaseArg = Annotated[int, typer.Argument(help="Case id (see clvlab cases list).")]
 SmtpOpt = Annotated[str | None, typer.Option(
-    "--smtp", envvar="CLVLAB_SMTP", help="SMTP server HOST:PORT for e-mail notifications.")]
-SmtpFromOpt = Annotated[str, typer.Option(
-    "--smtp-from", envvar="CLVLAB_SMTP_FROM", help="Sender address of e-mail notifications.")]
+    "--smtp", help="SMTP server HOST:PORT for e-mail notifications [default: $CLVLAB_SMTP].")]
+SmtpFromOpt = Annotated[str | None, typer.Option(
+    "--smtp-from", help="Sender address of e-mail notifications [default: $CLVLAB_SMTP_FROM or clvlab@localhost].")]
 
 
 class State(StrEnum):
@@ -40,14 +41,18 @@ class State(StrEnum):
     closed = "closed"
 
 
-def _workspace_path(workspace: Path | None) -> Path:
-    return workspace or Path(os.environ.get("CLVLAB_WORKSPACE") or "clvlab.duckdb")
+def _store(url: str | None) -> Any:
+    """The application store: ``--app-store``, else the settings' one (never derived from ``-w``)."""
+    from clvlab.store import open_app_store
+
+    return open_app_store(url)
 
 
-def _store(url: str | None, workspace: Path | None = None) -> Any:
-    from clvlab.cases.store import open_app_store
+def _workspace(workspace: Path | None) -> str:
+    """The workspace of a command that reads it: ``--workspace``, else the settings' one."""
+    from clvlab.settings import get_settings
 
-    return open_app_store(url, workspace=_workspace_path(workspace))
+    return str(workspace) if workspace is not None else get_settings().workspace
 
 
 def _actor(actor: str | None) -> str:
@@ -59,17 +64,22 @@ def _actor(actor: str | None) -> str:
         return "cli"
 
 
-def _notifiers(smtp: str | None, sender: str) -> list[Any]:
+def _notifiers(smtp: str | None, sender: str | None) -> list[Any]:
     from clvlab.cases.notify import SMTPNotifier, WebhookNotifier
     from clvlab.errors import ParameterError
+    from clvlab.settings import get_settings
 
+    settings = get_settings()
+    smtp = smtp or settings.smtp
     found: list[Any] = [WebhookNotifier()]
     if smtp:
         host, _, port = smtp.rpartition(":")
         if not host or not port.isdigit():
             msg = f"--smtp expects HOST:PORT (e.g. --smtp mail.example.com:25). Got {smtp!r} instead."
             raise ParameterError(msg)
-        found.append(SMTPNotifier(host, int(port), sender=sender))
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        found.append(SMTPNotifier(host, int(port), sender=sender or settings.smtp_from,
+                                  username=settings.smtp_user, password=password))
     return found
 
 
@@ -88,12 +98,11 @@ def cases_list(
     state_: Annotated[list[State] | None, typer.Option("--state", help="Only cases in this state (repeatable).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many cases.")] = None,
     app_store: AppStoreOpt = None,
-    workspace: WorkspaceOpt = None,
 ) -> None:
     """Cases, oldest first, with their SLA state (ok / due soon / overdue; met / missed once contacted)."""
     from clvlab.cases.service import CaseService
 
-    with _store(app_store, workspace) as store:
+    with _store(app_store) as store:
         views = CaseService(store).list_cases(
             owner=owner, state=[s.value for s in state_] if state_ else None, limit=limit)
     if state.json:
@@ -109,11 +118,11 @@ def cases_list(
 
 
 @user_errors
-def cases_show(case_id: CaseArg, app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+def cases_show(case_id: CaseArg, app_store: AppStoreOpt = None) -> None:
     """One case with its full history and re-surveys."""
     from clvlab.cases.service import CaseService
 
-    with _store(app_store, workspace) as store:
+    with _store(app_store) as store:
         svc = CaseService(store)
         view, history, surveys = svc.get(case_id), svc.history(case_id), svc.resurveys(case_id)
     if state.json:
@@ -130,10 +139,10 @@ def cases_show(case_id: CaseArg, app_store: AppStoreOpt = None, workspace: Works
         out.print(f"re-survey {r.link} created {r.created_at:%Y-%m-%d %H:%M}, score {r.score}", highlight=False)
 
 
-def _change(action: str, case_id: int, app_store: str | None, workspace: Path | None, **kwargs: Any) -> None:
+def _change(action: str, case_id: int, app_store: str | None, **kwargs: Any) -> None:
     from clvlab.cases.service import CaseService
 
-    with _store(app_store, workspace) as store:
+    with _store(app_store) as store:
         view = getattr(CaseService(store), action)(case_id, **kwargs)
     if state.json:
         emit_json(_case_json(view))
@@ -145,62 +154,79 @@ def _change(action: str, case_id: int, app_store: str | None, workspace: Path | 
 def cases_assign(
     case_id: CaseArg,
     owner: Annotated[str, typer.Option("--owner", help="owner_id of the new owner.")],
-    note: NoteOpt = None, actor: ActorOpt = None, app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None,
+    note: NoteOpt = None, actor: ActorOpt = None, app_store: AppStoreOpt = None,
 ) -> None:
     """Give a case to another owner (notified through the outbox)."""
-    _change("assign", case_id, app_store, workspace, owner_id=owner, note=note, actor=_actor(actor))
+    _change("assign", case_id, app_store, owner_id=owner, note=note, actor=_actor(actor))
 
 
 @user_errors
 def cases_start(case_id: CaseArg, note: NoteOpt = None, actor: ActorOpt = None,
-                app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+                app_store: AppStoreOpt = None) -> None:
     """The customer was contacted: open -> in_progress."""
-    _change("start", case_id, app_store, workspace, note=note, actor=_actor(actor))
+    _change("start", case_id, app_store, note=note, actor=_actor(actor))
 
 
 @user_errors
 def cases_resolve(
     case_id: CaseArg,
     root_cause: Annotated[str | None, typer.Option("--root-cause", help="e.g. delivery, product, staff, price.")] = None,
-    note: NoteOpt = None, actor: ActorOpt = None, app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None,
+    note: NoteOpt = None, actor: ActorOpt = None, app_store: AppStoreOpt = None,
 ) -> None:
     """in_progress -> resolved, with the root cause."""
-    _change("resolve", case_id, app_store, workspace, root_cause=root_cause, note=note, actor=_actor(actor))
+    _change("resolve", case_id, app_store, root_cause=root_cause, note=note, actor=_actor(actor))
 
 
 @user_errors
 def cases_close(case_id: CaseArg, note: NoteOpt = None, actor: ActorOpt = None,
-                app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+                app_store: AppStoreOpt = None) -> None:
     """resolved -> closed."""
-    _change("close", case_id, app_store, workspace, note=note, actor=_actor(actor))
+    _change("close", case_id, app_store, note=note, actor=_actor(actor))
 
 
 @user_errors
 def cases_reopen(case_id: CaseArg, note: NoteOpt = None, actor: ActorOpt = None,
-                 app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+                 app_store: AppStoreOpt = None) -> None:
     """resolved or closed -> open."""
-    _change("reopen", case_id, app_store, workspace, note=note, actor=_actor(actor))
+    _change("reopen", case_id, app_store, note=note, actor=_actor(actor))
 
 
 @user_errors
 def cases_note(case_id: CaseArg, text: Annotated[str, typer.Argument(help="The note.")], actor: ActorOpt = None,
-               app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+               app_store: AppStoreOpt = None) -> None:
     """Add a note to a case's history."""
-    _change("add_note", case_id, app_store, workspace, note=text, actor=_actor(actor))
+    _change("add_note", case_id, app_store, note=text, actor=_actor(actor))
 
 
 @user_errors
-def cases_resurvey(case_id: CaseArg, actor: ActorOpt = None, app_store: AppStoreOpt = None,
-                   workspace: WorkspaceOpt = None) -> None:
+def cases_resurvey(case_id: CaseArg, actor: ActorOpt = None, app_store: AppStoreOpt = None) -> None:
     """Create a re-survey (token and link) for a resolved or closed case."""
     from clvlab.cases.service import CaseService
 
-    with _store(app_store, workspace) as store:
+    with _store(app_store) as store:
         survey = CaseService(store).resurvey(case_id, actor=_actor(actor))
     if state.json:
         emit_json(survey.__dict__)
     else:
         out.print(survey.link, highlight=False)
+
+
+@user_errors
+def cases_resurvey_answer(
+    case_id: CaseArg,
+    score: Annotated[float, typer.Argument(help="The customer's new score, on the case's metric scale.")],
+    response_id: Annotated[str | None, typer.Option("--response-id", help="Id of the answer, if it has one.")] = None,
+    actor: ActorOpt = None, app_store: AppStoreOpt = None,
+) -> None:
+    """Record the answer to a case's re-survey (counted by clvlab cases recovery)."""
+    from clvlab.cases.service import CaseService
+
+    with _store(app_store) as store:
+        survey = CaseService(store).answer_resurvey(case_id, score, response_id=response_id, actor=_actor(actor))
+    if state.json:
+        emit_json(survey.__dict__)
+    else:
+        console.print(f"case {case_id}: re-survey answered with {survey.score:g}", highlight=False)
 
 
 @user_errors
@@ -214,10 +240,10 @@ def cases_recovery(
     from clvlab.cases.recovery import recovery_report
     from clvlab.data.workspace import connect
 
-    path = _workspace_path(workspace)
-    with _store(app_store, workspace) as store:
-        if path.exists():
-            with connect(path, read_only=True) as ws:
+    target = _workspace(workspace)
+    with _store(app_store) as store:
+        if "://" in target or Path(target).exists():
+            with connect(target, read_only="://" not in target) as ws:
                 report = recovery_report(store, ws, window_days=window_days, detractors_only=not all_cases)
         else:
             report = recovery_report(store, None, window_days=window_days, detractors_only=not all_cases)
@@ -231,12 +257,12 @@ def cases_recovery(
 def cases_owners_load(
     file: Annotated[Path, typer.Argument(help="CSV: owner_id, name, email, webhook, store_id, product_id[, default].")],
     default: Annotated[str | None, typer.Option("--default", help="owner_id who gets cases nobody owns.")] = None,
-    app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None,
+    app_store: AppStoreOpt = None,
 ) -> None:
     """Load (upsert) the owners table."""
     from clvlab.cases.owners import load_owners
 
-    with _store(app_store, workspace) as store:
+    with _store(app_store) as store:
         report = load_owners(store, file, default=default)
     if state.json:
         emit_json(report.__dict__)
@@ -245,12 +271,12 @@ def cases_owners_load(
 
 
 @user_errors
-def cases_notify(smtp: SmtpOpt = None, smtp_from: SmtpFromOpt = "clvlab@localhost",
-                 app_store: AppStoreOpt = None, workspace: WorkspaceOpt = None) -> None:
+def cases_notify(smtp: SmtpOpt = None, smtp_from: SmtpFromOpt = None,
+                 app_store: AppStoreOpt = None) -> None:
     """Deliver the notifications waiting in the outbox (failed ones are kept for a later run)."""
     from clvlab.cases.notify import flush_outbox
 
-    with _store(app_store, workspace) as store:
+    with _store(app_store) as store:
         report = flush_outbox(store, _notifiers(smtp, smtp_from))
     if state.json:
         emit_json(report.__dict__)
@@ -264,7 +290,7 @@ def alerts_run(
     rules: Annotated[Path | None, typer.Option("--rules", help="YAML/TOML file with rules, priority, sla_hours.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Only responses from this date on.")] = None,
     notify: Annotated[bool, typer.Option("--notify/--no-notify", help="Send notifications now.")] = True,
-    smtp: SmtpOpt = None, smtp_from: SmtpFromOpt = "clvlab@localhost",
+    smtp: SmtpOpt = None, smtp_from: SmtpFromOpt = None,
     app_store: AppStoreOpt = None,
 ) -> None:
     """Evaluate the alert rules over the workspace feedback and open cases for the owners."""
@@ -274,12 +300,12 @@ def alerts_run(
 
     config = load_alert_config(rules)
     notifiers = _notifiers(smtp, smtp_from) if notify else []
-    with _store(app_store, workspace) as store, connect(_workspace_path(workspace), read_only=True) as ws:
+    with _store(app_store) as store, connect(_workspace(workspace), read_only=True) as ws:
         report = run_alerts(ws, store, config=config, notifiers=notifiers, since=since)
     if state.json:
         emit_json({"responses": report.responses, "matched": report.matched, "by_rule": report.by_rule,
                    "opened": report.opened.opened, "already_open": report.opened.already_open,
-                   "unassigned": report.opened.unassigned})
+                   "unassigned": report.opened.unassigned, "assigned": report.opened.assigned})
     else:
         console.print(str(report), highlight=False)
 
@@ -287,7 +313,8 @@ def alerts_run(
 cases_app = typer.Typer(help="Detractor cases: list, work and close them; owners; recovery.", no_args_is_help=True)
 _COMMANDS: list[tuple[str, Any]] = [("list", cases_list), ("show", cases_show), ("assign", cases_assign), ("start", cases_start),
                      ("resolve", cases_resolve), ("close", cases_close), ("reopen", cases_reopen),
-                     ("note", cases_note), ("resurvey", cases_resurvey), ("recovery", cases_recovery),
+                     ("note", cases_note), ("resurvey", cases_resurvey),
+                     ("resurvey-answer", cases_resurvey_answer), ("recovery", cases_recovery),
                      ("notify", cases_notify)]
 for _name, _func in _COMMANDS:
     cases_app.command(_name)(_func)

@@ -96,8 +96,8 @@ def _close_the_loop(ws: Any, workspace: Path) -> tuple[Any, pd.DataFrame]:
     from clvlab.cases.alerts import run_alerts
     from clvlab.cases.owners import load_owners
     from clvlab.cases.service import CaseService
-    from clvlab.cases.store import open_app_store
     from clvlab.datasets import path as dataset_path
+    from clvlab.store import open_app_store
 
     store = open_app_store(workspace=workspace)
     try:

@@ -16,12 +16,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypedDict, Unpack
 
+import duckdb
+
 from clvlab.data.contract import CONTRACTS, TableContract
 from clvlab.data.load import LoadReport, load_table
-from clvlab.data.mapping import build_options
-from clvlab.errors import ClvlabError, DataValidationError
+from clvlab.data.mapping import build_options, read_config
+from clvlab.errors import ClvlabError, DataValidationError, ParameterError
+from clvlab.settings import get_settings, redact
 
-DEFAULT_PATH = "clvlab.duckdb"
+#: the workspace's own key/value table (its business time zone)
+META_TABLE = "clvlab_meta"
 
 
 class Workspace:
@@ -34,13 +38,49 @@ class Workspace:
     path
         The DuckDB file (None for in-memory or a server database).
     url
-        What was passed to :func:`connect`, for messages.
+        What was passed to :func:`connect`, for messages (a password in it is shown as ``***``).
     """
 
     def __init__(self, con: Any, *, path: Path | None = None, url: str = "") -> None:
         self.con = con
         self.path = path
-        self.url = url
+        self.url = redact(url)
+
+    @property
+    def timezone(self) -> str:
+        """The business time zone every naive time in this workspace is in.
+
+        Fixed by the first load (its ``timezone`` option, else ``CLVLAB_TIMEZONE``, else UTC) and
+        stored in the workspace; later loads use it, and a load asking for another zone is refused.
+        """
+        return self._meta("timezone") or get_settings().timezone
+
+    def _meta(self, key: str) -> str | None:
+        if not self.is_duckdb:
+            return None
+        try:
+            row = self.con.con.execute(f"SELECT value FROM {META_TABLE} WHERE key = ?", [key]).fetchone()
+        except duckdb.CatalogException:  # a workspace nothing was loaded into yet
+            return None
+        return None if row is None else str(row[0])
+
+    def _load_timezone(self, options: LoadOptions) -> str:
+        """The zone of this load: the workspace's, refusing a ``timezone`` option that differs."""
+        config = options.get("config")
+        given = options.get("timezone") or (
+            (config if isinstance(config, dict) else read_config(config)).get("timezone") if config else None)
+        stored = self._meta("timezone")
+        if stored and given and given != stored:
+            msg = (f"workspace {self.url!r} keeps its times in {stored} (its business time zone); this load "
+                   f"asks for timezone {given!r}. Times with an offset are converted to {stored} anyway: "
+                   "drop the timezone option, or load into a new workspace")
+            raise ParameterError(msg)
+        return str(given or stored or get_settings().timezone)
+
+    def _remember_timezone(self, zone: str) -> None:
+        con = self.con.con
+        con.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+        con.execute(f"INSERT INTO {META_TABLE} VALUES ('timezone', ?) ON CONFLICT DO NOTHING", [zone])
 
     def __repr__(self) -> str:
         return f"Workspace({self.url!r})"
@@ -62,14 +102,14 @@ class Workspace:
         return str(getattr(self.con, "name", "")) == "duckdb"
 
     def tables(self) -> list[str]:
-        """Names of the tables (and views) in the workspace, temporary ones excluded."""
+        """Names of the tables (and views) in the workspace, temporary ones and its own metadata excluded."""
         if self.is_duckdb:  # ibis 12's list_tables() breaks on duckdb 2 (fetch_arrow_table)
             rows = self.con.con.execute(
                 "SELECT DISTINCT table_name FROM information_schema.tables "
                 "WHERE table_catalog = current_database() AND table_schema = current_schema()"
             ).fetchall()
-            return sorted(r[0] for r in rows)
-        return sorted(self.con.list_tables())
+            return sorted(r[0] for r in rows if r[0] != META_TABLE)
+        return sorted(t for t in self.con.list_tables() if t != META_TABLE)
 
     def table(self, name: str) -> Any:
         """The stored table ``name`` as an :class:`ibis.Table`."""
@@ -132,17 +172,20 @@ class Workspace:
                 f"'{table}' table in the database yourself"
             )
             raise ClvlabError(msg)
+        zone = self._load_timezone(options)
         opts = build_options(
             options.get("config"), mapping=mapping, date_format=options.get("date_format"),
-            timezone=options.get("timezone"), decimal=options.get("decimal"), sep=options.get("sep"),
+            timezone=zone, decimal=options.get("decimal"), sep=options.get("sep"),
             header=options.get("header"), columns=options.get("columns"), scales=options.get("scales"),
         )
-        return load_table(
+        report = load_table(
             self.con.con, contract, source, opts,
             merge_duplicates=options.get("merge_duplicates", False),
             rejects=options.get("rejects"), rejects_dir=self.rejects_dir,
             progress=options.get("progress", False),
         )
+        self._remember_timezone(zone)
+        return report
 
     def load_transactions(self, source: Any, mapping: dict[str, str] | None = None,
                           **options: Unpack[LoadOptions]) -> LoadReport:
@@ -196,8 +239,9 @@ class LoadOptions(TypedDict, total=False):
         strptime format of the dates (``"%d/%m/%Y %H:%M"``) or ``"ISO"``; inferred when
         unambiguous.
     timezone
-        Business time zone (default UTC): dates with an offset are converted to it; all are
-        stored naive.
+        Business time zone of naive dates (default: the workspace's, see
+        :attr:`Workspace.timezone`); dates with an offset are converted to it; all are stored
+        naive, in the workspace's one zone.
     decimal
         Decimal mark, ``"."`` (default) or ``","``; thousands separators are dropped.
     sep
@@ -235,21 +279,20 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
     ----------
     path
         A DuckDB file path, ``":memory:"``, or a ``postgres://`` / ``postgresql://`` URL
-        (analytics over existing tables).  None: ``$CLVLAB_WORKSPACE`` or ``./clvlab.duckdb``.
+        (analytics over existing tables).  None: the settings' workspace (``CLVLAB_WORKSPACE``,
+        else ``./clvlab.duckdb``).  A password in a URL never appears in a message or a repr.
     read_only
         Open a DuckDB file read-only (several readers at once).
     """
     import ibis
 
-    target = os.fspath(path) if path is not None else None
-    if target is None:
-        target = os.environ.get("CLVLAB_WORKSPACE") or DEFAULT_PATH
+    target = os.fspath(path) if path is not None else get_settings().workspace
     if target.startswith(("postgres://", "postgresql://")):
         try:
             con = ibis.connect(target)
-        except Exception as exc:
-            msg = f"cannot connect to {target!r}: {str(exc).splitlines()[0]}"
-            raise ClvlabError(msg) from exc
+        except Exception as exc:  # the driver's error may quote the URL: not chained, redacted
+            msg = f"cannot connect to {redact(target)!r}: {redact(str(exc).splitlines()[0])}"
+            raise ClvlabError(msg) from None
         return Workspace(con, url=target)
     if target == ":memory:":
         return Workspace(ibis.duckdb.connect(), url=target)

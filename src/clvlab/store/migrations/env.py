@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from alembic import context
 
-from clvlab.cases.store import Base
+from clvlab.store import Base
 
 #: arbitrary constant key of the advisory lock taken while migrating
 _LOCK_KEY = 7_424_204_511
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only via open_app_store / upgrade()
-    msg = "run the app store migrations through clvlab.cases.store.upgrade()"
+    msg = "run the app store migrations through clvlab.store.upgrade()"
     raise RuntimeError(msg)
 
 context.configure(
