@@ -30,6 +30,7 @@ def demo(
     from clvlab.data.workspace import connect
     from clvlab.datasets import path as dataset_path
     from clvlab.pipeline import run_clv
+    from clvlab.settings import get_settings
 
     with connect(workspace) as ws:
         report = ws.load_transactions(dataset_path("cdnow_master"), mapping=CDNOW_MAPPING,
@@ -74,7 +75,7 @@ def demo(
         f"Scores: {out / 'scores.csv'} and table 'scores' in {workspace}; fits: {out / 'diagnostics.json'}.\n"
         f"Next: clvlab voc metrics -w {workspace} --by store --by month\n"
         f"      clvlab voc text -w {workspace} --by touchpoint\n"
-        f"      clvlab cases list -w {workspace} --owner O01\n"
+        f"      clvlab cases list --app-store {get_settings().app_store_url(workspace)} --owner O01\n"
         f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)"
     )
 
