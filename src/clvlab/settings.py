@@ -19,7 +19,8 @@ CLVLAB_SMTP_PASSWORD none                        SMTP password (secret)
 ==================  ===========================  ==============================================
 
 Secrets are :class:`pydantic.SecretStr` (shown as ``**********``), and passwords inside URLs are
-redacted by :func:`redact` wherever a URL reaches a message or a repr.
+redacted by :func:`redact` (:mod:`clvlab._redact`, cheap to import) wherever a URL reaches a
+message or a repr.
 
 >>> from clvlab.settings import redact
 >>> redact("postgres://bob:s3cret@db.example.com/shop")
@@ -42,22 +43,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from clvlab._redact import redact
 from clvlab.errors import ParameterError
 
 ENV_PREFIX = "CLVLAB_"
 CONFIG_VAR = "CLVLAB_CONFIG"
 #: file name suffix of the SQLite application store derived from a workspace file
 APP_STORE_SUFFIX = "-app.sqlite"
-
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s'\"]*):(?P<pw>[^@\s'\"]*)@")
-_QUERY_PASSWORD = re.compile(r"(?P<key>\b(?:password|passwd|pwd|sslpassword)=)(?P<pw>[^&\s'\"]+)", re.IGNORECASE)
-
-
-def redact(text: object) -> str:
-    """``text`` with every password inside a URL (``scheme://user:PASSWORD@``, ``password=...``) as ``***``."""
-    out = _URL_PASSWORD.sub(r"\g<head>:***@", str(text))
-    return _QUERY_PASSWORD.sub(r"\g<key>***", out)
-
 
 class Settings(BaseSettings):
     """clvlab's settings, read from ``CLVLAB_*`` environment variables (see the module docstring)."""

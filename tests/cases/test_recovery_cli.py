@@ -6,11 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 import clvlab
 from clvlab.cases.alerts import run_alerts
+from clvlab.cases.owners import load_owners
 from clvlab.cases.recovery import recovery_report
 from clvlab.cases.service import CaseService
 from clvlab.cli import _common
@@ -134,21 +136,57 @@ def test_readme_order_puts_owners_and_cases_in_one_app_store(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """README: `cases owners load owners.csv` (no -w), `alerts run -w shop.duckdb`, `cases list --owner`:
-    one app store, so every case has its owner; cases opened before the owners get them on a rerun."""
+    one app store, so the cases have their owners."""
     monkeypatch.chdir(tmp_path)
-    owners = tmp_path / "owners.csv"
-    owners.write_text("owner_id,name,email,store_id\nstore-1,Ann,,S1\nstore-2,Bo,,S2\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cases_app, ["owners", "load", str(_owners(tmp_path))]).exit_code == 0
+    assert runner.invoke(alerts_app, ["run", "-w", str(workspace), "--no-notify"]).exit_code == 0
+    res = runner.invoke(cases_app, ["list", "--owner", "store-1"])
+    assert res.exit_code == 0, res.output
+    assert "2 cases" in res.output
+    assert sorted(p.name for p in tmp_path.glob("*.sqlite")) == ["clvlab-app.sqlite"]
+
+
+def test_cases_opened_before_the_owners_get_them_later(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alerts first: every case unowned; loading the owners (or rerunning alerts) gives them their owner."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_common.state, "json", True)
     runner = CliRunner()
     w = ["-w", str(workspace)]
-    monkeypatch.setattr(_common.state, "json", True)
-    res = runner.invoke(alerts_app, ["run", *w, "--no-notify"])  # before any owner is loaded
-    assert json.loads(res.stdout)["unassigned"] == 5
-    assert runner.invoke(cases_app, ["owners", "load", str(owners)]).exit_code == 0
-    rerun = json.loads(runner.invoke(alerts_app, ["run", *w, "--no-notify"]).stdout)
-    assert (rerun["opened"], rerun["assigned"]) == ([], 4)  # r6 is in store S9, which nobody owns
+    first = json.loads(runner.invoke(alerts_app, ["run", *w, "--no-notify"]).stdout)
+    assert (len(first["opened"]), first["unassigned"]) == (5, 5)
+    loaded = json.loads(runner.invoke(cases_app, ["owners", "load", str(_owners(tmp_path))]).stdout)
+    assert loaded["assigned"] == 4  # r6 is in store S9, which nobody owns
     listed = json.loads(runner.invoke(cases_app, ["list"]).stdout)
     assert {c["response_id"]: c["owner_id"] for c in listed} == {
         "r1": "store-1", "r2": "store-1", "r3": "store-2", "r4": "store-2", "r6": None}
-    assert sorted(p.name for p in tmp_path.glob("*.sqlite")) == ["clvlab-app.sqlite"]
     shown = json.loads(runner.invoke(cases_app, ["show", "1"]).stdout)
     assert shown["history"][-1]["note"] == "owner None -> store-1 (from the owners table)"
+    with open_app_store() as store:  # owners loaded another way: a rerun of alerts assigns
+        load_owners(store, pd.DataFrame({"owner_id": ["nine"], "store_id": ["S9"]}))
+    rerun = json.loads(runner.invoke(alerts_app, ["run", *w, "--no-notify"]).stdout)
+    assert (rerun["opened"], rerun["assigned"]) == ([], 1)
+
+
+def test_cases_list_shows_times_in_the_business_time_zone(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored in UTC, shown in CLVLAB_TIMEZONE (and said so)."""
+    monkeypatch.setenv("CLVLAB_APP_STORE", str(tmp_path / "app.sqlite"))
+    opened = datetime(2024, 1, 14, 1, 30, tzinfo=UTC)
+    with open_app_store() as store:
+        CaseService(store, clock=lambda: opened).open_cases(pd.DataFrame({"response_id": ["r1"]}))
+    monkeypatch.setenv("CLVLAB_TIMEZONE", "Asia/Shanghai")
+    monkeypatch.setattr(_common.out, "width", 200)
+    res = CliRunner().invoke(cases_app, ["list"])
+    assert res.exit_code == 0, res.output
+    assert "2024-01-14 09:30" in res.output
+    assert "times in Asia/Shanghai" in res.output
+
+
+def _owners(folder: Path) -> Path:
+    path = folder / "owners.csv"
+    path.write_text("owner_id,name,email,store_id\nstore-1,Ann,,S1\nstore-2,Bo,,S2\n", encoding="utf-8")
+    return path

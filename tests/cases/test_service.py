@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from sqlalchemy import func, select
 
 from clvlab.cases.model import CaseError, CaseNotFoundError
 from clvlab.cases.owners import list_owners, load_owners
 from clvlab.cases.rules import CasePolicy
 from clvlab.cases.service import CaseService
 from clvlab.errors import DataValidationError
-from clvlab.store import AppStore
+from clvlab.store import AppStore, OutboxMessage
 
 
 @pytest.fixture
@@ -251,5 +252,8 @@ def test_one_transaction_for_a_case_and_its_outbox(store: AppStore, owners_frame
     assert seen == [4]
     assert svc.list_cases() == []
     with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0  # no orphan notification
         svc.open_cases(detractors, session=session)
     assert len(svc.list_cases()) == 4
+    with store.session() as session:  # new-case e-mails to Ann, Bo and Dee, written with their cases
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 3

@@ -43,7 +43,7 @@ from clvlab.cases.model import (
     normalise_cause,
 )
 from clvlab.cases.notify import Notifier, flush_outbox, notify_owner
-from clvlab.cases.opening import clv_series, open_cases
+from clvlab.cases.opening import assign_unowned, clv_series, open_cases
 from clvlab.cases.rules import CasePolicy
 from clvlab.settings import get_settings
 from clvlab.store import AppStore, Case, CaseEvent, Owner, Resurvey, utcnow
@@ -117,6 +117,11 @@ class CaseService:
         with self._tx(session, deliver=True) as s:
             return open_cases(s, alerts, policy=self.policy, clv=values, actor=actor, now=self.clock(),
                               timezone=self.timezone)
+
+    def assign_unowned(self, *, actor: str = "owners", session: Session | None = None) -> int:
+        """Give every case without an owner (not closed) the owner the owners table now names; how many."""
+        with self._tx(session, deliver=True) as s:
+            return assign_unowned(s, actor=actor, now=self.clock())
 
     # ------------------------------------------------------------------ reading
     def get(self, case_id: int, *, session: Session | None = None) -> CaseView:

@@ -10,6 +10,7 @@ else the settings (:meth:`clvlab.settings.Settings.app_store_url`: ``$CLVLAB_APP
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,6 +54,19 @@ def _workspace(workspace: Path | None) -> str:
     from clvlab.settings import get_settings
 
     return str(workspace) if workspace is not None else get_settings().workspace
+
+
+def _zone() -> Any:
+    """The business time zone times are shown in (stored times are UTC)."""
+    from zoneinfo import ZoneInfo
+
+    from clvlab.settings import get_settings
+
+    return ZoneInfo(get_settings().timezone)
+
+
+def _when(value: datetime, zone: Any, *, seconds: bool = False) -> str:
+    return f"{value.astimezone(zone):%Y-%m-%d %H:%M{':%S' if seconds else ''}}"
 
 
 def _actor(actor: str | None) -> str:
@@ -108,10 +122,12 @@ def cases_list(
     if state.json:
         emit_json([_case_json(v) for v in views])
         return
-    table = Table("id", "opened", "state", "prio", "SLA", "due", "owner", "store", "metric", "score", "reasons")
+    zone = _zone()
+    table = Table("id", "opened", "state", "prio", "SLA", "due", "owner", "store", "metric", "score", "reasons",
+                  caption=f"times in {zone}")
     for v in views:
-        table.add_row(str(v.id), f"{v.opened_at:%Y-%m-%d %H:%M}", v.state, v.priority, v.sla_state,
-                      f"{v.due_at:%Y-%m-%d %H:%M}", v.owner_id or "-", v.store_id or "-", v.metric or "-",
+        table.add_row(str(v.id), _when(v.opened_at, zone), v.state, v.priority, v.sla_state,
+                      _when(v.due_at, zone), v.owner_id or "-", v.store_id or "-", v.metric or "-",
                       "" if v.score is None else f"{v.score:g}", v.reasons)
     out.print(table)
     console.print(f"{len(views)} cases")
@@ -131,9 +147,10 @@ def cases_show(case_id: CaseArg, app_store: AppStoreOpt = None) -> None:
         return
     for key, value in view.to_dict().items():
         out.print(f"{key:>17}: {'' if value is None else value}", highlight=False)
-    table = Table("at", "actor", "action", "from", "to", "note", title="history")
+    zone = _zone()
+    table = Table("at", "actor", "action", "from", "to", "note", title="history", caption=f"times in {zone}")
     for h in history:
-        table.add_row(f"{h.at:%Y-%m-%d %H:%M:%S}", h.actor, h.action, h.from_state or "", h.to_state or "", h.note or "")
+        table.add_row(_when(h.at, zone, seconds=True), h.actor, h.action, h.from_state or "", h.to_state or "", h.note or "")
     out.print(table)
     for r in surveys:
         out.print(f"re-survey {r.link} created {r.created_at:%Y-%m-%d %H:%M}, score {r.score}", highlight=False)
@@ -259,15 +276,18 @@ def cases_owners_load(
     default: Annotated[str | None, typer.Option("--default", help="owner_id who gets cases nobody owns.")] = None,
     app_store: AppStoreOpt = None,
 ) -> None:
-    """Load (upsert) the owners table."""
+    """Load (upsert) the owners table; cases that had no owner get the one it names."""
     from clvlab.cases.owners import load_owners
+    from clvlab.cases.service import CaseService
 
     with _store(app_store) as store:
         report = load_owners(store, file, default=default)
+        assigned = CaseService(store).assign_unowned(actor=_actor(None))
     if state.json:
-        emit_json(report.__dict__)
+        emit_json({**report.__dict__, "assigned": assigned})
     else:
-        console.print(str(report), highlight=False)
+        console.print(str(report) + (f"; {assigned} earlier cases given their owner" if assigned else ""),
+                      highlight=False)
 
 
 @user_errors

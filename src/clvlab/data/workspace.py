@@ -18,11 +18,11 @@ from typing import Any, TypedDict, Unpack
 
 import duckdb
 
+from clvlab._redact import redact
 from clvlab.data.contract import CONTRACTS, TableContract
 from clvlab.data.load import LoadReport, load_table
 from clvlab.data.mapping import build_options, read_config
 from clvlab.errors import ClvlabError, DataValidationError, ParameterError
-from clvlab.settings import get_settings, redact
 
 #: the workspace's own key/value table (its business time zone)
 META_TABLE = "clvlab_meta"
@@ -53,6 +53,8 @@ class Workspace:
         Fixed by the first load (its ``timezone`` option, else ``CLVLAB_TIMEZONE``, else UTC) and
         stored in the workspace; later loads use it, and a load asking for another zone is refused.
         """
+        from clvlab.settings import get_settings
+
         return self._meta("timezone") or get_settings().timezone
 
     def _meta(self, key: str) -> str | None:
@@ -69,6 +71,8 @@ class Workspace:
         config = options.get("config")
         given = options.get("timezone") or (
             (config if isinstance(config, dict) else read_config(config)).get("timezone") if config else None)
+        from clvlab.settings import get_settings
+
         stored = self._meta("timezone")
         if stored and given and given != stored:
             msg = (f"workspace {self.url!r} keeps its times in {stored} (its business time zone); this load "
@@ -285,6 +289,8 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
         Open a DuckDB file read-only (several readers at once).
     """
     import ibis
+
+    from clvlab.settings import get_settings
 
     target = os.fspath(path) if path is not None else get_settings().workspace
     if target.startswith(("postgres://", "postgresql://")):
