@@ -54,7 +54,7 @@ APP_STORE_SUFFIX = "-app.sqlite"
 class Settings(BaseSettings):
     """clvlab's settings, read from ``CLVLAB_*`` environment variables (see the module docstring)."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_ignore_empty=True)
 
     workspace: str = "clvlab.duckdb"
     app_store: str | None = None

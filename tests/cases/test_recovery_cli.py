@@ -145,6 +145,11 @@ def test_readme_order_puts_owners_and_cases_in_one_app_store(
     assert res.exit_code == 0, res.output
     assert "2 cases" in res.output
     assert sorted(p.name for p in tmp_path.glob("*.sqlite")) == ["clvlab-app.sqlite"]
+    with clvlab.connect(workspace) as ws:  # feedback loaded, no transactions yet: recovery without repurchase
+        ws.con.con.execute("DROP TABLE transactions")
+    res = runner.invoke(cases_app, ["recovery", "-w", str(workspace)])
+    assert res.exit_code == 0, res.output
+    assert "repurchase: n/a (needs the workspace's feedback and transactions tables)" in res.output
 
 
 def test_cases_opened_before_the_owners_get_them_later(

@@ -41,6 +41,8 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert (s.timezone, s.survey_link_base()) == ("Asia/Shanghai", "https://cx.example.cn/s/")
     with clvlab.connect() as ws:  # the library reads the same settings
         assert ws.path == tmp_path / "shop.duckdb"
+    monkeypatch.setenv("CLVLAB_TIMEZONE", "")  # an empty variable is as good as unset
+    assert get_settings().timezone == "UTC"
 
 
 def test_toml_file_under_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -65,7 +65,9 @@ class RecoveryReport:
             f"re-surveys answered: {self.resurveys_answered}, score {num(self.mean_original_score)} -> "
             f"{num(self.mean_resurvey_score)} (change {num(self.mean_score_change)})",
         ]
-        if self.repurchase is not None:
+        if self.repurchase is None:
+            lines.append("repurchase: n/a (needs the workspace's feedback and transactions tables)")
+        else:
             for row in self.repurchase.to_dict("records"):
                 lines.append(f"repurchase within {self.window_days} days, {row['group']}: "
                              f"{row['repurchased']}/{row['n']} ({pct(row['rate'])})")
@@ -92,7 +94,8 @@ def recovery_report(
     store
         The application store with the cases.
     workspace
-        A :class:`clvlab.Workspace` with ``feedback`` and ``transactions``; None skips repurchase.
+        A :class:`clvlab.Workspace` with ``feedback`` and ``transactions``; None (or a workspace
+        without them) skips repurchase.
     window_days
         How long after the response a purchase counts as a repurchase.
     detractors_only
@@ -122,7 +125,7 @@ def recovery_report(
     answered = answered.sort_values("answered_at").drop_duplicates("id", keep="last")
     pairs = cases.merge(answered, on="id").dropna(subset=["score", "resurvey_score"])
     repurchase = None
-    if workspace is not None:
+    if workspace is not None and {"feedback", "transactions"} <= set(workspace.tables()):
         closed_ids = set(cases.loc[cases["closed_at"].notna(), "response_id"].astype(str))
         repurchase = repurchase_rates(workspace, closed_ids, window_days=window_days)
     n_decided = int(decided.sum())
