@@ -181,3 +181,35 @@ def test_smtp_server_down_is_kept_in_the_outbox(store: AppStore) -> None:
         row = s.scalars(select(OutboxMessage)).one()
     assert (row.channel, row.attempts, row.sent_at) == ("email", 1, None)
     assert "failed" in (row.last_error or "")
+
+
+def test_cli_notify_takes_the_mail_server_from_the_settings(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`clvlab cases notify` with CLVLAB_SMTP / CLVLAB_SMTP_FROM (no flags) delivers the waiting e-mail."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+    from typer.testing import CliRunner
+
+    from clvlab.cli.cases_cmds import cases_app
+    from clvlab.store import open_app_store
+
+    received: list = []
+
+    class Keep(Message):
+        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+            received.append(message)
+
+    with open_app_store(sqlite_url) as store:
+        load_owners(store, owners(email="ann@example.com"))
+        CaseService(store).open_cases(one_alert())  # no notifier: the e-mail waits in the outbox
+    port = free_port()
+    monkeypatch.setenv("CLVLAB_APP_STORE", sqlite_url)
+    monkeypatch.setenv("CLVLAB_SMTP", f"127.0.0.1:{port}")
+    monkeypatch.setenv("CLVLAB_SMTP_FROM", "cx@example.cn")
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        res = CliRunner().invoke(cases_app, ["notify"])
+    finally:
+        controller.stop()
+    assert res.exit_code == 0, res.output
+    assert [(m["To"], m["From"]) for m in received] == [("ann@example.com", "cx@example.cn")]
