@@ -8,6 +8,7 @@ import pytest
 
 import clvlab
 from clvlab.cases.alerts import run_alerts
+from clvlab.cases.rules import load_alert_config
 from clvlab.cases.service import CaseService
 from clvlab.store import open_app_store
 
@@ -35,7 +36,8 @@ def test_shanghai_feedback_opens_cases_at_the_right_instant(survey: Path, tmp_pa
         ws.load_feedback(survey, MAP, timezone="Asia/Shanghai")
     with clvlab.connect(path, read_only=True) as ws, open_app_store(tmp_path / "app.sqlite") as store:
         assert ws.timezone == "Asia/Shanghai"
-        run_alerts(ws, store)
+        run_alerts(ws, store, config=load_alert_config({"rules": [
+            {"name": "nps_detractor", "metric": "nps", "max_score": 6}]}))
         cases = {c.response_id: c for c in CaseService(store).list_cases()}
     assert {k: c.responded_at and c.responded_at.isoformat() for k, c in cases.items()} == {
         "Q1001:nps": "2024-03-05T01:00:00+00:00", "Q1003:nps": "2024-03-05T16:15:00+00:00"}
