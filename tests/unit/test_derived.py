@@ -56,15 +56,3 @@ def test_reader_says_which_command_writes_a_missing_table(scores: pd.DataFrame) 
     assert frame["customer_id"].tolist()[:3] == scores.index.astype(str).tolist()[:3]
     with pytest.raises(DataValidationError, match=r"lack column\(s\) \['stage'\]"):
         read_derived(scores, "scores", columns=("stage",), where="x")
-
-
-def test_model_file_records_the_time_unit() -> None:
-    """save/load keeps the unit the model was fitted in; a file without one loads with none."""
-    rfm = load_cdnow_summary()
-    model = clvlab.BetaGeo().fit(rfm)
-    model.time_unit_ = "W"
-    again = clvlab.BetaGeo.from_dict(model.to_dict())
-    assert again.time_unit_ == "W"
-    old = model.to_dict()
-    del old["time_unit"]
-    assert getattr(clvlab.BetaGeo.from_dict(old), "time_unit_", None) is None
