@@ -30,6 +30,8 @@ from clvlab.errors import ClvlabError, DataValidationError
 from clvlab.features.units import DEFAULT_TIME_UNIT
 
 if TYPE_CHECKING:
+    from clvlab.cases.alerts import AlertsReport
+    from clvlab.data.load import LoadReport
     from clvlab.features.rfm import Freq
 
 #: BTYD candidates compared in a run, by class name
@@ -212,14 +214,14 @@ class Source:
 class PipelineRun:
     """Everything :func:`run_pipeline` produced."""
 
-    loads: list[Any]
+    loads: list[LoadReport]
     clv: ClvRun
     run_id: str
     voc: dict[str, pd.DataFrame]
-    alerts: Any = None
+    alerts: AlertsReport | None = None
     cases: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def load(self, table: str) -> Any:
+    def load(self, table: str) -> LoadReport | None:
         """The report of the first load into ``table`` (None when the run loaded none)."""
         return next((r for r in self.loads if r.table == table), None)
 
@@ -287,7 +289,7 @@ def voc_summary(workspace: Any) -> dict[str, pd.DataFrame]:
     }
 
 
-def _close_the_loop(workspace: Any, store: Any, owners: Any, step: Step) -> tuple[Any, pd.DataFrame]:
+def _close_the_loop(workspace: Any, store: Any, owners: Any, step: Step) -> tuple[AlertsReport, pd.DataFrame]:
     """Owners into the app store; alert rules open cases; open cases counted by owner."""
     from clvlab.cases.alerts import run_alerts
     from clvlab.cases.owners import load_owners

@@ -50,7 +50,9 @@ def demo(
         finally:
             store.close()
     run = result.clv
-    report, feedback_report, alerts, voc = result.load("transactions"), result.load("feedback"), result.alerts, result.voc
+    report, feedback_report = result.loads  # run_demo loads the transactions, then the feedback
+    alerts, voc = result.alerts, result.voc
+    assert alerts is not None  # run_demo runs with an app store
     out.mkdir(parents=True, exist_ok=True)
     run.scores.to_csv(out / "scores.csv")
     (out / "diagnostics.json").write_text(json.dumps({**run.diagnostics(), "run_id": result.run_id}, indent=2,
