@@ -21,6 +21,7 @@ from clvlab.datasets import load_cdnow
 from clvlab.datasets import path as dataset_path
 
 runner = CliRunner()
+pytestmark = pytest.mark.slow  # the shared fixture loads, summarises and fits the CDNOW sample
 
 
 def _ok(args: list[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import clvlab
 from clvlab.datasets import load_cdnow
@@ -31,6 +32,7 @@ def test_run_clv_splits_compares_and_scores_every_customer() -> None:
     assert len(record["data_hash"]) == 16
 
 
+@pytest.mark.slow
 def test_run_pipeline_reports_progress_writes_scores_and_is_idempotent(tmp_path: Path) -> None:
     """Loads, CLV, `scores` (with its run id), feedback summary and cases in one call; steps go to the
     callback in order up to done == total; a second run loads nothing and opens no case twice."""
