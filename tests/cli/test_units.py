@@ -139,3 +139,15 @@ def test_score_with_a_workspace_writes_the_scores_table_that_voc_reads(shop: Pat
     assert metrics.exit_code == 0, metrics.output
     segments = {row["segment"] for row in json.loads(metrics.stdout)}
     assert segments & set(scores["segment"])
+
+
+def test_model_file_without_a_unit_is_scored_in_the_rfm_unit_with_a_warning(shop: Path) -> None:
+    """A model saved before units were recorded still scores, and the output says what was assumed."""
+    old = json.loads((shop / "bg.json").read_text(encoding="utf-8"))
+    del old["time_unit"]
+    (shop / "old.json").write_text(json.dumps(old), encoding="utf-8")
+    result = runner.invoke(app, ["score", str(shop / "old.json"), str(shop / "rfm.csv"), "-o", str(shop / "o.csv")])
+    assert result.exit_code == 0, result.output
+    line = " ".join(result.output.split())
+    assert "does not record its time unit" in line
+    assert "assumed to be the RFM's, weeks (W)" in line

@@ -157,8 +157,10 @@ def score(
         if model is not None:
             check_same_unit(model, unit, model_source=f"'{source}'", data_source=data_source, remedy=remedy)
     if model_unit is None:
-        console.print(f"[yellow]warning:[/] '{model_file}' does not record its time unit (saved by an older "
-                      f"clvlab); assumed to be the RFM's, {unit_name(unit)}", highlight=False)
+        from rich.markup import escape
+
+        console.print(f"[yellow]warning:[/] '{escape(str(model_file))}' does not record its time unit (saved by "
+                      f"an older clvlab); assumed to be the RFM's, {unit_name(unit)}", highlight=False)
     scores = score_customers(data, fitted, spend, horizon=horizon_days, discount_rate=discount_rate,
                              margin=margin, freq=unit)
     write_frame(scores, output, "json" if state.json else "csv")
