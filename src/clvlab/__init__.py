@@ -41,6 +41,9 @@ _EXPORTS: dict[str, str] = {
     "customer_lifetime_value": "clvlab.value.score",
     "rfm_segments": "clvlab.value.segments",
     "evaluate_holdout": "clvlab.value.evaluation",
+    "read_derived": "clvlab.derived",
+    "write_derived": "clvlab.derived",
+    "run_pipeline": "clvlab.pipeline",
     # voice of the customer
     "nps": "clvlab.voc.metrics",
     "csat": "clvlab.voc.metrics",
@@ -67,7 +70,8 @@ _EXPORTS: dict[str, str] = {
     "ConvergenceWarning": "clvlab.errors",
     "DataQualityWarning": "clvlab.errors",
 }
-_SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store"}
+_SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
+               "derived", "pipeline"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -90,6 +94,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.data.load import LoadReport
     from clvlab.data.workspace import Workspace, connect
+    from clvlab.derived import read_derived, write_derived
     from clvlab.errors import (
         ClvlabError,
         ConvergenceError,
@@ -107,6 +112,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.models.modified_beta_geo import ModifiedBetaGeo
     from clvlab.models.pareto_nbd import ParetoNBD
     from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
+    from clvlab.pipeline import run_pipeline
     from clvlab.value.evaluation import evaluate_holdout
     from clvlab.value.score import customer_lifetime_value, score_customers
     from clvlab.value.segments import rfm_segments

@@ -1,12 +1,19 @@
-"""The CLV run: features, model fits chosen on a holdout, spend, scores.
+"""A run: load, fit and choose, score, write the derived tables, summarise feedback, open cases.
 
-One function, :func:`run_clv`, used by ``clvlab demo`` (and later ``clvlab run``):
+:func:`run_pipeline` is the whole run, used by ``clvlab demo`` (:func:`run_demo`, on the bundled
+data) and next by ``clvlab run`` and the server; its CLV half is :func:`run_clv`:
 
 1. calibration/holdout split; every candidate model is fitted on the calibration period and
    judged on the holdout (per-customer MAE, total error) and by BIC;
 2. the best model is refitted on the whole observation period, Gamma-Gamma on repeat buyers;
 3. every customer is scored (P(alive), expected purchases and spend, discounted CLV with an
-   interval, RFM segment) and the scores are written to the workspace table ``scores``.
+   interval, RFM segment).
+
+:func:`run_pipeline` then writes the scores to the workspace table ``scores`` (through
+:func:`clvlab.derived.write_derived`, with the run id), summarises the feedback (NPS overall and
+by store, value by NPS class) and lets the alert rules open cases in the application store.
+The library draws nothing: it reports each step to an ``on_progress(message, done, total)``
+callback, and the command line draws the bar.
 """
 
 from __future__ import annotations
@@ -15,19 +22,44 @@ import hashlib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pandas as pd
 
 from clvlab.errors import ClvlabError, DataValidationError
+from clvlab.features.units import DEFAULT_TIME_UNIT
 
 if TYPE_CHECKING:
+    from clvlab.cases.alerts import AlertsReport
+    from clvlab.data.load import LoadReport
     from clvlab.features.rfm import Freq
 
 #: BTYD candidates compared in a run, by class name
 DEFAULT_CANDIDATES = ("BetaGeo", "ModifiedBetaGeo", "ParetoNBD")
 
 Step = Callable[[str], None]
+#: progress callback: (what starts now, steps done before it, steps in all)
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class _Steps:
+    """Counts the steps of a run and reports each to the progress callback (a :data:`Step`)."""
+
+    def __init__(self, callback: ProgressCallback | None, total: int) -> None:
+        self.callback, self.total, self.done = callback, total, 0
+
+    def __call__(self, message: str) -> None:
+        if self.callback is not None:
+            self.callback(message, min(self.done, self.total), self.total)
+        self.done += 1
+
+    def finish(self) -> None:
+        if self.callback is not None:
+            self.callback("done", self.total, self.total)
+
+
+def _clv_steps(candidates: Sequence[str]) -> int:
+    return 5 + len(candidates)
 
 
 @dataclass
@@ -94,28 +126,45 @@ def compare_models(
     return table.sort_values(["holdout_mae", "bic"], na_position="last")
 
 
-def run_clv(
-    source: Any,
-    *,
-    freq: Freq = "W",
-    calibration_end: str | None = None,
-    observation_end: str | None = None,
-    horizon: int = 365,
-    discount_rate: float = 0.1,
-    margin: float = 1.0,
-    candidates: Sequence[str] = DEFAULT_CANDIDATES,
-    on_step: Step | None = None,
-) -> ClvRun:
+class ClvOptions(TypedDict, total=False):
+    """Settings of the CLV half of a run (all optional).
+
+    ``freq`` time unit (default weeks); ``calibration_end`` (default: the date that leaves the
+    last third of the observed period as the holdout); ``observation_end`` (default: the latest
+    purchase); ``horizon`` in days (365); ``discount_rate`` annual (0.1); ``margin`` (1.0);
+    ``candidates``: model class names compared (:data:`DEFAULT_CANDIDATES`).
+    """
+
+    freq: Freq
+    calibration_end: str | None
+    observation_end: str | None
+    horizon: int
+    discount_rate: float
+    margin: float
+    candidates: Sequence[str]
+
+
+def run_clv(source: Any, *, on_progress: ProgressCallback | None = None, **options: Unpack[ClvOptions]) -> ClvRun:
     """Fit, choose and score: the CLV half of a run (see the module docstring).
 
-    ``source`` is a workspace or an Ibis table of transactions. ``calibration_end`` defaults
-    to the date that leaves the last third of the observed period as the holdout.
+    ``source`` is a workspace or an Ibis table of transactions; ``options`` as in
+    :class:`ClvOptions`. The models record ``freq`` as their ``time_unit_``.
     """
+    steps = _Steps(on_progress, _clv_steps(options.get("candidates", DEFAULT_CANDIDATES)))
+    run = _run_clv(source, steps, **options)
+    steps.finish()
+    return run
+
+
+def _run_clv(
+    source: Any, step: Step, *, freq: Freq = DEFAULT_TIME_UNIT, calibration_end: str | None = None,
+    observation_end: str | None = None, horizon: int = 365, discount_rate: float = 0.1, margin: float = 1.0,
+    candidates: Sequence[str] = DEFAULT_CANDIDATES,
+) -> ClvRun:
     from clvlab import models
     from clvlab.features.rfm import calibration_holdout, rfm_summary
     from clvlab.value.score import DAYS_PER_PERIOD, score_customers
 
-    step = on_step or (lambda _msg: None)
     step("computing RFM summary")
     rfm = rfm_summary(source, freq=freq, observation_end=observation_end)
     obs_end = pd.Timestamp(rfm.attrs["observation_end"])
@@ -128,6 +177,7 @@ def run_clv(
     best = str(comparison.index[0])
     step(f"refitting {best} on the whole period")
     model = getattr(models, best)().fit(rfm)
+    model.time_unit_ = freq
     step("fitting Gamma-Gamma spend on repeat buyers")
     spend = None
     repeat = rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]
@@ -135,6 +185,7 @@ def run_clv(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             spend = models.GammaGamma().fit(rfm)
+        spend.time_unit_ = freq
     step("scoring customers")
     scores = score_customers(rfm, model, spend, horizon=horizon, discount_rate=discount_rate, margin=margin, freq=freq)
     settings = {
@@ -145,3 +196,137 @@ def run_clv(
     return ClvRun(rfm=rfm, comparison=comparison, best=best, model=model, spend_model=spend,
                   scores=scores, settings=settings)
 
+
+# ---- the whole run ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input of a run: the contract table to load, the file/URL/frame, and load options
+    (``mapping``, ``date_format``, ``sep``... as :meth:`clvlab.Workspace.load` takes them)."""
+
+    table: str
+    source: Any
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PipelineRun:
+    """Everything :func:`run_pipeline` produced."""
+
+    loads: list[LoadReport]
+    clv: ClvRun
+    run_id: str
+    voc: dict[str, pd.DataFrame]
+    alerts: AlertsReport | None = None
+    cases: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def load(self, table: str) -> LoadReport | None:
+        """The report of the first load into ``table`` (None when the run loaded none)."""
+        return next((r for r in self.loads if r.table == table), None)
+
+
+def run_pipeline(
+    workspace: Any, *, sources: Sequence[Source] = (), app_store: Any = None, owners: Any = None,
+    on_progress: ProgressCallback | None = None, **options: Unpack[ClvOptions],
+) -> PipelineRun:
+    """Load, run the CLV models, write ``scores``, summarise feedback and open cases.
+
+    Parameters
+    ----------
+    workspace
+        An open :class:`clvlab.Workspace`.
+    sources
+        Inputs to load first (idempotent: a re-run loads nothing new).
+    app_store
+        An open application store (:func:`clvlab.open_app_store`); without one no cases are
+        opened. ``owners``, if given, are loaded into it first (an upsert).
+    on_progress
+        Called with ``(message, done, total)`` as each step starts, and ``("done", total,
+        total)`` at the end.
+    options
+        The CLV settings, :class:`ClvOptions`.
+
+    Returns
+    -------
+    PipelineRun
+        The load reports, the CLV run, the run id written on ``scores``, the feedback summary
+        (empty without a feedback table), the alerts report and open cases by owner.
+    """
+    from clvlab.derived import write_derived
+
+    has_store = app_store is not None
+    clv_steps = _clv_steps(options.get("candidates", DEFAULT_CANDIDATES))
+    total = len(sources) + clv_steps + 2 + (int(owners is not None) + 1 if has_store else 0)
+    steps = _Steps(on_progress, total)
+    loads = []
+    for src in sources:
+        steps(f"loading {src.table}")
+        loads.append(workspace.load(src.table, src.source, **{**src.options, "progress": False}))
+    clv = _run_clv(workspace, steps, **options)
+    steps("writing the scores table")
+    run_id = write_derived(workspace, "scores", clv.scores, as_of=clv.settings["observation_end"],
+                           values={"time_unit": clv.settings["freq"], "horizon_days": float(clv.settings["horizon_days"]),
+                                   "model": clv.best})
+    steps("summarising feedback")
+    voc = voc_summary(workspace) if "feedback" in workspace.tables() else {}
+    alerts, cases = None, pd.DataFrame()
+    if has_store:
+        alerts, cases = _close_the_loop(workspace, app_store, owners, steps)
+    steps.finish()
+    return PipelineRun(loads=loads, clv=clv, run_id=run_id, voc=voc, alerts=alerts, cases=cases)
+
+
+def voc_summary(workspace: Any) -> dict[str, pd.DataFrame]:
+    """NPS overall and by store, and what promoters and detractors are worth (needs ``scores``)."""
+    from clvlab.voc.drivers import value_by_nps_class
+    from clvlab.voc.metrics import feedback_metrics
+
+    return {
+        "nps": feedback_metrics(workspace, metric="nps", by=()),
+        "nps_by_store": feedback_metrics(workspace, metric="nps", by=("store",)),
+        "value_by_nps_class": value_by_nps_class(workspace, workspace),
+    }
+
+
+def _close_the_loop(workspace: Any, store: Any, owners: Any, step: Step) -> tuple[AlertsReport, pd.DataFrame]:
+    """Owners into the app store; alert rules open cases; open cases counted by owner."""
+    from clvlab.cases.alerts import run_alerts
+    from clvlab.cases.owners import load_owners
+    from clvlab.cases.service import CaseService
+
+    if owners is not None:
+        step("loading case owners")
+        load_owners(store, owners)
+    step("alert rules: opening cases")
+    report = run_alerts(workspace, store)
+    views = CaseService(store).list_cases(state=["open", "in_progress"])
+    frame = pd.DataFrame([{"owner": v.owner_id or "(none)", "priority": v.priority, "sla": v.sla_state}
+                          for v in views])
+    if frame.empty:
+        return report, pd.DataFrame(columns=["owner", "P1", "P2", "P3", "overdue"])
+    table = pd.crosstab(frame["owner"], frame["priority"]).reindex(columns=["P1", "P2", "P3"], fill_value=0)
+    table["overdue"] = frame.assign(o=frame["sla"].eq("overdue")).groupby("owner")["o"].sum()
+    return report, table.reset_index()
+
+
+#: CDNOW master: whitespace-separated, header 'customer_id date number_of_cds dollar_value'
+CDNOW_MAPPING = {"ordered_at": "date", "quantity": "number_of_cds", "amount": "dollar_value"}
+
+
+def run_demo(
+    workspace: Any, app_store: Any, *, freq: Freq = DEFAULT_TIME_UNIT, horizon: int = 365,
+    on_progress: ProgressCallback | None = None,
+) -> PipelineRun:
+    """The demo run on the bundled data: CDNOW transactions (models judged on weeks 40-78 after a
+    1997-09-30 calibration end), the demo feedback and its store owners."""
+    from clvlab.datasets import path as dataset_path
+
+    sources = [
+        Source("transactions", dataset_path("cdnow_master"),
+               {"mapping": CDNOW_MAPPING, "date_format": "%Y%m%d", "sep": "whitespace"}),
+        Source("feedback", dataset_path("demo_feedback")),
+    ]
+    return run_pipeline(workspace, sources=sources, app_store=app_store, owners=dataset_path("demo_owners"),
+                        freq=freq, calibration_end="1997-09-30", observation_end="1998-06-30",
+                        horizon=horizon, on_progress=on_progress)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import pytest
 
 import clvlab
 from clvlab.datasets import load_cdnow
@@ -27,3 +30,43 @@ def test_run_clv_splits_compares_and_scores_every_customer() -> None:
     assert record["n_customers"] == 2357
     assert record["model"]["model"] == run.best
     assert len(record["data_hash"]) == 16
+
+
+@pytest.mark.slow
+def test_run_pipeline_reports_progress_writes_scores_and_is_idempotent(tmp_path: Path) -> None:
+    """Loads, CLV, `scores` (with its run id), feedback summary and cases in one call; steps go to the
+    callback in order up to done == total; a second run loads nothing and opens no case twice."""
+    from clvlab.datasets import path as dataset_path
+    from clvlab.derived import read_derived
+    from clvlab.pipeline import Source, run_pipeline
+    from clvlab.store import open_app_store
+
+    events: list[tuple[str, int, int]] = []
+    sources = [Source("transactions", load_cdnow("sample")), Source("feedback", dataset_path("demo_feedback"))]
+    path = tmp_path / "shop.duckdb"
+    runs = []
+    for _ in range(2):
+        with clvlab.connect(path) as ws:
+            store = open_app_store(workspace=path)
+            try:
+                runs.append(run_pipeline(ws, sources=sources, app_store=store, owners=dataset_path("demo_owners"),
+                                         on_progress=lambda *e: events.append(e)))
+            finally:
+                store.close()
+            stored = read_derived(ws, "scores", columns=("clv", "run_id"), where="test").execute()
+    first, second = runs
+    assert first.load("transactions").inserted == 6919
+    assert second.load("transactions").inserted == second.load("feedback").inserted == 0
+    assert first.alerts.matched > 0
+    assert len(first.alerts.opened.opened) == first.alerts.matched
+    assert len(second.alerts.opened.opened) == 0
+    assert set(stored["run_id"]) == {second.run_id} != {first.run_id}
+    assert len(stored) == len(second.clv.scores) == 2357
+    assert first.voc["value_by_nps_class"].loc["promoter", "n"] > 0
+    per_run = len(events) // 2
+    messages, done, totals = zip(*events[:per_run], strict=True)
+    assert messages[0] == "loading transactions"
+    assert messages[-1] == "done"
+    assert "writing the scores table" in messages
+    assert list(done) == [*range(per_run - 1), totals[0]]
+    assert set(totals) == {per_run - 1}

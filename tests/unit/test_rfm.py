@@ -198,11 +198,11 @@ def small() -> pd.DataFrame:
 def test_refunds_excluded_unless_asked(duck: ibis.BaseBackend, small: pd.DataFrame) -> None:
     """Rows flagged is_refund are dropped (a null flag is not a refund); include_refunds keeps them."""
     table = duck_table(duck, "small_refunds", small)
-    rfm = clvlab.rfm_summary(table)
+    rfm = clvlab.rfm_summary(table, freq="D")
     assert rfm.loc["a"].tolist() == [1.0, 2.0, 4.0, 20.0]  # the refund on the 10th is gone
     assert rfm.loc["b"].tolist() == [1.0, 3.0, 3.0, 7.0]
     assert rfm.attrs == {"freq": "D", "observation_end": "2024-01-05", "exact": False}
-    kept = clvlab.rfm_summary(table, include_refunds=True)
+    kept = clvlab.rfm_summary(table, freq="D", include_refunds=True)
     assert kept.loc["a"].tolist() == [2.0, 9.0, 9.0, 0.0]
     assert kept.attrs["observation_end"] == "2024-01-10"
 
@@ -237,7 +237,7 @@ def test_accepts_frames_workspaces_and_other_column_names(small: pd.DataFrame) -
 def test_datetime_end_is_a_whole_day(small: pd.DataFrame) -> None:
     """observation_end as a datetime counts the whole day (the 13:00 purchase on the 5th stays)."""
     for end in ("2024-01-05", dt.date(2024, 1, 5), dt.datetime(2024, 1, 5, 8), pd.Timestamp("2024-01-05")):
-        rfm = clvlab.rfm_summary(small, observation_end=end)
+        rfm = clvlab.rfm_summary(small, freq="D", observation_end=end)
         assert rfm.loc["b", "frequency"] == 1.0
         assert rfm.attrs["observation_end"] == "2024-01-05"
 

@@ -54,10 +54,10 @@ def read_feedback(workspace: Any, *, since: datetime | str | None = None) -> pd.
 
 def read_clv(workspace: Any) -> pd.Series | None:
     """CLV per customer from the workspace table ``scores`` (None when it is not there)."""
-    if "scores" not in workspace.tables():
-        return None
-    scores = workspace.table("scores")
-    if not {"customer_id", "clv"} <= set(scores.columns):
+    from clvlab.derived import read_derived
+
+    scores = read_derived(workspace, "scores", columns=("clv",), where="run_alerts", missing_ok=True)
+    if scores is None:
         return None
     frame = scores.select("customer_id", "clv").execute()
     return pd.Series(frame["clv"].to_numpy(dtype=float), index=frame["customer_id"].astype(str), name="clv")

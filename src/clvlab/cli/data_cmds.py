@@ -35,6 +35,12 @@ class Freq(StrEnum):
 
 
 FreqOpt = Annotated[Freq, typer.Option("--freq", help="Time unit: D (day), W (week) or M (month).")]
+#: --freq where the unit can come from an RFM file or a model file
+UnitOpt = Annotated[
+    Freq | None,
+    typer.Option("--freq", help="Time unit: D (day), W (week) or M (month) [default: the RFM file's "
+                 "time_unit column, else the model's unit, else W]."),
+]
 
 
 def freq_value(freq: Freq) -> Literal["D", "W", "M"]:
@@ -97,13 +103,18 @@ def load(
 @user_errors
 def rfm(
     workspace: WorkspaceOpt = None,
-    freq: FreqOpt = Freq.D,
+    freq: FreqOpt = Freq.W,
     observation_end: Annotated[str | None, typer.Option("--observation-end", help="Last date observed [default: latest in data].")] = None,
     calibration_end: Annotated[str | None, typer.Option("--calibration-end", help="Also split into calibration/holdout at this date.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write .csv/.parquet/.json here instead of stdout.")] = None,
 ) -> None:
-    """Recency, frequency, T and monetary value per customer (lifetimes' semantics)."""
+    """Recency, frequency, T and monetary value per customer (lifetimes' semantics).
+
+    Files carry the time unit in a column 'time_unit' (and the observation end beside it), so
+    'clvlab fit' and 'clvlab score' read the RFM in the unit it was computed in.
+    """
     from clvlab.features.rfm import calibration_holdout, rfm_summary
+    from clvlab.features.units import with_unit_columns
 
     with connect_workspace(workspace) as ws:
         if calibration_end:
@@ -111,6 +122,6 @@ def rfm(
                                         freq=freq_value(freq))
         else:
             frame = rfm_summary(ws, freq=freq_value(freq), observation_end=observation_end)
-    write_frame(frame, output, "json" if state.json else "csv")
+    write_frame(with_unit_columns(frame), output, "json" if state.json else "csv")
     if output is not None:
-        console.print(f"{len(frame):,} customers written to {output}")
+        console.print(f"{len(frame):,} customers written to {output} (time unit {frame.attrs['freq']})")

@@ -8,15 +8,19 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table as RichTable
 
 from clvlab.cli._common import console, emit_json, state, user_errors
 from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.cli.model_cmds import print_summary
-
-#: CDNOW master: whitespace-separated, header 'customer_id date number_of_cds dollar_value'
-CDNOW_MAPPING = {"ordered_at": "date", "quantity": "number_of_cds", "amount": "dollar_value"}
 
 
 @user_errors
@@ -28,34 +32,41 @@ def demo(
 ) -> None:
     """Load CDNOW into a DuckDB workspace, fit and compare the models, score every customer."""
     from clvlab.data.workspace import connect
-    from clvlab.datasets import path as dataset_path
-    from clvlab.pipeline import run_clv
+    from clvlab.pipeline import run_demo
     from clvlab.settings import get_settings
+    from clvlab.store import open_app_store
 
-    with connect(workspace) as ws:
-        report = ws.load_transactions(dataset_path("cdnow_master"), mapping=CDNOW_MAPPING,
-                                      date_format="%Y%m%d", sep="whitespace", progress=not state.json)
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=console, disable=state.json, transient=True) as progress:
-            task = progress.add_task("starting", total=None)
-            run = run_clv(ws, freq=freq_value(freq), calibration_end="1997-09-30", observation_end="1998-06-30",
-                          horizon=horizon_days, on_step=lambda msg: progress.update(task, description=msg))
-        ws.con.create_table("scores", run.scores.reset_index(), overwrite=True)
-        feedback_report = ws.load_feedback(dataset_path("demo_feedback"), progress=not state.json)
-        voc = _voc_summary(ws)
-        alerts, cases = _close_the_loop(ws, workspace)
+    with connect(workspace) as ws, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, disable=state.json, transient=True,
+    ) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def on_progress(message: str, done: int, total: int) -> None:
+            progress.update(task, description=message, completed=done, total=total)
+
+        store = open_app_store(workspace=workspace)
+        try:
+            result = run_demo(ws, store, freq=freq_value(freq), horizon=horizon_days, on_progress=on_progress)
+        finally:
+            store.close()
+    run = result.clv
+    report, feedback_report = result.loads  # run_demo loads the transactions, then the feedback
+    alerts, voc = result.alerts, result.voc
+    assert alerts is not None  # run_demo runs with an app store
     out.mkdir(parents=True, exist_ok=True)
     run.scores.to_csv(out / "scores.csv")
-    (out / "diagnostics.json").write_text(json.dumps(run.diagnostics(), indent=2, default=str), encoding="utf-8")
+    (out / "diagnostics.json").write_text(json.dumps({**run.diagnostics(), "run_id": result.run_id}, indent=2,
+                                                     default=str), encoding="utf-8")
 
     if state.json:
-        emit_json({"load": report.to_dict(), **run.diagnostics(),
+        emit_json({"load": report.to_dict(), **run.diagnostics(), "run_id": result.run_id,
                    "total_clv": float(run.scores["clv"].sum()), "scores": str(out / "scores.csv"),
                    "feedback_load": feedback_report.to_dict(),
                    "voc": {name: frame.reset_index().to_dict(orient="records") for name, frame in voc.items()},
                    "alerts": {"responses": alerts.responses, "matched": alerts.matched, "by_rule": alerts.by_rule,
                               "opened": len(alerts.opened.opened), "already_open": alerts.opened.already_open},
-                   "cases": cases.to_dict(orient="records")})
+                   "cases": result.cases.to_dict(orient="records")})
         return
     console.print(str(report), highlight=False)
     _print_comparison(run.comparison, run.best)
@@ -67,7 +78,7 @@ def demo(
     console.print(str(feedback_report), highlight=False)
     _print_voc(voc)
     console.print(f"\nAlerts: {alerts}", highlight=False)
-    console.print(_table("Open cases by owner (priority from CLV; SLA from the rules)", cases,
+    console.print(_table("Open cases by owner (priority from CLV; SLA from the rules)", result.cases,
                          {"P1": "{:,}", "P2": "{:,}", "P3": "{:,}", "overdue": "{:,}"}))
     console.print(
         f"\n[bold]{len(run.scores):,} customers scored[/], expected {horizon_days}-day CLV "
@@ -78,42 +89,6 @@ def demo(
         f"      clvlab cases list --app-store {get_settings().app_store_url(workspace)} --owner O01\n"
         f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)"
     )
-
-
-def _voc_summary(ws: Any) -> dict[str, pd.DataFrame]:
-    """NPS overall and by store, and what promoters and detractors are worth."""
-    from clvlab.voc.drivers import value_by_nps_class
-    from clvlab.voc.metrics import feedback_metrics
-
-    return {
-        "nps": feedback_metrics(ws, metric="nps", by=()),
-        "nps_by_store": feedback_metrics(ws, metric="nps", by=("store",)),
-        "value_by_nps_class": value_by_nps_class(ws, ws),
-    }
-
-
-def _close_the_loop(ws: Any, workspace: Path) -> tuple[Any, pd.DataFrame]:
-    """Owners into the app store next to the workspace; alert rules open cases for them."""
-    from clvlab.cases.alerts import run_alerts
-    from clvlab.cases.owners import load_owners
-    from clvlab.cases.service import CaseService
-    from clvlab.datasets import path as dataset_path
-    from clvlab.store import open_app_store
-
-    store = open_app_store(workspace=workspace)
-    try:
-        load_owners(store, dataset_path("demo_owners"))
-        report = run_alerts(ws, store)
-        views = CaseService(store).list_cases(state=["open", "in_progress"])
-    finally:
-        store.close()
-    frame = pd.DataFrame([{"owner": v.owner_id or "(none)", "priority": v.priority, "sla": v.sla_state}
-                          for v in views])
-    if frame.empty:
-        return report, pd.DataFrame(columns=["owner", "P1", "P2", "P3", "overdue"])
-    table = pd.crosstab(frame["owner"], frame["priority"]).reindex(columns=["P1", "P2", "P3"], fill_value=0)
-    table["overdue"] = frame.assign(o=frame["sla"].eq("overdue")).groupby("owner")["o"].sum()
-    return report, table.reset_index()
 
 
 def _print_voc(voc: dict[str, pd.DataFrame]) -> None:

@@ -20,8 +20,8 @@ from clvlab.cli._common import (
     user_errors,
     write_frame,
 )
-from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
-from clvlab.errors import ParameterError
+from clvlab.cli.data_cmds import Freq, FreqOpt, UnitOpt, freq_value
+from clvlab.errors import DataValidationError, ParameterError
 
 RfmArg = Annotated[
     Path | None,
@@ -42,13 +42,35 @@ def model_class(name: str) -> Any:
     return getattr(models, cls_name)
 
 
-def _summary_frame(rfm_file: Path | None, workspace: Path | None, freq: Freq, observation_end: str | None) -> pd.DataFrame:
+def _summary_frame(
+    rfm_file: Path | None, workspace: Path | None, freq: Freq | None, observation_end: str | None,
+    *, default_unit: str | None = None,
+) -> pd.DataFrame:
+    """The RFM summary from a file (in the unit it records) or from the workspace.
+
+    ``attrs["freq"]`` is always set: from the file's ``time_unit`` column, else ``--freq``; a
+    file without a unit and no ``--freq``, or a ``--freq`` that contradicts the file, is refused.
+    From the workspace the RFM is computed in ``--freq``, else ``default_unit``, else weeks.
+    """
+    from clvlab.features.units import DEFAULT_TIME_UNIT, UNIT_COLUMN, read_unit_columns, unit_name
+
     if rfm_file is not None:
-        return read_frame(rfm_file)
+        frame = read_unit_columns(read_frame(rfm_file), str(rfm_file))
+        known = frame.attrs.get("freq")
+        if known is None and freq is None:
+            msg = f"'{rfm_file}' does not record its time unit (days, weeks or months)"
+            raise DataValidationError(msg, hint=f"add a column '{UNIT_COLUMN}' holding D, W or M to the file "
+                                      "(clvlab rfm writes it), or pass --freq W (or D, M)")
+        if known is not None and freq is not None and freq.value != known:
+            msg = f"--freq {freq.value} contradicts '{rfm_file}', which is in {unit_name(known)}"
+            raise DataValidationError(msg, hint=f"drop --freq, or recompute the file with clvlab rfm --freq {freq.value}")
+        frame.attrs["freq"] = known or freq_value(freq)  # type: ignore[arg-type]
+        return frame
     from clvlab.features.rfm import rfm_summary
 
+    unit = freq.value if freq is not None else (default_unit or DEFAULT_TIME_UNIT)
     with connect_workspace(workspace) as ws:
-        return rfm_summary(ws, freq=freq_value(freq), observation_end=observation_end)
+        return rfm_summary(ws, freq=unit, observation_end=observation_end)  # type: ignore[arg-type]
 
 
 def print_summary(model: Any) -> None:
@@ -70,15 +92,19 @@ def fit(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Save the fitted model as JSON.")] = None,
     penalizer: Annotated[float, typer.Option("--penalizer", help="L2 penalty on the parameters.")] = 0.0,
     workspace: WorkspaceOpt = None,
-    freq: FreqOpt = Freq.W,
+    freq: UnitOpt = None,
     observation_end: Annotated[str | None, typer.Option("--observation-end")] = None,
 ) -> None:
-    """Fit a model by maximum likelihood and print its parameters with standard errors."""
+    """Fit a model by maximum likelihood and print its parameters with standard errors.
+
+    The saved model records the time unit of the RFM it was fitted on.
+    """
     cls = model_class(model)
     data = _summary_frame(rfm_file, workspace, freq, observation_end)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fitted = cls(penalizer=penalizer).fit(data)
+    fitted.time_unit_ = data.attrs["freq"]
     if output is not None:
         fitted.save(output)
     if state.json:
@@ -99,22 +125,56 @@ def score(
     horizon_days: Annotated[int, typer.Option("--horizon-days", help="CLV horizon in days.")] = 365,
     discount_rate: Annotated[float, typer.Option("--discount-rate", help="Annual discount rate.")] = 0.1,
     margin: Annotated[float, typer.Option("--margin", help="Profit margin applied to revenue.")] = 1.0,
-    freq: FreqOpt = Freq.W,
+    freq: UnitOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write .csv/.parquet/.json here instead of stdout.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Score customers: P(alive), expected purchases and spend, discounted CLV with an interval."""
+    """Score customers: P(alive), expected purchases and spend, discounted CLV with an interval.
+
+    Without an RFM file the RFM is computed from the workspace in the model's time unit; an RFM
+    file in another unit than the model is refused. With a workspace (-w, or no RFM file) the
+    scores are also written to its table 'scores', which 'voc metrics --by segment', case
+    priorities and value by NPS class read.
+    """
+    from clvlab.derived import write_derived
+    from clvlab.features.units import check_same_unit, unit_name
     from clvlab.models import load_model
     from clvlab.value.score import score_customers
 
     fitted = load_model(model_file)
     spend = load_model(spend_model) if spend_model is not None else None
-    data = _summary_frame(rfm_file, workspace, freq, None)
+    model_unit = getattr(fitted, "time_unit_", None)
+    if freq is not None and model_unit is not None and freq.value != model_unit:
+        msg = f"--freq {freq.value} contradicts '{model_file}', fitted on RFM in {unit_name(model_unit)}"
+        raise DataValidationError(msg, hint="drop --freq (score uses the model's unit), or refit the model "
+                                  f"on an RFM in --freq {freq.value}")
+    data = _summary_frame(rfm_file, workspace, freq, None, default_unit=model_unit)
+    unit = str(data.attrs["freq"])
+    data_source = f"'{rfm_file}'" if rfm_file is not None else "the workspace's RFM"
+    remedy = (f"recompute the RFM in the model's unit (clvlab rfm --freq {model_unit} -o FILE), or omit "
+              "the RFM file: score then computes it from the workspace in the model's unit")
+    for model, source in ((fitted, model_file), (spend, spend_model)):
+        if model is not None:
+            check_same_unit(model, unit, model_source=f"'{source}'", data_source=data_source, remedy=remedy)
+    if model_unit is None:
+        from rich.markup import escape
+
+        console.print(f"[yellow]warning:[/] '{escape(str(model_file))}' does not record its time unit (saved by "
+                      f"an older clvlab); assumed to be the RFM's, {unit_name(unit)}", highlight=False)
     scores = score_customers(data, fitted, spend, horizon=horizon_days, discount_rate=discount_rate,
-                             margin=margin, freq=data.attrs.get("freq", freq.value))
+                             margin=margin, freq=unit)
     write_frame(scores, output, "json" if state.json else "csv")
-    if output is not None:
-        console.print(f"{len(scores):,} customers scored, total CLV {scores['clv'].sum():,.2f}; written to {output}")
+    stored = ""
+    if workspace is not None or rfm_file is None:
+        with connect_workspace(workspace) as ws:
+            run_id = write_derived(ws, "scores", scores, as_of=data.attrs.get("observation_end"),
+                                   values={"time_unit": unit, "horizon_days": float(horizon_days),
+                                           "model": type(fitted).__name__})
+        stored = f"; workspace table 'scores' written (run {run_id})"
+    if output is not None or stored:
+        where = f"; written to {output}" if output is not None else ""
+        console.print(f"{len(scores):,} customers scored, total CLV {scores['clv'].sum():,.2f}{where}{stored}",
+                      highlight=False)
 
 
 @user_errors

@@ -31,6 +31,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from clvlab.errors import DataValidationError, check_param
+from clvlab.features.units import DEFAULT_TIME_UNIT
 
 __all__ = ["calibration_holdout", "rfm_summary"]
 
@@ -216,7 +217,7 @@ def _to_frame(result: pd.DataFrame, where: str, table: str) -> tuple[pd.DataFram
 def rfm_summary(
     source: Any,
     *,
-    freq: Freq = "D",
+    freq: Freq = DEFAULT_TIME_UNIT,
     observation_end: DateLike | None = None,
     customer_id: str = "customer_id",
     datetime: str = "ordered_at",
@@ -232,7 +233,9 @@ def rfm_summary(
         A Workspace (its ``transactions`` table), an ``ibis.Table`` on any backend, or a
         pandas/Polars frame of transactions.
     freq
-        Period: ``"D"`` day, ``"W"`` week (Monday to Sunday, as pandas' ``W-SUN``), ``"M"`` month.
+        Period (the time unit): ``"D"`` day, ``"W"`` week (Monday to Sunday, as pandas'
+        ``W-SUN``; the default, see :mod:`clvlab.features.units`), ``"M"`` month.
+        ``lifetimes`` defaults to days: pass ``freq="D"`` to compare.
     observation_end
         Last day observed (purchases on it count; later ones are dropped). Default: the latest
         purchase day. Day resolution: a time of day is ignored.
@@ -276,7 +279,7 @@ def calibration_holdout(
     *,
     calibration_end: DateLike,
     observation_end: DateLike | None = None,
-    freq: Freq = "D",
+    freq: Freq = DEFAULT_TIME_UNIT,
     customer_id: str = "customer_id",
     datetime: str = "ordered_at",
     monetary: str | None = "amount",

@@ -28,6 +28,8 @@ class BaseModel:
 
     #: the papers' parameter names, in the papers' order
     param_names: ClassVar[tuple[str, ...]] = ()
+    #: time unit of the data fitted on (D, W, M), when known; saved with the model
+    time_unit_: str
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer
@@ -138,7 +140,12 @@ class BaseModel:
 
     # ---- persistence -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description of the model and its fit."""
+        """A JSON-ready description of the model and its fit.
+
+        ``time_unit`` is the time unit of the RFM data the model was fitted on (``D``, ``W``,
+        ``M``; the fitted attribute ``time_unit_``, set by ``clvlab fit`` and the pipeline, see
+        :mod:`clvlab.features.units`), or None when unknown.
+        """
         params = self._check_fitted()
         return {
             "model": type(self).__name__,
@@ -150,6 +157,7 @@ class BaseModel:
             "n_customers": self.n_customers_,
             "n_rows": self.n_rows_,
             "converged": self.converged_,
+            "time_unit": getattr(self, "time_unit_", None),
         }
 
     def save(self, path: str | Path) -> None:
@@ -172,6 +180,9 @@ class BaseModel:
         model.n_customers_ = float(data.get("n_customers", float("nan")))
         model.n_rows_ = int(data.get("n_rows", 0))
         model.converged_ = bool(data.get("converged", True))
+        unit = data.get("time_unit")
+        if unit is not None:
+            model.time_unit_ = str(unit)
         return model
 
     @classmethod

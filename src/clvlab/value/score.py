@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError, check_param
+from clvlab.features.units import check_same_unit
 from clvlab.models._base import FloatArray, as_columns
 from clvlab.models._btyd import check_frt, distinct_rows
 from clvlab.value.segments import as_frame, rfm_segments, share_below
@@ -107,13 +108,18 @@ def _fitted_params(model: Any) -> dict[str, float]:
     return {k: float(v) for k, v in dict(model.params_).items()}
 
 
-def _resolve_freq(where: str, rfm: pd.DataFrame, freq: object) -> str:
+def _resolve_freq(where: str, rfm: pd.DataFrame, freq: object, *models: Any) -> str:
+    """The RFM's time unit; models fitted in another unit are refused."""
     if freq is None:
         freq = rfm.attrs.get("freq")
         check_param(freq in DAYS_PER_PERIOD, "freq", where,
                     "one of 'D', 'W', 'M' (the rfm frame has no attrs['freq'] to take it from)",
                     None)
     check_param(freq in DAYS_PER_PERIOD, "freq", where, "one of 'D', 'W', 'M'", freq)
+    for model in models:
+        check_same_unit(model, str(freq), model_source=f"{where}: the {type(model).__name__}",
+                        data_source="the rfm frame", remedy=f"compute the RFM with rfm_summary(..., freq="
+                        f"{getattr(model, 'time_unit_', None)!r}) or score with models fitted on this RFM")
     return str(freq)
 
 
@@ -311,7 +317,7 @@ def customer_lifetime_value(
     _check_common(where, horizon, discount_rate, margin)
     _check_models(where, model, spend_model)
     frame, cols = _read_rfm(rfm, where)
-    period = _resolve_freq(where, frame, freq)
+    period = _resolve_freq(where, frame, freq, *(m for m in (model, spend_model) if m is not None))
     ends, divisors = _schedule(float(horizon), float(discount_rate), period)
     scores = _point_scores(model, spend_model, cols, ends, divisors, float(margin))
     return pd.Series(scores["clv"], index=frame.index, name="clv")
@@ -367,7 +373,7 @@ def score_customers(
                                  and seed >= 0), "seed", where, "an int >= 0 or None", seed)
     _check_models(where, model, spend_model)
     frame, cols = _read_rfm(rfm, where)
-    period = _resolve_freq(where, frame, freq)
+    period = _resolve_freq(where, frame, freq, *(m for m in (model, spend_model) if m is not None))
     ends, divisors = _schedule(float(horizon), float(discount_rate), period)
     scores = _point_scores(model, spend_model, cols, ends, divisors, float(margin))
     population = float(scores.pop("_population")[0])

@@ -281,15 +281,10 @@ def _latest_nps(feedback: Any, where: str) -> pd.DataFrame:
 
 
 def _scores_frame(scores: Any, where: str) -> pd.DataFrame:
-    if isinstance(scores, pd.DataFrame):
-        frame = scores.reset_index() if "customer_id" not in scores.columns else scores
-    else:
-        frame = pd.DataFrame(_as_table(scores, "scores", where).execute())
-    missing = [c for c in ("customer_id", "clv", "p_alive") if c not in frame.columns]
-    if missing:
-        msg = f"{where}: the scores lack column(s) {missing} (columns: {', '.join(map(str, frame.columns))})"
-        raise DataValidationError(msg, hint="use the output of clvlab.score_customers or the 'scores' table")
-    return frame[["customer_id", "clv", "p_alive"]].assign(customer_id=lambda f: f["customer_id"].astype(str))
+    from clvlab.derived import read_derived
+
+    table = read_derived(scores, "scores", columns=("clv", "p_alive"), where=where)
+    return pd.DataFrame(table.select("customer_id", "clv", "p_alive").execute())
 
 
 def _welch(a: FloatArray, b: FloatArray, level: float) -> tuple[float, float, float]:

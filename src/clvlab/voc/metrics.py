@@ -275,15 +275,12 @@ def _as_table(source: Any, name: str, where: str) -> ir.Table:
 
 
 def _scores_table(source: Any, scores: Any) -> ir.Table | None:
-    if scores is None:
-        has = callable(getattr(source, "tables", None)) and "scores" in source.tables()
-        return _as_table(source, "scores", "feedback_metrics") if has else None
-    if isinstance(scores, pd.DataFrame):
-        frame = scores.reset_index() if scores.index.name == "customer_id" else scores
-        keep = [c for c in ("customer_id", *_FROM_SCORES) if c in frame.columns]
-        frame = frame[keep].assign(customer_id=frame["customer_id"].astype(str))
-        return ibis.memtable(frame)
-    return _as_table(scores, "scores", "feedback_metrics")
+    from clvlab.derived import read_derived
+
+    if scores is None and not callable(getattr(source, "tables", None)):
+        return None  # feedback given as a table or frame: no workspace to find 'scores' in
+    return read_derived(source if scores is None else scores, "scores", where="feedback_metrics",
+                        missing_ok=True)
 
 
 def resolve_dimensions(dims: Sequence[str], columns: Sequence[str], where: str) -> list[str]:

@@ -1,0 +1,218 @@
+"""Derived tables (what clvlab computes and stores in the workspace), each with a contract.
+
+Input tables have their contract in :mod:`clvlab.data.contract`; the tables clvlab derives
+from them have theirs here, so that every writer stores the same columns and types and every
+reader (VoC metrics by segment, case priorities, value by NPS class, the server next) reads
+through one function, :func:`read_derived`, instead of guessing at a table. One writer,
+:func:`write_derived`, checks a frame against its contract and replaces the table whole, with
+the run's id and as-of date on every row.
+
+Today's derived table is ``scores`` (one row per customer, from
+:func:`clvlab.score_customers`); ``stages``, ``health``, ``churn``, ``economics`` and
+``cohorts`` will join :data:`DERIVED`.
+
+>>> import clvlab
+>>> from clvlab.derived import read_derived, write_derived
+>>> with clvlab.connect(":memory:") as ws:                     # doctest: +SKIP
+...     run_id = write_derived(ws, "scores", scores, as_of="1998-06-30")
+...     clv = read_derived(ws, "scores", columns=("clv",), where="me").execute()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, overload
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from clvlab.errors import DataValidationError, Issue, check_param
+
+__all__ = ["DERIVED", "DerivedColumn", "DerivedContract", "new_run_id", "read_derived", "write_derived"]
+
+
+@dataclass(frozen=True)
+class DerivedColumn:
+    """One stored column: name, Ibis type, whether every writer must supply it, its meaning."""
+
+    name: str
+    dtype: str
+    required: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DerivedContract:
+    """A derived table: its name, key column, columns, and the command that produces it."""
+
+    name: str
+    key: str
+    columns: tuple[DerivedColumn, ...]
+    produced_by: str
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in stored order."""
+        return [c.name for c in self.columns]
+
+
+#: columns every derived table carries: which run wrote it and as of which date
+RUN_COLUMNS = (
+    DerivedColumn("run_id", "string", True, "id of the run that wrote the table (one per write)"),
+    DerivedColumn("as_of", "date", False, "the data's observation end: the scores hold as of this day"),
+)
+
+SCORES = DerivedContract(
+    name="scores",
+    key="customer_id",
+    columns=(
+        DerivedColumn("customer_id", "string", True, "the customer"),
+        DerivedColumn("frequency", "float64", True, "repeat purchase periods"),
+        DerivedColumn("recency", "float64", True, "periods from first to last purchase"),
+        DerivedColumn("T", "float64", True, "periods from first purchase to as_of"),
+        DerivedColumn("monetary_value", "float64", True, "mean spend of the repeat periods"),
+        DerivedColumn("p_alive", "float64", True, "probability the customer is still active"),
+        DerivedColumn("expected_purchases", "float64", True, "expected purchases over the horizon"),
+        DerivedColumn("expected_spend", "float64", True, "expected spend per purchase"),
+        DerivedColumn("expected_revenue", "float64", False, "expected purchases x spend, undiscounted"),
+        DerivedColumn("clv", "float64", True, "discounted expected margin over the horizon"),
+        DerivedColumn("clv_lower", "float64", False, "lower bound of the CLV interval"),
+        DerivedColumn("clv_upper", "float64", False, "upper bound of the CLV interval"),
+        DerivedColumn("r_score", "int64", False, "recency score (5 = most recent)"),
+        DerivedColumn("f_score", "int64", False, "frequency score"),
+        DerivedColumn("m_score", "int64", False, "monetary score"),
+        DerivedColumn("rfm_score", "string", False, "the three scores, e.g. '545'"),
+        DerivedColumn("segment", "string", False, "RFM segment name"),
+        *RUN_COLUMNS,
+        DerivedColumn("time_unit", "string", False, "time unit of frequency, recency and T (D, W, M)"),
+        DerivedColumn("horizon_days", "float64", False, "CLV horizon in days"),
+        DerivedColumn("model", "string", False, "the purchase model that scored"),
+    ),
+    produced_by="`clvlab score MODEL -w WORKSPACE` (or `clvlab demo`)",
+)
+
+#: derived tables by name
+DERIVED: dict[str, DerivedContract] = {"scores": SCORES}
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time and a random suffix, e.g. ``20261205T092300Z-1a2b3c``."""
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def _contract(name: str, where: str) -> DerivedContract:
+    check_param(name in DERIVED, "name", where, f"one of {sorted(DERIVED)}", name)
+    return DERIVED[name]
+
+
+def _with_key_column(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    return frame.reset_index() if key not in frame.columns and frame.index.name == key else frame
+
+
+def write_derived(
+    workspace: Any, name: str, frame: pd.DataFrame, *, run_id: str | None = None,
+    as_of: str | dt.date | None = None, values: Mapping[str, Any] | None = None,
+) -> str:
+    """Check ``frame`` against the contract of table ``name`` and replace the stored table.
+
+    Parameters
+    ----------
+    workspace
+        A :class:`clvlab.Workspace` (or anything with an Ibis backend as ``con``).
+    name
+        The derived table, a key of :data:`DERIVED` (``"scores"``).
+    frame
+        One row per key (the key as a column or as the index, e.g. the output of
+        :func:`clvlab.score_customers`). Columns outside the contract are not stored.
+    run_id
+        Id of the run; a new one (:func:`new_run_id`) by default.
+    as_of
+        Date the figures hold as of (the RFM's observation end).
+    values
+        Constant columns of the contract to set on every row (e.g. ``time_unit``, ``model``).
+
+    Returns
+    -------
+    str
+        The run id written on every row.
+    """
+    where = "write_derived"
+    contract = _contract(name, where)
+    data = _with_key_column(frame, contract.key).copy()
+    run_id = run_id or new_run_id()
+    for key, value in {**(values or {}), "run_id": run_id, "as_of": as_of}.items():
+        check_param(key in contract.names, "values", where, f"columns of '{name}'", key)
+        data[key] = value
+    missing = [c.name for c in contract.columns if c.required and c.name not in data.columns]
+    if missing:
+        msg = f"{where}: the frame for '{name}' lacks the column(s) {missing}"
+        raise DataValidationError(msg, hint=f"build it as {contract.produced_by} does")
+    keys = data[contract.key]
+    bad = keys.isna() | keys.duplicated()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        issue = Issue("missing or repeated key", row=row + 1, column=contract.key, value=keys.iloc[row])
+        msg = f"{where}: '{name}' holds one row per {contract.key}"
+        raise DataValidationError(msg, [issue])
+    kept = [c for c in contract.columns if c.name in data.columns]
+    data = data[[c.name for c in kept]].assign(**{contract.key: keys.astype(str)})
+    if "as_of" in data and as_of is not None:
+        data["as_of"] = pd.Timestamp(as_of)
+    table = ibis.memtable(data)
+    table = table.select(**{c.name: table[c.name].cast(c.dtype) for c in kept})
+    workspace.con.create_table(name, table, overwrite=True)
+    return run_id
+
+
+@overload
+def read_derived(source: Any, name: str, *, columns: Sequence[str] = ..., where: str,
+                 missing_ok: Literal[False] = ...) -> ir.Table: ...
+@overload
+def read_derived(source: Any, name: str, *, columns: Sequence[str] = ..., where: str,
+                 missing_ok: bool) -> ir.Table | None: ...
+def read_derived(
+    source: Any, name: str, *, columns: Sequence[str] = (), where: str, missing_ok: bool = False
+) -> ir.Table | None:
+    """The derived table ``name`` as an Ibis table, key column as strings.
+
+    Parameters
+    ----------
+    source
+        A Workspace (its stored table ``name``), an ``ibis.Table``, or a pandas frame (the key as
+        a column or the index), e.g. the output of :func:`clvlab.score_customers`.
+    name
+        The derived table, a key of :data:`DERIVED`.
+    columns
+        Columns the caller needs besides the key; a located error names the missing ones.
+    where
+        The caller's name, for messages.
+    missing_ok
+        Return None (instead of raising) when a workspace has no such table.
+    """
+    contract = _contract(name, where)
+    table: ir.Table
+    if isinstance(source, ir.Table):
+        table = source
+    elif isinstance(source, pd.DataFrame):
+        table = ibis.memtable(_with_key_column(source, contract.key))
+    elif callable(getattr(source, "tables", None)) and callable(getattr(source, "table", None)):
+        if name not in source.tables():
+            if missing_ok:
+                return None
+            msg = f"{where}: the workspace has no table '{name}'"
+            raise DataValidationError(msg, hint=f"run {contract.produced_by} first")
+        table = source.table(name)
+    else:
+        check_param(False, "source", where, f"a Workspace, an ibis.Table or a pandas DataFrame of {name}",
+                    type(source).__name__)
+        raise AssertionError  # pragma: no cover - check_param raised
+    have = list(table.columns)
+    missing = [c for c in (contract.key, *columns) if c not in have]
+    if missing:
+        msg = f"{where}: the {name} lack column(s) {missing} (columns: {', '.join(map(str, have))})"
+        raise DataValidationError(msg, hint=f"use the table written by {contract.produced_by}")
+    return table.mutate(**{contract.key: table[contract.key].cast("string")})
