@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
@@ -14,6 +13,9 @@ from rich.table import Table as RichTable
 from clvlab.cli._common import console, emit_json, state, user_errors
 from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.cli.model_cmds import print_summary
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: CDNOW master: whitespace-separated, header 'customer_id date number_of_cds dollar_value'
 CDNOW_MAPPING = {"ordered_at": "date", "quantity": "number_of_cds", "amount": "dollar_value"}
@@ -93,6 +95,8 @@ def _voc_summary(ws: Any) -> dict[str, pd.DataFrame]:
 
 def _close_the_loop(ws: Any, workspace: Path) -> tuple[Any, pd.DataFrame]:
     """Owners into the app store next to the workspace; alert rules open cases for them."""
+    import pandas as pd
+
     from clvlab.cases.alerts import run_alerts
     from clvlab.cases.owners import load_owners
     from clvlab.cases.service import CaseService
@@ -116,6 +120,8 @@ def _close_the_loop(ws: Any, workspace: Path) -> tuple[Any, pd.DataFrame]:
 
 
 def _print_voc(voc: dict[str, pd.DataFrame]) -> None:
+    import pandas as pd
+
     overall = voc["nps"].iloc[0]
     console.print(f"\n[bold]NPS {overall['value']:+.1f}[/] (95% interval {overall['lower']:+.1f} to "
                   f"{overall['upper']:+.1f}, n={int(overall['n']):,})")
@@ -139,6 +145,8 @@ def _print_voc(voc: dict[str, pd.DataFrame]) -> None:
 
 
 def _table(title: str, frame: pd.DataFrame, formats: dict[str, str]) -> RichTable:
+    import pandas as pd
+
     table = RichTable(title=title)
     for col in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[col])
@@ -155,6 +163,8 @@ def _fmt(value: Any, fmt: str) -> str:
 
 
 def _print_comparison(comparison: pd.DataFrame, best: str) -> None:
+    import pandas as pd
+
     frame = comparison.reset_index()
     table = pd.DataFrame({
         "model": [f"{m} *" if m == best else m for m in frame["model"]],
@@ -177,6 +187,8 @@ def _print_segments(scores: pd.DataFrame) -> None:
 
 
 def _print_top(scores: pd.DataFrame) -> None:
+    import pandas as pd
+
     top = scores.nlargest(10, "clv")
     table = pd.DataFrame({
         "customer": top.index.astype(str),

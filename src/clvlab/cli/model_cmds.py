@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table as RichTable
 
@@ -22,6 +21,9 @@ from clvlab.cli._common import (
 )
 from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.errors import ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RfmArg = Annotated[
     Path | None,
@@ -148,6 +150,8 @@ def evaluate(
     console.print(table)
     deciles = result.get("deciles")
     if deciles:
+        import pandas as pd
+
         frame = pd.DataFrame(deciles)
         dec = RichTable(title="Decile lift (1 = highest predicted)")
         for col in frame.columns:
