@@ -94,10 +94,11 @@ def is_missing(value: Any) -> bool:
     return type(value).__name__ in {"NAType", "NaTType"}
 
 
-def fmt_number(value: Any, spec: str = ",.4f") -> str:
+def fmt_number(value: Any, spec: str = ",.4f", *, whole: bool = False) -> str:
     """A number for a table: counts (ints, NumPy ints) as ``3,332``, other numbers with ``spec``.
 
-    Missing values print as an empty cell; strings print as given.
+    ``whole=True`` also prints integral floats as counts (a sum of purchases is a float that
+    counts). Missing values print as an empty cell; strings print as given.
     """
     if is_missing(value):
         return ""
@@ -105,6 +106,8 @@ def fmt_number(value: Any, spec: str = ",.4f") -> str:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return str(value)
+    if whole and isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int):
         return f"{value:,}"
     return format(value, spec)
@@ -162,10 +165,18 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
         except ClvlabError as exc:
             _report(exc, 2 if isinstance(exc, ParameterError) else 1, getattr(exc, "issues", []))
         except OSError as exc:
-            _report(DataValidationError(_os_message(exc)), 1, [])
+            _report(DataValidationError(_os_message(exc), hint=_OS_HINTS.get(type(exc))), 1, [])
         raise AssertionError  # pragma: no cover - _report always exits
 
     return wrapper
+
+
+_OS_HINTS: dict[type[OSError], str] = {
+    IsADirectoryError: "give the path of a file, not of a folder",
+    NotADirectoryError: "a part of the path is a file, not a folder",
+    PermissionError: "check the file's permissions (or run as a user who may read and write it)",
+    FileNotFoundError: "check the path (relative paths start at the current folder)",
+}
 
 
 def _os_message(exc: OSError) -> str:

@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from clvlab.cli._common import console, emit_json, state, user_errors
+from clvlab.cli._common import console, emit_json, state, styled, user_errors
 from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.cli.model_cmds import print_summary
 
@@ -71,13 +71,13 @@ def demo(
     console.print(_table("Open cases by owner (priority from CLV; SLA from the rules)", cases,
                          {"P1": "{:,}", "P2": "{:,}", "P3": "{:,}", "overdue": "{:,}"}))
     console.print(
-        f"\n[bold]{len(run.scores):,} customers scored[/], expected {horizon_days}-day CLV "
+        styled("\n", (f"{len(run.scores):,} customers scored", "bold"), f", expected {horizon_days}-day CLV "
         f"{run.scores['clv'].sum():,.0f} in total.\n"
         f"Scores: {out / 'scores.csv'} and table 'scores' in {workspace}; fits: {out / 'diagnostics.json'}.\n"
         f"Next: clvlab voc metrics -w {workspace} --by store --by month\n"
         f"      clvlab voc text -w {workspace} --by touchpoint\n"
         f"      clvlab cases list -w {workspace} --owner O01\n"
-        f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)"
+        f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)")
     )
 
 
@@ -123,8 +123,8 @@ def _print_voc(voc: dict[str, pd.DataFrame]) -> None:
     import pandas as pd
 
     overall = voc["nps"].iloc[0]
-    console.print(f"\n[bold]NPS {overall['value']:+.1f}[/] (95% interval {overall['lower']:+.1f} to "
-                  f"{overall['upper']:+.1f}, n={int(overall['n']):,})")
+    console.print(styled("\n", (f"NPS {overall['value']:+.1f}", "bold"), f" (95% interval {overall['lower']:+.1f} to "
+                  f"{overall['upper']:+.1f}, n={int(overall['n']):,})"))
     stores = voc["nps_by_store"].sort_values("value")
     table = pd.DataFrame({
         "store": stores["store_id"].astype(str), "n": stores["n"].astype(int), "NPS": stores["value"],

@@ -14,8 +14,10 @@ from clvlab.cli._common import (
     connect_workspace,
     console,
     emit_json,
+    fmt_number,
     read_frame,
     state,
+    styled,
     user_errors,
     write_frame,
 )
@@ -88,7 +90,7 @@ def fit(
         return
     print_summary(fitted)
     for w in caught:
-        console.print(f"[yellow]warning:[/] {w.message}")
+        console.print(styled(("warning:", "yellow"), f" {w.message}"))
     if output is not None:
         console.print(f"model saved to {output}")
 
@@ -146,7 +148,7 @@ def evaluate(
     table.add_column("value", justify="right")
     for key, value in result.items():
         if isinstance(value, int | float):
-            table.add_row(key, f"{value:,.4f}")
+            table.add_row(key, fmt_number(value, whole=True))
     console.print(table)
     deciles = result.get("deciles")
     if deciles:

@@ -54,6 +54,8 @@ def feedback_comments(workspace: Path | None, by: str | None) -> tuple[pd.DataFr
         keep = ["comment", *([group] if group else []), *(["responded_at"] if "responded_at" in cols else [])]
         expr = table.select(*dict.fromkeys(keep)).filter(table.comment.notnull())
         frame: pd.DataFrame = expr.to_pandas()
+    if group is not None:  # labels as text: months as ISO days, numbers as written
+        frame[group] = [None if is_missing(v) else fmt_label(v) for v in frame[group]]
     return frame[frame["comment"].astype(str).str.strip() != ""].reset_index(drop=True), group
 
 
