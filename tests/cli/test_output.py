@@ -10,6 +10,7 @@ import shlex
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -139,8 +140,6 @@ def test_evaluate_prints_counts_as_integers_and_json_without_nan(tmp_path: Path)
 
 def test_json_text_turns_every_non_finite_number_into_null(capsys: pytest.CaptureFixture[str]) -> None:
     """NaN, infinities (Python and NumPy), NumPy arrays, NaT and nested values: always valid JSON."""
-    import pandas as pd
-
     payload = {"a": math.nan, "b": [np.float64("inf"), -math.inf, np.nan], "c": np.array([1.0, np.nan]),
                "d": pd.NaT, "e": pd.Timestamp("2024-01-02"), "f": np.int64(3), "g": {"h": (np.float32("nan"),)}}
     emit_json(payload)
@@ -175,3 +174,25 @@ def test_readme_feedback_load_runs_as_written(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["inserted"] == 2
     nps = runner.invoke(app, ["--json", "voc", "metrics", "-w", str(tmp_path / "shop.duckdb"), "--by", "month"])
     assert nps.exit_code == 0, nps.output
+
+
+@pytest.mark.slow
+def test_score_with_bgnbd_explains_p_alive_of_one_time_buyers(tmp_path: Path) -> None:
+    """CDNOW sample scored with BG/NBD: every customer without a repeat purchase has P(alive) 1,
+    many in segment 'Lost'; `score` says why, with the count, and points to mbgnbd/pareto."""
+    ws = _holdout_ws(tmp_path)
+    rfm = tmp_path / "rfm.parquet"
+    assert runner.invoke(app, ["rfm", "-w", str(ws), "--freq", "W", "-o", str(rfm)]).exit_code == 0
+    assert runner.invoke(app, ["fit", "bgnbd", str(rfm), "-o", str(tmp_path / "bg.json")]).exit_code == 0
+    out = tmp_path / "scores.csv"
+    result = runner.invoke(app, ["score", str(tmp_path / "bg.json"), str(rfm), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out)
+    one_time = scores[scores["frequency"] == 0]
+    assert (one_time["p_alive"] == 1).all()
+    lost = int((one_time["segment"] == "Lost").sum())
+    assert lost > 0
+    expected = (f"P(alive) = 1 to every customer without a repeat purchase ({len(one_time):,} here, "
+                f"{lost:,} of them in segment 'Lost')")
+    assert expected in result.output
+    assert "mbgnbd" in result.output

@@ -230,6 +230,28 @@ def emit_json(payload: Any) -> None:
     print(json_text(payload))
 
 
+def print_p_alive_note(model: Any, scores: pd.DataFrame) -> None:
+    """Under BG/NBD, say on stderr why one-time buyers show P(alive) = 1 (even in segment 'Lost').
+
+    In BG/NBD a customer can drop out only right after a repeat purchase, so a customer without
+    one is alive with probability 1: a property of the model that reads as a contradiction next
+    to an RFM segment. Other models print nothing.
+    """
+    if type(model).__name__ != "BetaGeo" or not {"frequency", "p_alive"} <= set(scores.columns):
+        return
+    one_time = scores["frequency"] == 0
+    n = int(one_time.sum())
+    if not n:
+        return
+    lost = int((one_time & (scores["segment"] == "Lost")).sum()) if "segment" in scores.columns else 0
+    where = f", {lost:,} of them in segment 'Lost'" if lost else ""
+    console.print(styled(("note:", "yellow"), (
+        f" BG/NBD gives P(alive) = 1 to every customer without a repeat purchase ({n:,} here{where}): "
+        "in BG/NBD a customer can drop out only right after a purchase. Their expected purchases and "
+        "CLV stay low; for a P(alive) that falls with the time since the first purchase, fit mbgnbd "
+        "or pareto.")), soft_wrap=True)
+
+
 def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
     """``['ordered_at=date', 'amount=total']`` -> ``{'ordered_at': 'date', 'amount': 'total'}``."""
     mapping: dict[str, str] = {}

@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from clvlab.cli._common import console, emit_json, state, styled, user_errors
+from clvlab.cli._common import console, emit_json, print_p_alive_note, state, styled, user_errors
 from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.cli.model_cmds import print_summary
 
@@ -64,6 +64,7 @@ def demo(
     if run.spend_model is not None:
         print_summary(run.spend_model)
     _print_segments(run.scores)
+    print_p_alive_note(run.model, run.scores)
     _print_top(run.scores)
     console.print(str(feedback_report), highlight=False)
     _print_voc(voc)

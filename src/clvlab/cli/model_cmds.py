@@ -15,6 +15,7 @@ from clvlab.cli._common import (
     console,
     emit_json,
     fmt_number,
+    print_p_alive_note,
     read_frame,
     state,
     styled,
@@ -117,6 +118,7 @@ def score(
     scores = score_customers(data, fitted, spend, horizon=horizon_days, discount_rate=discount_rate,
                              margin=margin, freq=data.attrs.get("freq", freq.value))
     write_frame(scores, output, "json" if state.json else "csv")
+    print_p_alive_note(fitted, scores)
     if output is not None:
         console.print(f"{len(scores):,} customers scored, total CLV {scores['clv'].sum():,.2f}; written to {output}")
 
