@@ -54,7 +54,7 @@ class _Console(Console):
     @property
     def size(self) -> ConsoleDimensions:
         dims = super().size
-        if self._width is None and not self.is_terminal and "COLUMNS" not in self._environ:
+        if self._width is None and not self.is_terminal:  # $COLUMNS, when set, is in _width
             return ConsoleDimensions(max(dims.width, PIPE_WIDTH), dims.height)
         return dims
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,7 +9,15 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from clvlab.cli._common import console, emit_json, print_p_alive_note, state, styled, user_errors
+from clvlab.cli._common import (
+    console,
+    emit_json,
+    json_text,
+    print_p_alive_note,
+    state,
+    styled,
+    user_errors,
+)
 from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.cli.model_cmds import print_summary
 
@@ -47,7 +54,7 @@ def demo(
         alerts, cases = _close_the_loop(ws, workspace)
     out.mkdir(parents=True, exist_ok=True)
     run.scores.to_csv(out / "scores.csv")
-    (out / "diagnostics.json").write_text(json.dumps(run.diagnostics(), indent=2, default=str), encoding="utf-8")
+    (out / "diagnostics.json").write_text(json_text(run.diagnostics()), encoding="utf-8")
 
     if state.json:
         emit_json({"load": report.to_dict(), **run.diagnostics(),
