@@ -65,7 +65,7 @@ _EXPORTS: dict[str, str] = {
     "ConvergenceWarning": "clvlab.errors",
     "DataQualityWarning": "clvlab.errors",
 }
-_SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases"}
+_SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "stats"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

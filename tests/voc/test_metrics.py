@@ -14,7 +14,7 @@ from scipy import stats
 
 import clvlab
 from clvlab.errors import DataValidationError, ParameterError
-from clvlab.stats import bounded_mean_interval, nps_interval, wilson_interval
+from clvlab.stats import nps_interval, wilson_interval
 
 
 def _scores(p: int, pa: int, d: int) -> list[int]:
@@ -100,29 +100,6 @@ def test_csat_interval_stays_inside_the_scale() -> None:
     assert 1 <= one.mean_lower < 2 < one.mean_upper <= 5
     ces = clvlab.ces([1, 1, 2])
     assert 1 <= ces.mean_lower < ces.mean < ces.mean_upper <= 7
-
-
-def test_bounded_mean_interval_is_wilson_on_binary_answers() -> None:
-    """0/1 answers on a 0-1 scale: the bounded-mean interval is Wilson's (n_eff = n - 1, t quantile),
-    within 0.002 of Newcombe's (1998, Table I) 81/263 -> 0.2553-0.3662."""
-    x = np.array([1] * 81 + [0] * 182, dtype=float)
-    lo, hi = bounded_mean_interval(x.mean(), x.std(ddof=1), x.size, scale=(0, 1))
-    assert (float(lo), float(hi)) == pytest.approx((0.2553, 0.3662), abs=0.002)
-
-
-@pytest.mark.parametrize(("probs", "n"), [((0.01, 0.01, 0.03, 0.15, 0.80), 30),
-                                          ((0.03, 0.05, 0.12, 0.35, 0.45), 10),
-                                          ((0.05, 0.2, 0.5, 0.2, 0.05), 100)])
-def test_bounded_mean_interval_coverage_by_simulation(probs: tuple[float, ...], n: int) -> None:
-    """Seeded simulation (20,000 samples of 1-5 answers): the 95% interval covers the true mean
-    at least 93.5% of the time, also near the top of the scale where Student's t covers ~89%."""
-    rng = np.random.default_rng(19980601)
-    x = rng.choice(np.arange(1, 6), size=(20_000, n), p=probs)
-    lo, hi = bounded_mean_interval(x.mean(axis=1), x.std(axis=1, ddof=1), n, scale=(1, 5))
-    truth = float(np.dot(np.arange(1, 6), probs))
-    assert float(np.mean((lo <= truth) & (truth <= hi))) >= 0.935
-    assert lo.min() >= 1
-    assert hi.max() <= 5
 
 
 def test_ces_mean_and_top3_box() -> None:
