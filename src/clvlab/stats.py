@@ -149,9 +149,13 @@ def nps_interval(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """NPS (-100..100), lower, upper and the Wald standard error, from class counts.
 
-    ``se`` is always the plain multinomial one, sqrt((p_P + p_D - (p_P - p_D)^2) / n) x 100,
-    as used by the two-sample test; the bounds follow ``method``: ``"wald"``, or Rocks' (2016)
-    adjusted Wald (3/4 of a response added to promoters and to detractors, 3 to n).
+    The counts are one multinomial draw, so Var(p_P - p_D) = (p_P + p_D - (p_P - p_D)^2) / n
+    (the covariance term -2 p_P p_D / n is what a naive "difference of two proportions"
+    forgets). ``se`` is always this plain standard error (x 100), as the two-sample test uses it.
+    The bounds follow ``method``: ``"wald"``, or Rocks' (2016) adjusted Wald, which adds 3/4 of a
+    response to promoters and to detractors and 3 to n (so 3/2 to passives) before applying the
+    Wald formula: near-nominal coverage at small n, and no collapse when every answer is in one
+    class.
     """
     p_cnt = np.asarray(promoters, dtype=float)
     d_cnt = np.asarray(detractors, dtype=float)

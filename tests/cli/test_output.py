@@ -196,3 +196,18 @@ def test_score_with_bgnbd_explains_p_alive_of_one_time_buyers(tmp_path: Path) ->
                 f"{lost:,} of them in segment 'Lost')")
     assert expected in result.output
     assert "mbgnbd" in result.output
+
+
+def test_voc_text_counts_a_comment_once_when_a_response_has_several_metrics(tmp_path: Path) -> None:
+    """A wide survey file (NPS and CSAT columns) stores one row per metric, each with the comment:
+    `voc text` analyses 2 comments, not 4."""
+    src = tmp_path / "wide.csv"
+    src.write_text("response_id,customer_id,responded_at,推荐分,满意度,评论\nR1,C1,2024-01-02,9,5,很好\n"
+                   "R2,C2,2024-01-03,3,2,物流太慢了\n", encoding="utf-8")
+    ws = str(tmp_path / "w.duckdb")
+    load = runner.invoke(app, ["load", "feedback", str(src), "-w", ws, "--map", "score:nps=推荐分",
+                               "--map", "score:csat=满意度", "--map", "comment=评论"])
+    assert load.exit_code == 0, load.output
+    result = runner.invoke(app, ["--json", "voc", "text", "-w", ws])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["comments"] == 2

@@ -39,7 +39,9 @@ def feedback_comments(workspace: Path | None, by: str | None) -> tuple[pd.DataFr
     """The non-empty comments of the workspace's feedback table, and the name of the group column.
 
     ``by`` is any dimension ``voc metrics`` accepts (``store``, ``month``, ``segment``, a
-    feedback column); the frame holds ``comment``, the group column and ``responded_at``.
+    feedback column); the frame holds ``comment``, the group column and ``responded_at``. A
+    response answered on several metrics (one row each) gives its comment once: rows with the
+    same customer, time, group and comment are one comment.
     """
     from clvlab.voc.feedback import with_dimensions
 
@@ -52,8 +54,10 @@ def feedback_comments(workspace: Path | None, by: str | None) -> tuple[pd.DataFr
         table, canon = with_dimensions(ws, [by] if by else [], where="voc text", table=table)
         group = canon[0] if canon else None
         keep = ["comment", *([group] if group else []), *(["responded_at"] if "responded_at" in cols else [])]
-        expr = table.select(*dict.fromkeys(keep)).filter(table.comment.notnull())
-        frame: pd.DataFrame = expr.to_pandas()
+        # a wide file stores one row per metric of a response, each with its comment: count it once
+        key = [c for c in ("customer_id", "responded_at") if c in cols]
+        expr = table.filter(table.comment.notnull()).select(*dict.fromkeys([*keep, *key]))
+        frame: pd.DataFrame = (expr.distinct() if key else expr).to_pandas()[keep]
     if group is not None:  # labels as text: months as ISO days, numbers as written
         frame[group] = [None if is_missing(v) else fmt_label(v) for v in frame[group]]
     return frame[frame["comment"].astype(str).str.strip() != ""].reset_index(drop=True), group

@@ -6,7 +6,7 @@ passives 7-8, detractors 0-6; NPS = 100 (p_P - p_D). CSAT is the top-2-box share
 "easy" answers (top 3 box, 5-7) beside it.
 
 Intervals (all from :mod:`clvlab.stats`)
--------------------------------------
+----------------------------------------
 NPS: Rocks' (2016) adjusted Wald with the multinomial variance (``method="wald"`` for the plain
 one). Top-box shares: Wilson (1927). Means of CSAT and CES answers: the bounded-mean interval
 (Wilson's on the rescaled mean with an effective sample size, Korn and Graubard 1998), which
