@@ -71,7 +71,7 @@ _EXPORTS: dict[str, str] = {
     "DataQualityWarning": "clvlab.errors",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
-               "derived", "pipeline"}
+               "derived", "pipeline", "stats"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

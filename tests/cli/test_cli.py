@@ -146,6 +146,8 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert payload["total_clv"] > 0
     scores = pd.read_csv(tmp_path / "clvlab-demo" / "scores.csv")
     assert len(scores) == 23570
+    diagnostics = (tmp_path / "clvlab-demo" / "diagnostics.json").read_text(encoding="utf-8")
+    json.loads(diagnostics, parse_constant=lambda c: pytest.fail(f"{c} in diagnostics.json"))  # valid JSON
     assert payload["feedback_load"]["inserted"] == 6000
     overall = payload["voc"]["nps"][0]
     assert overall["lower"] < overall["value"] < overall["upper"]

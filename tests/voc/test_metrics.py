@@ -14,7 +14,7 @@ from scipy import stats
 
 import clvlab
 from clvlab.errors import DataValidationError, ParameterError
-from clvlab.voc.metrics import nps_interval, wilson_interval
+from clvlab.stats import nps_interval, wilson_interval
 
 
 def _scores(p: int, pa: int, d: int) -> list[int]:
@@ -73,14 +73,33 @@ def test_wilson_interval_newcombe_example() -> None:
     assert float(hi) == pytest.approx(0.3662, abs=1e-4)
 
 
-def test_csat_top2box_wilson_and_t_interval() -> None:
-    """CSAT: 7 of 10 answers are 4 or 5 (Wilson 39.7-89.2%), mean with scipy's t interval."""
+def test_csat_top2box_wilson_and_bounded_mean_interval() -> None:
+    """CSAT: 7 of 10 answers are 4 or 5 (Wilson 39.7-89.2%); the mean's interval lies inside 1-5
+    and is longer on the side away from the top of the scale."""
     x = [5, 4, 4, 3, 1, 5, 2, 4, 5, 5]
     r = clvlab.csat(x)
     assert r.value == r.share == 70.0
     assert (r.share_lower, r.share_upper) == pytest.approx((39.68, 89.22), abs=0.01)
-    lo, hi = stats.t.interval(0.95, 9, loc=np.mean(x), scale=stats.sem(x))
-    assert (r.mean_lower, r.mean_upper) == pytest.approx((lo, hi))
+    assert r.mean == pytest.approx(3.8)
+    assert 1 <= r.mean_lower < r.mean < r.mean_upper <= 5
+    assert r.mean_upper - r.mean < r.mean - r.mean_lower
+
+
+def test_csat_interval_stays_inside_the_scale() -> None:
+    """csat([5, 4, 2]): Student's t gives -0.13 to 7.46 on a 1-5 scale; ours stays in 1-5. All
+    answers 5 or a single answer still give an interval, never a point or NaN."""
+    r = clvlab.csat([5, 4, 2])
+    lo, hi = stats.t.interval(0.95, 2, loc=11 / 3, scale=stats.sem([5, 4, 2]))
+    assert lo < 1
+    assert hi > 5
+    assert 1 <= r.mean_lower < r.mean < r.mean_upper <= 5
+    top = clvlab.csat([5] * 20)
+    assert top.mean_upper == 5
+    assert 4 < top.mean_lower < 5
+    one = clvlab.csat([2])
+    assert 1 <= one.mean_lower < 2 < one.mean_upper <= 5
+    ces = clvlab.ces([1, 1, 2])
+    assert 1 <= ces.mean_lower < ces.mean < ces.mean_upper <= 7
 
 
 def test_ces_mean_and_top3_box() -> None:

@@ -1,28 +1,125 @@
-"""What every command shares: global flags, the error boundary, reading and writing frames."""
+"""What every command shares: global flags, the error boundary, reading and writing frames.
+
+Rules for every module of ``clvlab.cli`` (``tests/cli/test_startup.py`` enforces the first):
+
+- **No heavy import at module level.** pandas, NumPy, Ibis, DuckDB, SciPy, scikit-learn, jieba
+  (and clvlab modules that import them) are imported inside the command function that needs
+  them, so ``clvlab --help`` starts in a fraction of a second. Type-only imports go under
+  ``if TYPE_CHECKING:``.
+- **User text is never markup.** :data:`console` and :data:`out` do not parse Rich markup, so
+  a ``[/b]`` in a column name, a path or a comment prints as written; style with
+  :class:`rich.text.Text` (see :func:`styled`), never with ``[bold]`` strings holding user text.
+- **JSON is JSON**: print it with :func:`emit_json` (NaN and infinities become ``null``).
+- Tables come from :func:`new_table`: columns fold instead of cutting ids, numbers go through
+  :func:`fmt_number` (counts as integers).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
+import math
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, ParamSpec, TypeVar
 
-import pandas as pd
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
+from rich.table import Table
+from rich.text import Text
 
 from clvlab.errors import ClvlabError, DataValidationError, ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
+#: width of tables written to a file or a pipe (Rich's own fallback, 80, cuts tables)
+PIPE_WIDTH = 200
+
+
+class _Console(Console):
+    """A console that never parses markup and is wide when it writes to a file or a pipe."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, markup=False, highlight=False, emoji=False)
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dims = super().size
+        if not self.is_terminal:  # a file or a pipe: wide, even when $COLUMNS says 80 (pytest-xdist sets it)
+            return ConsoleDimensions(max(dims.width, PIPE_WIDTH), dims.height)
+        return dims
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
 #: human output goes to stderr so that stdout carries only data (--json, --format csv)
-console = Console(stderr=True)
-out = Console()
+console: Console = _Console(stderr=True)
+out: Console = _Console()
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line with styles: ``styled(("error:", "bold red"), " ", user_text)``; no markup parsed."""
+    return Text.assemble(*parts)
+
+
+Justify = Literal["left", "right"]
+
+
+def new_table(title: str | None, columns: Iterable[str | tuple[str, Justify]], **kwargs: Any) -> Table:
+    """A Rich table whose cells fold (wrap) rather than cut: ids and labels stay whole."""
+    table = Table(title=title, **kwargs)
+    for col in columns:
+        name, justify = (col, "left") if isinstance(col, str) else col
+        table.add_column(name, justify="right" if justify == "right" else "left", overflow="fold")
+    return table
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pandas NA/NaT (without importing pandas)."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ in {"NAType", "NaTType"}
+
+
+def fmt_number(value: Any, spec: str = ",.4f", *, whole: bool = False) -> str:
+    """A number for a table: counts (ints, NumPy ints) as ``3,332``, other numbers with ``spec``.
+
+    ``whole=True`` also prints integral floats as counts (a sum of purchases is a float that
+    counts). Missing values print as an empty cell; strings print as given.
+    """
+    if is_missing(value):
+        return ""
+    if hasattr(value, "dtype") and hasattr(value, "item"):  # NumPy scalar
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return str(value)
+    if whole and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return format(value, spec)
+
+
+def fmt_label(value: Any) -> str:
+    """A group label: dates as ISO days, missing as empty, anything else as text."""
+    if is_missing(value):
+        return ""
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date().isoformat()
+    return str(value)
 
 
 WorkspaceOpt = Annotated[
@@ -56,7 +153,9 @@ state = State()
 def user_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn clvlab errors into one line on stderr and exit 1 (2 for a bad parameter).
 
-    ``--debug`` adds the traceback. Anything else is a bug and keeps its traceback.
+    An ``OSError`` (a directory or an unreadable file given as a path, a full disk) is a user
+    mistake too: one line naming the path, exit 1. ``--debug`` adds the traceback. Anything else
+    is a bug and keeps its traceback.
     """
 
     @functools.wraps(func)
@@ -64,39 +163,93 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except ClvlabError as exc:
-            if state.debug:
-                traceback.print_exc()
-            code = 2 if isinstance(exc, ParameterError) else 1
-            if state.json:
-                issues = [
-                    {"row": i.row, "column": i.column, "value": _jsonable(i.value), "message": i.message}
-                    for i in getattr(exc, "issues", [])
-                ]
-                print(json.dumps({"ok": False, "error": str(exc), "errors": issues, "status": code}))
-            else:
-                console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-            raise typer.Exit(code) from None
+            _report(exc, 2 if isinstance(exc, ParameterError) else 1, getattr(exc, "issues", []))
+        except OSError as exc:
+            _report(DataValidationError(_os_message(exc), hint=_OS_HINTS.get(type(exc))), 1, [])
+        raise AssertionError  # pragma: no cover - _report always exits
 
     return wrapper
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
+_OS_HINTS: dict[type[OSError], str] = {
+    IsADirectoryError: "give the path of a file, not of a folder",
+    NotADirectoryError: "a part of the path is a file, not a folder",
+    PermissionError: "check the file's permissions (or run as a user who may read and write it)",
+    FileNotFoundError: "check the path (relative paths start at the current folder)",
+}
 
 
-def emit_json(payload: Any) -> None:
-    """Print a JSON document on stdout (dates and NumPy numbers made plain)."""
-    print(json.dumps(payload, default=_default, ensure_ascii=False, indent=2))
+def _os_message(exc: OSError) -> str:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    names = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
+    where = " -> ".join(f"'{n}'" for n in names)
+    return f"{where}: {reason}" if where else reason
 
 
-def _default(obj: Any) -> Any:
-    if hasattr(obj, "item"):
-        return obj.item()
+def _report(exc: Exception, code: int, issues: list[Any]) -> None:
+    if state.debug:
+        traceback.print_exc()
+    if state.json:
+        rows = [{"row": i.row, "column": i.column, "value": i.value, "message": i.message} for i in issues]
+        print(json_text({"ok": False, "error": str(exc), "errors": rows, "status": code}, indent=None))
+    else:
+        console.print(styled(("error:", "bold red"), " ", str(exc)), soft_wrap=True)
+    raise typer.Exit(code) from None
+
+
+def plain(obj: Any) -> Any:
+    """``obj`` as JSON-able Python: NaN/inf -> None, NumPy scalars and arrays, dates, paths, Decimal."""
+    if obj is None or isinstance(obj, str | bool):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [plain(v) for v in obj]
+    if is_missing(obj):
+        return None
+    if isinstance(obj, Decimal):
+        return plain(float(obj))
+    if hasattr(obj, "tolist"):  # NumPy scalars and arrays
+        return plain(obj.tolist())
     if hasattr(obj, "isoformat"):
         return obj.isoformat()
     return str(obj)
+
+
+def json_text(payload: Any, *, indent: int | None = 2) -> str:
+    """Valid JSON (never ``NaN``): see :func:`plain`."""
+    return json.dumps(plain(payload), ensure_ascii=False, indent=indent, allow_nan=False)
+
+
+def emit_json(payload: Any) -> None:
+    """Print a JSON document on stdout (NaN and infinities as null, dates and NumPy numbers plain)."""
+    print(json_text(payload))
+
+
+def print_p_alive_note(model: Any, scores: pd.DataFrame) -> None:
+    """Under BG/NBD, say on stderr why one-time buyers show P(alive) = 1 (even in segment 'Lost').
+
+    In BG/NBD a customer can drop out only right after a repeat purchase, so a customer without
+    one is alive with probability 1: a property of the model that reads as a contradiction next
+    to an RFM segment. Other models print nothing.
+    """
+    if type(model).__name__ != "BetaGeo" or not {"frequency", "p_alive"} <= set(scores.columns):
+        return
+    one_time = scores["frequency"] == 0
+    n = int(one_time.sum())
+    if not n:
+        return
+    lost = int((one_time & (scores["segment"] == "Lost")).sum()) if "segment" in scores.columns else 0
+    where = f", {lost:,} of them in segment 'Lost'" if lost else ""
+    console.print(styled(("note:", "yellow"), (
+        f" BG/NBD gives P(alive) = 1 to every customer without a repeat purchase ({n:,} here{where}): "
+        "in BG/NBD a customer can drop out only right after a purchase. Their expected purchases and "
+        "CLV stay low; for a P(alive) that falls with the time since the first purchase, fit mbgnbd "
+        "or pareto.")), soft_wrap=True)
 
 
 def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
@@ -113,6 +266,8 @@ def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
 
 def read_frame(path: Path, *, index: str | None = "customer_id") -> pd.DataFrame:
     """Read a CSV or Parquet file written by clvlab (or by hand) into pandas."""
+    import pandas as pd
+
     if not path.exists():
         msg = f"File not found: '{path}'"
         raise DataValidationError(msg)

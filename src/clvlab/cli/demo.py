@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.progress import (
     BarColumn,
@@ -18,9 +16,20 @@ from rich.progress import (
 )
 from rich.table import Table as RichTable
 
-from clvlab.cli._common import console, emit_json, state, user_errors
+from clvlab.cli._common import (
+    console,
+    emit_json,
+    json_text,
+    print_p_alive_note,
+    state,
+    styled,
+    user_errors,
+)
 from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.cli.model_cmds import print_summary
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @user_errors
@@ -56,8 +65,8 @@ def demo(
     assert alerts is not None  # run_demo runs with an app store
     out.mkdir(parents=True, exist_ok=True)
     run.scores.to_csv(out / "scores.csv")
-    (out / "diagnostics.json").write_text(json.dumps({**run.diagnostics(), "run_id": result.run_id}, indent=2,
-                                                     default=str), encoding="utf-8")
+    (out / "diagnostics.json").write_text(json_text({**run.diagnostics(), "run_id": result.run_id}),
+                                         encoding="utf-8")
 
     if state.json:
         emit_json({"load": report.to_dict(), **run.diagnostics(), "run_id": result.run_id,
@@ -74,6 +83,7 @@ def demo(
     if run.spend_model is not None:
         print_summary(run.spend_model)
     _print_segments(run.scores)
+    print_p_alive_note(run.model, run.scores)
     _print_top(run.scores)
     console.print(str(feedback_report), highlight=False)
     _print_voc(voc)
@@ -81,20 +91,22 @@ def demo(
     console.print(_table("Open cases by owner (priority from CLV; SLA from the rules)", result.cases,
                          {"P1": "{:,}", "P2": "{:,}", "P3": "{:,}", "overdue": "{:,}"}))
     console.print(
-        f"\n[bold]{len(run.scores):,} customers scored[/], expected {horizon_days}-day CLV "
+        styled("\n", (f"{len(run.scores):,} customers scored", "bold"), f", expected {horizon_days}-day CLV "
         f"{run.scores['clv'].sum():,.0f} in total.\n"
         f"Scores: {out / 'scores.csv'} and table 'scores' in {workspace}; fits: {out / 'diagnostics.json'}.\n"
         f"Next: clvlab voc metrics -w {workspace} --by store --by month\n"
         f"      clvlab voc text -w {workspace} --by touchpoint\n"
         f"      clvlab cases list --app-store {get_settings().app_store_url(workspace)} --owner O01\n"
-        f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)"
+        f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)")
     )
 
 
 def _print_voc(voc: dict[str, pd.DataFrame]) -> None:
+    import pandas as pd
+
     overall = voc["nps"].iloc[0]
-    console.print(f"\n[bold]NPS {overall['value']:+.1f}[/] (95% interval {overall['lower']:+.1f} to "
-                  f"{overall['upper']:+.1f}, n={int(overall['n']):,})")
+    console.print(styled("\n", (f"NPS {overall['value']:+.1f}", "bold"), f" (95% interval {overall['lower']:+.1f} to "
+                  f"{overall['upper']:+.1f}, n={int(overall['n']):,})"))
     stores = voc["nps_by_store"].sort_values("value")
     table = pd.DataFrame({
         "store": stores["store_id"].astype(str), "n": stores["n"].astype(int), "NPS": stores["value"],
@@ -115,6 +127,8 @@ def _print_voc(voc: dict[str, pd.DataFrame]) -> None:
 
 
 def _table(title: str, frame: pd.DataFrame, formats: dict[str, str]) -> RichTable:
+    import pandas as pd
+
     table = RichTable(title=title)
     for col in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[col])
@@ -131,6 +145,8 @@ def _fmt(value: Any, fmt: str) -> str:
 
 
 def _print_comparison(comparison: pd.DataFrame, best: str) -> None:
+    import pandas as pd
+
     frame = comparison.reset_index()
     table = pd.DataFrame({
         "model": [f"{m} *" if m == best else m for m in frame["model"]],
@@ -153,6 +169,8 @@ def _print_segments(scores: pd.DataFrame) -> None:
 
 
 def _print_top(scores: pd.DataFrame) -> None:
+    import pandas as pd
+
     top = scores.nlargest(10, "clv")
     table = pd.DataFrame({
         "customer": top.index.astype(str),

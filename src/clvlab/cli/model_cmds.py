@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table as RichTable
 
@@ -15,13 +14,19 @@ from clvlab.cli._common import (
     connect_workspace,
     console,
     emit_json,
+    fmt_number,
+    print_p_alive_note,
     read_frame,
     state,
+    styled,
     user_errors,
     write_frame,
 )
 from clvlab.cli.data_cmds import Freq, FreqOpt, UnitOpt, freq_value
 from clvlab.errors import DataValidationError, ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RfmArg = Annotated[
     Path | None,
@@ -112,7 +117,7 @@ def fit(
         return
     print_summary(fitted)
     for w in caught:
-        console.print(f"[yellow]warning:[/] {w.message}")
+        console.print(styled(("warning:", "yellow"), f" {w.message}"))
     if output is not None:
         console.print(f"model saved to {output}")
 
@@ -157,13 +162,12 @@ def score(
         if model is not None:
             check_same_unit(model, unit, model_source=f"'{source}'", data_source=data_source, remedy=remedy)
     if model_unit is None:
-        from rich.markup import escape
-
-        console.print(f"[yellow]warning:[/] '{escape(str(model_file))}' does not record its time unit (saved by "
-                      f"an older clvlab); assumed to be the RFM's, {unit_name(unit)}", highlight=False)
+        console.print(styled(("warning:", "yellow"), f" '{model_file}' does not record its time unit (saved by "
+                             f"an older clvlab); assumed to be the RFM's, {unit_name(unit)}"), highlight=False)
     scores = score_customers(data, fitted, spend, horizon=horizon_days, discount_rate=discount_rate,
                              margin=margin, freq=unit)
     write_frame(scores, output, "json" if state.json else "csv")
+    print_p_alive_note(fitted, scores)
     stored = ""
     if workspace is not None or rfm_file is None:
         with connect_workspace(workspace) as ws:
@@ -204,10 +208,12 @@ def evaluate(
     table.add_column("value", justify="right")
     for key, value in result.items():
         if isinstance(value, int | float):
-            table.add_row(key, f"{value:,.4f}")
+            table.add_row(key, fmt_number(value, whole=True))
     console.print(table)
     deciles = result.get("deciles")
     if deciles:
+        import pandas as pd
+
         frame = pd.DataFrame(deciles)
         dec = RichTable(title="Decile lift (1 = highest predicted)")
         for col in frame.columns:

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from rich.table import Table
 
 from clvlab.cli._common import (
     WorkspaceOpt,
     connect_workspace,
     console,
     emit_json,
+    fmt_label,
+    fmt_number,
+    new_table,
     out,
     state,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class MetricName(StrEnum):
@@ -36,18 +40,11 @@ class Target(StrEnum):
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return [dict(zip(map(str, clean.columns), row, strict=True)) for row in clean.itertuples(index=False)]
+    return [dict(zip(map(str, frame.columns), row, strict=True)) for row in frame.itertuples(index=False)]
 
 
 def _fmt(value: Any, spec: str = ".1f") -> str:
-    return "" if value is None or pd.isna(value) else format(value, spec)
-
-
-def _label(value: Any) -> str:
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return fmt_number(value, spec)
 
 
 @user_errors
@@ -70,16 +67,11 @@ def voc_metrics(
         return
     dims: list[str] = frame.attrs["by"]
     title = f"{metric.value.upper()} with {level:.0%} intervals"
-    table = Table(title=title)
-    for d in dims:
-        table.add_column(d)
-    table.add_column("n", justify="right")
-    table.add_column(metric.value.upper(), justify="right")
-    table.add_column("interval", justify="right")
     extra = "promoters / passives / detractors %" if metric is MetricName.nps else "mean (interval)"
     if metric is MetricName.ces:
         extra = "share easy % (interval)"
-    table.add_column(extra, justify="right")
+    table = new_table(title, [*dims, ("n", "right"), (metric.value.upper(), "right"), ("interval", "right"),
+                              (extra, "right")])
     for row in frame.to_dict("records"):
         small = bool(row["small_sample"])
         if metric is MetricName.nps:
@@ -90,8 +82,8 @@ def voc_metrics(
         else:
             detail = f"{_fmt(row['share'])} ({_fmt(row['share_lower'])}-{_fmt(row['share_upper'])})"
         spec = ".2f" if metric is MetricName.ces else ".1f"
-        cells = [_label(row[d]) for d in dims]
-        cells += [f"{row['n']}{' *' if small else ''}", _fmt(row["value"], spec),
+        cells = [fmt_label(row[d]) for d in dims]
+        cells += [f"{fmt_number(row['n'])}{' *' if small else ''}", _fmt(row["value"], spec),
                   f"{_fmt(row['lower'], spec)} to {_fmt(row['upper'], spec)}", detail]
         table.add_row(*cells, style="dim" if small else None)
     out.print(table)
@@ -114,7 +106,7 @@ def voc_drivers(
     """Which touchpoints and attributes explain NPS (Shapley share of R^2) and each level's NPS gap."""
     from clvlab.errors import ParameterError
     from clvlab.voc.drivers import nps_drivers
-    from clvlab.voc.metrics import DIMENSIONS
+    from clvlab.voc.feedback import DIMENSIONS
 
     if metric is not MetricName.nps:
         msg = f"voc drivers explains NPS only. Got --metric {metric.value} instead."
@@ -126,15 +118,14 @@ def voc_drivers(
         emit_json({"r2": frame.attrs["r2"], "n": frame.attrs["n"], "method": frame.attrs["method"],
                    "target": frame.attrs["target"], "drivers": _records(frame)})
         return
-    table = Table(title=f"NPS drivers (R^2 = {frame.attrs['r2']:.3f}, n = {frame.attrs['n']:,})")
-    for col, just in (("driver", "left"), ("level", "left"), ("share of R^2 %", "right"), ("n", "right"),
-                      ("NPS", "right"), ("gap vs rest", "right"), ("gap interval", "right")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    table = new_table(f"NPS drivers (R^2 = {fmt_number(frame.attrs['r2'], '.3f')}, n = {fmt_number(frame.attrs['n'])})",
+                      ["driver", "level", ("share of R^2 %", "right"), ("n", "right"), ("NPS", "right"),
+                       ("gap vs rest", "right"), ("gap interval", "right")])
     for row in frame.to_dict("records"):
         small = bool(row["small_sample"])
         table.add_row(
-            str(row["driver"]), _label(row["level"]), _fmt(row["importance_pct"]),
-            f"{row['n']}{' *' if small else ''}", _fmt(row["nps"]), _fmt(row["gap"], "+.1f"),
+            str(row["driver"]), fmt_label(row["level"]), _fmt(row["importance_pct"]),
+            f"{fmt_number(row['n'])}{' *' if small else ''}", _fmt(row["nps"]), _fmt(row["gap"], "+.1f"),
             f"{_fmt(row['gap_lower'], '+.1f')} to {_fmt(row['gap_upper'], '+.1f')}",
             style="dim" if small else None,
         )

@@ -38,7 +38,8 @@ import pandas as pd
 from scipy import stats
 
 from clvlab.errors import DataValidationError, ParameterError, check_param
-from clvlab.voc.metrics import _as_table, feedback_table, nps_interval, t_interval
+from clvlab.stats import nps_interval, t_interval
+from clvlab.voc.feedback import _as_table, feedback_table
 
 __all__ = ["lmg", "nps_drivers", "value_by_nps_class"]
 

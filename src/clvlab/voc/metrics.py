@@ -5,20 +5,20 @@ passives 7-8, detractors 0-6; NPS = 100 (p_P - p_D). CSAT is the top-2-box share
 (4 or 5), with the mean beside it; CES is the mean of a 1-7 effort scale, with the share of
 "easy" answers (top 3 box, 5-7) beside it.
 
-Intervals
----------
-NPS: the counts are one multinomial draw, so Var(p_P - p_D) = (p_P + p_D - (p_P - p_D)^2) / n
-(the covariance term -2 p_P p_D / n is what a naive "difference of two proportions" forgets).
-The default interval is Rocks' (2016) adjusted Wald: add 3/4 of a response to promoters and to
-detractors and 3 to n (so 3/2 to passives), then apply the Wald formula to the adjusted shares;
-it keeps near-nominal coverage at small n and never collapses when every answer is in one class.
-``method="wald"`` gives the plain interval. Shares: Wilson (1927). Means: Student t. See docs/voc.md.
+Intervals (all from :mod:`clvlab.stats`)
+----------------------------------------
+NPS: Rocks' (2016) adjusted Wald with the multinomial variance (``method="wald"`` for the plain
+one). Top-box shares: Wilson (1927). Means of CSAT and CES answers: the bounded-mean interval
+(Wilson's on the rescaled mean with an effective sample size, Korn and Graubard 1998), which
+stays inside the scale where Student's t would not (``csat([5, 4, 2])``: t gives -0.13 to 7.46 on
+a 1-5 scale). See docs/voc.md.
 
 References
 ----------
 Rocks, B. (2016). Interval estimation for the "net promoter score". The American Statistician
 70(4), 365-372 (the multinomial variance; the adjusted Wald interval with pseudo-observations).
 Wilson, E. B. (1927). Probable inference ... JASA 22, 209-212.
+Korn, E. L. and Graubard, B. I. (1998). Survey Methodology 24(2), 193-201.
 """
 
 from __future__ import annotations
@@ -27,84 +27,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from clvlab.errors import DataValidationError, Issue, ParameterError, check_param
+from clvlab.errors import DataValidationError, Issue, check_param
+from clvlab.stats import (
+    NPSMethod,
+    bounded_mean_interval,
+    check_level,
+    nps_interval,
+    wilson_interval,
+    z_quantile,
+)
+from clvlab.voc.feedback import feedback_table, grouped_frame
 
 __all__ = ["NPSResult", "ScaleResult", "ces", "csat", "feedback_metrics", "metric_trend", "nps"]
 
 Metric = Literal["nps", "csat", "ces"]
-NPSMethod = Literal["adjusted_wald", "wald"]
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 DEFAULT_SCALES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
-PSEUDO = 0.75  # Rocks (2016): 3/4 of a response added to promoters and to detractors, n + 3
-
-
-def _z(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2))
-
-
-def _check_level(level: object, where: str) -> float:
-    ok = isinstance(level, float | int) and not isinstance(level, bool) and 0 < level < 1
-    check_param(ok, "level", where, "a float in (0, 1)", level)
-    assert isinstance(level, float | int)
-    return float(level)
-
-
-
-def nps_interval(
-    promoters: Any, passives: Any, detractors: Any, *, level: float = 0.95,
-    method: NPSMethod = "adjusted_wald",
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """NPS (-100..100), lower, upper and the Wald standard error, from class counts.
-
-    ``se`` is always the plain multinomial one, sqrt((p_P + p_D - (p_P - p_D)^2) / n) x 100,
-    as used by the two-sample test; the bounds follow ``method``.
-    """
-    p_cnt = np.asarray(promoters, dtype=float)
-    d_cnt = np.asarray(detractors, dtype=float)
-    n = p_cnt + np.asarray(passives, dtype=float) + d_cnt
-    z = _z(level)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pp, pd_ = p_cnt / n, d_cnt / n
-        value = pp - pd_
-        se = np.sqrt(np.maximum(pp + pd_ - value**2, 0.0) / n)
-        if method == "wald":
-            centre, half = value, z * se
-        else:
-            n_adj = n + 4 * PSEUDO
-            pa, da = (p_cnt + PSEUDO) / n_adj, (d_cnt + PSEUDO) / n_adj
-            centre = pa - da
-            half = z * np.sqrt((pa + da - centre**2) / n_adj)
-    lower = np.clip(centre - half, -1.0, 1.0)
-    upper = np.clip(centre + half, -1.0, 1.0)
-    return 100 * value, 100 * lower, 100 * upper, 100 * se
-
-
-def wilson_interval(k: Any, n: Any, *, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
-    """Wilson score interval of a proportion k / n (as shares in [0, 1])."""
-    k_arr, n_arr = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
-    z = _z(level)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k_arr / n_arr
-        denom = 1 + z**2 / n_arr
-        centre = (p + z**2 / (2 * n_arr)) / denom
-        half = z * np.sqrt(p * (1 - p) / n_arr + z**2 / (4 * n_arr**2)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-
-
-def t_interval(mean: Any, sd: Any, n: Any, *, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
-    """Student t interval of a mean (NaN when n < 2)."""
-    m, s, n_arr = (np.asarray(a, dtype=float) for a in (mean, sd, n))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = stats.t.ppf(0.5 + level / 2, np.where(n_arr > 1, n_arr - 1, np.nan))
-        half = q * s / np.sqrt(n_arr)
-    return m - half, m + half
-
 
 
 @dataclass(frozen=True)
@@ -138,7 +80,7 @@ class NPSResult:
 
 @dataclass(frozen=True)
 class ScaleResult:
-    """A rating-scale metric: the mean with a t interval and a top-box share (%) with Wilson's."""
+    """A rating-scale metric: the mean with an interval inside the scale and a top-box share (%) with Wilson's."""
 
     metric: str
     n: int
@@ -202,7 +144,7 @@ def nps(scores: Any, *, level: float = 0.95, method: NPSMethod = "adjusted_wald"
     >>> round(r.value), round(r.upper - r.value, 1)
     (30, 15.3)
     """
-    level = _check_level(level, "nps")
+    level = check_level(level, "nps")
     check_param(method in ("adjusted_wald", "wald"), "method", "nps", "'adjusted_wald' or 'wald'", method)
     x = _scores(scores, DEFAULT_SCALES["nps"], "nps")
     p, d = int((x >= 9).sum()), int((x <= 6).sum())
@@ -220,21 +162,24 @@ def _top_box(metric: str, scale: tuple[float, float]) -> float:
 
 def _scale_result(metric: str, scores: Any, scale: tuple[float, float], level: float) -> ScaleResult:
     where = metric
-    level = _check_level(level, where)
+    level = check_level(level, where)
     check_param(len(scale) == 2 and scale[0] < scale[1], "scale", where, "(low, high) with low < high", scale)
     x = _scores(scores, scale, where)
     top = _top_box(metric, scale)
     k = int((x >= top).sum())
     lo_s, hi_s = wilson_interval(k, x.size, level=level)
     sd = float(x.std(ddof=1)) if x.size > 1 else float("nan")
-    lo_m, hi_m = t_interval(x.mean(), sd, x.size, level=level)
+    lo_m, hi_m = bounded_mean_interval(x.mean(), sd, x.size, scale=scale, level=level)
     return ScaleResult(metric, int(x.size), float(x.mean()), float(lo_m), float(hi_m),
                        100 * k / x.size, 100 * float(lo_s), 100 * float(hi_s), top,
                        (float(scale[0]), float(scale[1])), level)
 
 
 def csat(scores: Any, *, scale: tuple[float, float] = (1, 5), level: float = 0.95) -> ScaleResult:
-    """CSAT: top-2-box share (%) with a Wilson interval, and the mean with a t interval.
+    """CSAT: top-2-box share (%) with a Wilson interval, and the mean with an interval inside the scale.
+
+    The mean's interval is :func:`clvlab.stats.bounded_mean_interval` (never outside ``scale``,
+    never a point when every answer is the same).
 
     Examples
     --------
@@ -246,121 +191,11 @@ def csat(scores: Any, *, scale: tuple[float, float] = (1, 5), level: float = 0.9
 
 
 def ces(scores: Any, *, scale: tuple[float, float] = (1, 7), level: float = 0.95) -> ScaleResult:
-    """CES: the mean effort score with a t interval, and the share "easy" (top 3 box of 1-7)."""
+    """CES: the mean effort score with an interval inside the scale, and the share "easy" (top 3 box of 1-7)."""
     return _scale_result("ces", scores, scale, level)
 
 
-#: user-facing dimension name -> column (derived ones are computed or joined)
-DIMENSIONS: dict[str, str] = {"store": "store_id", "product": "product_id", "survey": "survey_id",
-                              **{k: k for k in ("channel", "touchpoint", "month", "week", "stage", "segment")}}
-_DERIVED_TIME = {"month": "M", "week": "W"}
-_FROM_SCORES = ("stage", "segment")
-_NOT_DIMENSIONS = {"response_id", "responded_at", "score", "comment", "_key", "_source", "_loaded_at"}
-
-
-def _as_table(source: Any, name: str, where: str) -> ir.Table:
-    if isinstance(source, ir.Table):
-        return source
-    if isinstance(source, pd.DataFrame):
-        frame = source.reset_index() if source.index.name == "customer_id" else source
-        con = ibis.duckdb.connect()
-        con.con.register(name, frame)
-        return con.table(name)
-    result = source.table(name) if callable(getattr(source, "table", None)) else None
-    if isinstance(result, ir.Table):
-        return result
-    check_param(False, "source", where, f"a Workspace, an ibis.Table or a pandas DataFrame of {name}",
-                type(source).__name__)
-    raise AssertionError  # pragma: no cover - check_param raised
-
-
-def _scores_table(source: Any, scores: Any) -> ir.Table | None:
-    from clvlab.derived import read_derived
-
-    if scores is None and not callable(getattr(source, "tables", None)):
-        return None  # feedback given as a table or frame: no workspace to find 'scores' in
-    return read_derived(source if scores is None else scores, "scores", where="feedback_metrics",
-                        missing_ok=True)
-
-
-def resolve_dimensions(dims: Sequence[str], columns: Sequence[str], where: str) -> list[str]:
-    """Canonical column names of ``dims``; unknown names raise with the valid list."""
-    aliases = (k for k, v in DIMENSIONS.items() if v in columns or v in _DERIVED_TIME or v in _FROM_SCORES)
-    valid = sorted({*aliases, *(c for c in columns if c not in _NOT_DIMENSIONS)})
-    out: list[str] = []
-    for dim in dims:
-        col = DIMENSIONS.get(dim, dim)
-        if col not in columns and col not in _DERIVED_TIME and col not in _FROM_SCORES:
-            msg = f"{where}: unknown dimension {dim!r}; valid dimensions: {', '.join(valid)}"
-            raise ParameterError(msg)
-        if col not in out:
-            out.append(col)
-    return out
-
-
-def feedback_table(
-    source: Any, dims: Sequence[str], *, metric: str, where: str, scores: Any = None
-) -> tuple[ir.Table, list[str]]:
-    """Responses of ``metric`` with the dimension columns and ``score`` (float), as Ibis."""
-    t = _as_table(source, "feedback", where)
-    cols = list(t.columns)
-    if "score" not in cols:
-        msg = f"{where}: the feedback table has no 'score' column (columns: {', '.join(cols)})"
-        raise DataValidationError(msg, hint="load it with ws.load('feedback', ..., mapping={'score': ...})")
-    canon = resolve_dimensions(dims, cols, where)
-    if "metric" in cols:
-        t = t.filter(t.metric.lower() == metric)
-    t = t.filter(t.score.notnull())
-    derived = [c for c in canon if c in _DERIVED_TIME and c not in cols]
-    if derived and "responded_at" not in cols:
-        msg = f"{where}: dimension(s) {derived} need a 'responded_at' column"
-        raise DataValidationError(msg)
-    if derived:
-        t = t.mutate(**{c: t.responded_at.truncate(_DERIVED_TIME[c]).cast("date") for c in derived})
-    joined = [c for c in canon if c in _FROM_SCORES and c not in cols]
-    if joined:
-        sc = _scores_table(source, scores)
-        missing = joined if sc is None else [c for c in joined if c not in sc.columns]
-        if sc is None or "customer_id" not in cols:
-            msg = (f"{where}: dimension(s) {joined} come from the per-customer scores (table 'scores' "
-                   "joined on customer_id), which are not available")
-            raise DataValidationError(msg, hint="run `clvlab score` (or score_customers) first, or pass scores=")
-        if missing:
-            msg = f"{where}: the scores table has no column {missing} (it has: {', '.join(sc.columns)})"
-            hint = ("'stage' is the lifecycle stage, which clvlab does not compute yet: use 'segment' "
-                    "(RFM), or bring your own stages (Python: scores= a DataFrame with customer_id and "
-                    "stage)")
-            raise DataValidationError(msg, hint=hint if "stage" in missing else None)
-        sc = sc.select("customer_id", *joined).rename({f"_s_{c}": c for c in joined})
-        t = t.left_join(sc, t.customer_id == sc.customer_id.cast("string"))
-        t = t.mutate(**{c: ibis.coalesce(t[f"_s_{c}"].cast("string"), ibis.literal("(unscored)"))
-                        for c in joined})
-    return t.mutate(score=t.score.cast("float64")).select(*canon, "score"), canon
-
-
-def grouped_frame(t: ir.Table, canon: Sequence[str], *, metric: str, top_box: float) -> pd.DataFrame:
-    """Per-group counts (and sums) computed in the engine; one row per group comes back."""
-    s = t.score
-    aggs: dict[str, Any] = {"n": s.count()}
-    if metric == "nps":
-        aggs["promoters"] = ibis.ifelse(s >= 9, 1, 0).sum()
-        aggs["detractors"] = ibis.ifelse(s <= 6, 1, 0).sum()
-    else:
-        aggs.update(sum=s.sum(), sum_sq=(s * s).sum(), top_box=ibis.ifelse(s >= top_box, 1, 0).sum())
-    expr = t.group_by(list(canon)).aggregate(**aggs) if canon else t.aggregate(**aggs)
-    frame = expr.execute()
-    frame = frame[frame["n"] > 0].reset_index(drop=True)
-    if frame.empty:
-        msg = f"no {metric} responses in the feedback"
-        raise DataValidationError(msg, hint="check the 'metric' column values (nps, csat, ces)")
-    for col in ("n", "promoters", "detractors", "top_box"):
-        if col in frame.columns:
-            frame[col] = frame[col].fillna(0).astype("int64")
-    return frame
-
-
-
-def _intervals(metric: str, agg: pd.DataFrame, level: float) -> pd.DataFrame:
+def _intervals(metric: str, agg: pd.DataFrame, level: float, scale: tuple[float, float]) -> pd.DataFrame:
     """Add value, lower, upper, se and shares to per-group counts (Python, group rows only)."""
     out = agg.copy()
     n = out["n"].to_numpy(dtype=float)
@@ -380,7 +215,7 @@ def _intervals(metric: str, agg: pd.DataFrame, level: float) -> pd.DataFrame:
         sd = np.sqrt(np.where(n > 1, np.maximum(s2 - n * mean**2, 0.0) / (n - 1), np.nan))
         share_se = np.sqrt(share * (100 - share) / n)
     lo_s, hi_s = wilson_interval(k, n, level=level)
-    lo_m, hi_m = t_interval(mean, sd, n, level=level)
+    lo_m, hi_m = bounded_mean_interval(mean, sd, n, scale=scale, level=level)
     out["mean"], out["mean_lower"], out["mean_upper"], out["sd"] = mean, lo_m, hi_m, sd
     out["share"], out["share_lower"], out["share_upper"] = share, 100 * lo_s, 100 * hi_s
     if metric == "csat":
@@ -434,7 +269,7 @@ def feedback_metrics(
         interval), ``share`` (top-box %, with Wilson interval) and ``top_box``.
     """
     where = "feedback_metrics"
-    level = _check_level(level, where)
+    level = check_level(level, where)
     check_param(metric in DEFAULT_SCALES, "metric", where, "one of 'nps', 'csat', 'ces'", metric)
     check_param(isinstance(min_n, int) and min_n >= 0, "min_n", where, "an int >= 0", min_n)
     check_param(period in (None, "month", "week"), "period", where, "None, 'month' or 'week'", period)
@@ -444,7 +279,7 @@ def feedback_metrics(
     use_scale = scale or DEFAULT_SCALES[metric]
     table, canon = feedback_table(source, dims, metric=metric, where=where, scores=scores)
     agg = grouped_frame(table, canon, metric=metric, top_box=_top_box(metric, use_scale))
-    out = _intervals(metric, agg, level)
+    out = _intervals(metric, agg, level, use_scale)
     out.insert(len(canon), "metric", metric)
     out["small_sample"] = out["n"] < min_n
     out = out.sort_values(canon, kind="stable").reset_index(drop=True) if canon else out
@@ -493,7 +328,7 @@ def metric_trend(
         p_value = 2 * stats.norm.sf(np.abs((change / se_test).to_numpy(dtype=float)))
     p_value = np.where(se_test.to_numpy(dtype=float) == 0, np.where(change == 0, 1.0, 0.0), p_value)
     frame["change"] = change
-    frame["change_lower"], frame["change_upper"] = change - _z(level) * se_diff, change + _z(level) * se_diff
+    frame["change_lower"], frame["change_upper"] = change - z_quantile(level) * se_diff, change + z_quantile(level) * se_diff
     frame["p_value"] = np.where(change.isna(), np.nan, p_value)
     frame["significant"] = frame["p_value"] < 1 - level
     frame.attrs.update(period=period)
