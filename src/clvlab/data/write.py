@@ -1,0 +1,114 @@
+"""Write a load's results: the rejects file, and the valid rows into the stored table."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from clvlab.data.contract import TableContract
+from clvlab.data.progress import run_sql
+from clvlab.data.rows import PARSED
+from clvlab.data.sources import Staged, quote_ident, quote_str
+
+#: columns summed when exact duplicate rows are merged
+ADDITIVE = ("amount", "quantity", "margin", "cost")
+
+
+def rejects_file(
+    con: Any, staged: Staged, mapping: dict[str, str], path: Path
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    reserved = {"row", "column", "value", "reason"}
+    orig = ", ".join(
+        f"s.{quote_ident(c)} AS {quote_ident('source_' + c if c in reserved else c)}"
+        for c in staged.columns
+    )
+    case = " ".join(f"WHEN {quote_str(k)} THEN {quote_str(v)}" for k, v in mapping.items())
+    col = f"CASE p._column {case} ELSE p._column END" if case else "p._column"
+    tmp = path.with_name(path.name + ".tmp")
+    using = "_row, _part" if staged.parts else "_row"
+    con.execute(
+        f"COPY (SELECT p._row AS row, {col} AS column, p._reason AS reason, {orig} "
+        f"FROM {PARSED} p JOIN {staged.table} s USING ({using}) WHERE p._reason IS NOT NULL "
+        f"ORDER BY p._row) TO {quote_str(str(tmp))} (FORMAT csv, HEADER true)"
+    )
+    tmp.replace(path)
+
+
+def create_table(con: Any, contract: TableContract) -> None:
+    cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in contract.stored_schema())
+    con.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(contract.name)} ({cols})")
+
+
+def update_sql(contract: TableContract, mapped: Sequence[str], source_name: str) -> str | None:
+    """UPDATE of stored rows whose key is in the valid parsed rows with other values in
+    ``mapped`` columns (NULLs in the source keep the stored value); None if nothing can change."""
+    cols = [c for c in contract.names if c in mapped and c not in contract.key.columns]
+    if not contract.key.update or not cols:
+        return None
+    target = quote_ident(contract.name)
+    sets = ", ".join(f"{quote_ident(c)} = coalesce(v.{quote_ident(c)}, t.{quote_ident(c)})"
+                     for c in cols)
+    changed = " OR ".join(f"(v.{quote_ident(c)} IS NOT NULL AND v.{quote_ident(c)} IS DISTINCT FROM "
+                          f"t.{quote_ident(c)})" for c in cols)
+    return f"""
+    UPDATE {target} AS t SET {sets}, _source = {quote_str(source_name)},
+           _loaded_at = timezone('UTC', now())
+    FROM (SELECT * FROM {PARSED} WHERE _reason IS NULL AND _dup = 1) v
+    WHERE t._key = v._key AND ({changed})
+    """
+
+
+def insert(
+    con: Any, contract: TableContract, source_name: str, merge: bool, progress: bool,
+    mapped: Sequence[str] = (),
+) -> tuple[int, int]:
+    """Insert the valid, not yet stored rows (and update changed ones, where the key allows it)
+    in one transaction; return (inserted, updated)."""
+    names = contract.names
+    target = quote_ident(contract.name)
+    sel = []
+    for n in names:
+        if merge and n in ADDITIVE:
+            sel.append(f"sum({quote_ident(n)}) OVER (PARTITION BY _h) AS {quote_ident(n)}")
+        else:
+            sel.append(quote_ident(n))
+    flags = ", ".join(f"coalesce({cond}, false) AS {quote_ident(f)}"
+                      for f, cond in contract.flags.items())
+    inner = f"SELECT {', '.join(sel)}, _key, _dup, _row FROM {PARSED} WHERE _reason IS NULL"
+    keep = "WHERE _dup = 1" if merge else ""
+    all_cols = ", ".join(quote_ident(n) for n, _ in contract.stored_schema())
+    sql = f"""
+    INSERT INTO {target} ({all_cols})
+    SELECT {", ".join(quote_ident(n) for n in names)}{", " + flags if flags else ""}, _key,
+           {quote_str(source_name)}, timezone('UTC', now())
+    FROM ({inner}) v {keep}
+    {"AND" if keep else "WHERE"} NOT EXISTS (SELECT 1 FROM {target} t WHERE t._key = v._key)
+    ORDER BY v._row
+    """
+    update = update_sql(contract, mapped, source_name)
+    updated = 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        create_table(con, contract)
+        if update is not None:  # before the insert, so new rows are not compared with themselves
+            updated = int(con.execute(update).fetchone()[0])
+        before = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        run_sql(con, sql, progress, f"inserting into {contract.name}")
+        after = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(after - before), updated
+
+
+def rejects_path(rejects: str | Path | None, rejects_dir: Path | None, stem: str,
+                  table: str) -> Path:
+    if rejects is not None:
+        return Path(rejects)
+    base = rejects_dir or Path(tempfile.gettempdir()) / "clvlab.rejects"
+    suffix = "" if table == "transactions" else f".{table}"
+    return base / f"{stem}{suffix}.rejects.csv"
