@@ -42,6 +42,14 @@ def freq_value(freq: Freq) -> Literal["D", "W", "M"]:
     return freq.value
 
 
+class RefundRule(StrEnum):
+    """How refunds are netted against the purchases they undo (clvlab.data.refunds)."""
+
+    net = "net"
+    order = "order"
+    drop = "drop"
+
+
 class Table(StrEnum):
     transactions = "transactions"
     customers = "customers"
@@ -79,6 +87,11 @@ def load(
         list[str] | None,
         typer.Option("--scale", help="Feedback: METRIC=LOW-HIGH, repeatable, e.g. --scale csat=0-10."),
     ] = None,
+    refunds: Annotated[
+        RefundRule | None,
+        typer.Option("--refunds", help="Transactions: net refunds against their order by order id, "
+                     "else customer+product (net), by order id only (order), or not (drop) [default: net]."),
+    ] = None,
 ) -> None:
     """Load a file or table into the workspace: validated, idempotent, rejects kept aside."""
     with connect_workspace(workspace) as ws:
@@ -86,7 +99,7 @@ def load(
             table.value, source, mapping=parse_mapping(mapping) or None, config=config,
             date_format=date_format, timezone=timezone, sep=sep, decimal=decimal,
             merge_duplicates=merge_duplicates, rejects=rejects, progress=not state.json,
-            scales=parse_scales(scale) or None,
+            scales=parse_scales(scale) or None, refunds=refunds.value if refunds else None,
         )
     if state.json:
         emit_json(report.to_dict())

@@ -128,7 +128,9 @@ class TableContract:
     (missing optional columns are NULL there); ``flags_doc`` says in words what it flags.
     ``scale`` checks a value's range by category, ``wide`` allows one source column per
     category, and ``mask_unmapped`` masks personal data in the source columns the table does
-    not use too (they appear in the rejects file).
+    not use too (they appear in the rejects file).  ``links`` are stored VARCHAR columns set
+    after each load over the whole table (transactions: ``refund_of``, see
+    :mod:`clvlab.data.refunds`).
     """
 
     name: str
@@ -141,6 +143,7 @@ class TableContract:
     scale: Scale | None = None
     wide: Wide | None = None
     mask_unmapped: bool = False
+    links: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -164,6 +167,7 @@ class TableContract:
         """``(name, SQL type)`` of every stored column, bookkeeping columns last."""
         cols = [(c.name, SQL_TYPES[c.kind]) for c in self.columns]
         cols += [(f, "BOOLEAN") for f in self.flags]
+        cols += [(c, "VARCHAR") for c in self.links]
         cols += [("_key", "VARCHAR"), ("_source", "VARCHAR"), ("_loaded_at", "TIMESTAMP")]
         return cols
 
@@ -213,6 +217,7 @@ TRANSACTIONS = TableContract(
         "is_refund": "negative amount or quantity, or a cancelled invoice (order id 'C' + digits, "
         "as in UCI Online Retail)",
     },
+    links=("refund_of",),
 )
 
 CUSTOMERS = TableContract(

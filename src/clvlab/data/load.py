@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from clvlab.data.contract import TableContract
 from clvlab.data.mapping import LoadOptions, resolve_mapping
 from clvlab.data.parse import check_timezone, infer_date_format, suggest_date_format
 from clvlab.data.prepare import clean_staged, split_wide, suffix_keys, unpivot
+from clvlab.data.refunds import LINK, RefundRule, link_refunds
 from clvlab.data.report import LoadReport
 from clvlab.data.rows import PARSED, build_parsed
 from clvlab.data.sources import Staged, quote_ident, quote_str, stage_source
@@ -109,14 +110,22 @@ def load_table(
             report.refunds = int(con.execute(
                 f"SELECT count(*) FROM {PARSED} WHERE _reason IS NULL{dup} AND ({cond})"
             ).fetchone()[0])
+        after = (lambda: _link(con, contract, opts, report)) if LINK in contract.links else None
         report.inserted, report.updated = insert(con, contract, staged.name, merge_duplicates,
-                                                  progress, list(mapping))
+                                                 progress, list(mapping), after)
         report.already_present = good - report.merged - report.inserted - report.updated
     finally:
         for t in (_STAGE, PARSED):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _link(con: Any, contract: TableContract, opts: LoadOptions, report: LoadReport) -> None:
+    """Link refunds to their purchases by the load's rule; record what it did in ``report``."""
+    stats = link_refunds(con, contract.name, cast(RefundRule, opts.refunds))
+    report.refunds_netted, report.refund_amount_netted = stats.linked, stats.amount
+    report.orders_cancelled, report.refunds_unlinked = stats.cancelled_orders, stats.unlinked
 
 
 def _all_bad(

@@ -21,6 +21,10 @@ class LoadReport:
     duplicates : rows identical to an earlier row of the same source.
     merged : duplicate rows folded into their first occurrence (``merge_duplicates=True``).
     refunds : valid rows flagged ``is_refund``.
+    refunds_netted, refund_amount_netted : refund rows linked to the purchase they undo by this
+        load (over the whole table), and their amount (positive).
+    orders_cancelled : orders those refunds leave at zero or less (no longer purchases).
+    refunds_unlinked : stored refund rows linked to no purchase (left out of RFM).
     no_customer : rows rejected for a missing customer id.
     """
 
@@ -34,6 +38,10 @@ class LoadReport:
     duplicates: int = 0
     merged: int = 0
     refunds: int = 0
+    refunds_netted: int = 0
+    refund_amount_netted: float = 0.0
+    orders_cancelled: int = 0
+    refunds_unlinked: int = 0
     no_customer: int = 0
     rejects_path: str | None = None
     seconds: float = 0.0
@@ -66,6 +74,13 @@ class LoadReport:
             lines.append(f"  exact duplicates {self.duplicates:>12,}  ({how})")
         if self.refunds:
             lines.append(f"  refunds flagged  {self.refunds:>12,}")
+        if self.refunds_netted:
+            lines.append(f"  refunds netted   {self.refunds_netted:>12,}  "
+                         f"({self.refund_amount_netted:,.2f} off their orders; "
+                         f"{self.orders_cancelled:,} orders cancelled in full)")
+        if self.refunds_unlinked:
+            lines.append(f"  refunds unlinked {self.refunds_unlinked:>12,}  "
+                         "(no matching purchase: left out of RFM)")
         if self.rejects_path:
             lines.append(f"  rejected rows written to {self.rejects_path}")
         if self.mapping:

@@ -109,7 +109,7 @@ class Workspace:
             see :mod:`clvlab.data.contract`) map by themselves.
         **options
             See :class:`LoadOptions`: config, date_format, timezone, decimal, sep, header,
-            columns, merge_duplicates, rejects, progress, scales.
+            columns, merge_duplicates, rejects, progress, scales, refunds.
 
         Returns
         -------
@@ -136,6 +136,7 @@ class Workspace:
             options.get("config"), mapping=mapping, date_format=options.get("date_format"),
             timezone=options.get("timezone"), decimal=options.get("decimal"), sep=options.get("sep"),
             header=options.get("header"), columns=options.get("columns"), scales=options.get("scales"),
+            refunds=options.get("refunds"),
         )
         return load_table(
             self.con.con, contract, source, opts,
@@ -152,7 +153,8 @@ class Workspace:
         ``unit_price``). A row's key is its order id and line, or, without an order id, its
         content plus its occurrence number among identical rows; exact duplicates are kept and
         counted unless ``merge_duplicates=True``. Negative amounts or quantities and cancelled
-        invoices are flagged ``is_refund``.
+        invoices are flagged ``is_refund`` and netted against the purchase they undo
+        (``refunds``; an order refunded in full is not a purchase in RFM).
         """
         return self.load("transactions", source, mapping, **options)
 
@@ -213,6 +215,10 @@ class LoadOptions(TypedDict, total=False):
     scales
         Feedback only: ``{metric: [low, high]}`` adding metrics or changing scales,
         e.g. ``{"csat": [0, 10], "star": [1, 5]}``.
+    refunds
+        Transactions only: how refunds are netted against the purchases they undo, ``"net"``
+        (default: by order id, else by customer and product), ``"order"`` (order id only) or
+        ``"drop"`` (not netted; refunds left out of RFM).  See :mod:`clvlab.data.refunds`.
     """
 
     config: str | Path | dict[str, Any] | None
@@ -226,6 +232,7 @@ class LoadOptions(TypedDict, total=False):
     rejects: str | Path | None
     progress: bool
     scales: dict[str, Any] | None
+    refunds: str | None
 
 
 def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Workspace:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,13 @@ def rejects_file(
 
 
 def create_table(con: Any, contract: TableContract) -> None:
-    cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in contract.stored_schema())
-    con.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(contract.name)} ({cols})")
+    """Create the stored table, or add the columns a table stored by an older version lacks."""
+    schema = contract.stored_schema()
+    cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in schema)
+    name = quote_ident(contract.name)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+    for n, t in schema:
+        con.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {quote_ident(n)} {t}")
 
 
 def update_sql(contract: TableContract, mapped: Sequence[str], source_name: str) -> str | None:
@@ -64,9 +69,10 @@ def update_sql(contract: TableContract, mapped: Sequence[str], source_name: str)
 def insert(
     con: Any, contract: TableContract, source_name: str, merge: bool, progress: bool,
     mapped: Sequence[str] = (),
+    after: Callable[[], None] | None = None,
 ) -> tuple[int, int]:
     """Insert the valid, not yet stored rows (and update changed ones, where the key allows it)
-    in one transaction; return (inserted, updated)."""
+    in one transaction, ``after`` running last in it; return (inserted, updated)."""
     names = contract.names
     target = quote_ident(contract.name)
     sel = []
@@ -79,7 +85,7 @@ def insert(
                       for f, cond in contract.flags.items())
     inner = f"SELECT {', '.join(sel)}, _key, _dup, _row FROM {PARSED} WHERE _reason IS NULL"
     keep = "WHERE _dup = 1" if merge else ""
-    all_cols = ", ".join(quote_ident(n) for n, _ in contract.stored_schema())
+    all_cols = ", ".join(quote_ident(n) for n, _ in contract.stored_schema() if n not in contract.links)
     sql = f"""
     INSERT INTO {target} ({all_cols})
     SELECT {", ".join(quote_ident(n) for n in names)}{", " + flags if flags else ""}, _key,
@@ -97,12 +103,14 @@ def insert(
             updated = int(con.execute(update).fetchone()[0])
         before = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
         run_sql(con, sql, progress, f"inserting into {contract.name}")
-        after = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        n_after = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        if after is not None:
+            after()
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return int(after - before), updated
+    return int(n_after - before), updated
 
 
 def rejects_path(rejects: str | Path | None, rejects_dir: Path | None, stem: str,
