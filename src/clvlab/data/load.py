@@ -54,7 +54,7 @@ def load_table(
     check_timezone(con, opts.timezone)
     try:
         staged = stage_source(con, source, _STAGE, sep=opts.sep, header=opts.header,
-                              names=opts.columns)
+                              names=opts.columns, encoding=opts.encoding)
         report = LoadReport(source=staged.name, table=contract.name, rows_read=staged.rows)
         if staged.rows == 0:
             msg = f"'{staged.name}' has no data rows"

@@ -27,7 +27,7 @@ from clvlab.data.refunds import RULES
 from clvlab.errors import DataValidationError, ParameterError, check_param
 
 _CONFIG_KEYS = {"mapping", "date_format", "timezone", "decimal", "sep", "header", "columns",
-                "scales", "refunds"}
+                "scales", "refunds", "encoding"}
 
 
 @dataclass
@@ -43,6 +43,7 @@ class LoadOptions:
     columns: list[str] | None = None
     scales: dict[str, tuple[float, float]] = field(default_factory=dict)
     refunds: str = "net"
+    encoding: str | None = None
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -86,6 +87,8 @@ def build_options(config: str | Path | dict[str, Any] | None, **given: Any) -> L
                 where, "one character or 'whitespace'", opts.sep)
     check_param(isinstance(opts.timezone, str), "timezone", where, "an IANA zone name",
                 opts.timezone)
+    check_param(opts.encoding is None or isinstance(opts.encoding, str), "encoding", where,
+                "a text encoding name such as 'gb18030'", opts.encoding)
     check_param(opts.refunds in RULES, "refunds", where, f"one of {', '.join(map(repr, RULES))}",
                 opts.refunds)
     check_param(isinstance(opts.scales, dict), "scales", where,

@@ -101,7 +101,8 @@ class Workspace:
         Parameters
         ----------
         source
-            A CSV/TSV/whitespace text file (optionally ``.gz``) or Parquet path; a pandas or
+            A CSV/TSV/whitespace text file (optionally ``.gz``), Excel ``.xlsx`` (first sheet) or
+            Parquet path, read as named (no glob expansion); a pandas or
             Polars DataFrame; a pyarrow Table; an ibis.Table of any backend; or
             ``"postgres://user@host:port/db?table=name&schema=s"``.
         mapping
@@ -109,7 +110,7 @@ class Workspace:
             see :mod:`clvlab.data.contract`) map by themselves.
         **options
             See :class:`LoadOptions`: config, date_format, timezone, decimal, sep, header,
-            columns, merge_duplicates, rejects, progress, scales, refunds.
+            columns, encoding, merge_duplicates, rejects, progress, scales, refunds.
 
         Returns
         -------
@@ -136,7 +137,7 @@ class Workspace:
             options.get("config"), mapping=mapping, date_format=options.get("date_format"),
             timezone=options.get("timezone"), decimal=options.get("decimal"), sep=options.get("sep"),
             header=options.get("header"), columns=options.get("columns"), scales=options.get("scales"),
-            refunds=options.get("refunds"),
+            refunds=options.get("refunds"), encoding=options.get("encoding"),
         )
         return load_table(
             self.con.con, contract, source, opts,
@@ -204,6 +205,9 @@ class LoadOptions(TypedDict, total=False):
         Decimal mark, ``"."`` (default) or ``","``; thousands separators are dropped.
     sep
         Separator, or ``"whitespace"``; sniffed when None.
+    encoding
+        Text encoding of a text file (``"gb18030"``, ``"cp1252"``, ...); when None UTF-8 (with
+        or without BOM), UTF-16 with a BOM and GB18030/GBK are detected.
     header, columns
         Whether the file has a header line, and column names for a headerless file.
     merge_duplicates
@@ -233,6 +237,7 @@ class LoadOptions(TypedDict, total=False):
     progress: bool
     scales: dict[str, Any] | None
     refunds: str | None
+    encoding: str | None
 
 
 def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Workspace:

@@ -25,6 +25,7 @@ full is not a purchase; see ``include_refunds``). Periods are integers computed 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Literal
 
 import ibis
@@ -84,6 +85,8 @@ def _source_table(source: Any, where: str) -> ir.Table:
     if isinstance(source, ir.Table):
         return source
     if isinstance(source, pd.DataFrame) or type(source).__module__.startswith("polars"):
+        if isinstance(source, pd.DataFrame):
+            source = _decimals_as_floats(source)
         # a private in-memory DuckDB reads the frame in place (no copy into the database)
         con = ibis.duckdb.connect()
         con.con.register("transactions", source)
@@ -99,6 +102,16 @@ def _source_table(source: Any, where: str) -> ir.Table:
         type(source).__name__,
     )
     raise AssertionError  # pragma: no cover - check_param raised
+
+
+def _decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns of ``decimal.Decimal`` (the workspace's DECIMAL amounts read to pandas) as
+    float64: DuckDB would type them from a sample and refuse a later, wider value."""
+    dec = [c for c in frame.columns if frame[c].dtype == object
+           and isinstance(frame[c].dropna().iloc[0] if frame[c].notna().any() else None, Decimal)]
+    if not dec:
+        return frame
+    return frame.assign(**{str(c): frame[c].astype("float64") for c in dec})
 
 
 def _prepare(

@@ -1,0 +1,145 @@
+"""Inputs users have (issue 7, A9, A16, A21 load side): GBK/GB18030 and BOM text, Excel
+workbooks, Decimal amounts read back to pandas, file names with glob characters, and located
+one-line errors for sources that are not readable files."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import clvlab
+from clvlab.cli import app
+from clvlab.errors import DataValidationError, ParameterError
+
+FEEDBACK_ZH = (
+    "回复ID,日期,指标,评分,评论\n"
+    "R1,2024-03-01,推荐,9,物流很快，包装也很好\n"
+    "R2,2024-03-02,满意度,2,客服态度差，等了三天才回复\n"
+    "R3,2024-03-03,推荐,10,质量不错，会再次购买\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_gbk_file_is_detected_and_read(tmp_path: Path, encoding: str) -> None:
+    """A survey export from a Chinese system, in GBK: detected, text intact; no 'sep=' hint."""
+    f = tmp_path / "问卷.csv"
+    f.write_bytes(FEEDBACK_ZH.encode(encoding))
+    with clvlab.connect(":memory:") as ws:
+        r = ws.load_feedback(f)
+        assert (r.rows_read, r.inserted) == (3, 3)
+        comments = ws.table("feedback").order_by("response_id").comment.execute().tolist()
+        assert comments[1] == "客服态度差，等了三天才回复"
+
+
+def test_explicit_encoding_and_undecodable_bytes(tmp_path: Path) -> None:
+    """--encoding cp1252 reads a Windows file; a wrong encoding names the byte and line, and
+    suggests --encoding, never a separator."""
+    f = tmp_path / "orders.csv"
+    f.write_bytes("customer_id,ordered_at,amount,category\nA,2024-01-01,5,Café\n"
+                  "B,2024-01-02,6,Crème brûlée\n".encode("cp1252"))
+    with clvlab.connect(":memory:") as ws:
+        with pytest.raises(DataValidationError, match=r"not UTF-8 text: byte 0xE9 on line 2") as e:
+            ws.load_transactions(f)
+        assert "--encoding" in str(e.value)
+        assert "sep=" not in str(e.value)
+        r = ws.load_transactions(f, encoding="cp1252")
+        assert r.inserted == 2
+        cats = sorted(ws.table("transactions").category.execute())
+        assert cats == ["Café", "Crème brûlée"]
+    g = tmp_path / "bad.csv"
+    g.write_bytes(FEEDBACK_ZH.encode("utf-8"))
+    with clvlab.connect(":memory:") as ws:
+        with pytest.raises(DataValidationError, match=r"does not decode as ascii: byte 0xE5 on line 1"):
+            ws.load_feedback(g, encoding="ascii")
+        with pytest.raises(ParameterError, match="'encoding' parameter"):
+            ws.load_feedback(g, encoding="no-such-codec")
+
+
+def test_utf8_with_bom_and_utf16(tmp_path: Path) -> None:
+    f = tmp_path / "bom.csv"
+    f.write_bytes(FEEDBACK_ZH.encode("utf-8-sig"))
+    g = tmp_path / "utf16.csv"
+    g.write_bytes(FEEDBACK_ZH.encode("utf-16"))
+    with clvlab.connect(":memory:") as ws:
+        assert ws.load_feedback(f).inserted == 3
+        assert ws.load_feedback(g).already_present == 3
+
+
+def test_excel_workbook(tmp_path: Path) -> None:
+    """An .xlsx written by openpyxl (numbers, real date cells, an empty customer cell)."""
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
+    sheet.append(["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"])
+    sheet.append([536365, "85123A", 6, dt.datetime(2010, 12, 1, 8, 26), 2.55, 17850])
+    sheet.append([536366, "22633", 6, dt.datetime(2010, 12, 1, 8, 28), 1.85, 17850])
+    sheet.append([536367, "22632", 2, dt.datetime(2010, 12, 2, 9, 0), 2.10, None])
+    f = tmp_path / "Online Retail.xlsx"
+    wb.save(f)
+    with clvlab.connect(":memory:") as ws:
+        r = ws.load_transactions(f)
+        assert (r.rows_read, r.inserted, r.no_customer) == (3, 2, 1)
+        df = ws.table("transactions").order_by("order_id").execute()
+        assert df.order_id.tolist() == ["536365", "536366"]
+        assert [float(a) for a in df.amount] == pytest.approx([15.30, 11.10])
+        assert str(df.ordered_at.iloc[0]) == "2010-12-01 08:26:00"
+    bad = tmp_path / "not.xlsx"
+    bad.write_text("a,b\n1,2\n")
+    with clvlab.connect(":memory:") as ws, pytest.raises(DataValidationError,
+                                                         match="as an Excel workbook"):
+        ws.load_transactions(bad)
+
+
+def test_rfm_on_the_workspace_table_read_to_pandas(tmp_path: Path) -> None:
+    """The stored DECIMAL amounts come back as decimal.Decimal objects; a wide value after the
+    first thousand rows must not be cut to the width DuckDB guessed from the first ones."""
+    f = tmp_path / "o.csv"
+    rows = [f"{i},C{i % 40},2024-01-{1 + i % 28:02d},1.5" for i in range(1500)]
+    rows.append("1500,C1,2024-01-29,123456789.1234")
+    f.write_text("order_id,customer_id,ordered_at,amount\n" + "\n".join(rows) + "\n")
+    with clvlab.connect(":memory:") as ws:
+        ws.load_transactions(f)
+        frame = ws.table("transactions").execute()
+        assert isinstance(frame.amount.iloc[0], Decimal)
+        pd.testing.assert_frame_equal(clvlab.rfm_summary(frame), clvlab.rfm_summary(ws))
+
+
+def test_glob_characters_are_part_of_the_name(tmp_path: Path) -> None:
+    """'tx[1].csv' is that file, not tx1.csv; 'sales*.csv' is a file of that name; --glob
+    loads each matching file in turn, each under its own name."""
+    (tmp_path / "tx1.csv").write_text("customer_id,ordered_at,amount\nWRONG,2024-01-01,1\n")
+    (tmp_path / "tx[1].csv").write_text("customer_id,ordered_at,amount\nRIGHT,2024-01-01,1\n")
+    for i in (1, 2):
+        (tmp_path / f"sales{i}.csv").write_text(f"customer_id,ordered_at,amount\nS{i},2024-01-01,1\n")
+    with clvlab.connect(":memory:") as ws:
+        assert ws.load_transactions(tmp_path / "tx[1].csv").source == "tx[1].csv"
+        assert ws.table("transactions").customer_id.execute().tolist() == ["RIGHT"]
+        with pytest.raises(DataValidationError, match=r"sales\*\.csv' does not exist"):
+            ws.load_transactions(tmp_path / "sales*.csv")
+    runner = CliRunner()
+    w = str(tmp_path / "w.duckdb")
+    res = runner.invoke(app, ["--json", "load", "transactions", str(tmp_path / "sales*.csv"),
+                              "-w", w, "--glob"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert [(r["source"], r["inserted"]) for r in out] == [("sales1.csv", 1), ("sales2.csv", 1)]
+
+
+def test_unusable_sources_give_one_line_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    w = str(tmp_path / "w.duckdb")
+    res = runner.invoke(app, ["load", "transactions", str(tmp_path), "-w", w])
+    assert res.exit_code == 1
+    assert "is a directory, not a file" in res.output
+    assert "Traceback" not in res.output
+    with clvlab.connect(":memory:") as ws, pytest.raises(DataValidationError, match="directory"):
+        ws.load_transactions(tmp_path)
