@@ -143,3 +143,29 @@ def test_unusable_sources_give_one_line_errors(tmp_path: Path) -> None:
     assert "Traceback" not in res.output
     with clvlab.connect(":memory:") as ws, pytest.raises(DataValidationError, match="directory"):
         ws.load_transactions(tmp_path)
+
+
+def test_mixed_line_ends_big_numbers_and_implausible_dates(tmp_path: Path) -> None:
+    """A file mixing CRLF and LF loads; 1e14 is 'too large', not 'not a number'; years 0001,
+    9999 and 294247 are rejected as implausible (so rfm never meets them)."""
+    f = tmp_path / "mixed.csv"
+    f.write_bytes(b"customer_id,ordered_at,amount\r\nA,2024-01-01,5\nB,2024-01-02,6\r\n"
+                  b"C,2024-01-03,1e14\nD,0001-01-01,7\r\nE,9999-12-31,7\nF,294247-01-01,7\n")
+    with clvlab.connect(":memory:") as ws:
+        r = ws.load_transactions(f)
+        assert (r.rows_read, r.inserted) == (6, 2)
+        assert r.rejected == {
+            "amount: too large (amounts and numbers must lie below 1e14 in absolute value)": 1,
+            "ordered_at: implausible date (year outside 1900-2199)": 3,
+        }
+        assert clvlab.rfm_summary(ws).index.tolist() == ["A", "B"]
+
+
+def test_unknown_date_format_is_a_parameter_error(tmp_path: Path) -> None:
+    f = tmp_path / "o.csv"
+    f.write_text("customer_id,ordered_at,amount\nA,2024-01-01,5\n")
+    res = CliRunner().invoke(app, ["load", "transactions", str(f), "-w",
+                                   str(tmp_path / "w.duckdb"), "--date-format", "%Q"])
+    assert res.exit_code == 2  # a bad parameter
+    assert "The 'date_format' parameter of load must be 'ISO' or a strptime format" in res.output
+    assert "Traceback" not in res.output

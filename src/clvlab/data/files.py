@@ -102,25 +102,42 @@ def literal_path(path: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def text_as_utf8(path: Path, encoding: str | None) -> Iterator[Path]:
-    """A path DuckDB reads literally holding ``path``'s text as UTF-8 (see the module doc)."""
+def text_as_utf8(path: Path, encoding: str | None, *, lf: bool = False) -> Iterator[Path]:
+    """A path DuckDB reads literally holding ``path``'s text as UTF-8 (see the module doc);
+    with ``lf`` every CRLF becomes LF (for files that mix both, which DuckDB refuses)."""
     enc = _norm(encoding) if encoding else detect_encoding(path)
-    if enc in _UTF8 or _norm(enc) in _UTF8:
+    if not lf and (enc in _UTF8 or _norm(enc) in _UTF8):
         with literal_path(path) as readable:
             yield readable
         return
     folder = Path(tempfile.mkdtemp(prefix="clvlab-src-"))
     try:
         copy = folder / "source.txt"
-        _transcode(path, copy, enc)
+        _transcode(path, copy, enc, lf=lf)
         yield copy
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _transcode(src: Path, dst: Path, encoding: str) -> None:
+def mixes_line_ends(path: Path) -> bool:
+    """True when ``path`` has both CRLF and bare LF line ends."""
+    crlf = bare = False
+    last = b""
+    with _opener(path)(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            data = last + chunk
+            n_lf, n_crlf = data.count(b"\n"), data.count(b"\r\n")
+            crlf, bare = crlf or n_crlf > 0, bare or n_lf > n_crlf
+            if crlf and bare:
+                return True
+            last = data[-1:] if data.endswith(b"\r") else b""
+    return False
+
+
+def _transcode(src: Path, dst: Path, encoding: str, *, lf: bool) -> None:
     decoder = codecs.getincrementaldecoder(encoding)()
     line = 1
+    held = ""
     with _opener(src)(src, "rb") as fin, dst.open("w", encoding="utf-8", newline="") as fout:
         while True:
             chunk: bytes = fin.read(_CHUNK)
@@ -131,7 +148,13 @@ def _transcode(src: Path, dst: Path, encoding: str) -> None:
                 msg = (f"'{src.name}' does not decode as {encoding}: byte "
                        f"0x{exc.object[exc.start]:02X} on line {at}")
                 raise DataValidationError(msg, hint=_ENCODING_HINT) from exc
-            fout.write(text.lstrip("\ufeff") if line == 1 else text)
+            text = held + (text.lstrip("\ufeff") if line == 1 else text)
+            held = ""
+            if lf:
+                if text.endswith("\r") and chunk:
+                    text, held = text[:-1], "\r"
+                text = text.replace("\r\n", "\n")
+            fout.write(text)
             line += chunk.count(b"\n")
             if not chunk:
                 break

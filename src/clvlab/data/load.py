@@ -24,7 +24,12 @@ from typing import Any, cast
 
 from clvlab.data.contract import TableContract
 from clvlab.data.mapping import LoadOptions, resolve_mapping
-from clvlab.data.parse import check_timezone, infer_date_format, suggest_date_format
+from clvlab.data.parse import (
+    check_date_format,
+    check_timezone,
+    infer_date_format,
+    suggest_date_format,
+)
 from clvlab.data.prepare import clean_staged, split_wide, suffix_keys, unpivot
 from clvlab.data.refunds import LINK, RefundRule, link_refunds
 from clvlab.data.report import LoadReport
@@ -52,6 +57,7 @@ def load_table(
     """Load ``source`` into ``contract.name`` on DuckDB connection ``con``; see the module doc."""
     t0 = time.perf_counter()
     check_timezone(con, opts.timezone)
+    check_date_format(con, opts.date_format)
     try:
         staged = stage_source(con, source, _STAGE, sep=opts.sep, header=opts.header,
                               names=opts.columns, encoding=opts.encoding)

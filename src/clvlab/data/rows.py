@@ -18,6 +18,7 @@ from clvlab.data.parse import (
     id_expr,
     integer_expr,
     number_expr,
+    number_text,
     present,
     string_expr,
     timestamp_expr,
@@ -26,6 +27,8 @@ from clvlab.data.progress import run_sql
 from clvlab.data.sources import Staged, quote_ident, quote_str
 
 PARSED = "_clv_parsed"
+#: dates outside these years are rejected as placeholders or typos (0001-01-01, 9999-12-31)
+PLAUSIBLE_YEARS = (1900, 2199)
 
 
 def parse_exprs(
@@ -63,6 +66,11 @@ def parse_exprs(
         if col.name in needed:
             what = "customer id" if col.name == "customer_id" else col.name
             checks.append((col.name, f"NOT {ok}", f"missing {what}"))
+        name = quote_ident(col.name)
+        if col.kind in ("decimal", "integer", "number"):
+            big = f"TRY_CAST({number_text(raw, opts.decimal)} AS DOUBLE)"
+            checks.append((col.name, f"{name} IS NULL AND {ok} AND abs({big}) >= 1e14",
+                           "too large (amounts and numbers must lie below 1e14 in absolute value)"))
         bad = {
             "timestamp": f"not a date (expected {fmt or 'ISO 8601'})",
             "decimal": "not a number",
@@ -70,7 +78,11 @@ def parse_exprs(
             "integer": "not a whole number",
         }.get(col.kind)
         if bad:
-            checks.append((col.name, f"{quote_ident(col.name)} IS NULL AND {ok}", bad))
+            checks.append((col.name, f"{name} IS NULL AND {ok}", bad))
+        if col.kind == "timestamp":
+            low, high = PLAUSIBLE_YEARS
+            checks.append((col.name, f"NOT year({name}) BETWEEN {low} AND {high}",
+                           f"implausible date (year outside {low}-{high})"))
     checks += _scale_checks(contract, mapping, opts)
     return parsed, checks
 

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from clvlab.data.files import SNIFF_BYTES, check_readable, literal_path, text_as_utf8
+from clvlab.data.files import (
+    SNIFF_BYTES,
+    check_readable,
+    literal_path,
+    mixes_line_ends,
+    text_as_utf8,
+)
 from clvlab.errors import ClvlabError, DataValidationError
 
 _DELIMS = (",", "\t", ";", "|")
@@ -130,7 +136,13 @@ def stage_file(
     if low.endswith((".parquet", ".pq")):
         with literal_path(path) as readable:
             return _stage_parquet(con, readable, table, name, stem, names)
-    with text_as_utf8(path, encoding) as readable:
+    try:
+        with text_as_utf8(path, encoding) as readable:
+            return _stage_text(con, readable, table, sep, header, names, name, stem)
+    except DataValidationError:
+        if not mixes_line_ends(path):
+            raise
+    with text_as_utf8(path, encoding, lf=True) as readable:  # CRLF and LF mixed: one kind
         return _stage_text(con, readable, table, sep, header, names, name, stem)
 
 
