@@ -35,7 +35,7 @@ from clvlab.data.refunds import LINK, RefundRule, link_refunds
 from clvlab.data.report import LoadReport
 from clvlab.data.rows import PARSED, build_parsed
 from clvlab.data.sources import Staged, quote_ident, quote_str, stage_source
-from clvlab.data.write import insert, rejects_file, rejects_path
+from clvlab.data.write import insert, private_rejects_dir, rejects_file, rejects_path
 from clvlab.errors import DataValidationError, Issue
 
 __all__ = ["LoadReport", "load_table"]
@@ -102,12 +102,14 @@ def load_table(
             report.rejected[f"{src}: {reason}"] = int(n)
             if column == "customer_id" and reason.startswith("missing"):
                 report.no_customer += int(n)
-        rpath = rejects_path(rejects, rejects_dir, staged.stem, contract.name)
         if report.n_rejected:
+            where = rejects_dir or private_rejects_dir()  # in-memory: a folder of its own
+            rpath = rejects_path(rejects, where, staged, contract.name)
             rejects_file(con, staged, mapping, rpath)
             report.rejects_path = str(rpath)
-        elif rejects is None and rpath.exists():
-            rpath.unlink()  # stale rejects of an earlier load of the same source
+        elif rejects is None and rejects_dir is not None:
+            stale = rejects_path(None, rejects_dir, staged, contract.name)
+            stale.unlink(missing_ok=True)  # an earlier load of this very source (same path)
         if good == 0:
             raise _all_bad(con, staged, mapping, fmt, opts, report)
         if contract.flags:

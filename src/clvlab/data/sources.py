@@ -45,6 +45,7 @@ class Staged:
     name: str
     stem: str
     parts: bool = False
+    origin: str = ""
 
 
 def quote_ident(name: str) -> str:
@@ -126,6 +127,13 @@ def stage_file(
     or without BOM, UTF-16 with BOM, GB18030/GBK) and read from a UTF-8 copy.
     """
     check_readable(path)
+    staged = _stage_path(con, path, table, sep, header, names, encoding)
+    staged.origin = str(path.resolve())
+    return staged
+
+
+def _stage_path(con: Any, path: Path, table: str, sep: str | None, header: bool | None,
+                names: list[str] | None, encoding: str | None) -> Staged:
     name, stem = _file_name_and_stem(path)
     low = path.name.lower()
     if low.endswith((".xlsx", ".xlsm")):

@@ -213,7 +213,9 @@ class LoadOptions(TypedDict, total=False):
     merge_duplicates
         Merge exact duplicate rows into one (amount, quantity, margin and cost summed).
     rejects
-        Rejects CSV path; default ``<workspace stem>.rejects/<source stem>.rejects.csv``.
+        Rejects CSV path; default ``<workspace stem>.rejects/<source stem>-<id>.rejects.csv``
+        (``<id>`` from the source's path, so namesakes in other folders never share a file;
+        an in-memory workspace uses a private temporary folder per load).
     progress
         Show a Rich progress bar.
     scales

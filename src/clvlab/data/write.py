@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -113,10 +115,25 @@ def insert(
     return int(n_after - before), updated
 
 
-def rejects_path(rejects: str | Path | None, rejects_dir: Path | None, stem: str,
-                  table: str) -> Path:
+def rejects_path(rejects: str | Path | None, rejects_dir: Path, staged: Staged,
+                 table: str) -> Path:
+    """The rejects file of this load: ``rejects`` as given, else
+    ``<rejects_dir>/<source stem>[.<table>]-<id>.rejects.csv``, where ``<id>`` is a short hash of
+    the source's identity (a file's resolved path) and table, so that ``jan/orders.csv`` and
+    ``feb/orders.csv`` never share a file; the stem is sanitised (no path separators, no leading
+    dots), so nothing lands outside ``rejects_dir``."""
     if rejects is not None:
         return Path(rejects)
-    base = rejects_dir or Path(tempfile.gettempdir()) / "clvlab.rejects"
+    stem = re.sub(r"[^\w.-]+", "_", staged.stem).lstrip(".")[:60] or "source"
+    ident = hashlib.sha256(f"{staged.origin or staged.name}\0{table}".encode()).hexdigest()[:8]
     suffix = "" if table == "transactions" else f".{table}"
-    return base / f"{stem}{suffix}.rejects.csv"
+    path = rejects_dir / f"{stem}{suffix}-{ident}.rejects.csv"
+    if path.parent != rejects_dir or ".." in path.name.split("/"):  # pragma: no cover - sanitised
+        msg = f"rejects file name {path.name!r} leaves {rejects_dir}"
+        raise AssertionError(msg)
+    return path
+
+
+def private_rejects_dir() -> Path:
+    """A folder only this user can enter, for the rejects of a workspace without a file."""
+    return Path(tempfile.mkdtemp(prefix="clvlab-rejects-"))
