@@ -101,10 +101,10 @@ def test_excel_workbook(tmp_path: Path) -> None:
 
 def test_rfm_on_the_workspace_table_read_to_pandas(tmp_path: Path) -> None:
     """The stored DECIMAL amounts come back as decimal.Decimal objects; a wide value after the
-    first thousand rows must not be cut to the width DuckDB guessed from the first ones."""
+    first thousands of rows must not be cut to the width DuckDB guessed from the first ones."""
     f = tmp_path / "o.csv"
-    rows = [f"{i},C{i % 40},2024-01-{1 + i % 28:02d},1.5" for i in range(1500)]
-    rows.append("1500,C1,2024-01-29,123456789.1234")
+    rows = [f"{i},C{i % 40},2024-01-{1 + i % 28:02d},1.5" for i in range(4999)]
+    rows.append("4999,C1,2024-01-29,123456789.1234")
     f.write_text("order_id,customer_id,ordered_at,amount\n" + "\n".join(rows) + "\n")
     with clvlab.connect(":memory:") as ws:
         ws.load_transactions(f)

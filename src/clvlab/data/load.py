@@ -68,10 +68,11 @@ def load_table(
         plain, wide = split_wide(contract, opts.mapping)
         extra = unpivot(con, contract, staged, wide) if wide else {}
         mapping = resolve_mapping(contract, staged.columns, {**plain, **extra}, staged.name)
-        if wide:
-            suffix_keys(con, contract, staged, mapping)
         clean_staged(con, contract, staged, mapping)
-        report.mapping = {k: v for k, v in mapping.items() if k not in extra}
+        shown = mapping  # source columns as the user knows them (rejects, messages)
+        if wide:
+            mapping = suffix_keys(con, contract, staged, mapping)
+        report.mapping = {k: v for k, v in shown.items() if k not in extra}
         if contract.wide is not None:
             report.mapping.update({f"{contract.wide.value}:{c}": s for c, s in wide.items()})
         merge_duplicates = merge_duplicates or contract.key.merge_identical
@@ -87,31 +88,31 @@ def load_table(
             con.execute(f"UPDATE {PARSED} SET _column = CASE {quote_ident(contract.wide.by)} "
                         f"{case} END WHERE _column = {quote_str(contract.wide.value)}")
         stats = con.execute(
-            f"SELECT count(*) FILTER (_dup > 1), count(*) FILTER (_reason IS NULL AND _dup > 1),"
+            f"SELECT count(*) FILTER (_reason IS NULL AND _dup > 1),"
             f" count(*) FILTER (_reason IS NULL) FROM {PARSED}"
         ).fetchone()
-        report.duplicates = int(stats[0])
-        report.merged = int(stats[1]) if merge_duplicates else 0
-        good = int(stats[2])
+        report.duplicates = int(stats[0])  # of valid rows: a rejected row is counted there
+        report.merged = report.duplicates if merge_duplicates else 0
+        good = int(stats[1])
         rows = con.execute(
             f"SELECT _column, _reason, count(*) FROM {PARSED} WHERE _reason IS NOT NULL "
             "GROUP BY ALL ORDER BY 3 DESC"
         ).fetchall()
         for column, reason, n in rows:
-            src = mapping.get(column, column)
+            src = shown.get(column, column)
             report.rejected[f"{src}: {reason}"] = int(n)
             if column == "customer_id" and reason.startswith("missing"):
                 report.no_customer += int(n)
         if report.n_rejected:
             where = rejects_dir or private_rejects_dir()  # in-memory: a folder of its own
             rpath = rejects_path(rejects, where, staged, contract.name)
-            rejects_file(con, staged, mapping, rpath)
+            rejects_file(con, staged, shown, rpath)
             report.rejects_path = str(rpath)
         elif rejects is None and rejects_dir is not None:
             stale = rejects_path(None, rejects_dir, staged, contract.name)
             stale.unlink(missing_ok=True)  # an earlier load of this very source (same path)
         if good == 0:
-            raise _all_bad(con, staged, mapping, fmt, opts, report)
+            raise _all_bad(con, staged, shown, fmt, opts, report)
         if contract.flags:
             cond = " OR ".join(f"coalesce({c}, false)" for c in contract.flags.values())
             dup = " AND _dup = 1" if merge_duplicates else ""
