@@ -83,8 +83,9 @@ class Key:
     source is rejected instead of numbered; with ``merge_identical`` too, a repeat identical to
     an earlier row in every source column is stored once (counted as a merged duplicate) and only
     a repeat with different content is rejected.  With ``update``, a row whose key is already
-    stored but whose values differ updates the stored row (a customer changed store or tier):
-    only the columns the source has, and an empty cell never erases a stored value.
+    stored but whose values differ updates the stored row (a customer changed store or tier, an
+    order was re-exported with a corrected amount, a survey answer was re-sent with a new
+    score): only the columns the source has, and an empty cell never erases a stored value.
     """
 
     columns: tuple[str, ...]
@@ -206,7 +207,7 @@ TRANSACTIONS = TableContract(
     derivations=(
         Derivation("amount", ("quantity", "unit_price"), "quantity * unit_price"),
     ),
-    key=Key(columns=("order_id",), line="line"),
+    key=Key(columns=("order_id",), line="line", update=True),
     flags={
         "is_refund": (
             "coalesce(amount < 0, false) OR coalesce(quantity < 0, false)"
@@ -274,7 +275,7 @@ FEEDBACK = TableContract(
         Column("product_id", "id", False, ("product", "sku", "item_id", "商品", "商品id")),
         Column("survey_id", "id", False, ("survey", "questionnaire", "问卷", "问卷id")),
     ),
-    key=Key(columns=("response_id",), unique=True, merge_identical=True),
+    key=Key(columns=("response_id",), unique=True, merge_identical=True, update=True),
     scale=Scale(by="metric", value="score",
                 ranges={"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}, whole=("nps",)),
     wide=Wide(value="score", by="metric"),

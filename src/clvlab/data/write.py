@@ -49,21 +49,38 @@ def create_table(con: Any, contract: TableContract) -> None:
         con.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {quote_ident(n)} {t}")
 
 
-def update_sql(contract: TableContract, mapped: Sequence[str], source_name: str) -> str | None:
-    """UPDATE of stored rows whose key is in the valid parsed rows with other values in
-    ``mapped`` columns (NULLs in the source keep the stored value); None if nothing can change."""
-    cols = [c for c in contract.names if c in mapped and c not in contract.key.columns]
-    if not contract.key.update or not cols:
+def update_sql(contract: TableContract, mapped: Sequence[str], source_name: str,
+               merge: bool = False, sums: bool = False) -> str | None:
+    """UPDATE of stored rows whose key is in the valid parsed rows with other values in the
+    columns the source gives (mapped or derived; NULLs in the source keep the stored value);
+    flags are recomputed, links of rows whose flags change are cleared.  With ``merge`` only
+    first occurrences count, and with ``sums`` (amounts summed over exact duplicates) a group of
+    duplicates never updates: its stored form, merged or not, stays.  None if nothing can change."""
+    key = contract.key
+    derived = {d.target for d in contract.derivations
+               if d.target not in mapped and all(i in mapped for i in d.inputs)}
+    cols = [c for c in contract.names if (c in mapped or c in derived)
+            and c not in key.columns and c != key.line]
+    if not key.update or not cols:
         return None
     target = quote_ident(contract.name)
-    sets = ", ".join(f"{quote_ident(c)} = coalesce(v.{quote_ident(c)}, t.{quote_ident(c)})"
-                     for c in cols)
+    sets = [f"{quote_ident(c)} = coalesce(v.{quote_ident(c)}, t.{quote_ident(c)})" for c in cols]
+    flag_sel = "".join(f", coalesce({cond}, false) AS {quote_ident('_flag_' + f)}"
+                       for f, cond in contract.flags.items())
+    sets += [f"{quote_ident(f)} = v.{quote_ident('_flag_' + f)}" for f in contract.flags]
+    same_flags = " AND ".join(f"t.{quote_ident(f)} IS NOT DISTINCT FROM v.{quote_ident('_flag_' + f)}"
+                              for f in contract.flags) or "true"
+    sets += [f"{quote_ident(c)} = CASE WHEN {same_flags} THEN t.{quote_ident(c)} END"
+             for c in contract.links]
     changed = " OR ".join(f"(v.{quote_ident(c)} IS NOT NULL AND v.{quote_ident(c)} IS DISTINCT FROM "
                           f"t.{quote_ident(c)})" for c in cols)
+    rows = "_reason IS NULL" + (" AND _dup = 1" if merge else "")
+    if sums:
+        rows += f" AND _h NOT IN (SELECT _h FROM {PARSED} WHERE _dup > 1)"
     return f"""
-    UPDATE {target} AS t SET {sets}, _source = {quote_str(source_name)},
+    UPDATE {target} AS t SET {", ".join(sets)}, _source = {quote_str(source_name)},
            _loaded_at = timezone('UTC', now())
-    FROM (SELECT * FROM {PARSED} WHERE _reason IS NULL AND _dup = 1) v
+    FROM (SELECT *{flag_sel} FROM {PARSED} WHERE {rows}) v
     WHERE t._key = v._key AND ({changed})
     """
 
@@ -96,7 +113,8 @@ def insert(
     {"AND" if keep else "WHERE"} NOT EXISTS (SELECT 1 FROM {target} t WHERE t._key = v._key)
     ORDER BY v._row
     """
-    update = update_sql(contract, mapped, source_name)
+    sums = merge and not contract.key.merge_identical and any(c in mapped for c in ADDITIVE)
+    update = update_sql(contract, mapped, source_name, merge, sums)
     updated = 0
     con.execute("BEGIN TRANSACTION")
     try:
