@@ -34,6 +34,10 @@ def test_gbk_file_is_detected_and_read(tmp_path: Path, encoding: str) -> None:
         assert (r.rows_read, r.inserted) == (3, 3)
         comments = ws.table("feedback").order_by("response_id").comment.execute().tolist()
         assert comments[1] == "客服态度差，等了三天才回复"
+    res = CliRunner().invoke(app, ["--json", "load", "feedback", str(f), "-w",
+                                   str(tmp_path / "w.duckdb"), "--encoding", encoding])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["inserted"] == 3
 
 
 def test_explicit_encoding_and_undecodable_bytes(tmp_path: Path) -> None:
@@ -58,6 +62,21 @@ def test_explicit_encoding_and_undecodable_bytes(tmp_path: Path) -> None:
             ws.load_feedback(g, encoding="ascii")
         with pytest.raises(ParameterError, match="'encoding' parameter"):
             ws.load_feedback(g, encoding="no-such-codec")
+
+
+def test_late_non_utf8_byte_hints_encoding_not_separator(tmp_path: Path) -> None:
+    """The first 64 KiB are ASCII, a cp1252 byte comes later: the reader's error says
+    --encoding, not 'sep='."""
+    f = tmp_path / "late.csv"
+    rows = "".join(f"C{i},2024-01-01,1,plain\n" for i in range(4000))
+    f.write_bytes(("customer_id,ordered_at,amount,category\n" + rows).encode()
+                  + "Z,2024-01-02,1,Café\n".encode("cp1252"))
+    with clvlab.connect(":memory:") as ws:
+        with pytest.raises(DataValidationError,
+                           match=r"not UTF-8 text: byte 0xE9 on line 4002 .*--encoding") as e:
+            ws.load_transactions(f)
+        assert "sep=" not in str(e.value)
+        assert ws.load_transactions(f, encoding="cp1252").inserted == 4001
 
 
 def test_utf8_with_bom_and_utf16(tmp_path: Path) -> None:

@@ -134,6 +134,25 @@ def mixes_line_ends(path: Path) -> bool:
     return False
 
 
+def utf8_problem(path: Path, name: str) -> DataValidationError | None:
+    """The located error for the first byte of ``path`` that is not UTF-8, if any."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with _opener(path)(path, "rb") as fh:
+        while True:
+            chunk: bytes = fh.read(_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                at = line + exc.object[: exc.start].count(b"\n")
+                msg = (f"'{name}' is not UTF-8 text: byte 0x{exc.object[exc.start]:02X} on line "
+                       f"{at} does not decode")
+                return DataValidationError(msg, hint=_ENCODING_HINT)
+            if not chunk:
+                return None
+            line += chunk.count(b"\n")
+
+
 def _transcode(src: Path, dst: Path, encoding: str, *, lf: bool) -> None:
     decoder = codecs.getincrementaldecoder(encoding)()
     line = 1

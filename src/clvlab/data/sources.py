@@ -25,6 +25,7 @@ from clvlab.data.files import (
     literal_path,
     mixes_line_ends,
     text_as_utf8,
+    utf8_problem,
 )
 from clvlab.errors import ClvlabError, DataValidationError
 
@@ -193,13 +194,13 @@ def _stage_text(con: Any, path: Path, table: str, sep: str | None, header: bool 
             f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({p}, {', '.join(opts)})"
         )
     except Exception as exc:  # duckdb.Error: malformed file (ragged rows, bad quoting, encoding)
-        first = str(exc).splitlines()[0]
-        msg = f"cannot read '{name}' as delimited text: {first}"
-        if "unicode" in first.lower() or "utf" in first.lower():
-            hint = "the file is not valid UTF-8 past its start: pass --encoding (e.g. gb18030)"
-        else:
-            hint = "pass sep=... (',', ';', '\\t', 'whitespace') or fix the line named above"
-        raise DataValidationError(msg, hint=hint) from exc
+        bad_text = utf8_problem(path, name)
+        if bad_text is not None:  # not UTF-8 past the part that was sniffed
+            raise bad_text from exc
+        msg = f"cannot read '{name}' as delimited text: {str(exc).splitlines()[0]}"
+        raise DataValidationError(
+            msg, hint="pass sep=... (',', ';', '\\t', 'whitespace') or fix the line named above"
+        ) from exc
     cols = _columns(con, table)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid + 1 AS _row, "
