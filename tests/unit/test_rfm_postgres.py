@@ -82,3 +82,36 @@ def test_postgres_monthly_and_refunds_match_duckdb(pg_transactions: ibis.Table) 
     with_refund = clvlab.rfm_summary(pg_transactions, freq="D", include_refunds=True)
     without = clvlab.rfm_summary(pg_transactions, freq="D")
     pd.testing.assert_frame_equal(with_refund, without)
+
+
+def test_postgres_nets_linked_refunds_like_duckdb(pg_schema: str) -> None:
+    """Refund netting (issue 7, A4) is portable: a workspace's linked refunds give the same RFM
+    on PostgreSQL as on DuckDB (a partial refund nets, a full one removes the purchase)."""
+    rows = [  # order_id, customer, day, amount, is_refund, refund_of, _key
+        ("1", "A", "2024-01-01", 30.0, False, None, "k:1|1#1"),
+        ("2", "A", "2024-01-05", 20.0, False, None, "k:2|1#1"),
+        ("C3", "A", "2024-01-06", -20.0, True, "o:2", "k:C3|1#1"),
+        ("4", "A", "2024-01-09", 50.0, False, None, "k:4|1#1"),
+        ("C5", "A", "2024-01-09", -10.0, True, "o:4", "k:C5|1#1"),
+        ("6", "B", "2024-01-02", 5.0, False, None, "k:6|1#1"),
+        ("C7", "B", "2024-01-03", -1.0, True, None, "k:C7|1#1"),
+    ]
+    cols = ["order_id", "customer_id", "ordered_at", "amount", "is_refund", "refund_of", "_key"]
+    frame = pd.DataFrame(rows, columns=cols).assign(ordered_at=lambda d: pd.to_datetime(d.ordered_at))
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as con:
+        con.execute(
+            f"CREATE TABLE {pg_schema}.transactions (order_id VARCHAR, customer_id VARCHAR, "
+            "ordered_at TIMESTAMP, amount DECIMAL(18,4), is_refund BOOLEAN, refund_of VARCHAR, "
+            "_key VARCHAR)")
+        with con.cursor().copy(f"COPY {pg_schema}.transactions FROM STDIN") as copy:
+            for r in frame.itertuples(index=False):
+                copy.write_row((r[0], r[1], r[2].to_pydatetime(), *r[3:]))
+    backend = ibis.postgres.connect(host="127.0.0.1", user="postgres", database="test",
+                                    schema=pg_schema)
+    try:
+        pg = clvlab.rfm_summary(backend.table("transactions"))
+    finally:
+        backend.disconnect()
+    duck = clvlab.rfm_summary(frame)
+    pd.testing.assert_frame_equal(pg, duck)
+    assert pg.loc["A"].tolist() == [1.0, 8.0, 8.0, 40.0]  # 1 Jan 30; 5 Jan refunded; 9 Jan 50-10
