@@ -162,6 +162,12 @@ def test_unusable_sources_give_one_line_errors(tmp_path: Path) -> None:
     assert "Traceback" not in res.output
     with clvlab.connect(":memory:") as ws, pytest.raises(DataValidationError, match="directory"):
         ws.load_transactions(tmp_path)
+    # a file that exists but cannot be read (the tests run as root, so permissions cannot deny
+    # a read; this file fails its first read with EIO)
+    res = runner.invoke(app, ["load", "transactions", "/proc/self/mem", "-w", w])
+    assert res.exit_code == 1
+    assert "cannot open source file '/proc/self/mem'" in res.output
+    assert "Traceback" not in res.output
 
 
 def test_mixed_line_ends_big_numbers_and_implausible_dates(tmp_path: Path) -> None:
