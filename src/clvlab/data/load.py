@@ -2,9 +2,10 @@
 
 Steps, all in DuckDB SQL: stage the source as VARCHAR (:mod:`clvlab.data.sources`), map columns
 (:mod:`clvlab.data.mapping`), parse and validate every value and build row keys
-(:mod:`clvlab.data.rows`), write rejected rows to a rejects file, then insert the good rows that
-are not already stored in ONE transaction (:mod:`clvlab.data.write`; an anti-join on ``_key``
-makes a re-load a no-op).
+(:mod:`clvlab.data.rows`), write rejected rows to a rejects file, then, in ONE transaction
+(:mod:`clvlab.data.write`), update stored rows whose key comes with other values, insert the good
+rows not yet stored (an anti-join on ``_key`` makes a re-load a no-op) and link refunds to the
+purchases they undo (:mod:`clvlab.data.refunds`).
 
 Exact duplicate rows (identical in every source column) are kept as separate rows and reported;
 with ``merge_duplicates=True`` each group is stored once with its additive columns (amount,
