@@ -40,6 +40,25 @@ def test_gbk_file_is_detected_and_read(tmp_path: Path, encoding: str) -> None:
     assert json.loads(res.output)["inserted"] == 3
 
 
+def test_big5_is_not_read_as_gbk(tmp_path: Path) -> None:
+    """Traditional Chinese in Big5 is not taken for GB18030 (it may decode as such, into other
+    characters): refused with --encoding named, and read right with --encoding big5."""
+    text = ("回覆ID,日期,指標,評分,評論\nR1,2024-03-01,nps,9,物流很快，包裝也很好\n"
+            "R2,2024-03-02,csat,2,客服態度差\n")
+    f = tmp_path / "問卷.csv"
+    f.write_bytes(text.encode("big5"))
+    with clvlab.connect(":memory:") as ws:
+        with pytest.raises(DataValidationError, match=r"not UTF-8 text.*--encoding.*big5"):
+            ws.load_feedback(f, {"response_id": "回覆ID", "metric": "指標", "score": "評分",
+                                 "comment": "評論"})
+        r = ws.load_feedback(f, {"response_id": "回覆ID", "metric": "指標", "score": "評分",
+                                 "comment": "評論"},
+                             encoding="big5")
+        assert r.rows_read == 2
+        comments = sorted(ws.table("feedback").comment.execute())
+        assert comments == ["客服態度差", "物流很快，包裝也很好"]
+
+
 def test_explicit_encoding_and_undecodable_bytes(tmp_path: Path) -> None:
     """--encoding cp1252 reads a Windows file; a wrong encoding names the byte and line, and
     suggests --encoding, never a separator."""

@@ -5,8 +5,9 @@
 - :func:`literal_path`: DuckDB expands glob characters in the paths it reads (``tx[1].csv``
   reads ``tx1.csv``); a name holding them is read through a symlink with a plain name.
 - :func:`text_as_utf8`: text that is not UTF-8 (``encoding`` given, or detected: GB18030/GBK
-  from Chinese systems, UTF-16 with a BOM) is decoded once into a UTF-8 copy; a byte that does
-  not decode is reported with its line.  Line ends are left to the reader (CRLF, LF and both).
+  from Chinese systems, UTF-16 with a BOM; text that also reads as Big5 is refused with the
+  choice) is decoded once into a UTF-8 copy; a byte that does not decode is reported with its
+  line.  Line ends are left to the reader (CRLF, LF and both).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def _norm(encoding: str) -> str:
 
 def detect_encoding(path: Path) -> str:
     """``utf-8`` (with or without BOM), ``utf-16`` (with a BOM) or ``gb18030`` (GBK's superset),
-    judged on the first 64 KiB; anything else raises, naming the first undecodable byte."""
+    judged on the first 64 KiB; anything else raises, naming the first undecodable byte, and
+    so does text that reads as Big5 too (the user chooses)."""
     with _opener(path)(path, "rb") as fh:
         raw: bytes = fh.read(SNIFF_BYTES)
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -79,7 +81,13 @@ def detect_encoding(path: Path) -> str:
     wide = [c for c in text if ord(c) > 127]
     cjk = sum(unicodedata.east_asian_width(c) in ("W", "F") for c in wide)
     if wide and cjk >= 0.9 * len(wide):
-        return "gb18030"
+        try:  # Big5 (Traditional Chinese) bytes also decode as GB18030, into other characters
+            codecs.getincrementaldecoder("big5")().decode(raw, final=len(raw) < SNIFF_BYTES)
+        except UnicodeDecodeError:
+            return "gb18030"
+        msg = (f"'{path.name}' is not UTF-8 text and reads both as GB18030/GBK (Simplified "
+               "Chinese) and as Big5 (Traditional Chinese)")
+        raise DataValidationError(msg, hint="--encoding gb18030 or --encoding big5")
     line = raw[: err.start].count(b"\n") + 1
     msg = (f"'{path.name}' is not UTF-8 text: byte 0x{raw[err.start]:02X} on line {line} does "
            "not decode, and the file does not read as GB18030/GBK either")
