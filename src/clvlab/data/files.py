@@ -81,6 +81,8 @@ def detect_encoding(path: Path) -> str:
     wide = [c for c in text if ord(c) > 127]
     cjk = sum(unicodedata.east_asian_width(c) in ("W", "F") for c in wide)
     if wide and cjk >= 0.9 * len(wide):
+        if _gb2312_only(raw):  # Big5 text puts bytes below 0xA1 in second place: not this
+            return "gb18030"
         try:  # Big5 (Traditional Chinese) bytes also decode as GB18030, into other characters
             codecs.getincrementaldecoder("big5")().decode(raw, final=len(raw) < SNIFF_BYTES)
         except UnicodeDecodeError:
@@ -92,6 +94,19 @@ def detect_encoding(path: Path) -> str:
     msg = (f"'{path.name}' is not UTF-8 text: byte 0x{raw[err.start]:02X} on line {line} does "
            "not decode, and the file does not read as GB18030/GBK either")
     raise DataValidationError(msg, hint=_ENCODING_HINT)
+
+
+def _gb2312_only(raw: bytes) -> bool:
+    """True when every non-ASCII byte pair lies in the GB2312 area (both bytes 0xA1-0xFE)."""
+    i, n = 0, len(raw)
+    while i < n:
+        if raw[i] < 0x80:
+            i += 1
+            continue
+        if i + 1 < n and not (raw[i] >= 0xA1 and raw[i + 1] >= 0xA1):
+            return False
+        i += 2
+    return True
 
 
 @contextmanager
