@@ -83,7 +83,7 @@ def test_a_directory_as_input_is_a_one_line_error(tmp_path: Path) -> None:
     line = result.output.strip()
     assert "\n" not in line
     assert str(tmp_path) in line
-    assert "not of a folder" in line
+    assert "is a directory, not a file" in line
     as_json = runner.invoke(app, ["--json", "load", "feedback", str(tmp_path), "-w", str(tmp_path / "w.duckdb")])
     assert as_json.exit_code == 1
     assert json.loads(as_json.stdout)["status"] == 1

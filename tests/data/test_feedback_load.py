@@ -96,7 +96,9 @@ def test_rejects_file_located_and_masked(tmp_path: Path) -> None:
             "score: outside the nps scale 0-10": 1,
             "response_id: duplicate response_id with different content (first in row 2)": 1,
         }
-        assert r.rejects_path == str(tmp_path / "w.rejects" / "fb.feedback.rejects.csv")
+        assert r.rejects_path is not None
+        assert Path(r.rejects_path).parent == tmp_path / "w.rejects"
+        assert Path(r.rejects_path).name.startswith("fb.feedback-")
         with open(r.rejects_path, encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         assert [(x["row"], x["column"], x["score"]) for x in rows] == [("3", "score", "11"),
@@ -169,3 +171,33 @@ def test_missing_metric_column_suggests_wide_mapping(tmp_path: Path) -> None:
     with clvlab.connect(":memory:") as ws, pytest.raises(clvlab.DataValidationError) as exc:
         ws.load_feedback(f, {"score": "推荐分"})
     assert "--map score:<metric>=<column>" in str(exc.value)
+
+
+def test_wide_rejects_show_the_response_id_as_written(tmp_path: Path) -> None:
+    """Issue 7, A12: the rejects file shows 'R100007' (the source value), not 'R100007:nps'."""
+    import csv
+
+    f = tmp_path / "wide.csv"
+    f.write_text("id,日期,推荐分,满意度\nR100007,2024-01-02,11,5\nR100008,2024-01-03,9,4\n")
+    with clvlab.connect(tmp_path / "w.duckdb") as ws:
+        r = ws.load_feedback(f, {"score:nps": "推荐分", "score:csat": "满意度",
+                                 "responded_at": "日期"})
+        assert r.rejected == {"推荐分: outside the nps scale 0-10": 1}
+        assert r.mapping["response_id"] == "id"
+        assert r.rejects_path is not None
+        with open(r.rejects_path, encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        assert [(x["row"], x["column"], x["id"], x["推荐分"]) for x in rows] == [
+            ("1", "推荐分", "R100007", "11")]
+        ids = sorted(ws.table("feedback").response_id.execute())
+        assert ids == ["R100007:csat", "R100008:csat", "R100008:nps"]
+
+
+def test_duplicate_count_leaves_out_rejected_rows(tmp_path: Path) -> None:
+    """Issue 7, A12: two identical rows that are both rejected are not reported as duplicates."""
+    f = tmp_path / "o.csv"
+    f.write_text("customer_id,ordered_at,amount\nA,2024-01-01,ten\nA,2024-01-01,ten\n"
+                 "B,2024-01-02,5\nB,2024-01-02,5\n")
+    with clvlab.connect(":memory:") as ws:
+        r = ws.load_transactions(f)
+        assert (r.duplicates, r.n_rejected, r.inserted) == (1, 2, 2)

@@ -48,7 +48,8 @@ def test_missing_table_message() -> None:
 
 
 def test_stored_schema_matches_contract(tmp_path: Path) -> None:
-    """The stored table has every canonical column plus is_refund, _key, _source, _loaded_at."""
+    """The stored table has every canonical column plus is_refund, refund_of, _key, _source,
+    _loaded_at."""
     f = tmp_path / "o.csv"
     f.write_text("customer_id,ordered_at,amount\nA,2024-01-01,1\n")
     with clvlab.connect(":memory:") as ws:
@@ -58,4 +59,18 @@ def test_stored_schema_matches_contract(tmp_path: Path) -> None:
         assert got == CONTRACTS["transactions"].stored_schema()
         assert got[:3] == [("customer_id", "VARCHAR"), ("ordered_at", "TIMESTAMP"),
                            ("amount", "DECIMAL(18,4)")]
-        assert [n for n, _ in got[-4:]] == ["is_refund", "_key", "_source", "_loaded_at"]
+        assert [n for n, _ in got[-5:]] == ["is_refund", "refund_of", "_key", "_source",
+                                            "_loaded_at"]
+
+
+def test_table_of_an_older_version_gains_new_columns(tmp_path: Path) -> None:
+    """A transactions table stored before refund_of existed gets the column on the next load."""
+    f = tmp_path / "o.csv"
+    f.write_text("order_id,customer_id,ordered_at,amount\n1,A,2024-01-01,5\nC2,A,2024-01-02,-5\n")
+    with clvlab.connect(":memory:") as ws:
+        old = [(n, t) for n, t in CONTRACTS["transactions"].stored_schema() if n != "refund_of"]
+        cols = ", ".join(f'"{n}" {t}' for n, t in old)
+        ws.con.con.execute(f"CREATE TABLE transactions ({cols})")
+        assert ws.load_transactions(f).inserted == 2
+        names = [r[0] for r in ws.con.con.execute("DESCRIBE transactions").fetchall()]
+        assert "refund_of" in names

@@ -126,6 +126,11 @@ def test_cdnow_revenue_with_gamma_gamma(cdnow_cal: pd.DataFrame, fitted: tuple[A
     rev = res["revenue"]
     actual = cdnow_cal["frequency_holdout"] * cdnow_cal["monetary_value_holdout"]
     assert rev["actual_total"] == pytest.approx(actual.sum())
+    # the real holdout revenue, summed from the raw log (several rows on one day happen): the
+    # holdout spend is per purchase day, as in calibration (issue 7, A3)
+    tx = clvlab.datasets.load_cdnow("sample")
+    hold = tx[(tx.ordered_at > "1997-09-30") & (tx.ordered_at <= "1998-06-30")]
+    assert rev["actual_total"] == pytest.approx(float(hold.amount.sum()), rel=1e-9)
     predicted = bg.conditional_expected_purchases(
         cdnow_cal["duration_holdout"], cdnow_cal["frequency_cal"], cdnow_cal["recency_cal"],
         cdnow_cal["T_cal"]) * gg.expected_spend(cdnow_cal["frequency_cal"],

@@ -118,7 +118,10 @@ def test_observation_end_inside_a_week_drops_later_purchases(
 def test_calibration_holdout_equals_lifetimes(
     master_table: ibis.Table, master: pd.DataFrame, freq: str
 ) -> None:
-    """Equal to lifetimes.utils.calibration_and_holdout_data, CDNOW, 1997-09-30 / 1998-06-30."""
+    """Equal to lifetimes.utils.calibration_and_holdout_data, CDNOW, 1997-09-30 / 1998-06-30,
+    except ``monetary_value_holdout``: lifetimes averages the holdout per transaction row but the
+    calibration per purchase period; ours is per purchase period in both (issue 7, A3), checked
+    against pandas' own period sums."""
     ours = clvlab.calibration_holdout(
         master_table, calibration_end="1997-09-30", observation_end="1998-06-30", freq=freq
     )
@@ -126,6 +129,10 @@ def test_calibration_holdout_equals_lifetimes(
         master, "customer_id", "ordered_at", "1997-09-30", "1998-06-30", freq=freq,
         monetary_value_col="amount",
     ).sort_index()
+    hold = master[(master.ordered_at > "1997-09-30") & (master.ordered_at <= "1998-06-30")]
+    per_period = hold.groupby(["customer_id", hold.ordered_at.dt.to_period(freq)])["amount"].sum()
+    mean = per_period.groupby(level="customer_id").mean()
+    ref["monetary_value_holdout"] = mean.reindex(ref.index).fillna(0.0)
     assert list(ours.columns) == list(ref.columns)
     assert_same(ours, ref)
     assert ours.attrs == {
@@ -196,21 +203,25 @@ def small() -> pd.DataFrame:
 
 
 def test_refunds_excluded_unless_asked(duck: ibis.BaseBackend, small: pd.DataFrame) -> None:
-    """Rows flagged is_refund are dropped (a null flag is not a refund); include_refunds keeps them."""
+    """Rows flagged is_refund are dropped (a null flag is not a refund); with include_refunds a
+    refund linked to no order nets against its own day, and a day left with no positive spend
+    is no purchase (issue 7, A4: never a zero or negative spend)."""
     table = duck_table(duck, "small_refunds", small)
     rfm = clvlab.rfm_summary(table, freq="D")
     assert rfm.loc["a"].tolist() == [1.0, 2.0, 4.0, 20.0]  # the refund on the 10th is gone
     assert rfm.loc["b"].tolist() == [1.0, 3.0, 3.0, 7.0]
     assert rfm.attrs == {"freq": "D", "observation_end": "2024-01-05", "exact": False}
     kept = clvlab.rfm_summary(table, freq="D", include_refunds=True)
-    assert kept.loc["a"].tolist() == [2.0, 9.0, 9.0, 0.0]
+    assert kept.loc["a"].tolist() == [1.0, 2.0, 9.0, 20.0]
     assert kept.attrs["observation_end"] == "2024-01-10"
+    assert (kept["monetary_value"] >= 0).all()
 
 
 def test_accepts_frames_workspaces_and_other_column_names(small: pd.DataFrame) -> None:
     """A pandas frame, a Polars frame and anything with .table('transactions') all work."""
-    renamed = small.drop(columns="is_refund").rename(columns={"customer_id": "cust", "ordered_at": "ts"})
-    expected = clvlab.rfm_summary(small, include_refunds=True)
+    plain = small.drop(columns="is_refund")
+    renamed = plain.rename(columns={"customer_id": "cust", "ordered_at": "ts"})
+    expected = clvlab.rfm_summary(plain, include_refunds=True)
     kw = {"customer_id": "cust", "datetime": "ts", "include_refunds": True}
     pd.testing.assert_frame_equal(clvlab.rfm_summary(renamed, **kw), expected)
 
@@ -221,7 +232,7 @@ def test_accepts_frames_workspaces_and_other_column_names(small: pd.DataFrame) -
     class FakeWorkspace:
         def __init__(self) -> None:
             self.con = ibis.duckdb.connect()
-            self.t = duck_table(self.con, "transactions", small)
+            self.t = duck_table(self.con, "transactions", plain)
 
         def table(self, name: str) -> ibis.Table:
             assert name == "transactions"

@@ -18,7 +18,7 @@ from clvlab.cli._common import (
     user_errors,
     write_frame,
 )
-from clvlab.errors import ParameterError
+from clvlab.errors import DataValidationError, ParameterError
 
 MapOpt = Annotated[
     list[str] | None,
@@ -48,6 +48,14 @@ def freq_value(freq: Freq) -> Literal["D", "W", "M"]:
     return freq.value
 
 
+class RefundRule(StrEnum):
+    """How refunds are netted against the purchases they undo (clvlab.data.refunds)."""
+
+    net = "net"
+    order = "order"
+    drop = "drop"
+
+
 class Table(StrEnum):
     transactions = "transactions"
     customers = "customers"
@@ -71,7 +79,7 @@ def parse_scales(pairs: list[str] | None) -> dict[str, list[float]]:
 @user_errors
 def load(
     table: Annotated[Table, typer.Argument(help="Which table of the data contract to load into.")],
-    source: Annotated[str, typer.Argument(help="CSV/TSV/whitespace text/Parquet file, or postgres://...?table=NAME.")],
+    source: Annotated[str, typer.Argument(help="CSV/TSV/whitespace text/Excel .xlsx/Parquet file (read as named), or postgres://...?table=NAME.")],
     workspace: WorkspaceOpt = None,
     mapping: MapOpt = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML/TOML file with mapping and format options.")] = None,
@@ -85,19 +93,45 @@ def load(
         list[str] | None,
         typer.Option("--scale", help="Feedback: METRIC=LOW-HIGH, repeatable, e.g. --scale csat=0-10."),
     ] = None,
+    refunds: Annotated[
+        RefundRule | None,
+        typer.Option("--refunds", help="Transactions: net refunds against their order by order id, "
+                     "else customer+product (net), by order id only (order), or not (drop) [default: net]."),
+    ] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding, e.g. gb18030, cp1252 [default: detected: UTF-8, UTF-16 with BOM, GB18030/GBK].")] = None,
+    glob: Annotated[bool, typer.Option("--glob", help="SOURCE is a pattern (sales*.csv): load each matching file in turn.")] = False,
 ) -> None:
     """Load a file or table into the workspace: validated, idempotent, rejects kept aside."""
+    sources = expand_glob(source, rejects) if glob else [source]
+    reports = []
     with connect_workspace(workspace) as ws:
-        report = ws.load(
-            table.value, source, mapping=parse_mapping(mapping) or None, config=config,
-            date_format=date_format, timezone=timezone, sep=sep, decimal=decimal,
-            merge_duplicates=merge_duplicates, rejects=rejects, progress=not state.json,
-            scales=parse_scales(scale) or None,
-        )
+        for src in sources:
+            reports.append(ws.load(
+                table.value, src, mapping=parse_mapping(mapping) or None, config=config,
+                date_format=date_format, timezone=timezone, sep=sep, decimal=decimal,
+                merge_duplicates=merge_duplicates, rejects=rejects, progress=not state.json,
+                scales=parse_scales(scale) or None, refunds=refunds.value if refunds else None,
+                encoding=encoding,
+            ))
+            if not state.json:
+                console.print(str(reports[-1]), highlight=False)
     if state.json:
-        emit_json(report.to_dict())
-    else:
-        console.print(str(report), highlight=False)
+        emit_json(reports[0].to_dict() if not glob else [r.to_dict() for r in reports])
+
+
+def expand_glob(pattern: str, rejects: Path | None) -> list[str]:
+    """The files matching ``pattern`` (sorted), for ``load --glob``."""
+    import glob as globbing
+
+    files = sorted(f for f in globbing.glob(str(Path(pattern).expanduser())) if Path(f).is_file())
+    if not files:
+        msg = f"--glob: no file matches '{pattern}'"
+        raise DataValidationError(msg, hint="check the pattern (quote it so the shell leaves it)")
+    if rejects is not None and len(files) > 1:
+        msg = (f"--rejects names one file but '{pattern}' matches {len(files)} files; leave it "
+               "out (each file gets its own rejects file)")
+        raise ParameterError(msg)
+    return files
 
 
 @user_errors

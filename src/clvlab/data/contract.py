@@ -83,8 +83,9 @@ class Key:
     source is rejected instead of numbered; with ``merge_identical`` too, a repeat identical to
     an earlier row in every source column is stored once (counted as a merged duplicate) and only
     a repeat with different content is rejected.  With ``update``, a row whose key is already
-    stored but whose values differ updates the stored row (a customer changed store or tier):
-    only the columns the source has, and an empty cell never erases a stored value.
+    stored but whose values differ updates the stored row (a customer changed store or tier, an
+    order was re-exported with a corrected amount, a survey answer was re-sent with a new
+    score): only the columns the source has, and an empty cell never erases a stored value.
     """
 
     columns: tuple[str, ...]
@@ -128,7 +129,9 @@ class TableContract:
     (missing optional columns are NULL there); ``flags_doc`` says in words what it flags.
     ``scale`` checks a value's range by category, ``wide`` allows one source column per
     category, and ``mask_unmapped`` masks personal data in the source columns the table does
-    not use too (they appear in the rejects file).
+    not use too (they appear in the rejects file).  ``links`` are stored VARCHAR columns set
+    after each load over the whole table (transactions: ``refund_of``, see
+    :mod:`clvlab.data.refunds`).
     """
 
     name: str
@@ -141,6 +144,7 @@ class TableContract:
     scale: Scale | None = None
     wide: Wide | None = None
     mask_unmapped: bool = False
+    links: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -164,6 +168,7 @@ class TableContract:
         """``(name, SQL type)`` of every stored column, bookkeeping columns last."""
         cols = [(c.name, SQL_TYPES[c.kind]) for c in self.columns]
         cols += [(f, "BOOLEAN") for f in self.flags]
+        cols += [(c, "VARCHAR") for c in self.links]
         cols += [("_key", "VARCHAR"), ("_source", "VARCHAR"), ("_loaded_at", "TIMESTAMP")]
         return cols
 
@@ -202,7 +207,7 @@ TRANSACTIONS = TableContract(
     derivations=(
         Derivation("amount", ("quantity", "unit_price"), "quantity * unit_price"),
     ),
-    key=Key(columns=("order_id",), line="line"),
+    key=Key(columns=("order_id",), line="line", update=True),
     flags={
         "is_refund": (
             "coalesce(amount < 0, false) OR coalesce(quantity < 0, false)"
@@ -213,6 +218,7 @@ TRANSACTIONS = TableContract(
         "is_refund": "negative amount or quantity, or a cancelled invoice (order id 'C' + digits, "
         "as in UCI Online Retail)",
     },
+    links=("refund_of",),
 )
 
 CUSTOMERS = TableContract(
@@ -269,7 +275,7 @@ FEEDBACK = TableContract(
         Column("product_id", "id", False, ("product", "sku", "item_id", "商品", "商品id")),
         Column("survey_id", "id", False, ("survey", "questionnaire", "问卷", "问卷id")),
     ),
-    key=Key(columns=("response_id",), unique=True, merge_identical=True),
+    key=Key(columns=("response_id",), unique=True, merge_identical=True, update=True),
     scale=Scale(by="metric", value="score",
                 ranges={"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}, whole=("nps",)),
     wide=Wide(value="score", by="metric"),

@@ -23,10 +23,11 @@ from typing import Any
 
 from clvlab._config import read_config_file
 from clvlab.data.contract import TableContract, normalise_name
+from clvlab.data.refunds import RULES
 from clvlab.errors import DataValidationError, ParameterError, check_param
 
 _CONFIG_KEYS = {"mapping", "date_format", "timezone", "decimal", "sep", "header", "columns",
-                "scales"}
+                "scales", "refunds", "encoding"}
 
 
 @dataclass
@@ -41,6 +42,8 @@ class LoadOptions:
     header: bool | None = None
     columns: list[str] | None = None
     scales: dict[str, tuple[float, float]] = field(default_factory=dict)
+    refunds: str = "net"
+    encoding: str | None = None
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -84,6 +87,10 @@ def build_options(config: str | Path | dict[str, Any] | None, **given: Any) -> L
                 where, "one character or 'whitespace'", opts.sep)
     check_param(isinstance(opts.timezone, str), "timezone", where, "an IANA zone name",
                 opts.timezone)
+    check_param(opts.encoding is None or isinstance(opts.encoding, str), "encoding", where,
+                "a text encoding name such as 'gb18030'", opts.encoding)
+    check_param(opts.refunds in RULES, "refunds", where, f"one of {', '.join(map(repr, RULES))}",
+                opts.refunds)
     check_param(isinstance(opts.scales, dict), "scales", where,
                 "a dict {metric: [low, high]}", opts.scales)
     scales: dict[str, tuple[float, float]] = {}

@@ -142,6 +142,21 @@ def check_timezone(con: Any, tz: str) -> None:
         raise ParameterError(msg) from exc
 
 
+def check_date_format(con: Any, fmt: str | None) -> None:
+    """Raise a :class:`ParameterError` unless ``fmt`` is None, ``"ISO"`` or a format DuckDB's
+    strptime knows."""
+    from clvlab.errors import ParameterError
+
+    if fmt is None or fmt.upper() == "ISO":
+        return
+    try:
+        con.execute(f"SELECT try_strptime('2020-01-01', {quote_str(fmt)})").fetchall()
+    except Exception as exc:  # duckdb.InvalidInputException: unknown specifier
+        msg = (f"The 'date_format' parameter of load must be 'ISO' or a strptime format such as "
+               f"'%d/%m/%Y %H:%M'. Got {fmt!r} instead.")
+        raise ParameterError(msg) from exc
+
+
 def infer_date_format(con: Any, table: str, column: str, source: str, tz: str) -> str:
     """Pick the one candidate format that parses the most values of ``column`` (a sample).
 

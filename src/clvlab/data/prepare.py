@@ -88,17 +88,23 @@ def unpivot(con: Any, contract: TableContract, staged: Staged, wide: dict[str, s
 
 
 def suffix_keys(con: Any, contract: TableContract, staged: Staged,
-                mapping: dict[str, str]) -> None:
-    """Append ``":<category>"`` to the key columns of an unpivoted source (``R7:nps``)."""
+                mapping: dict[str, str]) -> dict[str, str]:
+    """Key columns of an unpivoted source with ``":<category>"`` appended (``R7:nps``), in new
+    hidden staged columns ``_key_<name>``: the source columns keep the values as written (the
+    rejects file shows ``R7``).  Returns ``mapping`` with the key columns pointing to them."""
     assert contract.wide is not None
     by = quote_ident(f"_{contract.wide.by}")
+    result = dict(mapping)
     for k in contract.key.columns:
         src = mapping.get(k)
         if src is None:
             continue
-        c = quote_ident(src)
-        con.execute(f"UPDATE {staged.table} SET {c} = trim({c}) || ':' || {by} "
-                    f"WHERE {present(c)}")
+        c, hidden = quote_ident(src), f"_key_{k}"
+        con.execute(f"ALTER TABLE {staged.table} ADD COLUMN {quote_ident(hidden)} VARCHAR")
+        con.execute(f"UPDATE {staged.table} SET {quote_ident(hidden)} = CASE WHEN {present(c)} "
+                    f"THEN trim({c}) || ':' || {by} ELSE {c} END")
+        result[k] = hidden
+    return result
 
 
 def _rewrite(con: Any, table: str, column: str, fn: Callable[[list[str]], list[str | None]]

@@ -1,7 +1,8 @@
 """Read any supported source into a DuckDB staging table of VARCHAR columns, in source order.
 
-Supported sources: delimited text (CSV, TSV, ``;``/``|``-separated, optionally ``.gz``),
-whitespace-separated text (CDNOW's ``.txt``: runs of spaces, leading spaces, CRLF), Parquet,
+Supported sources: delimited text (CSV, TSV, ``;``/``|``-separated, optionally ``.gz``; UTF-8 or
+any encoding Python knows, GB18030/GBK detected), whitespace-separated text (CDNOW's ``.txt``:
+runs of spaces, leading spaces, CRLF), Excel ``.xlsx`` (first sheet), Parquet,
 pandas and Polars DataFrames, pyarrow tables, an :class:`ibis.Table` of any backend (streamed in
 Arrow batches) and a URL ``postgres://user@host:port/db?table=name&schema=public``.
 
@@ -18,9 +19,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+from clvlab.data.files import (
+    SNIFF_BYTES,
+    check_readable,
+    literal_path,
+    mixes_line_ends,
+    text_as_utf8,
+    utf8_problem,
+)
 from clvlab.errors import ClvlabError, DataValidationError
 
-SNIFF_BYTES = 64 * 1024
 _DELIMS = (",", "\t", ";", "|")
 _NUMBERISH = re.compile(r"^[\s\"']*[-+]?[\d.,/:\- ]*\d[\d.,/:\- TZ]*[\s\"']*$")
 
@@ -38,6 +46,7 @@ class Staged:
     name: str
     stem: str
     parts: bool = False
+    origin: str = ""
 
 
 def quote_ident(name: str) -> str:
@@ -96,7 +105,7 @@ def sniff_header(path: Path, sep: str | None) -> bool:
 def _file_name_and_stem(path: Path) -> tuple[str, str]:
     name = path.name
     stem = name
-    for suffix in (".gz", ".csv", ".tsv", ".txt", ".parquet", ".pq"):
+    for suffix in (".gz", ".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
     return name, stem or "source"
@@ -110,22 +119,62 @@ def stage_file(
     sep: str | None,
     header: bool | None,
     names: list[str] | None,
+    encoding: str | None = None,
 ) -> Staged:
-    """Stage a text or Parquet file into temp table ``table``."""
-    if not path.exists():
-        msg = f"source file '{path}' does not exist"
-        raise DataValidationError(msg, hint="check the path (relative paths start at the cwd)")
+    """Stage a text, Excel or Parquet file into temp table ``table``.
+
+    The path is read as given: glob characters (``tx[1].csv``, ``sales*.csv``) are part of the
+    name.  Text that is not UTF-8 is decoded with ``encoding`` (detected when None: UTF-8 with
+    or without BOM, UTF-16 with BOM, GB18030/GBK) and read from a UTF-8 copy.
+    """
+    check_readable(path)
+    staged = _stage_path(con, path, table, sep, header, names, encoding)
+    staged.origin = str(path.resolve())
+    return staged
+
+
+def _stage_path(con: Any, path: Path, table: str, sep: str | None, header: bool | None,
+                names: list[str] | None, encoding: str | None) -> Staged:
     name, stem = _file_name_and_stem(path)
-    p = quote_str(str(path))
     low = path.name.lower()
+    if low.endswith((".xlsx", ".xlsm")):
+        return stage_excel(con, path, table, name, stem, header, names)
+    if low.endswith(".xls"):
+        msg = f"'{name}' is an old Excel .xls workbook, which clvlab does not read"
+        raise DataValidationError(msg, hint="save it as .xlsx or CSV and load that")
     if low.endswith((".parquet", ".pq")):
+        with literal_path(path) as readable:
+            return _stage_parquet(con, readable, table, name, stem, names)
+    try:
+        with text_as_utf8(path, encoding) as readable:
+            return _stage_text(con, readable, table, sep, header, names, name, stem)
+    except DataValidationError:
+        if not mixes_line_ends(path):
+            raise
+    with text_as_utf8(path, encoding, lf=True) as readable:  # CRLF and LF mixed: one kind
+        return _stage_text(con, readable, table, sep, header, names, name, stem)
+
+
+def _stage_parquet(con: Any, path: Path, table: str, name: str, stem: str,
+                   names: list[str] | None) -> Staged:
+    p = quote_str(str(path))
+    try:
         cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({p})").fetchall()]
-        sel = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in cols)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT file_row_number + 1 AS _row, {sel} "
-            f"FROM read_parquet({p}, file_row_number=true) ORDER BY file_row_number"
-        )
-        return _finish(con, table, name, stem, names)
+    except Exception as exc:  # duckdb.Error: not a Parquet file
+        msg = f"cannot read '{name}' as Parquet: {str(exc).splitlines()[0]}"
+        raise DataValidationError(msg, hint="check the file (a .parquet name must hold Parquet)"
+                                  ) from exc
+    sel = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in cols)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT file_row_number + 1 AS _row, {sel} "
+        f"FROM read_parquet({p}, file_row_number=true) ORDER BY file_row_number"
+    )
+    return _finish(con, table, name, stem, names)
+
+
+def _stage_text(con: Any, path: Path, table: str, sep: str | None, header: bool | None,
+                names: list[str] | None, name: str, stem: str) -> Staged:
+    low = name.lower()
     if sep is None and (low.endswith((".tsv", ".tsv.gz", ".tab"))):
         sep = "\t"
     if sep is None:
@@ -139,11 +188,15 @@ def stage_file(
         opts.append(f"delim={quote_str(sep)}")
     if names:
         opts.append("names=[" + ", ".join(quote_str(n) for n in names) + "]")
+    p = quote_str(str(path))
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv({p}, {', '.join(opts)})"
         )
     except Exception as exc:  # duckdb.Error: malformed file (ragged rows, bad quoting, encoding)
+        bad_text = utf8_problem(path, name)
+        if bad_text is not None:  # not UTF-8 past the part that was sniffed
+            raise bad_text from exc
         msg = f"cannot read '{name}' as delimited text: {str(exc).splitlines()[0]}"
         raise DataValidationError(
             msg, hint="pass sep=... (',', ';', '\\t', 'whitespace') or fix the line named above"
@@ -155,6 +208,26 @@ def stage_file(
         + f" FROM {table}"
     )
     return _finish(con, table, name, stem, None)
+
+
+def stage_excel(con: Any, path: Path, table: str, name: str, stem: str, header: bool | None,
+                names: list[str] | None) -> Staged:
+    """Stage the first sheet of an ``.xlsx`` workbook (read by openpyxl through pandas); every
+    cell as text, dates as ISO 8601."""
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl",
+                              header=None if header is False else 0, names=names)
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, ValueError: not a workbook
+        msg = f"cannot read '{name}' as an Excel workbook: {str(exc).splitlines()[0]}"
+        raise DataValidationError(msg, hint="check the file, or save it as CSV") from exc
+    frame.columns = [str(c) for c in frame.columns]
+    frame = frame.dropna(how="all")
+    staged = stage_arrow(con, pa.Table.from_pandas(frame, preserve_index=False), table, name)
+    staged.stem = stem
+    return staged
 
 
 def _stage_whitespace(
@@ -288,6 +361,7 @@ def stage_source(
     sep: str | None = None,
     header: bool | None = None,
     names: list[str] | None = None,
+    encoding: str | None = None,
 ) -> Staged:
     """Stage any supported ``source`` (see the module docstring) into temp table ``table``."""
     if isinstance(source, str) and re.match(r"^postgres(ql)?://", source):
@@ -298,7 +372,7 @@ def stage_source(
             backend.disconnect()
     if isinstance(source, (str, Path)):
         return stage_file(con, Path(source).expanduser(), table, sep=sep, header=header,
-                          names=names)
+                          names=names, encoding=encoding)
     import pyarrow as pa
 
     mod = type(source).__module__

@@ -145,7 +145,8 @@ class Workspace:
         Parameters
         ----------
         source
-            A CSV/TSV/whitespace text file (optionally ``.gz``) or Parquet path; a pandas or
+            A CSV/TSV/whitespace text file (optionally ``.gz``), Excel ``.xlsx`` (first sheet) or
+            Parquet path, read as named (no glob expansion); a pandas or
             Polars DataFrame; a pyarrow Table; an ibis.Table of any backend; or
             ``"postgres://user@host:port/db?table=name&schema=s"``.
         mapping
@@ -153,7 +154,7 @@ class Workspace:
             see :mod:`clvlab.data.contract`) map by themselves.
         **options
             See :class:`LoadOptions`: config, date_format, timezone, decimal, sep, header,
-            columns, merge_duplicates, rejects, progress, scales.
+            columns, encoding, merge_duplicates, rejects, progress, scales, refunds.
 
         Returns
         -------
@@ -181,6 +182,7 @@ class Workspace:
             options.get("config"), mapping=mapping, date_format=options.get("date_format"),
             timezone=zone, decimal=options.get("decimal"), sep=options.get("sep"),
             header=options.get("header"), columns=options.get("columns"), scales=options.get("scales"),
+            refunds=options.get("refunds"), encoding=options.get("encoding"),
         )
         report = load_table(
             self.con.con, contract, source, opts,
@@ -199,7 +201,8 @@ class Workspace:
         ``unit_price``). A row's key is its order id and line, or, without an order id, its
         content plus its occurrence number among identical rows; exact duplicates are kept and
         counted unless ``merge_duplicates=True``. Negative amounts or quantities and cancelled
-        invoices are flagged ``is_refund``.
+        invoices are flagged ``is_refund`` and netted against the purchase they undo
+        (``refunds``; an order refunded in full is not a purchase in RFM).
         """
         return self.load("transactions", source, mapping, **options)
 
@@ -250,17 +253,26 @@ class LoadOptions(TypedDict, total=False):
         Decimal mark, ``"."`` (default) or ``","``; thousands separators are dropped.
     sep
         Separator, or ``"whitespace"``; sniffed when None.
+    encoding
+        Text encoding of a text file (``"gb18030"``, ``"cp1252"``, ...); when None UTF-8 (with
+        or without BOM), UTF-16 with a BOM and GB18030/GBK are detected.
     header, columns
         Whether the file has a header line, and column names for a headerless file.
     merge_duplicates
         Merge exact duplicate rows into one (amount, quantity, margin and cost summed).
     rejects
-        Rejects CSV path; default ``<workspace stem>.rejects/<source stem>.rejects.csv``.
+        Rejects CSV path; default ``<workspace stem>.rejects/<source stem>-<id>.rejects.csv``
+        (``<id>`` from the source's path, so namesakes in other folders never share a file;
+        an in-memory workspace uses a private temporary folder per load).
     progress
         Show a Rich progress bar.
     scales
         Feedback only: ``{metric: [low, high]}`` adding metrics or changing scales,
         e.g. ``{"csat": [0, 10], "star": [1, 5]}``.
+    refunds
+        Transactions only: how refunds are netted against the purchases they undo, ``"net"``
+        (default: by order id, else by customer and product), ``"order"`` (order id only) or
+        ``"drop"`` (not netted; refunds left out of RFM).  See :mod:`clvlab.data.refunds`.
     """
 
     config: str | Path | dict[str, Any] | None
@@ -274,6 +286,8 @@ class LoadOptions(TypedDict, total=False):
     rejects: str | Path | None
     progress: bool
     scales: dict[str, Any] | None
+    refunds: str | None
+    encoding: str | None
 
 
 def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Workspace:

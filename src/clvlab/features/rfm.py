@@ -12,7 +12,8 @@ purchases in one period merge into one (their amounts summed). For each customer
 - ``T``: the period of ``observation_end`` minus the first purchase period,
 - ``monetary_value``: mean of the per-period amounts over the repeat periods (0 when none),
 
-all counted in periods. Periods are integers computed by portable date arithmetic: days since
+all counted in periods. Refunds are netted against the order they undo (an order refunded in
+full is not a purchase; see ``include_refunds``). Periods are integers computed by portable date arithmetic: days since
 1900-01-01 (a Monday), whole weeks of those days, or ``year * 12 + month``.
 
 >>> import clvlab
@@ -24,6 +25,7 @@ all counted in periods. Periods are integers computed by portable date arithmeti
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Literal
 
 import ibis
@@ -84,6 +86,8 @@ def _source_table(source: Any, where: str) -> ir.Table:
     if isinstance(source, ir.Table):
         return source
     if isinstance(source, pd.DataFrame) or type(source).__module__.startswith("polars"):
+        if isinstance(source, pd.DataFrame):
+            source = _decimals_as_floats(source)
         # a private in-memory DuckDB reads the frame in place (no copy into the database)
         con = ibis.duckdb.connect()
         con.con.register("transactions", source)
@@ -101,11 +105,23 @@ def _source_table(source: Any, where: str) -> ir.Table:
     raise AssertionError  # pragma: no cover - check_param raised
 
 
+def _decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns of ``decimal.Decimal`` (the workspace's DECIMAL amounts read to pandas) as
+    float64: DuckDB would type them from a sample and refuse a later, wider value."""
+    dec = [c for c in frame.columns if frame[c].dtype == object
+           and isinstance(frame[c].dropna().iloc[0] if frame[c].notna().any() else None, Decimal)]
+    if not dec:
+        return frame
+    return frame.assign(**{str(c): frame[c].astype("float64") for c in dec})
+
+
 def _prepare(
     table: ir.Table, *, customer_id: str, datetime: str, monetary: str | None,
     include_refunds: bool, where: str,
 ) -> ir.Table:
-    """Select and rename the needed columns to ``cid, day, amount``; drop refunds and nulls."""
+    """Select and rename the needed columns to ``cid, day, amount``: purchases with refunds
+    netted (see :func:`_net_refunds`), rows without customer or date dropped.  With
+    ``include_refunds`` the refunds linked to no purchase stay as rows flagged ``ref``."""
     columns = list(table.columns)
     needed = [c for c in (customer_id, datetime, monetary) if c is not None]
     missing = [c for c in needed if c not in columns]
@@ -121,16 +137,54 @@ def _prepare(
     if monetary is not None and not table[monetary].type().is_numeric():
         msg = f"Column '{monetary}' of the transactions has type {table[monetary].type()}, not numeric"
         raise DataValidationError(msg, hint="load amounts as decimals")
-    if not include_refunds and "is_refund" in columns:
-        table = table.filter(~table["is_refund"].fill_null(False))
     table = table.filter(table[customer_id].notnull(), table[datetime].notnull())
     out = {
         "cid": table[customer_id].cast("string"),
         "day": table[datetime].cast("date") if dtype.is_timestamp() else table[datetime],
     }
     if monetary is not None:
-        out["amount"] = table[monetary]
-    return table.select(**out)
+        out["amount"] = table[monetary].cast("float64")
+    if "is_refund" not in columns:
+        return table.select(**out)
+    refund = table["is_refund"].fill_null(False)
+    if monetary is not None and _LINK in columns and "_key" in columns:
+        linked = table.filter(refund & table[_LINK].notnull())
+        if int(linked.count().execute()) > 0:
+            return _net_refunds(table, out, refund, include_refunds)
+    if include_refunds:
+        return table.select(**out, ref=refund)
+    return table.filter(~refund).select(**out)
+
+
+#: column of the stored transactions naming the order a refund row is netted against
+_LINK = "refund_of"
+
+
+def _net_refunds(table: ir.Table, out: dict[str, Any], refund: ir.BooleanValue,
+                 include_refunds: bool) -> ir.Table:
+    """Purchases with their linked refunds netted: a refund row whose ``refund_of`` names an
+    order (``"o:" + order_id``, or the ``_key`` of a line without order id) reduces that order's
+    amount; an order netted to zero or less is not a purchase.  Refunds linked to nothing are
+    dropped (kept as ``ref`` rows with ``include_refunds``)."""
+    order = (table["order_id"].notnull().ifelse("o:" + table["order_id"].cast("string"),
+                                                 table["_key"])
+             if "order_id" in table.columns else table["_key"])
+    rows = table.select(**out, order=order, link=table[_LINK], refund=refund)
+    buys = rows.filter(~rows.refund).select("cid", "day", "amount", "order")
+    refs = rows.filter(rows.refund & rows.link.notnull())
+    back = refs.group_by(["cid", refs.link.name("order")]).aggregate(back=(-refs.amount.abs()).sum())
+    kept = buys.anti_join(back, ["cid", "order"]).select("cid", "day", "amount")
+    touched = buys.semi_join(back, ["cid", "order"])
+    orders = touched.group_by(["cid", "order"]).aggregate(day=touched.day.min(),
+                                                          gross=touched.amount.sum())
+    orders = orders.join(back, ["cid", "order"])
+    orders = orders.mutate(amount=orders.gross + orders.back)
+    netted = orders.filter(orders.amount > 0).select("cid", "day", "amount")
+    result = kept.union(netted)
+    if not include_refunds:
+        return result
+    loose = rows.filter(rows.refund & rows.link.isnull()).select("cid", "day", "amount")
+    return result.mutate(ref=ibis.literal(False)).union(loose.mutate(ref=ibis.literal(True)))
 
 
 # ---- the expressions ----------------------------------------------------------------------
@@ -168,11 +222,7 @@ def _summary_expr(
     tx: ir.Table, end: dt.date, freq: str, exact: bool, with_money: bool, suffix: str = ""
 ) -> ir.Table:
     """One row per customer with at least one purchase period in ``tx`` (plus ``end_``)."""
-    tx = tx.mutate(p=_ticks(tx.day, freq, exact))
-    aggs: dict[str, Any] = {}
-    if with_money:
-        aggs["spend"] = tx.amount.sum()
-    periods = tx.group_by(["cid", "p"]).aggregate(**aggs)
+    periods = _periods(tx, freq, exact, with_money)
     money: dict[str, Any] = {}
     if with_money:
         # mean spend of the repeat periods = (all spend - first period's spend) / repeats;
@@ -193,6 +243,22 @@ def _summary_expr(
     if with_money:
         cols[f"monetary_value{suffix}"] = per.money.cast("float64").fill_null(0.0)
     return per.select("cid", "end_", **cols)
+
+
+def _periods(tx: ir.Table, freq: str, exact: bool, with_money: bool) -> ir.Table:
+    """One row per (customer, purchase period) with its net ``spend``: the one definition of a
+    purchase, used for the calibration and the holdout alike.  A period holding a refund
+    (``ref`` rows, ``include_refunds=True``) is a purchase only if its net spend is positive."""
+    tx = tx.mutate(p=_ticks(tx.day, freq, exact))
+    aggs: dict[str, Any] = {}
+    if with_money:
+        aggs["spend"] = tx.amount.sum()
+    if "ref" in tx.columns:
+        aggs["ref"] = tx.ref.any()
+    periods = tx.group_by(["cid", "p"]).aggregate(**aggs)
+    if "ref" in tx.columns:
+        periods = periods.filter(~periods.ref | (periods.spend > 0)).drop("ref")
+    return periods
 
 
 def _in_units(ticks: ir.IntegerValue, freq: str, exact: bool) -> ir.FloatingValue:
@@ -242,7 +308,12 @@ def rfm_summary(
     customer_id, datetime, monetary
         Column names; ``monetary=None`` leaves out ``monetary_value``.
     include_refunds
-        Keep rows flagged ``is_refund`` (dropped by default; tables without the flag keep all).
+        Refunds linked to a purchase at load (column ``refund_of``, see ``clvlab load
+        --refunds``) are always netted against it: an order refunded in full is not a
+        purchase, one refunded in part counts at its net amount.  Refunds linked to nothing are
+        left out by default; with ``include_refunds=True`` they are netted against the spend of
+        their own period, and a period left with no positive spend is not a purchase.  Either
+        way no purchase period has a negative or zero net spend from refunds.
     exact
         Measure ``recency`` and ``T`` in days divided by 7 when ``freq="W"`` (the BG/NBD papers'
         fractional weeks; purchases then merge per day). ``lifetimes`` does this with
@@ -298,8 +369,9 @@ def calibration_holdout(
     pandas.DataFrame
         Index ``customer_id``; columns ``frequency_cal``, ``recency_cal``, ``T_cal``,
         ``monetary_value_cal``, ``frequency_holdout`` (distinct purchase periods in the
-        holdout), ``monetary_value_holdout`` (mean amount per holdout transaction, as in
-        ``lifetimes``; 0 when none), ``duration_holdout`` (periods from the calibration end
+        holdout), ``monetary_value_holdout`` (mean net spend per holdout purchase period,
+        the definition of ``monetary_value_cal``; 0 when none; ``lifetimes`` averages per
+        transaction row instead, which on order-line data is a mean per line), ``duration_holdout`` (periods from the calibration end
         period to the observation end period). ``attrs``: ``freq``, ``calibration_end``,
         ``observation_end``.
     """
@@ -323,12 +395,11 @@ def calibration_holdout(
     cal = _summary_expr(tx.filter(tx.day <= cal_lit), cal_end, freq, exact, with_money, "_cal")
     cal = cal.drop("end_")
 
-    hold_tx = tx.filter(tx.day > cal_lit)
-    hold_tx = hold_tx.mutate(p=_ticks(hold_tx.day, freq, exact))
-    hold_aggs: dict[str, Any] = {"n_hold": hold_tx.p.nunique()}
+    hold_p = _periods(tx.filter(tx.day > cal_lit), freq, exact, with_money)
+    hold_aggs: dict[str, Any] = {"n_hold": hold_p.count()}
     if with_money:
-        hold_aggs["m_hold"] = hold_tx.amount.mean()
-    hold = hold_tx.group_by("cid").aggregate(**hold_aggs).rename(hcid="cid")
+        hold_aggs["m_hold"] = hold_p.spend.mean()
+    hold = hold_p.group_by("cid").aggregate(**hold_aggs).rename(hcid="cid")
 
     joined = _with_end(cal.left_join(hold, cal.cid == hold.hcid), end)
     cols: dict[str, Any] = {"frequency_holdout": joined.n_hold.fill_null(0).cast("float64")}

@@ -5,7 +5,9 @@ model's conditional expectation of purchases in the holdout given the calibratio
 ``model.conditional_expected_purchases(duration_holdout, frequency_cal, recency_cal, T_cal)``;
 the actual is ``frequency_holdout``. With a spend model, revenue is evaluated too: predicted
 ``purchases * spend_model.expected_spend(frequency_cal, monetary_value_cal)`` against actual
-``frequency_holdout * monetary_value_holdout``.
+``frequency_holdout * monetary_value_holdout``.  Both monetary values are mean net spend per
+purchase period (:func:`clvlab.calibration_holdout`), so the actual is the holdout revenue
+itself, on order-line data too.
 
 Metrics
 -------
