@@ -47,7 +47,7 @@ def test_discounted_purchases_match_lifetimes_clv_with_its_monthly_convention(
     f, r, T, m = (rfm[c].to_numpy() for c in COLS)
     ends = 4.345 * np.arange(1, 13, dtype=np.float64)
     divisors = np.power(1.01, np.arange(1, 13, dtype=np.float64))
-    ours, _ = score_mod._discounted_purchases(bg, f, r, T, ends, divisors)
+    ours = score_mod._purchases(bg, f, r, T, ends, divisors).discounted
     theirs = _customer_lifetime_value(lifetimes_bg(bg.params_), rfm["frequency"], rfm["recency"],
                                       rfm["T"], rfm["monetary_value"], time=12,
                                       discount_rate=0.01, freq="W")

@@ -45,14 +45,14 @@ import copy
 import math
 from collections.abc import Mapping
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError, check_param
 from clvlab.models._base import FloatArray, as_columns
-from clvlab.models._btyd import check_frt, distinct_rows
+from clvlab.models._btyd import IntArray, check_frt, distinct_rows
 from clvlab.value.segments import as_frame, rfm_segments, share_below
 
 __all__ = ["MAX_EXACT_INTERVAL_ROWS", "customer_lifetime_value", "score_customers"]
@@ -155,15 +155,64 @@ def _cumulative_purchases(
     return out
 
 
-def _discounted_purchases(
+def _factored(model: Any) -> bool:
+    """Whether ``E[N(t) | x, t_x, T] = P(alive | x, t_x, T) g(t; x, T)`` (true of BG/NBD,
+    MBG/NBD and Pareto/NBD: the history enters the expectation only through P(alive) and the
+    (x, T) pair; not assumed of other, duck-typed, models)."""
+    from clvlab.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
+
+    return type(model) in (BetaGeo, ModifiedBetaGeo, ParetoNBD)
+
+
+class _Purchases(NamedTuple):
+    """Expected purchases of each row over the monthly steps (see :func:`_purchases`)."""
+
+    alive: FloatArray
+    """P(alive) (``model.probability_alive``)."""
+    discounted: FloatArray
+    """``sum_k (E[N(t_k)] - E[N(t_{k-1})]) / divisor_k``."""
+    total: FloatArray
+    """``E[N(t_K)]``, the undiscounted expectation over the horizon."""
+
+
+def _per_pair(model: Any, x: FloatArray, T: FloatArray, ends: FloatArray,
+              divisors: FloatArray) -> tuple[FloatArray, FloatArray] | None:
+    """Discounted sum and last value of ``g(t_k; x, T)`` per (x, T) pair of a factored model.
+
+    ``g = E[N(t) | x, t_x', T] / P(alive | x, t_x', T)`` at ``t_x' = T`` for x > 0 (0 for
+    x = 0), where P(alive) is not small. None when that P(alive) is 0 somewhere.
+    """
+    tx = np.where(x > 0, T, 0.0)
+    ref = np.asarray(model.probability_alive(x, tx, T), dtype=np.float64)
+    if not np.all(ref > 0):
+        return None
+    per = _cumulative_purchases(model, x, tx, T, ends) / ref[:, None]
+    return np.diff(per, axis=1, prepend=0.0) @ (1.0 / divisors), per[:, -1]
+
+
+def _purchases(
     model: Any, frequency: FloatArray, recency: FloatArray, T: FloatArray,
     ends: FloatArray, divisors: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """Discounted expected purchases ``sum_k (E[N(t_k)] - E[N(t_{k-1})]) / divisor_k`` and the
-    undiscounted ``E[N(t_K)]`` (the last step end)."""
-    cum = _cumulative_purchases(model, frequency, recency, T, ends)
-    steps = np.diff(cum, axis=1, prepend=0.0)
-    return steps @ (1.0 / divisors), cum[:, -1]
+) -> _Purchases:
+    """Discounted and total expected purchases, and P(alive), of checked rows.
+
+    For the factored models (:func:`_factored`) the step expectations are computed once per
+    distinct (x, T) pair (:func:`_per_pair`) and each row gets its own P(alive) times its
+    pair's sums: RFM summaries have a few thousand pairs where they have hundreds of
+    thousands of (x, t_x, T) rows. Other models are evaluated per distinct (x, t_x, T) row.
+    """
+    alive = np.asarray(model.probability_alive(frequency, recency, T), dtype=np.float64)
+    if _factored(model):
+        pairs = distinct_rows({"x": frequency, "T": T})
+        sums = _per_pair(model, pairs.column("x"), pairs.column("T"), ends, divisors)
+        if sums is not None:
+            return _Purchases(alive, sums[0][pairs.inverse] * alive,
+                              sums[1][pairs.inverse] * alive)
+    rows = distinct_rows({"x": frequency, "tx": recency, "T": T})
+    cum = _cumulative_purchases(model, rows.column("x"), rows.column("tx"), rows.column("T"),
+                                ends)
+    discounted = np.diff(cum, axis=1, prepend=0.0) @ (1.0 / divisors)
+    return _Purchases(alive, discounted[rows.inverse], cum[:, -1][rows.inverse])
 
 
 def _population_spend(frequency: FloatArray, monetary: FloatArray) -> float:
@@ -203,23 +252,68 @@ def _draw_params(model: Any, n_draws: int, rng: np.random.Generator) -> list[dic
     return [dict(zip(names, np.exp(row).tolist(), strict=True)) for row in z]
 
 
-def _interval_cells(cols: Mapping[str, FloatArray]) -> tuple[dict[str, FloatArray], np.ndarray]:
-    """Distinct rows (or grid cells when too many): representative values and each row's cell."""
-    keys = distinct_rows(dict(cols))
-    if keys.n_rows <= MAX_EXACT_INTERVAL_ROWS:
-        return {k: keys.column(k) for k in cols}, keys.inverse
+class _Cells(NamedTuple):
+    """Where the interval's draws are evaluated (see :func:`_interval_cells`)."""
+
+    rep: dict[str, FloatArray]
+    """representative frequency, recency, T and monetary value of each cell"""
+    of_row: IntArray
+    """each customer's cell"""
+    pair_x: FloatArray
+    pair_T: FloatArray
+    """representative (x, T) of each pair"""
+    pair_of_cell: IntArray
+    """each cell's pair"""
+
+
+def _interval_cells(cols: Mapping[str, FloatArray]) -> _Cells:
+    """Distinct rows (or grid cells when too many), and the (x, T) pairs they lie in."""
+    n = len(cols["frequency"])
+    step = max(n // 20_000, 1)  # a sample with too many distinct rows rules the full set out
+    if step == 1 or distinct_rows({k: v[::step] for k, v in cols.items()}).n_rows <= (
+            MAX_EXACT_INTERVAL_ROWS):
+        keys = distinct_rows(dict(cols))
+        if keys.n_rows <= MAX_EXACT_INTERVAL_ROWS:
+            rep = {k: keys.column(k) for k in cols}
+            pairs = distinct_rows({"x": rep["frequency"], "T": rep["T"]})
+            return _Cells(rep, keys.inverse, pairs.column("x"), pairs.column("T"),
+                          pairs.inverse)
     f = cols["frequency"]
     f_code = np.where(f < 8, f, 8 + np.floor(2 * np.log2(np.maximum(f, 8) / 8)))
     codes = {"frequency": f_code}
     for name in ("recency", "T", "monetary_value"):
         codes[name] = np.floor(share_below(cols[name]) * _GRID_BINS)
     cells = distinct_rows(codes)
-    n = cells.n_rows
-    count = np.bincount(cells.inverse, minlength=n)
-    rep = {k: np.bincount(cells.inverse, weights=v, minlength=n) / count for k, v in cols.items()}
-    rep["frequency"] = np.round(rep["frequency"])
+    rep = _means(cells.inverse, cells.n_rows, cols)
     rep["recency"] = np.where(rep["frequency"] == 0, 0.0, np.minimum(rep["recency"], rep["T"]))
-    return rep, cells.inverse
+    pairs = distinct_rows({"x": f_code, "T": codes["T"]})
+    pair_rep = _means(pairs.inverse, pairs.n_rows, {"frequency": f, "T": cols["T"]})
+    first = np.empty(cells.n_rows, dtype=np.intp)
+    first[cells.inverse] = np.arange(len(f))
+    return _Cells(rep, cells.inverse, pair_rep["frequency"], pair_rep["T"],
+                  pairs.inverse[first])
+
+
+def _means(group: IntArray, n: int, cols: Mapping[str, FloatArray]) -> dict[str, FloatArray]:
+    """Mean of each column per group (frequency rounded to a whole number)."""
+    count = np.bincount(group, minlength=n)
+    out = {k: np.bincount(group, weights=v, minlength=n) / count for k, v in cols.items()}
+    out["frequency"] = np.round(out["frequency"])
+    return out
+
+
+def _cell_clv(model: Any, spend_model: Any, cells: _Cells, ends: FloatArray,
+              divisors: FloatArray, margin: float, population: float) -> FloatArray:
+    """CLV of each cell: P(alive) per cell times the discounted sum of its (x, T) pair (the
+    pair's own for exact cells; the pair's representative on the grid); NaN when not finite."""
+    f, r, T, m = (cells.rep[k] for k in _RFM_COLUMNS)
+    spend = margin * _expected_spend(spend_model, f, m, population)
+    if _factored(model):
+        sums = _per_pair(model, cells.pair_x, cells.pair_T, ends, divisors)
+        if sums is not None:
+            alive = np.asarray(model.probability_alive(f, r, T), dtype=np.float64)
+            return spend * alive * sums[0][cells.pair_of_cell]
+    return spend * _purchases(model, f, r, T, ends, divisors).discounted
 
 
 def _clv_interval(
@@ -235,20 +329,18 @@ def _clv_interval(
     spend_draws = _draw_params(spend_model, n_draws, rng) if spend_model is not None else None
     if draws is None or (spend_model is not None and spend_draws is None):
         return nan, nan.copy()
-    rep, cell = _interval_cells(cols)
-    f, r, T, m = (rep[k] for k in _RFM_COLUMNS)
-    point = margin * _expected_spend(spend_model, f, m, population) * _discounted_purchases(
-        model, f, r, T, ends, divisors)[0]
-    ratios = np.empty((n_draws, len(f)))
+    cells = _interval_cells(cols)
+    point = _cell_clv(model, spend_model, cells, ends, divisors, margin, population)
+    ratios = np.empty((n_draws, len(point)))
     for i, params in enumerate(draws):
-        disc, _ = _discounted_purchases(_with_params(model, params), f, r, T, ends, divisors)
         spender = None if spend_draws is None else _with_params(spend_model, spend_draws[i])
-        spend = _expected_spend(spender, f, m, population)
+        value = _cell_clv(_with_params(model, params), spender, cells, ends, divisors, margin,
+                          population)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratios[i] = margin * spend * disc / point
+            ratios[i] = value / point
     ratios = np.where(np.isfinite(ratios), ratios, 1.0)
     lo_q, hi_q = np.quantile(ratios, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
-    lower, upper = clv * lo_q[cell], clv * hi_q[cell]
+    lower, upper = clv * lo_q[cells.of_row], clv * hi_q[cells.of_row]
     return np.minimum(lower, clv), np.maximum(upper, clv)
 
 
@@ -257,22 +349,18 @@ def _point_scores(
     model: Any, spend_model: Any, cols: Mapping[str, FloatArray], ends: FloatArray,
     divisors: FloatArray, margin: float,
 ) -> dict[str, FloatArray]:
-    """Point scores on the distinct rows, gathered back to the customers."""
-    frt = distinct_rows({k: cols[k] for k in ("frequency", "recency", "T")})
-    f, r, T = (frt.column(k) for k in ("frequency", "recency", "T"))
-    disc, purchases = _discounted_purchases(model, f, r, T, ends, divisors)
-    alive = np.asarray(model.probability_alive(f, r, T), dtype=np.float64)
-    fm = distinct_rows({k: cols[k] for k in ("frequency", "monetary_value")})
-    population = _population_spend(cols["frequency"], cols["monetary_value"])
-    spend = _expected_spend(spend_model, fm.column("frequency"), fm.column("monetary_value"),
-                            population)[fm.inverse]
+    """Point scores of every customer."""
+    f, m = cols["frequency"], cols["monetary_value"]
+    bought = _purchases(model, f, cols["recency"], cols["T"], ends, divisors)
+    population = _population_spend(f, m)
+    spend = _expected_spend(spend_model, f, m, population)
     out = {
-        "p_alive": alive[frt.inverse],
-        "expected_purchases": purchases[frt.inverse],
+        "p_alive": bought.alive,
+        "expected_purchases": bought.total,
         "expected_spend": spend,
+        "expected_revenue": bought.total * spend,
+        "clv": margin * spend * bought.discounted,
     }
-    out["expected_revenue"] = out["expected_purchases"] * spend
-    out["clv"] = margin * spend * disc[frt.inverse]
     out["_population"] = np.array([population])
     return out
 
@@ -376,13 +464,14 @@ def score_customers(
         margin=float(margin), population=population, interval=float(interval),
         n_draws=int(n_draws), seed=None if seed is None else int(seed),
     )
-    out = pd.DataFrame({k: cols[k] for k in _RFM_COLUMNS}, index=frame.index)
-    for name, values in scores.items():
-        out[name] = values
-    out["clv_lower"], out["clv_upper"] = lower, upper
-    segments = rfm_segments(out[list(_RFM_COLUMNS)])
-    for name in ("r_score", "f_score", "m_score", "rfm_score", "segment"):
-        out[name] = segments[name].to_numpy()
+    segments = rfm_segments(pd.DataFrame(dict(cols), index=frame.index, copy=False))
+    columns: dict[str, Any] = {**cols, **scores, "clv_lower": lower, "clv_upper": upper}
+    for name in ("r_score", "f_score", "m_score"):
+        columns[name] = segments[name].to_numpy()
+    for name in ("rfm_score", "segment"):  # as strings: decoded from the categories' codes
+        labels = segments[name].array
+        columns[name] = labels.categories.array.take(labels.codes)
+    out = pd.DataFrame(columns, index=frame.index)
     out.attrs = {
         "horizon_days": float(horizon),
         "horizon_periods": float(ends[-1]),
