@@ -25,24 +25,43 @@ Time and money conventions
 
 Interval
 --------
-``clv_lower`` and ``clv_upper`` carry the parameter uncertainty of the fitted models: ``n_draws``
-parameter vectors are drawn from the asymptotic normal of the *log* parameters (covariance
-``covariance_ / outer(theta, theta)``, the delta method back from the natural scale; purchase and
-spend models independently), the CLV is recomputed for every draw and the ``(1 - interval) / 2``
-and ``(1 + interval) / 2`` quantiles are taken. The draws are evaluated on the distinct
-``(frequency, recency, T, monetary_value)`` rows; when there are more than
-``MAX_EXACT_INTERVAL_ROWS`` of them, on a grid of cells instead (frequency exact below 8, then
-in half-octaves; recency, T and monetary value in 8 quantile bins), and each customer gets its point
-CLV times the quantiles of ``CLV_draw / CLV`` of its cell. Bounds are widened to contain the
-point estimate. The interval ignores the uncertainty of the customer's own future (the
-Poisson/Gamma noise), which is much larger for one customer: it says how sure the *expectation*
-is.
+``clv_lower`` and ``clv_upper`` carry **parameter uncertainty only** (``INTERVAL_COVERS``, also
+in the result's ``attrs["clv_interval"]``): ``n_draws`` parameter vectors are drawn from the
+asymptotic normal of the *log* parameters (covariance ``covariance_ / outer(theta, theta)``,
+the delta method back from the natural scale; purchase and spend models independently), the
+CLV is recomputed for every draw and the ``(1 - interval) / 2`` and ``(1 + interval) / 2``
+quantiles are taken. The interval ignores the customer's own randomness (how many purchases one
+customer makes, the Poisson/Gamma noise), which is much larger for one customer: it says how
+sure the *expectation* is.
+
+The draws are evaluated on the distinct ``(frequency, recency, T, monetary_value)`` rows, the
+expected purchases per distinct (frequency, T) pair; when there are more than
+``MAX_EXACT_INTERVAL_ROWS`` distinct rows, on a grid of cells instead (frequency exact below 8,
+then in half-octaves; recency, T and monetary value in 8 quantile bins; the expected purchases
+per (frequency, T bin) pair at the pair's mean), and each customer gets its point CLV times the
+quantiles of ``CLV_draw / CLV`` of its cell. Bounds are widened to contain the point estimate.
+
+The interval never collapses silently. A fit without a usable covariance (none, not finite, or
+with a negative variance, as at a boundary MLE) gives NaN bounds, with a
+:class:`~clvlab.errors.DataQualityWarning` in the last case. Draws whose CLV is not finite (a
+special function failing at extreme parameter values) are dropped, counted in the warning and
+in ``attrs["clv_interval_failed_draws"]``; a cell that loses more than ``(1 - interval) / 2``
+of its draws (they could be a whole tail) gets NaN bounds. ``attrs["clv_interval_note"]`` says
+what happened (None when nothing did).
+
+Speed
+-----
+BG/NBD, MBG/NBD and Pareto/NBD factor ``E[N(t) | x, t_x, T]`` as P(alive) times a function of
+(t, x, T) alone, so the step expectations are computed once per distinct (x, T) pair (a few
+thousand in an RFM summary of millions of customers) and each customer gets its own P(alive)
+times its pair's discounted sum; other models are evaluated per distinct (x, t_x, T) row.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any, NamedTuple
@@ -50,12 +69,17 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataValidationError, check_param
+from clvlab.errors import DataQualityWarning, DataValidationError, check_param
 from clvlab.models._base import FloatArray, as_columns
 from clvlab.models._btyd import IntArray, check_frt, distinct_rows
 from clvlab.value.segments import as_frame, rfm_segments, share_below
 
-__all__ = ["MAX_EXACT_INTERVAL_ROWS", "customer_lifetime_value", "score_customers"]
+__all__ = ["INTERVAL_COVERS", "MAX_EXACT_INTERVAL_ROWS", "customer_lifetime_value", "score_customers"]
+
+#: what ``clv_lower`` / ``clv_upper`` cover (also in the result's ``attrs["clv_interval"]``)
+INTERVAL_COVERS = ("parameter uncertainty only: the spread of the expected CLV over draws of "
+                   "the models' fitted parameters; not the customer's own randomness (how "
+                   "many purchases one customer makes), which is much wider")
 
 #: length of one period in days
 DAYS_PER_PERIOD = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
@@ -67,6 +91,10 @@ MAX_EXACT_INTERVAL_ROWS = 5_000
 _GRID_BINS = 8
 #: rows per vectorised model call (bounds memory on millions of customers)
 _CHUNK = 1_000_000
+#: rows per model call for small inputs (the interval's draws): BG/NBD evaluates up to 1,000
+#: rows directly; above, it first looks for repeated (t, x, T) rows, which the step grid of
+#: distinct pairs never has
+_SMALL_CALL = 1_000
 _RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
 
@@ -143,7 +171,7 @@ def _cumulative_purchases(
     """E[N(t)] for every step end (columns) and row (rows), in one vectorised call."""
     n, k = len(frequency), len(ends)
     out = np.empty((n, k))
-    size = max(1, _CHUNK // k)
+    size = max(1, (_CHUNK if n * k > 20 * _SMALL_CALL else _SMALL_CALL) // k)
     for lo in range(0, n, size):
         part = slice(lo, min(n, lo + size))
         m = part.stop - part.start
@@ -155,13 +183,17 @@ def _cumulative_purchases(
     return out
 
 
+#: models whose expectation factors as P(alive) times a function of (t, x, T)
+_FACTORED = frozenset({("clvlab.models.beta_geo", "BetaGeo"),
+                       ("clvlab.models.modified_beta_geo", "ModifiedBetaGeo"),
+                       ("clvlab.models.pareto_nbd", "ParetoNBD")})
+
+
 def _factored(model: Any) -> bool:
     """Whether ``E[N(t) | x, t_x, T] = P(alive | x, t_x, T) g(t; x, T)`` (true of BG/NBD,
     MBG/NBD and Pareto/NBD: the history enters the expectation only through P(alive) and the
-    (x, T) pair; not assumed of other, duck-typed, models)."""
-    from clvlab.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
-
-    return type(model) in (BetaGeo, ModifiedBetaGeo, ParetoNBD)
+    (x, T) pair; not assumed of subclasses or other, duck-typed, models)."""
+    return (type(model).__module__, type(model).__name__) in _FACTORED
 
 
 class _Purchases(NamedTuple):
@@ -234,22 +266,29 @@ def _with_params(model: Any, params: Mapping[str, float]) -> Any:
     return other
 
 
-def _draw_params(model: Any, n_draws: int, rng: np.random.Generator) -> list[dict[str, float]] | None:
-    """``n_draws`` parameter dicts from the asymptotic normal of the log-parameters."""
+def _draw_params(model: Any, n_draws: int, rng: np.random.Generator
+                 ) -> tuple[list[dict[str, float]] | None, str | None]:
+    """``n_draws`` parameter dicts from the asymptotic normal of the log-parameters, or None
+    and the reason when the fit gives no usable covariance."""
     params = _fitted_params(model)
     names = list(params)
     theta = np.array([params[k] for k in names])
+    name = type(model).__name__
     cov_frame = getattr(model, "covariance_", None)
     if cov_frame is None:
-        return None
+        return None, f"{name} has no covariance_"
     cov = np.asarray(pd.DataFrame(cov_frame).loc[names, names], dtype=np.float64)
     if not np.all(np.isfinite(cov)) or not np.all(theta > 0):
-        return None
+        return None, f"{name}'s covariance is not finite (no standard errors)"
+    if not np.all(np.diag(cov) >= 0):
+        bad = [k for k, v in zip(names, np.diag(cov), strict=True) if not v >= 0]
+        return None, (f"{name}'s covariance has negative variances ({', '.join(bad)}: NaN "
+                      "standard errors, the likelihood peaks at a boundary)")
     cov_log = cov / np.outer(theta, theta)
     vals, vecs = np.linalg.eigh((cov_log + cov_log.T) / 2)
     root = vecs * np.sqrt(np.clip(vals, 0.0, None))
     z = np.log(theta) + rng.standard_normal((n_draws, len(names))) @ root.T
-    return [dict(zip(names, np.exp(row).tolist(), strict=True)) for row in z]
+    return [dict(zip(names, np.exp(row).tolist(), strict=True)) for row in z], None
 
 
 class _Cells(NamedTuple):
@@ -316,32 +355,67 @@ def _cell_clv(model: Any, spend_model: Any, cells: _Cells, ends: FloatArray,
     return spend * _purchases(model, f, r, T, ends, divisors).discounted
 
 
+class _Interval(NamedTuple):
+    lower: FloatArray
+    upper: FloatArray
+    note: str | None
+    """why some or all customers have no interval, or which draws were dropped"""
+    failed_draws: int
+    """draws that gave no finite CLV for at least one customer"""
+
+
 def _clv_interval(
     model: Any, spend_model: Any, cols: Mapping[str, FloatArray], clv: FloatArray, *,
     ends: FloatArray, divisors: FloatArray, margin: float, population: float,
     interval: float, n_draws: int, seed: int | None,
-) -> tuple[FloatArray, FloatArray]:
+) -> _Interval:
+    """The interval of every customer (module docstring). Draws whose CLV is not finite (a
+    special function failing at extreme parameter values) are dropped per cell; a cell that
+    loses more than one tail's share ``(1 - interval) / 2`` of its draws gets NaN bounds (the
+    lost draws could be that whole tail)."""
     nan = np.full(len(clv), np.nan)
     if n_draws == 0:
-        return nan, nan.copy()
+        return _Interval(nan, nan.copy(), "n_draws=0", 0)
     rng = np.random.default_rng(seed)
-    draws = _draw_params(model, n_draws, rng)
-    spend_draws = _draw_params(spend_model, n_draws, rng) if spend_model is not None else None
+    draws, why = _draw_params(model, n_draws, rng)
+    spend_draws = None
+    if spend_model is not None and draws is not None:
+        spend_draws, why = _draw_params(spend_model, n_draws, rng)
     if draws is None or (spend_model is not None and spend_draws is None):
-        return nan, nan.copy()
+        return _Interval(nan, nan.copy(), f"no interval: {why}", 0)
     cells = _interval_cells(cols)
     point = _cell_clv(model, spend_model, cells, ends, divisors, margin, population)
     ratios = np.empty((n_draws, len(point)))
     for i, params in enumerate(draws):
         spender = None if spend_draws is None else _with_params(spend_model, spend_draws[i])
-        value = _cell_clv(_with_params(model, params), spender, cells, ends, divisors, margin,
-                          population)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):
+            value = _cell_clv(_with_params(model, params), spender, cells, ends, divisors,
+                              margin, population)
             ratios[i] = value / point
-    ratios = np.where(np.isfinite(ratios), ratios, 1.0)
-    lo_q, hi_q = np.quantile(ratios, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
+    ratios[:, point == 0] = 1.0  # a CLV of 0 (P(alive) 0) stays 0 under every draw
+    failed = ~np.isfinite(ratios)
+    failed[:, ~np.isfinite(point)] = False  # no point CLV: NaN bounds below, not a failure
+    q = [(1 - interval) / 2, (1 + interval) / 2]
+    if not failed.any():
+        lo_q, hi_q = np.quantile(ratios, q, axis=0)
+        note = None
+    else:
+        lost = failed.sum(axis=0)
+        ratios[failed] = np.nan
+        lo_q, hi_q = np.full(len(point), np.nan), np.full(len(point), np.nan)
+        usable = lost <= (1 - interval) / 2 * n_draws
+        if usable.any():
+            lo_q[usable], hi_q[usable] = np.nanquantile(ratios[:, usable], q, axis=0)
+        per_cell = np.bincount(cells.of_row, minlength=len(point))
+        some, none = int(per_cell[usable & (lost > 0)].sum()), int(per_cell[~usable].sum())
+        note = (f"{int(failed.any(axis=1).sum())} of {n_draws} parameter draws gave no finite "
+                f"CLV for some customers (a special function failed at extreme parameter "
+                f"values): {some:,} customers' intervals use the remaining draws; {none:,} "
+                f"lost more than {(1 - interval) / 2:.1%} of their draws and have no interval "
+                f"(NaN)")
     lower, upper = clv * lo_q[cells.of_row], clv * hi_q[cells.of_row]
-    return np.minimum(lower, clv), np.maximum(upper, clv)
+    return _Interval(np.minimum(lower, clv), np.maximum(upper, clv), note,
+                     int(failed.any(axis=1).sum()))
 
 
 # ---- public API --------------------------------------------------------------------------------
@@ -431,9 +505,12 @@ def score_customers(
         Indexed like ``rfm``: ``frequency``, ``recency``, ``T``, ``monetary_value`` (as given),
         ``p_alive``, ``expected_purchases`` (over the horizon), ``expected_spend`` (per
         transaction), ``expected_revenue`` (their product, undiscounted), ``clv`` (discounted
-        margin), ``clv_lower``, ``clv_upper``, and ``r_score``, ``f_score``, ``m_score``,
-        ``rfm_score``, ``segment`` from :func:`clvlab.rfm_segments`. ``attrs`` record the
-        settings and the models' names and parameters.
+        margin), ``clv_lower``, ``clv_upper`` (the interval from parameter uncertainty only,
+        not the customer's own randomness: module docstring), and ``r_score``, ``f_score``,
+        ``m_score``, ``rfm_score``, ``segment`` from :func:`clvlab.rfm_segments`. ``attrs``
+        record the settings, the models' names and parameters, what the interval covers
+        (``clv_interval``) and why bounds are missing or draws were dropped
+        (``clv_interval_note``, ``clv_interval_failed_draws``).
 
     Examples
     --------
@@ -459,11 +536,14 @@ def score_customers(
     ends, divisors = _schedule(float(horizon), float(discount_rate), period)
     scores = _point_scores(model, spend_model, cols, ends, divisors, float(margin))
     population = float(scores.pop("_population")[0])
-    lower, upper = _clv_interval(
+    bounds = _clv_interval(
         model, spend_model, cols, scores["clv"], ends=ends, divisors=divisors,
         margin=float(margin), population=population, interval=float(interval),
         n_draws=int(n_draws), seed=None if seed is None else int(seed),
     )
+    if bounds.note is not None and (bounds.failed_draws or "negative" in bounds.note):
+        warnings.warn(f"{where}: {bounds.note}", DataQualityWarning, stacklevel=2)
+    lower, upper = bounds.lower, bounds.upper
     segments = rfm_segments(pd.DataFrame(dict(cols), index=frame.index, copy=False))
     columns: dict[str, Any] = {**cols, **scores, "clv_lower": lower, "clv_upper": upper}
     for name in ("r_score", "f_score", "m_score"):
@@ -471,7 +551,9 @@ def score_customers(
     for name in ("rfm_score", "segment"):  # as strings: decoded from the categories' codes
         labels = segments[name].array
         columns[name] = labels.categories.array.take(labels.codes)
-    out = pd.DataFrame(columns, index=frame.index)
+    out = pd.DataFrame(index=frame.index)
+    for name, values in columns.items():  # column by column: no copy into one 2-D block
+        out[name] = values
     out.attrs = {
         "horizon_days": float(horizon),
         "horizon_periods": float(ends[-1]),
@@ -487,5 +569,8 @@ def score_customers(
         "spend_model": None if spend_model is None else type(spend_model).__name__,
         "spend_model_params": None if spend_model is None else _fitted_params(spend_model),
         "spend_population_mean": population,
+        "clv_interval": INTERVAL_COVERS,
+        "clv_interval_note": bounds.note,
+        "clv_interval_failed_draws": bounds.failed_draws,
     }
     return out
