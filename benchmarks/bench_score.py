@@ -139,7 +139,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 f"score_customers, {label} + Gamma-Gamma, {n:,} customers, {what}", our, their,
                 f"vs lifetimes customer_lifetime_value (point CLV only), same parameters, "
                 f"365 days at 10%/year; point CLV max rel diff {called:.1e} as called (lifetimes' "
-                f"month is 4.345 weeks), {same:.1e} on lifetimes' schedule",
+                f"month is 4.345 weeks), {same:.1e} on lifetimes' schedule; CPU s (all "
+                f"runs) {our['cpu_s']:.2f} vs {their['cpu_s']:.1f}",
             ))
     return rows
 

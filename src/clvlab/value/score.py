@@ -166,12 +166,14 @@ def _schedule(horizon_days: float, discount_rate: float, freq: str) -> tuple[Flo
 
 
 def _cumulative_purchases(
-    model: Any, frequency: FloatArray, recency: FloatArray, T: FloatArray, ends: FloatArray
+    model: Any, frequency: FloatArray, recency: FloatArray, T: FloatArray, ends: FloatArray,
+    call_rows: int = _CHUNK,
 ) -> FloatArray:
-    """E[N(t)] for every step end (columns) and row (rows), in one vectorised call."""
+    """E[N(t)] for every step end (columns) and row (rows), in vectorised calls of at most
+    ``call_rows`` rows."""
     n, k = len(frequency), len(ends)
     out = np.empty((n, k))
-    size = max(1, (_CHUNK if n * k > 20 * _SMALL_CALL else _SMALL_CALL) // k)
+    size = max(1, call_rows // k)
     for lo in range(0, n, size):
         part = slice(lo, min(n, lo + size))
         m = part.stop - part.start
@@ -183,17 +185,23 @@ def _cumulative_purchases(
     return out
 
 
+#: models whose expectation needs a special function per (t, x, T) (a hypergeometric
+#: function): the interval's draws evaluate it per (x, T) pair, not per cell and step
+_SPECIAL_PER_STEP = frozenset({("clvlab.models.beta_geo", "BetaGeo"),
+                               ("clvlab.models.modified_beta_geo", "ModifiedBetaGeo")})
 #: models whose expectation factors as P(alive) times a function of (t, x, T)
-_FACTORED = frozenset({("clvlab.models.beta_geo", "BetaGeo"),
-                       ("clvlab.models.modified_beta_geo", "ModifiedBetaGeo"),
-                       ("clvlab.models.pareto_nbd", "ParetoNBD")})
+_FACTORED = _SPECIAL_PER_STEP | {("clvlab.models.pareto_nbd", "ParetoNBD")}
 
 
 def _factored(model: Any) -> bool:
     """Whether ``E[N(t) | x, t_x, T] = P(alive | x, t_x, T) g(t; x, T)`` (true of BG/NBD,
     MBG/NBD and Pareto/NBD: the history enters the expectation only through P(alive) and the
     (x, T) pair; not assumed of subclasses or other, duck-typed, models)."""
-    return (type(model).__module__, type(model).__name__) in _FACTORED
+    return _kind(model) in _FACTORED
+
+
+def _kind(model: Any) -> tuple[str, str]:
+    return type(model).__module__, type(model).__name__
 
 
 class _Purchases(NamedTuple):
@@ -208,18 +216,29 @@ class _Purchases(NamedTuple):
 
 
 def _per_pair(model: Any, x: FloatArray, T: FloatArray, ends: FloatArray,
-              divisors: FloatArray) -> tuple[FloatArray, FloatArray] | None:
+              divisors: FloatArray, ref: FloatArray | None = None
+              ) -> tuple[FloatArray, FloatArray] | None:
     """Discounted sum and last value of ``g(t_k; x, T)`` per (x, T) pair of a factored model.
 
     ``g = E[N(t) | x, t_x', T] / P(alive | x, t_x', T)`` at ``t_x' = T`` for x > 0 (0 for
-    x = 0), where P(alive) is not small. None when that P(alive) is 0 somewhere.
+    x = 0), where P(alive) is not small (``ref``, computed when not given). None when that
+    P(alive) is 0 somewhere.
     """
-    tx = np.where(x > 0, T, 0.0)
-    ref = np.asarray(model.probability_alive(x, tx, T), dtype=np.float64)
+    tx = _pair_recency(x, T)
+    if ref is None:
+        ref = np.asarray(model.probability_alive(x, tx, T), dtype=np.float64)
     if not np.all(ref > 0):
         return None
-    per = _cumulative_purchases(model, x, tx, T, ends) / ref[:, None]
+    small = len(x) * len(ends) <= 20 * _SMALL_CALL
+    per = _cumulative_purchases(model, x, tx, T, ends, _SMALL_CALL if small else _CHUNK)
+    per /= ref[:, None]
     return np.diff(per, axis=1, prepend=0.0) @ (1.0 / divisors), per[:, -1]
+
+
+def _pair_recency(x: FloatArray, T: FloatArray) -> FloatArray:
+    """The recency at which a pair's expectation is taken: T (last purchase at the end), 0 for
+    x = 0."""
+    return np.where(x > 0, T, 0.0)
 
 
 def _purchases(
@@ -343,16 +362,22 @@ def _means(group: IntArray, n: int, cols: Mapping[str, FloatArray]) -> dict[str,
 
 def _cell_clv(model: Any, spend_model: Any, cells: _Cells, ends: FloatArray,
               divisors: FloatArray, margin: float, population: float) -> FloatArray:
-    """CLV of each cell: P(alive) per cell times the discounted sum of its (x, T) pair (the
-    pair's own for exact cells; the pair's representative on the grid); NaN when not finite."""
+    """CLV of each cell. For BG/NBD and MBG/NBD P(alive) per cell times the discounted sum of
+    its (x, T) pair (the pair's own for exact cells; the pair's representative on the grid);
+    other models per cell and step in one call (Pareto/NBD's special functions do not depend
+    on t, so this costs it no more)."""
     f, r, T, m = (cells.rep[k] for k in _RFM_COLUMNS)
     spend = margin * _expected_spend(spend_model, f, m, population)
-    if _factored(model):
-        sums = _per_pair(model, cells.pair_x, cells.pair_T, ends, divisors)
+    if _kind(model) in _SPECIAL_PER_STEP:
+        px, pT = cells.pair_x, cells.pair_T
+        both = np.asarray(model.probability_alive(  # cells and pairs in one call
+            np.concatenate([f, px]), np.concatenate([r, _pair_recency(px, pT)]),
+            np.concatenate([T, pT])), dtype=np.float64)
+        sums = _per_pair(model, px, pT, ends, divisors, both[len(f):])
         if sums is not None:
-            alive = np.asarray(model.probability_alive(f, r, T), dtype=np.float64)
-            return spend * alive * sums[0][cells.pair_of_cell]
-    return spend * _purchases(model, f, r, T, ends, divisors).discounted
+            return spend * both[: len(f)] * sums[0][cells.pair_of_cell]
+    cum = _cumulative_purchases(model, f, r, T, ends)
+    return spend * (np.diff(cum, axis=1, prepend=0.0) @ (1.0 / divisors))
 
 
 class _Interval(NamedTuple):
