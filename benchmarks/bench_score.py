@@ -70,12 +70,12 @@ def ours(n: int, kind: str, n_draws: int) -> tuple[float, Any]:
 
     data = _data(n)
     model, spend = load_model(_model_path(kind, n)), load_model(_model_path("gg", n))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     scores = clvlab.score_customers(data, model, spend, horizon=365, discount_rate=0.1,
                                     n_draws=n_draws)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     np.save(CACHE / f"score_ours_{kind}.npy", scores["clv"].to_numpy())
-    return seconds, {"total_clv": float(scores["clv"].sum()),
+    return seconds, {"cpu_s": cpu, "total_clv": float(scores["clv"].sum()),
                      "interval_nan": int(scores["clv_lower"].isna().sum())}
 
 
@@ -94,13 +94,13 @@ def theirs(n: int, kind: str) -> tuple[float, Any]:
     gg.params_ = pd.Series(spend.params_)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         clv = gg.customer_lifetime_value(fitter, data["frequency"], data["recency"], data["T"],
                                          data["monetary_value"], time=12,
                                          discount_rate=_MONTHLY, freq="W")
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     np.save(CACHE / f"score_theirs_{kind}.npy", clv.to_numpy())
-    return seconds, {"total_clv": float(clv.sum())}
+    return seconds, {"cpu_s": cpu, "total_clv": float(clv.sum())}
 
 
 def _same_schedule(n: int, kind: str) -> np.ndarray:
@@ -139,8 +139,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 f"score_customers, {label} + Gamma-Gamma, {n:,} customers, {what}", our, their,
                 f"vs lifetimes customer_lifetime_value (point CLV only), same parameters, "
                 f"365 days at 10%/year; point CLV max rel diff {called:.1e} as called (lifetimes' "
-                f"month is 4.345 weeks), {same:.1e} on lifetimes' schedule; CPU s (all "
-                f"runs) {our['cpu_s']:.2f} vs {their['cpu_s']:.1f}",
+                f"month is 4.345 weeks), {same:.1e} on lifetimes' schedule; CPU s of the "
+                f"timed call (last run) {our['value']['cpu_s']:.2f} vs "
+                f"{their['value']['cpu_s']:.1f}",
             ))
     return rows
 

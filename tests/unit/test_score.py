@@ -386,3 +386,23 @@ def test_share_below_counts_strictly_smaller_values() -> None:
         _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
         expected = (np.cumsum(counts) - counts)[inverse] / len(values)
         np.testing.assert_array_equal(share_below(values), expected)
+
+
+def test_other_models_take_the_per_row_path_with_the_same_figures(
+    rfm: pd.DataFrame, bg: clvlab.BetaGeo, gg: clvlab.GammaGamma
+) -> None:
+    """A model the scoring does not know (here a subclass, which could override anything) is
+    scored per distinct (x, t_x, T) row without assuming the P(alive) factorisation; for
+    BG/NBD itself both paths give the same figures."""
+
+    class OwnBetaGeo(clvlab.BetaGeo):
+        pass
+
+    own = OwnBetaGeo()
+    own.params_, own.covariance_ = dict(bg.params_), bg.covariance_
+    small = rfm.iloc[::3]
+    assert not score_mod._factored(own)
+    theirs = clvlab.score_customers(small, own, gg, n_draws=20)
+    ours = clvlab.score_customers(small, bg, gg, n_draws=20)
+    for column in ("p_alive", "expected_purchases", "clv", "clv_lower", "clv_upper"):
+        np.testing.assert_allclose(theirs[column], ours[column], rtol=1e-12, err_msg=column)
