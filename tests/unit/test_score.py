@@ -314,8 +314,8 @@ def test_exact_interval_matches_the_reference_quantiles(
     small = rfm.iloc[:300]
     s = clvlab.score_customers(small, bg, gg, n_draws=40, seed=5)
     rng = np.random.default_rng(5)
-    draws, _ = score_mod._draw_params(bg, 40, rng)
-    spend_draws, _ = score_mod._draw_params(gg, 40, rng)
+    draws = score_mod._draw_params(bg, 40, rng).params
+    spend_draws = score_mod._draw_params(gg, 40, rng).params
     assert draws is not None
     assert spend_draws is not None
     values = []

@@ -285,29 +285,36 @@ def _with_params(model: Any, params: Mapping[str, float]) -> Any:
     return other
 
 
-def _draw_params(model: Any, n_draws: int, rng: np.random.Generator
-                 ) -> tuple[list[dict[str, float]] | None, str | None]:
-    """``n_draws`` parameter dicts from the asymptotic normal of the log-parameters, or None
-    and the reason when the fit gives no usable covariance."""
+class _Draws(NamedTuple):
+    params: list[dict[str, float]] | None
+    """parameter dicts, None when the fit gives no usable covariance"""
+    why: str | None = None
+    """why there are none"""
+    alarm: bool = False
+    """the covariance exists but is unusable (a warning, not just missing bounds)"""
+
+
+def _draw_params(model: Any, n_draws: int, rng: np.random.Generator) -> _Draws:
+    """``n_draws`` parameter dicts from the asymptotic normal of the log-parameters."""
     params = _fitted_params(model)
     names = list(params)
     theta = np.array([params[k] for k in names])
     name = type(model).__name__
     cov_frame = getattr(model, "covariance_", None)
     if cov_frame is None:
-        return None, f"{name} has no covariance_"
+        return _Draws(None, f"{name} has no covariance_")
     cov = np.asarray(pd.DataFrame(cov_frame).loc[names, names], dtype=np.float64)
     if not np.all(np.isfinite(cov)) or not np.all(theta > 0):
-        return None, f"{name}'s covariance is not finite (no standard errors)"
+        return _Draws(None, f"{name}'s covariance is not finite (no standard errors)")
     if not np.all(np.diag(cov) >= 0):
         bad = [k for k, v in zip(names, np.diag(cov), strict=True) if not v >= 0]
-        return None, (f"{name}'s covariance has negative variances ({', '.join(bad)}: NaN "
-                      "standard errors, the likelihood peaks at a boundary)")
+        return _Draws(None, f"{name}'s covariance has negative variances ({', '.join(bad)}: "
+                      "NaN standard errors, the likelihood peaks at a boundary)", alarm=True)
     cov_log = cov / np.outer(theta, theta)
     vals, vecs = np.linalg.eigh((cov_log + cov_log.T) / 2)
     root = vecs * np.sqrt(np.clip(vals, 0.0, None))
     z = np.log(theta) + rng.standard_normal((n_draws, len(names))) @ root.T
-    return [dict(zip(names, np.exp(row).tolist(), strict=True)) for row in z], None
+    return _Draws([dict(zip(names, np.exp(row).tolist(), strict=True)) for row in z])
 
 
 class _Cells(NamedTuple):
@@ -387,6 +394,8 @@ class _Interval(NamedTuple):
     """why some or all customers have no interval, or which draws were dropped"""
     failed_draws: int
     """draws that gave no finite CLV for at least one customer"""
+    alarm: bool = False
+    """worth a warning: draws failed, or the covariance is unusable"""
 
 
 def _clv_interval(
@@ -402,12 +411,13 @@ def _clv_interval(
     if n_draws == 0:
         return _Interval(nan, nan.copy(), "n_draws=0", 0)
     rng = np.random.default_rng(seed)
-    draws, why = _draw_params(model, n_draws, rng)
-    spend_draws = None
+    drawn = _draw_params(model, n_draws, rng)
+    draws, spend_draws = drawn.params, None
     if spend_model is not None and draws is not None:
-        spend_draws, why = _draw_params(spend_model, n_draws, rng)
+        drawn = _draw_params(spend_model, n_draws, rng)
+        spend_draws = drawn.params
     if draws is None or (spend_model is not None and spend_draws is None):
-        return _Interval(nan, nan.copy(), f"no interval: {why}", 0)
+        return _Interval(nan, nan.copy(), f"no interval: {drawn.why}", 0, drawn.alarm)
     cells = _interval_cells(cols)
     point = _cell_clv(model, spend_model, cells, ends, divisors, margin, population)
     ratios = np.empty((n_draws, len(point)))
@@ -439,8 +449,9 @@ def _clv_interval(
                 f"lost more than {(1 - interval) / 2:.1%} of their draws and have no interval "
                 f"(NaN)")
     lower, upper = clv * lo_q[cells.of_row], clv * hi_q[cells.of_row]
-    return _Interval(np.minimum(lower, clv), np.maximum(upper, clv), note,
-                     int(failed.any(axis=1).sum()))
+    n_failed = int(failed.any(axis=1).sum())
+    return _Interval(np.minimum(lower, clv), np.maximum(upper, clv), note, n_failed,
+                     n_failed > 0)
 
 
 # ---- public API --------------------------------------------------------------------------------
@@ -566,7 +577,7 @@ def score_customers(
         margin=float(margin), population=population, interval=float(interval),
         n_draws=int(n_draws), seed=None if seed is None else int(seed),
     )
-    if bounds.note is not None and (bounds.failed_draws or "negative" in bounds.note):
+    if bounds.alarm:
         warnings.warn(f"{where}: {bounds.note}", DataQualityWarning, stacklevel=2)
     lower, upper = bounds.lower, bounds.upper
     segments = rfm_segments(pd.DataFrame(dict(cols), index=frame.index, copy=False))
