@@ -107,13 +107,13 @@ def _same_schedule(n: int, kind: str) -> np.ndarray:
     """Our point CLV computed with lifetimes' schedule: 12 steps of 4.345 weeks, 1.1^(1/12)
     per step (the computation score_customers runs, with those step ends and divisors)."""
     from clvlab.models import load_model
-    from clvlab.value.score import _purchases
+    from clvlab.value._expected import purchases
 
     data = _data(n)
     model, spend = load_model(_model_path(kind, n)), load_model(_model_path("gg", n))
     f, r, t, m = (data[c].to_numpy() for c in ("frequency", "recency", "T", "monetary_value"))
     steps = np.arange(1, 13, dtype=np.float64)
-    bought = _purchases(model, f, r, t, 4.345 * steps, (1.0 + _MONTHLY) ** steps)
+    bought = purchases(model, f, r, t, 4.345 * steps, (1.0 + _MONTHLY) ** steps)
     return np.asarray(spend.expected_spend(f, m), dtype=np.float64) * bought.discounted
 
 

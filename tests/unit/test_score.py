@@ -14,7 +14,8 @@ import pytest
 from lifetimes.utils import _customer_lifetime_value
 
 import clvlab
-import clvlab.value.score as score_mod
+import clvlab.value._expected as expected_mod
+import clvlab.value._interval as interval_mod
 from clvlab.datasets.synthetic import simulate_bgnbd
 from clvlab.errors import DataQualityWarning, DataValidationError, NotFittedError, ParameterError
 from clvlab.value.segments import share_below
@@ -50,7 +51,7 @@ def test_discounted_purchases_match_lifetimes_clv_with_its_monthly_convention(
     f, r, T, m = (rfm[c].to_numpy() for c in COLS)
     ends = 4.345 * np.arange(1, 13, dtype=np.float64)
     divisors = np.power(1.01, np.arange(1, 13, dtype=np.float64))
-    ours = score_mod._purchases(bg, f, r, T, ends, divisors).discounted
+    ours = expected_mod.purchases(bg, f, r, T, ends, divisors).discounted
     theirs = _customer_lifetime_value(lifetimes_bg(bg.params_), rfm["frequency"], rfm["recency"],
                                       rfm["T"], rfm["monetary_value"], time=12,
                                       discount_rate=0.01, freq="W")
@@ -148,7 +149,7 @@ def test_grid_interval_is_close_to_the_exact_one(
 ) -> None:
     """Above MAX_EXACT_INTERVAL_ROWS the relative interval comes from grid cells."""
     exact = clvlab.score_customers(rfm, bg, n_draws=100)
-    monkeypatch.setattr(score_mod, "MAX_EXACT_INTERVAL_ROWS", 10)
+    monkeypatch.setattr(interval_mod, "MAX_EXACT_INTERVAL_ROWS", 10)
     grid = clvlab.score_customers(rfm, bg, n_draws=100)
     pd.testing.assert_series_equal(grid["clv"], exact["clv"])
     rel = (grid["clv_upper"] - grid["clv_lower"]) / (exact["clv_upper"] - exact["clv_lower"])
@@ -314,8 +315,8 @@ def test_exact_interval_matches_the_reference_quantiles(
     small = rfm.iloc[:300]
     s = clvlab.score_customers(small, bg, gg, n_draws=40, seed=5)
     rng = np.random.default_rng(5)
-    draws = score_mod._draw_params(bg, 40, rng).params
-    spend_draws = score_mod._draw_params(gg, 40, rng).params
+    draws = interval_mod.draw_params(bg, 40, rng).params
+    spend_draws = interval_mod.draw_params(gg, 40, rng).params
     assert draws is not None
     assert spend_draws is not None
     values = []
@@ -401,7 +402,7 @@ def test_other_models_take_the_per_row_path_with_the_same_figures(
     own = OwnBetaGeo()
     own.params_, own.covariance_ = dict(bg.params_), bg.covariance_
     small = rfm.iloc[::3]
-    assert not score_mod._factored(own)
+    assert not expected_mod.factored(own)
     theirs = clvlab.score_customers(small, own, gg, n_draws=20)
     ours = clvlab.score_customers(small, bg, gg, n_draws=20)
     for column in ("p_alive", "expected_purchases", "clv", "clv_lower", "clv_upper"):
