@@ -48,29 +48,30 @@ def cumulative_purchases(
 
 
 #: models whose expectation needs a special function per (t, x, T)
-_SPECIAL_PER_STEP = frozenset({("clvlab.models.beta_geo", "BetaGeo"),
-                               ("clvlab.models.modified_beta_geo", "ModifiedBetaGeo")})
+_SPECIAL_PER_STEP = ("BetaGeo", "ModifiedBetaGeo")
 #: models whose expectation factors as P(alive) times a function of (t, x, T)
-_FACTORED = _SPECIAL_PER_STEP | {("clvlab.models.pareto_nbd", "ParetoNBD")}
+_FACTORED = (*_SPECIAL_PER_STEP, "ParetoNBD")
 
 
 def factored(model: Any) -> bool:
     """Whether ``E[N(t) | x, t_x, T] = P(alive | x, t_x, T) g(t; x, T)`` (true of BG/NBD,
     MBG/NBD and Pareto/NBD: the history enters the expectation only through P(alive) and the
     (x, T) pair; not assumed of subclasses or other, duck-typed, models)."""
-    return kind(model) in _FACTORED
+    return _is_one_of(model, _FACTORED)
 
 
 def special_per_step(model: Any) -> bool:
     """Whether the model's expectation needs a special function per (t, x, T) (BG/NBD,
     MBG/NBD: a hypergeometric function), so that the interval's draws evaluate it per (x, T)
     pair rather than per cell and step."""
-    return kind(model) in _SPECIAL_PER_STEP
+    return _is_one_of(model, _SPECIAL_PER_STEP)
 
 
-def kind(model: Any) -> tuple[str, str]:
-    """Module and name of the model's class (no import of the model modules needed)."""
-    return type(model).__module__, type(model).__name__
+def _is_one_of(model: Any, names: tuple[str, ...]) -> bool:
+    """Whether the model's class is exactly one of these ``clvlab.models`` classes."""
+    from clvlab import models
+
+    return any(type(model) is getattr(models, name) for name in names)
 
 
 class Purchases(NamedTuple):
