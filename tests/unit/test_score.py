@@ -4,6 +4,7 @@ CDNOW sample (Fader, Hardie and Lee 2005 summary, weeks), intervals, parameter c
 from __future__ import annotations
 
 import copy
+import warnings
 
 import lifetimes
 import numpy as np
@@ -13,8 +14,11 @@ import pytest
 from lifetimes.utils import _customer_lifetime_value
 
 import clvlab
-import clvlab.value.score as score_mod
-from clvlab.errors import DataValidationError, NotFittedError, ParameterError
+import clvlab.value._expected as expected_mod
+import clvlab.value._interval as interval_mod
+from clvlab.datasets.synthetic import simulate_bgnbd
+from clvlab.errors import DataQualityWarning, DataValidationError, NotFittedError, ParameterError
+from clvlab.value.segments import share_below
 
 COLS = ["frequency", "recency", "T", "monetary_value"]
 
@@ -47,7 +51,7 @@ def test_discounted_purchases_match_lifetimes_clv_with_its_monthly_convention(
     f, r, T, m = (rfm[c].to_numpy() for c in COLS)
     ends = 4.345 * np.arange(1, 13, dtype=np.float64)
     divisors = np.power(1.01, np.arange(1, 13, dtype=np.float64))
-    ours, _ = score_mod._discounted_purchases(bg, f, r, T, ends, divisors)
+    ours = expected_mod.purchases(bg, f, r, T, ends, divisors).discounted
     theirs = _customer_lifetime_value(lifetimes_bg(bg.params_), rfm["frequency"], rfm["recency"],
                                       rfm["T"], rfm["monetary_value"], time=12,
                                       discount_rate=0.01, freq="W")
@@ -145,7 +149,7 @@ def test_grid_interval_is_close_to_the_exact_one(
 ) -> None:
     """Above MAX_EXACT_INTERVAL_ROWS the relative interval comes from grid cells."""
     exact = clvlab.score_customers(rfm, bg, n_draws=100)
-    monkeypatch.setattr(score_mod, "MAX_EXACT_INTERVAL_ROWS", 10)
+    monkeypatch.setattr(interval_mod, "MAX_EXACT_INTERVAL_ROWS", 10)
     grid = clvlab.score_customers(rfm, bg, n_draws=100)
     pd.testing.assert_series_equal(grid["clv"], exact["clv"])
     rel = (grid["clv_upper"] - grid["clv_lower"]) / (exact["clv_upper"] - exact["clv_lower"])
@@ -261,3 +265,145 @@ def test_other_continuous_models(rfm: pd.DataFrame, name: str) -> None:
     assert s["p_alive"].between(0, 1).all()
     assert ((s["clv_lower"] <= s["clv"]) & (s["clv"] <= s["clv_upper"])).all()
     assert s.attrs["model"] == name
+
+
+# ---- the scoring path against a straightforward reference ---------------------------------
+def reference_scores(rfm: pd.DataFrame, model: object, spend_model: object, *, horizon_days: float,
+                     rate: float, margin: float, days_per_period: float) -> dict[str, np.ndarray]:
+    """Per customer, per monthly step, through the models' public methods only: E[N(t_k)] for
+    each step end, differences discounted by (1 + rate)^(t_k / 365.25)."""
+    f, r, T, m = (rfm[c].to_numpy() for c in COLS)
+    month = 365.25 / 12
+    n_steps = int(np.ceil(horizon_days / month - 1e-9))
+    ends = np.minimum(np.arange(1, n_steps + 1) * month, horizon_days)
+    cum = np.column_stack([
+        np.asarray(model.conditional_expected_purchases(t / days_per_period, f, r, T))  # type: ignore[attr-defined]
+        for t in ends])
+    disc = np.diff(cum, axis=1, prepend=0.0) @ (1.0 / (1.0 + rate) ** (ends / 365.25))
+    if spend_model is None:
+        spend = np.where(f > 0, m, m[f > 0].mean())
+    else:
+        spend = np.asarray(spend_model.expected_spend(f, m))  # type: ignore[attr-defined]
+    return {"p_alive": np.asarray(model.probability_alive(f, r, T)),  # type: ignore[attr-defined]
+            "expected_purchases": cum[:, -1], "expected_spend": spend,
+            "clv": margin * spend * disc}
+
+
+@pytest.mark.parametrize("name", ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD"])
+@pytest.mark.parametrize("with_spend", [True, False])
+def test_scores_match_the_straightforward_reference(
+    rfm: pd.DataFrame, gg: clvlab.GammaGamma, name: str, with_spend: bool
+) -> None:
+    """score_customers computes per distinct (x, T) pair and per customer's P(alive); the
+    figures equal the per-customer, per-step reference to 1e-12."""
+    small = rfm.iloc[::4]
+    model = getattr(clvlab, name)().fit(rfm)
+    spend = gg if with_spend else None
+    s = clvlab.score_customers(small, model, spend, horizon=400, discount_rate=0.15,
+                               margin=0.3, n_draws=0)
+    ref = reference_scores(small, model, spend, horizon_days=400, rate=0.15, margin=0.3,
+                           days_per_period=7.0)
+    for column, expected in ref.items():
+        np.testing.assert_allclose(s[column].to_numpy(), expected, rtol=1e-12, err_msg=column)
+
+
+def test_exact_interval_matches_the_reference_quantiles(
+    rfm: pd.DataFrame, bg: clvlab.BetaGeo, gg: clvlab.GammaGamma
+) -> None:
+    """Up to MAX_EXACT_INTERVAL_ROWS distinct rows the bounds are each customer's quantiles of
+    CLV over the same seeded parameter draws, recomputed here customer by customer."""
+    small = rfm.iloc[:300]
+    s = clvlab.score_customers(small, bg, gg, n_draws=40, seed=5)
+    rng = np.random.default_rng(5)
+    draws = interval_mod.draw_params(bg, 40, rng).params
+    spend_draws = interval_mod.draw_params(gg, 40, rng).params
+    assert draws is not None
+    assert spend_draws is not None
+    values = []
+    for p, q in zip(draws, spend_draws, strict=True):
+        model, spend = copy.copy(bg), copy.copy(gg)
+        model.params_, spend.params_ = p, q
+        values.append(reference_scores(small, model, spend, horizon_days=365, rate=0.1,
+                                       margin=1.0, days_per_period=7.0)["clv"])
+    lo, hi = np.quantile(np.array(values), [0.05, 0.95], axis=0)
+    np.testing.assert_allclose(s["clv_lower"], np.minimum(lo, s["clv"]), rtol=1e-10)
+    np.testing.assert_allclose(s["clv_upper"], np.maximum(hi, s["clv"]), rtol=1e-10)
+    assert s.attrs["clv_interval"].startswith("parameter uncertainty only")
+    assert s.attrs["clv_interval_note"] is None
+    assert s.attrs["clv_interval_failed_draws"] == 0
+
+
+# ---- the interval never collapses silently (issue 7, A10) ---------------------------------
+def test_boundary_fit_gives_no_interval_with_a_warning_not_a_collapse() -> None:
+    """A BG/NBD fit at the a -> 0 boundary (almost no dropout) has a covariance with a negative
+    variance (NaN standard error of b). Drawing from it gave extreme draws whose CLV was NaN,
+    replaced by the point: 76 of 500 customers had clv_lower == clv == clv_upper, silently.
+    Now: no interval (NaN), with a warning that says why."""
+    data = simulate_bgnbd(500, r=0.5, alpha=5.0, a=0.02, b=50.0, T=52.0, seed=10)
+    data["monetary_value"] = np.where(data["frequency"] > 0, 20.0, 0.0)
+    data.attrs["freq"] = "W"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fit's own boundary report is not tested here
+        model = clvlab.BetaGeo().fit(data)
+    assert model.covariance_.loc["b", "b"] < 0
+    with pytest.warns(DataQualityWarning, match="negative variances .*b"):
+        s = clvlab.score_customers(data, model, n_draws=200)
+    collapsed = (s["clv_lower"] == s["clv"]) & (s["clv_upper"] == s["clv"])
+    assert not collapsed.any()
+    assert s["clv_lower"].isna().all()
+    assert s["clv_upper"].isna().all()
+    assert s["clv"].notna().all()
+    assert "boundary" in s.attrs["clv_interval_note"]
+
+
+def test_failed_draws_are_dropped_and_counted(rfm: pd.DataFrame, bg: clvlab.BetaGeo) -> None:
+    """A wide covariance puts some draws where the CLV is not finite: they are dropped (not
+    counted as the point estimate), and the warning and attrs give their number."""
+    model = copy.copy(bg)
+    model.covariance_ = bg.covariance_ * 100
+    with pytest.warns(DataQualityWarning, match=r"1 of 200 parameter draws gave no finite CLV"):
+        s = clvlab.score_customers(rfm, model, n_draws=200)
+    assert s.attrs["clv_interval_failed_draws"] == 1
+    assert s["clv_lower"].notna().all()
+    assert (s["clv_upper"] > s["clv_lower"]).all()
+
+
+def test_too_many_failed_draws_give_nan_bounds(rfm: pd.DataFrame, bg: clvlab.BetaGeo) -> None:
+    """When a customer loses more than one tail's share of the draws, its bounds are NaN."""
+    model = copy.copy(bg)
+    model.covariance_ = bg.covariance_ * 1e4
+    with pytest.warns(DataQualityWarning, match="have no interval"):
+        s = clvlab.score_customers(rfm, model, n_draws=200)
+    assert s["clv_lower"].isna().all()
+    assert s["clv_upper"].isna().all()
+
+
+def test_share_below_counts_strictly_smaller_values() -> None:
+    """Hash-and-count ranks equal np.unique's, with -0.0 == 0.0, whole numbers and floats."""
+    rng = np.random.default_rng(1)
+    for values in (np.array([0.0, -0.0, 1.5, -0.0, 2.0, -3.5]), rng.integers(0, 9, 500) * 1.0,
+                   np.round(rng.gamma(2.0, 30.0, 500), 2) * (rng.random(500) > 0.5),
+                   -np.floor(rng.random(500) * 365) / 7):
+        _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+        expected = (np.cumsum(counts) - counts)[inverse] / len(values)
+        np.testing.assert_array_equal(share_below(values), expected)
+
+
+def test_other_models_take_the_per_row_path_with_the_same_figures(
+    rfm: pd.DataFrame, bg: clvlab.BetaGeo, gg: clvlab.GammaGamma
+) -> None:
+    """A model the scoring does not know (here a subclass, which could override anything) is
+    scored per distinct (x, t_x, T) row without assuming the P(alive) factorisation; for
+    BG/NBD itself both paths give the same figures."""
+
+    class OwnBetaGeo(clvlab.BetaGeo):
+        pass
+
+    own = OwnBetaGeo()
+    own.params_, own.covariance_ = dict(bg.params_), bg.covariance_
+    small = rfm.iloc[::3]
+    assert not expected_mod.factored(own)
+    theirs = clvlab.score_customers(small, own, gg, n_draws=20)
+    ours = clvlab.score_customers(small, bg, gg, n_draws=20)
+    for column in ("p_alive", "expected_purchases", "clv", "clv_lower", "clv_upper"):
+        np.testing.assert_allclose(theirs[column], ours[column], rtol=1e-12, err_msg=column)

@@ -25,24 +25,42 @@ Time and money conventions
 
 Interval
 --------
-``clv_lower`` and ``clv_upper`` carry the parameter uncertainty of the fitted models: ``n_draws``
-parameter vectors are drawn from the asymptotic normal of the *log* parameters (covariance
-``covariance_ / outer(theta, theta)``, the delta method back from the natural scale; purchase and
-spend models independently), the CLV is recomputed for every draw and the ``(1 - interval) / 2``
-and ``(1 + interval) / 2`` quantiles are taken. The draws are evaluated on the distinct
-``(frequency, recency, T, monetary_value)`` rows; when there are more than
-``MAX_EXACT_INTERVAL_ROWS`` of them, on a grid of cells instead (frequency exact below 8, then
-in half-octaves; recency, T and monetary value in 8 quantile bins), and each customer gets its point
-CLV times the quantiles of ``CLV_draw / CLV`` of its cell. Bounds are widened to contain the
-point estimate. The interval ignores the uncertainty of the customer's own future (the
-Poisson/Gamma noise), which is much larger for one customer: it says how sure the *expectation*
-is.
+``clv_lower`` and ``clv_upper`` carry **parameter uncertainty only** (``INTERVAL_COVERS``, also
+in the result's ``attrs["clv_interval"]``): ``n_draws`` parameter vectors are drawn from the
+asymptotic normal of the *log* parameters (covariance ``covariance_ / outer(theta, theta)``,
+the delta method back from the natural scale; purchase and spend models independently), the
+CLV is recomputed for every draw and the ``(1 - interval) / 2`` and ``(1 + interval) / 2``
+quantiles are taken. The interval ignores the customer's own randomness (how many purchases one
+customer makes, the Poisson/Gamma noise), which is much larger for one customer: it says how
+sure the *expectation* is.
+
+The draws are evaluated on the distinct ``(frequency, recency, T, monetary_value)`` rows, the
+expected purchases per distinct (frequency, T) pair; when there are more than
+``MAX_EXACT_INTERVAL_ROWS`` distinct rows, on a grid of cells instead (frequency exact below 8,
+then in half-octaves; recency, T and monetary value in 8 quantile bins; the expected purchases
+per (frequency, T bin) pair at the pair's mean), and each customer gets its point CLV times the
+quantiles of ``CLV_draw / CLV`` of its cell. Bounds are widened to contain the point estimate.
+
+The interval never collapses silently. A fit without a usable covariance (none, not finite, or
+with a negative variance, as at a boundary MLE) gives NaN bounds, with a
+:class:`~clvlab.errors.DataQualityWarning` in the last case. Draws whose CLV is not finite (a
+special function failing at extreme parameter values) are dropped, counted in the warning and
+in ``attrs["clv_interval_failed_draws"]``; a cell that loses more than ``(1 - interval) / 2``
+of its draws (they could be a whole tail) gets NaN bounds. ``attrs["clv_interval_note"]`` says
+what happened (None when nothing did).
+
+Speed
+-----
+BG/NBD, MBG/NBD and Pareto/NBD factor ``E[N(t) | x, t_x, T]`` as P(alive) times a function of
+(t, x, T) alone, so the step expectations are computed once per distinct (x, T) pair (a few
+thousand in an RFM summary of millions of customers) and each customer gets its own P(alive)
+times its pair's discounted sum; other models are evaluated per distinct (x, t_x, T) row.
 """
 
 from __future__ import annotations
 
-import copy
 import math
+import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
@@ -50,25 +68,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataValidationError, check_param
+from clvlab.errors import DataQualityWarning, DataValidationError, check_param
 from clvlab.features.units import check_same_unit
 from clvlab.models._base import FloatArray, as_columns
-from clvlab.models._btyd import check_frt, distinct_rows
-from clvlab.value.segments import as_frame, rfm_segments, share_below
+from clvlab.models._btyd import check_frt
+from clvlab.value._expected import (
+    RFM_COLUMNS,
+    expected_spend,
+    fitted_params,
+    population_spend,
+    purchases,
+)
+from clvlab.value._interval import INTERVAL_COVERS, MAX_EXACT_INTERVAL_ROWS, clv_interval
+from clvlab.value.segments import as_frame, rfm_segments
 
-__all__ = ["MAX_EXACT_INTERVAL_ROWS", "customer_lifetime_value", "score_customers"]
+__all__ = ["INTERVAL_COVERS", "MAX_EXACT_INTERVAL_ROWS", "customer_lifetime_value", "score_customers"]
 
 #: length of one period in days
 DAYS_PER_PERIOD = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
 _DAYS_PER_YEAR = 365.25
 _DAYS_PER_MONTH = 365.25 / 12
-#: above this many distinct rows the interval is computed on a grid of cells
-MAX_EXACT_INTERVAL_ROWS = 5_000
-#: quantile bins of recency, T and monetary value on the interval grid
-_GRID_BINS = 8
-#: rows per vectorised model call (bounds memory on millions of customers)
-_CHUNK = 1_000_000
-_RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
 
 # ---- argument handling -----------------------------------------------------------------------
@@ -92,20 +111,12 @@ def _check_models(where: str, model: object, spend_model: object) -> None:
     check_param(ok, "model", where,
                 "a continuous BTYD model (BetaGeo, ModifiedBetaGeo, ParetoNBD)",
                 type(model).__name__)
-    _fitted_params(model)
+    fitted_params(model)
     if spend_model is not None:
         check_param(hasattr(spend_model, "expected_spend"), "spend_model", where,
                     "None or a spend model with expected_spend (GammaGamma)",
                     type(spend_model).__name__)
-        _fitted_params(spend_model)
-
-
-def _fitted_params(model: Any) -> dict[str, float]:
-    """The fitted parameters; the model's own NotFittedError when it is not fitted."""
-    checker = getattr(model, "_check_fitted", None)
-    if callable(checker):
-        checker()
-    return {k: float(v) for k, v in dict(model.params_).items()}
+        fitted_params(spend_model)
 
 
 def _resolve_freq(where: str, rfm: pd.DataFrame, freq: object, *models: Any) -> str:
@@ -125,11 +136,11 @@ def _resolve_freq(where: str, rfm: pd.DataFrame, freq: object, *models: Any) -> 
 
 def _read_rfm(rfm: Any, where: str) -> tuple[pd.DataFrame, dict[str, FloatArray]]:
     frame = as_frame(rfm, where)
-    missing = [c for c in _RFM_COLUMNS if c not in frame.columns]
+    missing = [c for c in RFM_COLUMNS if c not in frame.columns]
     if missing:
         msg = f"{where}: the rfm frame lacks the column(s) {missing}; it has {list(frame.columns)}"
         raise DataValidationError(msg, hint="build it with clvlab.rfm_summary(..., monetary='amount')")
-    cols = as_columns(frame, _RFM_COLUMNS, {}, where=where)
+    cols = as_columns(frame, RFM_COLUMNS, {}, where=where)
     check_frt(cols, where)
     return frame, cols
 
@@ -143,142 +154,23 @@ def _schedule(horizon_days: float, discount_rate: float, freq: str) -> tuple[Flo
     return ends_days / DAYS_PER_PERIOD[freq], np.asarray(divisors, dtype=np.float64)
 
 
-def _cumulative_purchases(
-    model: Any, frequency: FloatArray, recency: FloatArray, T: FloatArray, ends: FloatArray
-) -> FloatArray:
-    """E[N(t)] for every step end (columns) and row (rows), in one vectorised call."""
-    n, k = len(frequency), len(ends)
-    out = np.empty((n, k))
-    size = max(1, _CHUNK // k)
-    for lo in range(0, n, size):
-        part = slice(lo, min(n, lo + size))
-        m = part.stop - part.start
-        values = model.conditional_expected_purchases(
-            np.tile(ends, m), np.repeat(frequency[part], k), np.repeat(recency[part], k),
-            np.repeat(T[part], k),
-        )
-        out[part] = np.asarray(values, dtype=np.float64).reshape(m, k)
-    return out
-
-
-def _discounted_purchases(
-    model: Any, frequency: FloatArray, recency: FloatArray, T: FloatArray,
-    ends: FloatArray, divisors: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """Discounted expected purchases ``sum_k (E[N(t_k)] - E[N(t_{k-1})]) / divisor_k`` and the
-    undiscounted ``E[N(t_K)]`` (the last step end)."""
-    cum = _cumulative_purchases(model, frequency, recency, T, ends)
-    steps = np.diff(cum, axis=1, prepend=0.0)
-    return steps @ (1.0 / divisors), cum[:, -1]
-
-
-def _population_spend(frequency: FloatArray, monetary: FloatArray) -> float:
-    repeat = frequency > 0
-    return float(monetary[repeat].mean()) if repeat.any() else float("nan")
-
-
-def _expected_spend(
-    spend_model: Any, frequency: FloatArray, monetary: FloatArray, population: float
-) -> FloatArray:
-    if spend_model is None:
-        return np.where(frequency > 0, monetary, population)
-    return np.asarray(spend_model.expected_spend(frequency, monetary), dtype=np.float64)
-
-
-def _with_params(model: Any, params: Mapping[str, float]) -> Any:
-    other = copy.copy(model)
-    other.params_ = dict(params)
-    return other
-
-
-def _draw_params(model: Any, n_draws: int, rng: np.random.Generator) -> list[dict[str, float]] | None:
-    """``n_draws`` parameter dicts from the asymptotic normal of the log-parameters."""
-    params = _fitted_params(model)
-    names = list(params)
-    theta = np.array([params[k] for k in names])
-    cov_frame = getattr(model, "covariance_", None)
-    if cov_frame is None:
-        return None
-    cov = np.asarray(pd.DataFrame(cov_frame).loc[names, names], dtype=np.float64)
-    if not np.all(np.isfinite(cov)) or not np.all(theta > 0):
-        return None
-    cov_log = cov / np.outer(theta, theta)
-    vals, vecs = np.linalg.eigh((cov_log + cov_log.T) / 2)
-    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
-    z = np.log(theta) + rng.standard_normal((n_draws, len(names))) @ root.T
-    return [dict(zip(names, np.exp(row).tolist(), strict=True)) for row in z]
-
-
-def _interval_cells(cols: Mapping[str, FloatArray]) -> tuple[dict[str, FloatArray], np.ndarray]:
-    """Distinct rows (or grid cells when too many): representative values and each row's cell."""
-    keys = distinct_rows(dict(cols))
-    if keys.n_rows <= MAX_EXACT_INTERVAL_ROWS:
-        return {k: keys.column(k) for k in cols}, keys.inverse
-    f = cols["frequency"]
-    f_code = np.where(f < 8, f, 8 + np.floor(2 * np.log2(np.maximum(f, 8) / 8)))
-    codes = {"frequency": f_code}
-    for name in ("recency", "T", "monetary_value"):
-        codes[name] = np.floor(share_below(cols[name]) * _GRID_BINS)
-    cells = distinct_rows(codes)
-    n = cells.n_rows
-    count = np.bincount(cells.inverse, minlength=n)
-    rep = {k: np.bincount(cells.inverse, weights=v, minlength=n) / count for k, v in cols.items()}
-    rep["frequency"] = np.round(rep["frequency"])
-    rep["recency"] = np.where(rep["frequency"] == 0, 0.0, np.minimum(rep["recency"], rep["T"]))
-    return rep, cells.inverse
-
-
-def _clv_interval(
-    model: Any, spend_model: Any, cols: Mapping[str, FloatArray], clv: FloatArray, *,
-    ends: FloatArray, divisors: FloatArray, margin: float, population: float,
-    interval: float, n_draws: int, seed: int | None,
-) -> tuple[FloatArray, FloatArray]:
-    nan = np.full(len(clv), np.nan)
-    if n_draws == 0:
-        return nan, nan.copy()
-    rng = np.random.default_rng(seed)
-    draws = _draw_params(model, n_draws, rng)
-    spend_draws = _draw_params(spend_model, n_draws, rng) if spend_model is not None else None
-    if draws is None or (spend_model is not None and spend_draws is None):
-        return nan, nan.copy()
-    rep, cell = _interval_cells(cols)
-    f, r, T, m = (rep[k] for k in _RFM_COLUMNS)
-    point = margin * _expected_spend(spend_model, f, m, population) * _discounted_purchases(
-        model, f, r, T, ends, divisors)[0]
-    ratios = np.empty((n_draws, len(f)))
-    for i, params in enumerate(draws):
-        disc, _ = _discounted_purchases(_with_params(model, params), f, r, T, ends, divisors)
-        spender = None if spend_draws is None else _with_params(spend_model, spend_draws[i])
-        spend = _expected_spend(spender, f, m, population)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratios[i] = margin * spend * disc / point
-    ratios = np.where(np.isfinite(ratios), ratios, 1.0)
-    lo_q, hi_q = np.quantile(ratios, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
-    lower, upper = clv * lo_q[cell], clv * hi_q[cell]
-    return np.minimum(lower, clv), np.maximum(upper, clv)
-
-
 # ---- public API --------------------------------------------------------------------------------
 def _point_scores(
     model: Any, spend_model: Any, cols: Mapping[str, FloatArray], ends: FloatArray,
     divisors: FloatArray, margin: float,
 ) -> dict[str, FloatArray]:
-    """Point scores on the distinct rows, gathered back to the customers."""
-    frt = distinct_rows({k: cols[k] for k in ("frequency", "recency", "T")})
-    f, r, T = (frt.column(k) for k in ("frequency", "recency", "T"))
-    disc, purchases = _discounted_purchases(model, f, r, T, ends, divisors)
-    alive = np.asarray(model.probability_alive(f, r, T), dtype=np.float64)
-    fm = distinct_rows({k: cols[k] for k in ("frequency", "monetary_value")})
-    population = _population_spend(cols["frequency"], cols["monetary_value"])
-    spend = _expected_spend(spend_model, fm.column("frequency"), fm.column("monetary_value"),
-                            population)[fm.inverse]
+    """Point scores of every customer."""
+    f, m = cols["frequency"], cols["monetary_value"]
+    bought = purchases(model, f, cols["recency"], cols["T"], ends, divisors)
+    population = population_spend(f, m)
+    spend = expected_spend(spend_model, f, m, population)
     out = {
-        "p_alive": alive[frt.inverse],
-        "expected_purchases": purchases[frt.inverse],
+        "p_alive": bought.alive,
+        "expected_purchases": bought.total,
         "expected_spend": spend,
+        "expected_revenue": bought.total * spend,
+        "clv": margin * spend * bought.discounted,
     }
-    out["expected_revenue"] = out["expected_purchases"] * spend
-    out["clv"] = margin * spend * disc[frt.inverse]
     out["_population"] = np.array([population])
     return out
 
@@ -349,9 +241,12 @@ def score_customers(
         Indexed like ``rfm``: ``frequency``, ``recency``, ``T``, ``monetary_value`` (as given),
         ``p_alive``, ``expected_purchases`` (over the horizon), ``expected_spend`` (per
         transaction), ``expected_revenue`` (their product, undiscounted), ``clv`` (discounted
-        margin), ``clv_lower``, ``clv_upper``, and ``r_score``, ``f_score``, ``m_score``,
-        ``rfm_score``, ``segment`` from :func:`clvlab.rfm_segments`. ``attrs`` record the
-        settings and the models' names and parameters.
+        margin), ``clv_lower``, ``clv_upper`` (the interval from parameter uncertainty only,
+        not the customer's own randomness: module docstring), and ``r_score``, ``f_score``,
+        ``m_score``, ``rfm_score``, ``segment`` from :func:`clvlab.rfm_segments`. ``attrs``
+        record the settings, the models' names and parameters, what the interval covers
+        (``clv_interval``) and why bounds are missing or draws were dropped
+        (``clv_interval_note``, ``clv_interval_failed_draws``).
 
     Examples
     --------
@@ -377,18 +272,24 @@ def score_customers(
     ends, divisors = _schedule(float(horizon), float(discount_rate), period)
     scores = _point_scores(model, spend_model, cols, ends, divisors, float(margin))
     population = float(scores.pop("_population")[0])
-    lower, upper = _clv_interval(
+    bounds = clv_interval(
         model, spend_model, cols, scores["clv"], ends=ends, divisors=divisors,
         margin=float(margin), population=population, interval=float(interval),
         n_draws=int(n_draws), seed=None if seed is None else int(seed),
     )
-    out = pd.DataFrame({k: cols[k] for k in _RFM_COLUMNS}, index=frame.index)
-    for name, values in scores.items():
+    if bounds.alarm:
+        warnings.warn(f"{where}: {bounds.note}", DataQualityWarning, stacklevel=2)
+    lower, upper = bounds.lower, bounds.upper
+    segments = rfm_segments(pd.DataFrame(dict(cols), index=frame.index, copy=False))
+    columns: dict[str, Any] = {**cols, **scores, "clv_lower": lower, "clv_upper": upper}
+    for name in ("r_score", "f_score", "m_score"):
+        columns[name] = segments[name].to_numpy()
+    for name in ("rfm_score", "segment"):  # as strings: decoded from the categories' codes
+        labels = segments[name].array
+        columns[name] = labels.categories.array.take(labels.codes)
+    out = pd.DataFrame(index=frame.index)
+    for name, values in columns.items():  # column by column: no copy into one 2-D block
         out[name] = values
-    out["clv_lower"], out["clv_upper"] = lower, upper
-    segments = rfm_segments(out[list(_RFM_COLUMNS)])
-    for name in ("r_score", "f_score", "m_score", "rfm_score", "segment"):
-        out[name] = segments[name].to_numpy()
     out.attrs = {
         "horizon_days": float(horizon),
         "horizon_periods": float(ends[-1]),
@@ -400,9 +301,12 @@ def score_customers(
         "n_draws": int(n_draws),
         "seed": seed,
         "model": type(model).__name__,
-        "model_params": _fitted_params(model),
+        "model_params": fitted_params(model),
         "spend_model": None if spend_model is None else type(spend_model).__name__,
-        "spend_model_params": None if spend_model is None else _fitted_params(spend_model),
+        "spend_model_params": None if spend_model is None else fitted_params(spend_model),
         "spend_population_mean": population,
+        "clv_interval": INTERVAL_COVERS,
+        "clv_interval_note": bounds.note,
+        "clv_interval_failed_draws": bounds.failed_draws,
     }
     return out

@@ -120,10 +120,23 @@ def rank_scores(values: FloatArray, n_bins: int) -> np.ndarray:
 
 
 def share_below(values: FloatArray) -> FloatArray:
-    """Share of the values strictly smaller than each value (in [0, 1))."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    below = np.cumsum(counts) - counts
-    return np.asarray(below[inverse] / len(values), dtype=np.float64)
+    """Share of the values strictly smaller than each value (in [0, 1)).
+
+    Counts per distinct value (by value for small whole numbers, else hashed), so only the
+    distinct values are sorted: on a million values several times faster than ``np.unique``.
+    """
+    v = np.asarray(values, dtype=np.float64) + 0.0  # -0.0 becomes 0.0: equal values, equal bits
+    n = len(v)
+    if n and v.min() >= 0 and v.max() < 4 * n + 1024 and np.array_equal(v, np.floor(v)):
+        codes = v.astype(np.intp)
+        counts = np.bincount(codes)
+        return np.asarray((np.cumsum(counts) - counts)[codes] / n, dtype=np.float64)
+    codes, bits = pd.factorize(v.view(np.int64), sort=False)
+    order = np.argsort(np.asarray(bits).view(np.float64), kind="stable")
+    counts = np.bincount(codes, minlength=len(order))[order]
+    below = np.empty(len(order))
+    below[order] = np.cumsum(counts) - counts
+    return np.asarray(below[codes] / n, dtype=np.float64)
 
 
 def rfm_segments(rfm: Any, *, n_bins: int = 5) -> pd.DataFrame:
