@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -30,12 +29,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from clvlab.text.clean import normalise
+
 #: bump when the features change: a model file records the version it was trained with
 FEATURES_VERSION = 3
 N_CHAR = 2**18
 N_WORD = 2**18
 
-_WS = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")
 _EN_TOKEN = re.compile(r"[a-z0-9']+|[!?]+|[^\sa-z0-9']")
@@ -92,15 +92,6 @@ _ZH_NEGATORS = frozenset(
     ]
 )
 _ZH_CLAUSE_END = frozenset("，。！？；、,.!?;~～…\n ")
-
-
-def normalise(text: object) -> str:
-    """NFKC, lower case, BOM and zero-width characters removed, whitespace collapsed."""
-    if not isinstance(text, str):
-        return ""
-    t = unicodedata.normalize("NFKC", text)
-    t = t.replace("\ufeff", "").replace("\u200b", "")
-    return _WS.sub(" ", t).strip().lower()
 
 
 def dedupe_key(text: object) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError, check_param
+from clvlab.text.clean import clean_text
 from clvlab.text.intents import INTENTS, detect_intents
 from clvlab.text.keywords import (
     comment_keywords,
@@ -40,7 +41,7 @@ class TextAnalysis:
     Attributes
     ----------
     comments
-        One row per comment: ``text``, ``group``, ``date`` (when given), ``lang``, ``sentiment``
+        One row per comment: ``text`` (as cleaned by :func:`clvlab.clean_text`), ``group``, ``date`` (when given), ``lang``, ``sentiment``
         (label), ``sentiment_score`` (in [-1, 1]), ``keywords``, ``themes``, ``intents`` (lists).
     groups
         One row per group (index ``group``; a single ``"all"`` row without ``by``): ``n``,
@@ -110,10 +111,11 @@ def _languages(texts: list[str | None], lang: str) -> list[str]:
     return [str(x) for x in detect_language(texts)]
 
 
-def _sentiment(texts: list[str | None], langs: list[str]) -> tuple[list[Any], list[float]]:
+def _sentiment(texts: list[str | None], lang: str) -> tuple[list[Any], list[float]]:
     """Sentiment label and score per comment from clvlab.sentiment (the one place it is called).
 
-    Missing texts, or a missing sentiment module, give ``None`` / NaN.
+    ``lang`` is analyze_text's: 'auto' lets sentiment detect it per comment, 'zh' or 'en' forces
+    that model. Missing texts, or a missing sentiment module, give ``None`` / NaN.
     """
     try:
         from clvlab.text.sentiment import sentiment
@@ -123,7 +125,7 @@ def _sentiment(texts: list[str | None], langs: list[str]) -> tuple[list[Any], li
     labels: list[Any] = [None] * len(texts)
     scores = [float("nan")] * len(texts)
     if idx:
-        frame = sentiment([texts[i] for i in idx])
+        frame = sentiment([texts[i] for i in idx], lang=None if lang == "auto" else lang)
         for j, i in enumerate(idx):
             labels[i] = frame["label"].iloc[j]
             scores[i] = float(frame["score"].iloc[j])
@@ -186,7 +188,8 @@ def analyze_text(
         raw = list(frame[text_column])
     else:
         raw = list(texts)
-    txt: list[str | None] = [t if isinstance(t, str) and t.strip() else None for t in raw]
+    # each comment cleaned on its own (markup, lone surrogates, controls): one bad row never fails the batch
+    txt: list[str | None] = clean_text([t if isinstance(t, str) else None for t in raw])
     n = len(txt)
     groups = _column(by, frame, "by", n)
     group_of: list[Hashable] = ["all"] * n if groups is None else ["(missing)" if _isna(g) else g for g in groups]
@@ -196,7 +199,7 @@ def analyze_text(
     tok_lang = ["zh" if lg == "zh" else "en" if lg in ("en", "other") else "auto" for lg in langs]
     seqs = token_sequences(txt, tok_lang)
     docs = [[t for t in s if t != BREAK] for s in seqs]
-    labels, scores = _sentiment(txt, langs) if with_sentiment else ([None] * n, [float("nan")] * n)
+    labels, scores = _sentiment(txt, lang) if with_sentiment else ([None] * n, [float("nan")] * n)
     kw = comment_keywords(docs, top=min(top, 5))
     hits = find_themes(txt, themes=themes)
     theme_lists = [list(h) for h in hits]
