@@ -11,7 +11,7 @@ Examples
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from clvlab.text.keywords import (
     word_frequency,
 )
 from clvlab.text.segment import BREAK, token_sequences
-from clvlab.text.themes import THEMES, Theme, discover_themes, find_themes
+from clvlab.text.themes import THEMES, Theme, assign_themes
 
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
 
@@ -50,7 +50,8 @@ class TextAnalysis:
         ``positive``, ``neutral``, ``negative`` of comments by sentiment label.
     themes
         The themes found: ``theme``, ``label``, ``source`` ('curated' or 'discovered'),
-        ``keywords`` (the terms that matched, most frequent first) and ``n`` (comments).
+        ``keywords`` (the terms that matched, most frequent first), ``n`` (comments, merged
+        discovered themes included) and ``merged_into`` (for a merged discovered theme).
     themes_over_time
         With dates: long table ``period``, ``theme``, ``n``, ``comments`` (all comments in the
         period) and ``share``; otherwise ``None``.
@@ -144,6 +145,7 @@ def analyze_text(
     discover: bool = True,
     n_themes: int = 5,
     themes: Sequence[Theme] = THEMES,
+    merge: Mapping[str, str] | Literal["auto"] | None = None,
     with_sentiment: bool = True,
 ) -> TextAnalysis:
     """Analyse comments: language, sentiment, keywords, themes and intents, per comment and group.
@@ -168,6 +170,10 @@ def analyze_text(
         Upper bound on discovered themes.
     themes
         The curated taxonomy (default :data:`clvlab.text.themes.THEMES`).
+    merge
+        Count discovered themes under named ones: a mapping (discovered id -> theme id), or
+        ``"auto"`` for the suggestion by keyword overlap (:func:`clvlab.text.themes.suggest_merges`).
+        The themes table then says which discovered theme went where (``merged_into``).
     with_sentiment
         Score sentiment with :func:`clvlab.sentiment` (off: the columns stay empty). The scores
         also feed complaint and praise in :func:`~clvlab.text.intents.detect_intents`.
@@ -201,18 +207,9 @@ def analyze_text(
     docs = [[t for t in s if t != BREAK] for s in seqs]
     labels, scores = _sentiment(txt, lang) if with_sentiment else ([None] * n, [float("nan")] * n)
     kw = comment_keywords(docs, top=min(top, 5))
-    hits = find_themes(txt, themes=themes)
-    theme_lists = [list(h) for h in hits]
-    theme_rows = _curated_table(hits, themes)
-    if discover:
-        rest = [i for i in range(n) if not theme_lists[i] and docs[i]]
-        assigned, table = discover_themes([docs[i] for i in rest], n_themes=n_themes)
-        for i, a in zip(rest, assigned, strict=True):
-            if a is not None:
-                theme_lists[i] = [a]
-        if len(table):
-            table = table.assign(source="discovered")[["theme", "label", "source", "keywords", "n"]]
-            theme_rows = pd.concat([theme_rows, table], ignore_index=True) if len(theme_rows) else table
+    theme_lists, theme_rows = assign_themes(
+        txt, docs, themes=themes, discover=discover, n_themes=n_themes, merge=merge
+    )
     intents = detect_intents(txt, scores=scores)  # NaN scores (no sentiment): rules only
 
     comments = pd.DataFrame({
@@ -231,21 +228,6 @@ def _isna(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def _curated_table(hits: list[dict[str, list[str]]], themes: Sequence[Theme]) -> pd.DataFrame:
-    rows = []
-    for t in themes:
-        terms: Counter[str] = Counter()
-        count = 0
-        for h in hits:
-            if t.id in h:
-                count += 1
-                terms.update(h[t.id])
-        if count:
-            rows.append({"theme": t.id, "label": f"{t.label_en} / {t.label_zh}", "source": "curated",
-                         "keywords": [w for w, _ in terms.most_common(8)], "n": count})
-    return pd.DataFrame(rows, columns=["theme", "label", "source", "keywords", "n"])
 
 
 def _groups(comments: pd.DataFrame, docs: list[list[str]], seqs: list[list[str]], top: int) -> pd.DataFrame:
