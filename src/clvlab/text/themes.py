@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.errors import check_param
+from clvlab.text.language import has_cjk
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,6 @@ THEMES: tuple[Theme, ...] = (
 
 _LEADING_LOOKBEHIND = re.compile(r"\(\?<!(\[[^\]]*\]|.)\)(.)(.*)", re.DOTALL)
 _ASCII_RUN = re.compile(r"[ -~]{2,}")
-_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _behind_first(term: str) -> str:
@@ -216,7 +216,7 @@ class TermMatcher:
     def finditer(self, text: str) -> list[tuple[str, str, int]]:
         """``(key, matched text, start)`` of every match, in text order."""
         out: list[tuple[str, str, int]] = []
-        cjk = _CJK_CHAR.search(text) is not None
+        cjk = has_cjk(text)
         if cjk and self._zh is not None:
             out.extend((self.keys[int(m.lastgroup[1:])], m.group(), m.start())  # type: ignore[index]
                        for m in self._zh.finditer(text))
