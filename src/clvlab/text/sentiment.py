@@ -43,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError, ParameterError
-from clvlab.text._features import FEATURES_VERSION, LangModel, normalise
+from clvlab.text._features import FEATURES_VERSION, LangModel
+from clvlab.text.clean import normalise
 from clvlab.text.language import language_counts, languages_from_counts
 from clvlab.text.lexicons import zh_polarity
 
