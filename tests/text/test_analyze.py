@@ -111,3 +111,38 @@ def test_ten_thousand_real_comments_by_group(shared_data: Path) -> None:
     res = analyze_text(frame, by="group", with_sentiment=False)
     assert res.groups["n"].sum() == len(frame)
     assert len(res.groups) == frame["group"].nunique()
+
+
+def test_forced_language_reaches_sentiment() -> None:
+    """Issue 7 A12: lang='zh' / 'en' is the language sentiment scores with, not a fresh detection."""
+    from clvlab.text.sentiment import sentiment
+
+    texts = ["质量很好 but the delivery was late and the box was damaged", "The room was 很干净"]
+    for lang in ("zh", "en"):
+        got = analyze_text(texts, lang=lang, discover=False).comments["sentiment_score"]
+        want = sentiment(texts, lang=lang)["score"]
+        assert got.tolist() == pytest.approx(want.tolist())
+    auto = analyze_text(texts, discover=False).comments["sentiment_score"]
+    forced = analyze_text(texts, lang="zh", discover=False).comments["sentiment_score"]
+    assert auto.tolist() != pytest.approx(forced.tolist())
+
+
+def test_bad_rows_are_cleaned_one_by_one() -> None:
+    """Issue 7 A23: a lone surrogate fails nothing; HTML and terminal colour codes never become keywords."""
+    texts = [
+        "The delivery was late \ud800 again",
+        "Great <script>alert(1)</script> service&nbsp;here, friendly staff",
+        "\x1b[31mterrible\x1b[0m packaging, [1;33mbroken[0m box",
+        "<p>Fast&nbsp;delivery &amp; good <b>price</b></p>",
+        "物流很快<br/>包装完好",
+    ] * 5
+    res = analyze_text(texts, discover=False)
+    com = res.comments
+    assert len(com) == len(texts)
+    assert com["sentiment"].notna().all()
+    assert com["text"].iloc[0] == "The delivery was late again"
+    assert com["text"].iloc[3] == "Fast delivery & good price"
+    words = {w for kws in com["keywords"] for w in kws}
+    words |= {w for ws in res.groups["top_words"] for w, _ in ws}
+    assert not words & {"script", "alert", "nbsp", "amp", "br", "31m", "0m", "33m", "1;33m", "lt", "gt"}, words
+    assert {"delivery", "terrible", "broken"} <= words

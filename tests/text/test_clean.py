@@ -88,3 +88,24 @@ def test_real_comments_fast_enough(shared_data: object) -> None:
     masked = [o for o in out if o and ("[PHONE]" in o or "[EMAIL]" in o)]
     assert len(masked) > 50
     assert not any("@" in o and ".com" in o.split("@")[1][:30] for o in masked if "@" in o)
+
+
+def test_clean_text_removes_markup_surrogates_and_colour_codes() -> None:
+    """Issue 7 A23: HTML tags, script blocks, entities, ANSI codes and lone surrogates go, per text."""
+    raw = [
+        "Great <script>var x = 1;</script>service&nbsp;here",
+        "<p>Fast&nbsp;delivery &amp; a <b>good</b> price<br/></p>",
+        "\x1b[31mterrible\x1b[0m box, [1;33mbroken[0m",
+        "bad \ud800 thing",
+        "price < 5 and x>3, AT&T R&D, i &lt;3 it",
+        "物流很快<br>包装完好&#183;满意",
+    ]
+    assert clean_text(raw) == [
+        "Great service here",
+        "Fast delivery & a good price",
+        "terrible box, broken",
+        "bad thing",
+        "price < 5 and x>3, AT&T R&D, i <3 it",
+        "物流很快 包装完好·满意",
+    ]
+    assert clean_text("<b></b>&nbsp;") is None

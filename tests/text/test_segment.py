@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from clvlab.errors import ParameterError
+from clvlab.text.language import has_cjk
 from clvlab.text.segment import (
     BREAK,
-    guess_language,
     jieba_idf,
     stopwords,
     token_sequences,
@@ -65,10 +65,15 @@ def test_jieba_idf_is_read_from_the_installed_package() -> None:
     assert 5 < median < 15
 
 
-def test_guess_language_by_script() -> None:
-    """Script share decides: Chinese text is zh even with a brand name in it."""
-    assert guess_language("iPhone 屏幕很好用") == "zh"
-    assert guess_language("Great service") == "en"
+def test_one_language_detector() -> None:
+    """Issue 7 B: the tokenizer's script test is clvlab.text.language's (segment has no detector of its own)."""
+    import clvlab.text.segment as seg
+    from clvlab.text import language
+
+    assert not hasattr(seg, "guess_language")
+    assert seg.has_cjk is language.has_cjk
+    assert has_cjk("iPhone 屏幕很好用")
+    assert not has_cjk("Great service")
 
 
 def test_real_reviews_segment_fast_enough(shared_data) -> None:

@@ -169,3 +169,50 @@ def test_leave_one_category_out_beats_tfidf_lr(shared_data: Path) -> None:
         base = (tfidf_lr(train, "zh")(texts) > 0).astype(int) == truth
         gaps.append(float(np.mean(ours.astype(float) - base)))
     assert np.mean(gaps) > 0.0, gaps
+
+
+def test_english_product_and_restaurant_sentences_from_no_training_domain() -> None:
+    """Issue 7 A11: 70 product/restaurant sentences labelled blind (tests/text/data), a domain
+    none of the training corpora covers: sign accuracy 0.81 measured (VADER 0.60: it has no
+    opinion on 37% of them), floor 0.78 and 0.15 ahead; the issue's two examples are positive."""
+    from clvlab.text.evaluate import load_hand_labelled, vader_scorer
+
+    hand = load_hand_labelled()
+    truth = 2 * hand["label"].to_numpy() - 1
+    ours = np.sign(sentiment(list(hand["raw"]), lang="en")["score"].to_numpy())
+    vader = np.sign(vader_scorer(list(hand["raw"])))
+    acc, acc_vader = float((ours == truth).mean()), float((vader == truth).mean())
+    assert acc >= 0.78, acc
+    assert acc >= acc_vader + 0.15, (acc, acc_vader)
+    out = sentiment(["I would recommend this blender to anyone.",
+                     "The staff were friendly and the room was spotless."])
+    assert (out["score"] > 0.2).all(), out
+
+
+def test_polar_reviews_are_rarely_called_neutral(splits: tuple[T.Split, T.Split]) -> None:
+    """Issue 7 A11: with the band calibrated on out-of-domain scores, few 1-2 or 4-5 star reviews
+    of the test split are neutral (10% hotel, 15% clothing measured; 25-35% before)."""
+    test = splits[1].test
+    reviews = test[(test["domain"] != T.EN_DOMAINS[0]) & (test["label3"] != "neutral")]
+    assert len(reviews) > 400
+    out = sentiment(list(reviews["raw"]), lang="en")
+    assert (out["label"] == "neutral").mean() < 0.2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("domain", ["hotel reviews", "clothing reviews"])
+def test_leave_one_english_domain_out(shared_data: Path, domain: str) -> None:
+    """Issue 7 A11: our recipe refitted without a review domain still gets >= 0.85 on it.
+
+    The leave-one-domain-out setting of ``python -m clvlab.text.evaluate``: fitted on the other
+    two English domains (positive/negative rows, minus any text of the held-out domain), scored
+    on every positive/negative row of the held-out one (docs/text.md has the full table).
+    """
+    df = T.load_en(shared_data / "text")
+    pn = df[df["label3"] != "neutral"]
+    held = pn[pn["domain"] == domain].drop_duplicates("key")
+    train = T.clean_train(pn[pn["domain"] != domain], held)
+    assert domain not in set(train["domain"])
+    s = refit_ours(train, "en")(list(held["raw"]))
+    acc = float((np.sign(s) == 2 * held["label"].to_numpy() - 1).mean())
+    assert acc >= 0.85, acc

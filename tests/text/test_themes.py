@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from clvlab.errors import ParameterError
 from clvlab.text.segment import tokenize
 from clvlab.text.themes import (
     THEMES,
@@ -97,3 +98,46 @@ def test_discover_themes_needs_enough_comments() -> None:
     assigned, table = discover_themes([["a", "b"]] * 5)
     assert assigned == [None] * 5
     assert table.empty
+
+
+@pytest.fixture(scope="module")
+def airline_complaints(shared_data: Path) -> list[str]:
+    """3,000 real complaint tweets: late and cancelled flights, lost luggage, customer service."""
+    tw = pd.read_csv(shared_data / "text" / "twitter_us_airline_sentiment.csv")
+    reasons = ["Late Flight", "Lost Luggage", "Customer Service Issue", "Cancelled Flight"]
+    return list(tw[tw["negativereason"].isin(reasons)].sample(3000, random_state=1)["text"])
+
+
+@pytest.mark.slow
+def test_discovered_themes_merge_into_named_ones(airline_complaints: list[str]) -> None:
+    """Issue 7 A11: discovered themes can be counted under named ones, by mapping or by suggestion.
+
+    Lost-luggage tweets ("my bags never arrived") say little the delivery terms match; discovery
+    puts them in themes named by 'bags'/'bag', which share their keywords with the words of the
+    comments the delivery terms did match, so 'auto' merges them into delivery and its count grows.
+    """
+    from clvlab.text.analyze import analyze_text
+    from clvlab.text.themes import assign_themes
+
+    plain = analyze_text(airline_complaints, with_sentiment=False).themes.set_index("theme")
+    auto = analyze_text(airline_complaints, with_sentiment=False, merge="auto")
+    table = auto.themes.set_index("theme")
+    merged = table[table["merged_into"].notna()]
+    bag_themes = [t for t in merged.index if "bag" in t]
+    assert bag_themes
+    assert set(merged.loc[bag_themes, "merged_into"]) == {"delivery"}
+    assert table.loc["delivery", "n"] == plain.loc["delivery", "n"] + merged.loc[merged["merged_into"] == "delivery", "n"].sum()
+    plain_lists = analyze_text(airline_complaints, with_sentiment=False).comments["themes"]
+    for before, after in zip(plain_lists, auto.comments["themes"], strict=True):
+        if set(before) & set(bag_themes):
+            assert after == ["delivery"]
+        else:
+            assert after == before
+    # a mapping of your own, and a located refusal of an unknown target
+    docs = tokenize(airline_complaints)
+    first = plain[plain["source"] == "discovered"].index[0]
+    lists, mine = assign_themes(airline_complaints, docs, merge={first: "service"})
+    assert mine.set_index("theme").loc[first, "merged_into"] == "service"
+    assert not any(first in ts for ts in lists)
+    with pytest.raises(ParameterError, match="merge"):
+        assign_themes(airline_complaints, docs, merge={first: "no_such_theme"})

@@ -192,3 +192,30 @@ def test_topic_drivers_from_a_workspace_use_the_comments_themes(tmp_path: Path) 
     assert top["driver"] == "themes:waiting"
     assert top["n"] == int(waiting.sum())
     assert top["gap_upper"] < 0
+
+
+def test_discovered_themes_merged_into_named_ones_count_in_drivers() -> None:
+    """Issue 7 A11: delivery complaints that discovery put in an 'auto:' theme count as delivery.
+
+    The shape of the report: most late deliveries sit in a discovered theme; unmerged, the
+    curated 'delivery' driver holds a fraction of them and ranks low; merged, it is the first driver.
+    """
+    rng = np.random.default_rng(11)
+    n = 3000
+    late = rng.random(n) < 0.35
+    curated = late & (rng.random(n) < 0.25)
+    themes = [["delivery"] if c else ["auto:driver/door/rain"] if lt else [] for lt, c in zip(late, curated, strict=True)]
+    themes = [t + (["price"] if rng.random() < 0.3 else []) for t in themes]
+    score = np.clip(np.round(8 - 3.0 * late + rng.normal(0, 1.5, n)), 0, 10)
+    frame = pd.DataFrame({"score": score, "themes": themes})
+    before = clvlab.nps_drivers(frame, drivers="themes")
+    after = clvlab.nps_drivers(frame, drivers="themes", theme_merge={"auto:driver/door/rain": "delivery"})
+    row_b = before[before.level == "delivery"].iloc[0]
+    row_a = after[after.level == "delivery"].iloc[0]
+    assert row_b["n"] == curated.sum()
+    assert row_a["n"] == late.sum()
+    assert "auto:driver/door/rain" not in set(after.level)
+    assert after.iloc[0]["level"] == "delivery"
+    assert row_a["importance_pct"] > 95 > row_b["importance_pct"]
+    with pytest.raises(clvlab.DataValidationError, match="comment"):
+        clvlab.nps_drivers(frame, drivers="themes", theme_merge="auto")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -30,12 +29,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from clvlab.text.clean import normalise
+
 #: bump when the features change: a model file records the version it was trained with
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 N_CHAR = 2**18
 N_WORD = 2**18
 
-_WS = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")
 _EN_TOKEN = re.compile(r"[a-z0-9']+|[!?]+|[^\sa-z0-9']")
@@ -92,15 +92,6 @@ _ZH_NEGATORS = frozenset(
     ]
 )
 _ZH_CLAUSE_END = frozenset("，。！？；、,.!?;~～…\n ")
-
-
-def normalise(text: object) -> str:
-    """NFKC, lower case, BOM and zero-width characters removed, whitespace collapsed."""
-    if not isinstance(text, str):
-        return ""
-    t = unicodedata.normalize("NFKC", text)
-    t = t.replace("\ufeff", "").replace("\u200b", "")
-    return _WS.sub(" ", t).strip().lower()
 
 
 def dedupe_key(text: object) -> str:
@@ -254,8 +245,16 @@ def char_tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ X)
 
 
-def char_view(texts: Sequence[str], idf: np.ndarray, X: sp.csr_matrix | None) -> sp.csr_matrix:
-    """The character TF-IDF view, followed by the lexicon block of ``X`` (from :func:`features`) if given."""
+def char_view(
+    texts: Sequence[str], idf: np.ndarray | None, X: sp.csr_matrix | None
+) -> sp.csr_matrix:
+    """The second view: character TF-IDF followed by the lexicon block of ``X`` (from
+    :func:`features`) if given; without ``idf`` (English), the lexicon block of ``X`` alone."""
+    if idf is None:
+        if X is None:
+            msg = "the lexicon view needs the feature matrix with its lexicon block"
+            raise ValueError(msg)
+        return sp.csr_matrix(X[:, -LEX_COLS:])
     T = char_tfidf(char_counts(texts), idf)
     if X is None:
         return T
@@ -270,9 +269,10 @@ class LangModel:
 
         z = \\operatorname{logit}\\bigl((1 - m)\\,\\sigma(w^\\top x + b) + m\\,\\sigma(v^\\top t + d)\\bigr)
 
-    with :math:`x` the binary n-gram features of :func:`features`, :math:`t` the character TF-IDF
-    vector of :func:`char_tfidf` and :math:`m` the mix (0: no character view, as for English):
-    the two views' probabilities are averaged (soft voting), so neither dominates by its scale.
+    with :math:`x` the binary n-gram features of :func:`features`, :math:`t` the second view of
+    :func:`char_view` (zh: character TF-IDF plus the lexicon block; en: the lexicon block alone, a
+    3-weight model that carries across domains) and :math:`m` the mix (0: no second view): the
+    two views' probabilities are averaged (soft voting), so neither dominates by its scale.
     """
 
     lang: str
@@ -288,7 +288,7 @@ class LangModel:
         """Decision values of already normalised ``texts``."""
         X = features(texts, self.lang, self.lexicon)
         z = np.asarray(X @ self.coef, dtype=np.float64) + self.intercept
-        if self.mix > 0.0 and self.char_coef is not None and self.char_idf is not None:
+        if self.mix > 0.0 and self.char_coef is not None:
             T = char_view(texts, self.char_idf, X if self.lexicon is not None else None)
             zc = np.asarray(T @ self.char_coef, dtype=np.float64) + self.char_intercept
             p = (1.0 - self.mix) * _sigmoid(z) + self.mix * _sigmoid(zc)

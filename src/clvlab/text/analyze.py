@@ -11,7 +11,7 @@ Examples
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError, check_param
+from clvlab.text.clean import clean_text
 from clvlab.text.intents import INTENTS, detect_intents
 from clvlab.text.keywords import (
     comment_keywords,
@@ -28,7 +29,7 @@ from clvlab.text.keywords import (
     word_frequency,
 )
 from clvlab.text.segment import BREAK, token_sequences
-from clvlab.text.themes import THEMES, Theme, discover_themes, find_themes
+from clvlab.text.themes import THEMES, Theme, assign_themes
 
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
 
@@ -40,7 +41,7 @@ class TextAnalysis:
     Attributes
     ----------
     comments
-        One row per comment: ``text``, ``group``, ``date`` (when given), ``lang``, ``sentiment``
+        One row per comment: ``text`` (as cleaned by :func:`clvlab.clean_text`), ``group``, ``date`` (when given), ``lang``, ``sentiment``
         (label), ``sentiment_score`` (in [-1, 1]), ``keywords``, ``themes``, ``intents`` (lists).
     groups
         One row per group (index ``group``; a single ``"all"`` row without ``by``): ``n``,
@@ -49,7 +50,8 @@ class TextAnalysis:
         ``positive``, ``neutral``, ``negative`` of comments by sentiment label.
     themes
         The themes found: ``theme``, ``label``, ``source`` ('curated' or 'discovered'),
-        ``keywords`` (the terms that matched, most frequent first) and ``n`` (comments).
+        ``keywords`` (the terms that matched, most frequent first), ``n`` (comments, merged
+        discovered themes included) and ``merged_into`` (for a merged discovered theme).
     themes_over_time
         With dates: long table ``period``, ``theme``, ``n``, ``comments`` (all comments in the
         period) and ``share``; otherwise ``None``.
@@ -110,10 +112,11 @@ def _languages(texts: list[str | None], lang: str) -> list[str]:
     return [str(x) for x in detect_language(texts)]
 
 
-def _sentiment(texts: list[str | None], langs: list[str]) -> tuple[list[Any], list[float]]:
+def _sentiment(texts: list[str | None], lang: str) -> tuple[list[Any], list[float]]:
     """Sentiment label and score per comment from clvlab.sentiment (the one place it is called).
 
-    Missing texts, or a missing sentiment module, give ``None`` / NaN.
+    ``lang`` is analyze_text's: 'auto' lets sentiment detect it per comment, 'zh' or 'en' forces
+    that model. Missing texts, or a missing sentiment module, give ``None`` / NaN.
     """
     try:
         from clvlab.text.sentiment import sentiment
@@ -123,7 +126,7 @@ def _sentiment(texts: list[str | None], langs: list[str]) -> tuple[list[Any], li
     labels: list[Any] = [None] * len(texts)
     scores = [float("nan")] * len(texts)
     if idx:
-        frame = sentiment([texts[i] for i in idx])
+        frame = sentiment([texts[i] for i in idx], lang=None if lang == "auto" else lang)
         for j, i in enumerate(idx):
             labels[i] = frame["label"].iloc[j]
             scores[i] = float(frame["score"].iloc[j])
@@ -142,6 +145,7 @@ def analyze_text(
     discover: bool = True,
     n_themes: int = 5,
     themes: Sequence[Theme] = THEMES,
+    merge: Mapping[str, str] | Literal["auto"] | None = None,
     with_sentiment: bool = True,
 ) -> TextAnalysis:
     """Analyse comments: language, sentiment, keywords, themes and intents, per comment and group.
@@ -166,6 +170,10 @@ def analyze_text(
         Upper bound on discovered themes.
     themes
         The curated taxonomy (default :data:`clvlab.text.themes.THEMES`).
+    merge
+        Count discovered themes under named ones: a mapping (discovered id -> theme id), or
+        ``"auto"`` for the suggestion by keyword overlap (:func:`clvlab.text.themes.suggest_merges`).
+        The themes table then says which discovered theme went where (``merged_into``).
     with_sentiment
         Score sentiment with :func:`clvlab.sentiment` (off: the columns stay empty). The scores
         also feed complaint and praise in :func:`~clvlab.text.intents.detect_intents`.
@@ -186,7 +194,8 @@ def analyze_text(
         raw = list(frame[text_column])
     else:
         raw = list(texts)
-    txt: list[str | None] = [t if isinstance(t, str) and t.strip() else None for t in raw]
+    # each comment cleaned on its own (markup, lone surrogates, controls): one bad row never fails the batch
+    txt: list[str | None] = clean_text([t if isinstance(t, str) else None for t in raw])
     n = len(txt)
     groups = _column(by, frame, "by", n)
     group_of: list[Hashable] = ["all"] * n if groups is None else ["(missing)" if _isna(g) else g for g in groups]
@@ -196,20 +205,11 @@ def analyze_text(
     tok_lang = ["zh" if lg == "zh" else "en" if lg in ("en", "other") else "auto" for lg in langs]
     seqs = token_sequences(txt, tok_lang)
     docs = [[t for t in s if t != BREAK] for s in seqs]
-    labels, scores = _sentiment(txt, langs) if with_sentiment else ([None] * n, [float("nan")] * n)
+    labels, scores = _sentiment(txt, lang) if with_sentiment else ([None] * n, [float("nan")] * n)
     kw = comment_keywords(docs, top=min(top, 5))
-    hits = find_themes(txt, themes=themes)
-    theme_lists = [list(h) for h in hits]
-    theme_rows = _curated_table(hits, themes)
-    if discover:
-        rest = [i for i in range(n) if not theme_lists[i] and docs[i]]
-        assigned, table = discover_themes([docs[i] for i in rest], n_themes=n_themes)
-        for i, a in zip(rest, assigned, strict=True):
-            if a is not None:
-                theme_lists[i] = [a]
-        if len(table):
-            table = table.assign(source="discovered")[["theme", "label", "source", "keywords", "n"]]
-            theme_rows = pd.concat([theme_rows, table], ignore_index=True) if len(theme_rows) else table
+    theme_lists, theme_rows = assign_themes(
+        txt, docs, themes=themes, discover=discover, n_themes=n_themes, merge=merge
+    )
     intents = detect_intents(txt, scores=scores)  # NaN scores (no sentiment): rules only
 
     comments = pd.DataFrame({
@@ -228,21 +228,6 @@ def _isna(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def _curated_table(hits: list[dict[str, list[str]]], themes: Sequence[Theme]) -> pd.DataFrame:
-    rows = []
-    for t in themes:
-        terms: Counter[str] = Counter()
-        count = 0
-        for h in hits:
-            if t.id in h:
-                count += 1
-                terms.update(h[t.id])
-        if count:
-            rows.append({"theme": t.id, "label": f"{t.label_en} / {t.label_zh}", "source": "curated",
-                         "keywords": [w for w, _ in terms.most_common(8)], "n": count})
-    return pd.DataFrame(rows, columns=["theme", "label", "source", "keywords", "n"])
 
 
 def _groups(comments: pd.DataFrame, docs: list[list[str]], seqs: list[list[str]], top: int) -> pd.DataFrame:

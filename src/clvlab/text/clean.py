@@ -1,8 +1,13 @@
 """Clean comments and mask personal data, for any mix of Chinese and English.
 
-:func:`clean_text` removes byte-order marks, control and invisible format characters, folds
-full-width letters, digits and spaces to their ASCII forms (NFKC, except the full-width
-punctuation Chinese text is written with, which stays as written; ＠ ＋ ． fold) and collapses whitespace.
+:func:`clean_text` removes byte-order marks, control and invisible format characters, lone
+surrogates (from a badly decoded file), HTML remnants (tags, ``<script>``/``<style>`` blocks with
+their content; entities such as ``&nbsp;`` and ``&amp;`` are decoded) and terminal colour codes
+(ANSI escapes, also when the escape character itself was lost, as in ``[31m``), folds full-width
+letters, digits and spaces to their ASCII forms (NFKC, except the full-width punctuation Chinese
+text is written with, which stays as written; ＠ ＋ ． fold) and collapses whitespace. It is the one
+text normaliser: :func:`normalise` (what the sentiment model reads) is it, plus full NFKC and lower
+case. Each text is cleaned on its own: one bad row never fails a batch.
 
 :func:`mask_pii` replaces personal data with tokens:
 
@@ -30,6 +35,7 @@ value is processed once (survey comments repeat a lot), with compiled regular ex
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -38,7 +44,7 @@ from typing import Any, overload
 
 import pandas as pd
 
-__all__ = ["clean_text", "is_valid_luhn", "is_valid_resident_id", "mask_pii"]
+__all__ = ["clean_text", "is_valid_luhn", "is_valid_resident_id", "mask_pii", "normalise"]
 
 #: full-width punctuation kept as written (Chinese text uses it); ＠ and ＋ fold for e-mails/phones
 _KEEP_FULLWIDTH = {chr(c) for c in range(0xFF01, 0xFF66)
@@ -82,7 +88,24 @@ def _needs() -> re.Pattern[str]:
     return re.compile("[" + "".join(ranges) + "]|\\s\\s|" + _ASTRAL_FORMAT.pattern)
 
 
+#: markup remnants: script/style blocks, HTML comments and tags, ANSI escapes (with or without ESC)
+_BLOCK = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<!--.*?(?:-->|$)|</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>", re.DOTALL)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|\[[0-9]{1,3}(?:;[0-9]{1,3})*m")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
+_MARKUP = re.compile(r"<[A-Za-z!/]|\x1b|\[[0-9;]*m|&(?:#|[A-Za-z]{2,})")
+
+
+def _strip_markup(text: str) -> str:
+    t = _ENTITY.sub(lambda m: html.unescape(m.group()), text) if "&" in text else text
+    t = _BLOCK.sub(" ", t)
+    t = _TAG.sub(" ", t)
+    return _ANSI.sub("", t)
+
+
 def _clean_one(text: str) -> str | None:
+    if _MARKUP.search(text):
+        text = _strip_markup(text)
     if text.isascii() and text.isprintable():
         t = text.strip()
         return (_SPACES.sub(" ", t) if "  " in t else t) or None
@@ -93,6 +116,17 @@ def _clean_one(text: str) -> str | None:
         t = _ASTRAL_FORMAT.sub("", t)
     t = _SPACES.sub(" ", t).strip()
     return t or None
+
+
+def normalise(text: object) -> str:
+    """The cleaned text (:func:`clean_text`) with full NFKC and in lower case; ``""`` for none.
+
+    What the sentiment model reads: full-width punctuation folds too (``，`` becomes ``,``).
+    """
+    if not isinstance(text, str):
+        return ""
+    t = _clean_one(text)
+    return "" if t is None else unicodedata.normalize("NFKC", t).lower()
 
 
 # ---- personal data ---------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from clvlab.text.language import has_cjk
 from clvlab.text.themes import TermMatcher
 
 INTENTS: tuple[str, ...] = ("complaint", "praise", "upsell", "churn_threat", "question")
@@ -186,7 +187,6 @@ _LEXICONS: tuple[_Lexicon, ...] = (
 
 _THANKS = re.compile(r"thank|感谢|谢谢", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?;。！？；\n]+[.!?;。！？；\n]*")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _HANDLES = re.compile(r"(?:^|\s)[@#]\w+|https?://\S+")
 _ZH_ASKED = re.compile(  # a Chinese sentence ending in '?' is a question only with one of these
     r"[吗么呢][^\w]*$|什么|怎么|为什么|为啥|哪|多少|几(?:个|点|天|号|时)|谁|如何|咋|请问|能不能|可不可以|是不是|有没有|是否"
@@ -252,7 +252,7 @@ def _is_question(sentence: str) -> bool:
     body = sentence.strip()
     asked = "?" in body or "？" in body
     body = body.rstrip("?？!！.。;；\n ")
-    if _CJK.search(body):
+    if has_cjk(body):
         if _ZH_WONDER.search(body) and "请问" not in body:
             return False
         return (_ZH_ASKED if asked else _ZH_STRONG).search(body) is not None

@@ -32,7 +32,8 @@ import pandas as pd
 from scipy import sparse
 
 from clvlab.errors import check_param
-from clvlab.text.segment import BREAK, corpus_idf, has_cjk, jieba_idf, token_sequences, tokenize
+from clvlab.text.language import has_cjk
+from clvlab.text.segment import BREAK, corpus_idf, jieba_idf, token_sequences, tokenize
 
 Docs = Sequence[Sequence[str]]
 

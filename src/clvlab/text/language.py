@@ -32,7 +32,8 @@ from clvlab.errors import ParameterError
 
 Language = Literal["zh", "en", "mixed", "other"]
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: one CJK ideograph (the one definition every text module uses)
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ASCII = re.compile(r"[A-Za-z]")
 # letters of any script (\w minus digits and underscore), used to count "other" letters
 _LETTER = re.compile(r"[^\W\d_]")
@@ -41,8 +42,13 @@ _LETTER = re.compile(r"[^\W\d_]")
 ZH_SHARE = 0.8
 
 
+def has_cjk(text: str) -> bool:
+    """True when ``text`` holds at least one CJK ideograph."""
+    return CJK.search(text) is not None
+
+
 def _counts(text: str) -> tuple[int, int, int]:
-    c = len(_CJK.findall(text))
+    c = len(CJK.findall(text))
     a = len(_ASCII.findall(text))
     letters = len(_LETTER.findall(text))
     return c, a, letters - c - a

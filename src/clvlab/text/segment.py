@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from clvlab.errors import check_param
+from clvlab.text.language import has_cjk
 
 Lang = Literal["zh", "en", "auto"]
 
@@ -38,7 +39,6 @@ _EXTRA_ZH_WORDS = (
     "再也不买", "不会再买", "换一家", "升级", "会员",
 )
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _URL = re.compile(r"https?://\S+|www\.\S+|@\w+", re.IGNORECASE)
 _EN_WORD = re.compile(r"[a-z][a-z0-9]*(?:'[a-z]+)*|[0-9]+[a-z]+[a-z0-9]*")
 _KEEP_ZH = re.compile(r"[\w\u3400-\u9fff]")
@@ -68,23 +68,6 @@ def _jieba() -> object:
     for word in _EXTRA_ZH_WORDS:
         seg.add_word(word, None, None)
     return seg
-
-
-def has_cjk(text: str) -> bool:
-    """True when ``text`` holds at least one CJK ideograph."""
-    return _CJK.search(text) is not None
-
-
-def guess_language(text: str) -> Literal["zh", "en"]:
-    """Script-based guess: 'zh' when CJK ideographs are at least a fifth of the letters, else 'en'.
-
-    A fallback for :func:`clvlab.detect_language`; enough to choose a tokenizer.
-    """
-    cjk = len(_CJK.findall(text))
-    if cjk == 0:
-        return "en"
-    latin = sum(1 for c in text if c.isascii() and c.isalpha())
-    return "zh" if cjk * 5 >= latin else "en"
 
 
 def _zh_tokens(text: str, stop: frozenset[str]) -> list[str]:

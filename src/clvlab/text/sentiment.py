@@ -3,10 +3,10 @@
 The default analyser is a hashed-feature logistic regression per language, shipped as weights in
 ``clvlab/text/models/sentiment_linear.npz`` (no pickle; trained by ``scripts/train_sentiment.py``).
 For a normalised text the model of its language gives a decision value :math:`z`
-(:class:`clvlab.text._features.LangModel`: for English :math:`z = w^\\top x + b` on binary
-n-gram features plus lexicon features (:mod:`clvlab.text.lexicons`); for Chinese the soft vote
-of that and a character TF-IDF logistic regression with the same lexicon features,
-:math:`z = \\operatorname{logit}((p_1 + p_2)/2)`) and
+(:class:`clvlab.text._features.LangModel`: the soft vote :math:`z = \\operatorname{logit}((p_1 + p_2)/2)`
+of a logistic regression on binary n-gram features plus lexicon features
+(:mod:`clvlab.text.lexicons`) and one on a second view: for Chinese character TF-IDF with the same
+lexicon features, for English the lexicon features alone) and
 
 .. math::
 
@@ -14,7 +14,8 @@ of that and a character TF-IDF logistic regression with the same lexicon feature
 
 with :math:`a, c` a Platt recalibration fitted on out-of-domain folds. The label is ``"positive"`` when
 ``score > band``, ``"negative"`` when ``score < -band`` and ``"neutral"`` otherwise; the band was
-chosen on the neutral tweets of the training split (3-class macro-F1). Mixed zh/en texts get the
+chosen on out-of-domain scores of the English training split (3-class macro-F1; neutral tweets and
+3-star reviews as neutral). Mixed zh/en texts get the
 mean of both models' scores; texts with neither script (``lang == "other"``) or empty texts get
 score 0 and label neutral.
 
@@ -42,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError, ParameterError
-from clvlab.text._features import FEATURES_VERSION, LangModel, normalise
+from clvlab.text._features import FEATURES_VERSION, LangModel
+from clvlab.text.clean import normalise
 from clvlab.text.language import language_counts, languages_from_counts
 from clvlab.text.lexicons import zh_polarity
 
@@ -88,7 +90,7 @@ def _lang_model(
         lexicon=lexicon,
         char_coef=data[f"{lang}_char_coef"].astype(np.float32) if char else None,
         char_intercept=float(data[f"{lang}_char_intercept"]) if char else 0.0,
-        char_idf=data[f"{lang}_char_idf"].astype(np.float32) if char else None,
+        char_idf=data[f"{lang}_char_idf"].astype(np.float32) if f"{lang}_char_idf" in data else None,
         mix=float(data[f"{lang}_mix"]) if char else 0.0,
     )
 

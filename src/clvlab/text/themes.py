@@ -13,20 +13,28 @@ each component named by its top keywords, e.g. ``auto:早餐/免费/自助``. Th
 proposals for the taxonomy, not final names.
 
 Extend the taxonomy by passing your own ``themes`` (a sequence of :class:`Theme`).
+
+Discovered themes often hold what a named theme is about in words the taxonomy lacks (送货,
+师傅, 上门 for delivery). :func:`suggest_merges` proposes, for each discovered theme, the named
+theme its keywords match (by keyword overlap with the theme's terms), and :func:`merge_themes`
+applies a mapping, yours or the suggested one, so the merged comments count under the named theme
+(in :func:`clvlab.analyze_text` with ``merge=`` and in :func:`clvlab.nps_drivers` topic drivers).
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from clvlab.errors import check_param
+from clvlab.text.language import has_cjk
 
 
 @dataclass(frozen=True)
@@ -148,7 +156,6 @@ THEMES: tuple[Theme, ...] = (
 
 _LEADING_LOOKBEHIND = re.compile(r"\(\?<!(\[[^\]]*\]|.)\)(.)(.*)", re.DOTALL)
 _ASCII_RUN = re.compile(r"[ -~]{2,}")
-_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _behind_first(term: str) -> str:
@@ -209,7 +216,7 @@ class TermMatcher:
     def finditer(self, text: str) -> list[tuple[str, str, int]]:
         """``(key, matched text, start)`` of every match, in text order."""
         out: list[tuple[str, str, int]] = []
-        cjk = _CJK_CHAR.search(text) is not None
+        cjk = has_cjk(text)
         if cjk and self._zh is not None:
             out.extend((self.keys[int(m.lastgroup[1:])], m.group(), m.start())  # type: ignore[index]
                        for m in self._zh.finditer(text))
@@ -327,6 +334,158 @@ def discover_themes(
 
 def _identity(doc: Sequence[str]) -> Sequence[str]:
     return doc
+
+
+#: weight of a discovered theme's keywords by rank (the first names it best)
+_RANK_WEIGHTS = (5.0, 4.0, 3.0, 2.0, 1.0)
+
+
+def theme_profiles(
+    docs: Sequence[Sequence[str]], theme_lists: Sequence[Sequence[str]], *, top: int = 15, min_count: int = 3
+) -> dict[str, list[str]]:
+    """The words that mark each theme's comments in this batch (for :func:`suggest_merges`).
+
+    Per theme, the words of its comments ranked by ``count x lift`` (share of the theme's words
+    over share of all words), kept when seen ``min_count`` times with lift above 1.5.
+    """
+    total: dict[str, int] = {}
+    for d in docs:
+        for w in d:
+            total[w] = total.get(w, 0) + 1
+    n_all = max(sum(total.values()), 1)
+    per: dict[str, dict[str, int]] = {}
+    for d, ts in zip(docs, theme_lists, strict=True):
+        for t in ts:
+            bag = per.setdefault(t, {})
+            for w in d:
+                bag[w] = bag.get(w, 0) + 1
+    out: dict[str, list[str]] = {}
+    for t, bag in per.items():
+        n_t = max(sum(bag.values()), 1)
+        scored = [(c * (c / n_t) / (total[w] / n_all), w) for w, c in bag.items()
+                  if c >= min_count and len(w) > 1 and (c / n_t) / (total[w] / n_all) > 1.5]
+        out[t] = [w for _, w in sorted(scored, key=lambda sw: (-sw[0], sw[1]))[:top]]
+    return out
+
+
+def suggest_merges(
+    discovered: pd.DataFrame,
+    *,
+    themes: Sequence[Theme] = THEMES,
+    profiles: Mapping[str, Sequence[str]] | None = None,
+    min_overlap: float = 0.3,
+) -> dict[str, str]:
+    """Named theme to merge each discovered theme into, by keyword overlap.
+
+    A discovered theme's top five keywords are compared with each named theme's terms and, when
+    given, its ``profiles`` words (:func:`theme_profiles`: the words its comments are marked by
+    in the same batch; discovered themes hold the comments none of its terms matched, so the
+    terms alone rarely overlap). Each matching keyword adds its rank weight (5, 4, 3, 2, 1 out of
+    15); the named theme with the largest overlap is suggested when at least two keywords match
+    and their weight reaches ``min_overlap`` (default 0.3).
+
+    Parameters
+    ----------
+    discovered
+        The table of :func:`discover_themes` (columns ``theme`` and ``keywords``).
+
+    Returns
+    -------
+    dict
+        Discovered theme id -> named theme id, only for themes with a suggestion.
+    """
+    check_param(0.0 < min_overlap <= 1.0, "min_overlap", "suggest_merges", "a share in (0, 1]", min_overlap)
+    named = {t.id for t in themes}
+    marks = {t: set(ws) for t, ws in (profiles or {}).items() if t in named}
+    total = sum(_RANK_WEIGHTS)
+    out: dict[str, str] = {}
+    for theme, keywords in zip(discovered["theme"], discovered["keywords"], strict=True):
+        words = [str(w) for w in list(keywords)[: len(_RANK_WEIGHTS)]]
+        score: dict[str, float] = {}
+        matched: dict[str, int] = {}
+        for rank, (w, hits) in enumerate(zip(words, find_themes(words, themes=themes), strict=True)):
+            for t in dict.fromkeys([*hits, *(t for t, ws in marks.items() if w in ws)]):
+                score[t] = score.get(t, 0.0) + _RANK_WEIGHTS[rank] / total
+                matched[t] = matched.get(t, 0) + 1
+        if score:
+            best = max(score, key=score.__getitem__)  # ties: the first matched
+            if score[best] >= min_overlap and matched[best] >= 2:
+                out[str(theme)] = best
+    return out
+
+
+def merge_themes(theme_lists: Sequence[Sequence[str]], mapping: Mapping[str, str]) -> list[list[str]]:
+    """Each comment's themes with ``mapping`` applied (discovered id -> named id), without repeats."""
+    return [list(dict.fromkeys(mapping.get(t, t) for t in ts)) for ts in theme_lists]
+
+
+#: columns of the theme table of :func:`assign_themes`
+THEME_COLUMNS = ["theme", "label", "source", "keywords", "n", "merged_into"]
+
+
+def assign_themes(
+    texts: Sequence[str | None],
+    docs: Sequence[Sequence[str]],
+    *,
+    themes: Sequence[Theme] = THEMES,
+    discover: bool = True,
+    n_themes: int = 5,
+    merge: Mapping[str, str] | Literal["auto"] | None = None,
+) -> tuple[list[list[str]], pd.DataFrame]:
+    """Themes of each comment: curated, then discovered for the rest, then merged.
+
+    Parameters
+    ----------
+    texts, docs
+        The comments and their token lists (:func:`clvlab.text.segment.tokenize`).
+    discover, n_themes
+        Run :func:`discover_themes` on the comments no curated theme matches.
+    merge
+        Discovered themes to count under named ones: a mapping (discovered id -> theme id, e.g.
+        ``{"auto:送货/师傅/上门": "delivery"}``), ``"auto"`` for :func:`suggest_merges`, or None.
+
+    Returns
+    -------
+    (theme_lists, table)
+        Theme ids per comment and a table with :data:`THEME_COLUMNS`: ``source`` is 'curated' or
+        'discovered', ``n`` counts comments after merging (a merged discovered theme keeps its own
+        count and names its target in ``merged_into``).
+    """
+    hits = find_themes(texts, themes=themes)
+    lists = [list(h) for h in hits]
+    rows = []
+    for t in themes:
+        terms: dict[str, int] = {}
+        for h in hits:
+            for w in h.get(t.id, []):
+                terms[w] = terms.get(w, 0) + 1
+        rows.append({"theme": t.id, "label": f"{t.label_en} / {t.label_zh}", "source": "curated",
+                     "keywords": sorted(terms, key=lambda w: -terms[w])[:8], "n": 0, "merged_into": None})
+    table = pd.DataFrame(rows, columns=THEME_COLUMNS)
+    if discover:
+        rest = [i for i, ts in enumerate(lists) if not ts and docs[i]]
+        assigned, found = discover_themes([docs[i] for i in rest], n_themes=n_themes)
+        for i, a in zip(rest, assigned, strict=True):
+            if a is not None:
+                lists[i] = [a]
+        if len(found):
+            mapping = (
+                suggest_merges(found, themes=themes, profiles=theme_profiles(docs, lists))
+                if merge == "auto" else dict(merge or {})
+            )
+            known = {t.id for t in themes} | set(found["theme"])
+            bad = sorted({v for v in mapping.values() if v not in known})
+            check_param(not bad, "merge", "assign_themes", "theme ids of the taxonomy or discovered themes", bad)
+            into = pd.Series([mapping.get(str(t)) for t in found["theme"]], index=found.index, dtype=object)
+            found = found.assign(source="discovered", merged_into=into)
+            table = pd.concat([table, found[THEME_COLUMNS]], ignore_index=True)
+            lists = merge_themes(lists, mapping)
+    counts = pd.Series([t for ts in lists for t in ts], dtype=object).value_counts()
+    merged = table["merged_into"].notna()
+    table.loc[~merged, "n"] = [int(counts.get(t, 0)) for t in table.loc[~merged, "theme"]]
+    table = table[(table["n"] > 0) | merged].reset_index(drop=True)
+    table["n"] = table["n"].astype(int)
+    return lists, table
 
 
 def theme_table(themes: Sequence[Theme] = THEMES) -> pd.DataFrame:

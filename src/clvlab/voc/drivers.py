@@ -29,7 +29,7 @@ Rocks, B. (2016). Interval estimation for the "net promoter score". Am. Stat. 70
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import ibis
@@ -100,7 +100,20 @@ def lmg(x: Any, y: Any, groups: Sequence[Sequence[int]] | None = None) -> tuple[
 # ---- drivers of NPS -------------------------------------------------------------------------
 
 
-def _response_frame(source: Any, drivers: Sequence[str], themes: str, where: str) -> pd.DataFrame:
+def _comment_themes(comments: list[Any], merge: Any) -> list[list[str]]:
+    """Themes of each comment: curated only, or with discovered themes merged (``merge``)."""
+    from clvlab.text.themes import assign_themes, match_themes
+
+    if merge is None:
+        return match_themes(comments)
+    from clvlab.text.clean import clean_text
+    from clvlab.text.segment import tokenize
+
+    texts = clean_text([c if isinstance(c, str) else None for c in comments])
+    return assign_themes(texts, tokenize(texts), merge=merge)[0]
+
+
+def _response_frame(source: Any, drivers: Sequence[str], themes: str, where: str, merge: Any = None) -> pd.DataFrame:
     """Responses of the NPS metric with ``score`` and the driver columns, as pandas."""
     if isinstance(source, pd.DataFrame):
         frame = source
@@ -111,30 +124,44 @@ def _response_frame(source: Any, drivers: Sequence[str], themes: str, where: str
             msg = f"{where}: column(s) {missing} not in the frame (columns: {', '.join(map(str, frame.columns))})"
             hint = ("get a 'themes' column from clvlab.analyze_text(comments)" if themes in missing else None)
             raise DataValidationError(msg, hint=hint)
-        return frame[frame["score"].notna()].reset_index(drop=True)
+        frame = frame[frame["score"].notna()].reset_index(drop=True)
+        if merge is not None and themes in drivers:
+            frame = frame.copy()
+            if isinstance(merge, Mapping):
+                from clvlab.text.themes import merge_themes
+
+                frame[themes] = merge_themes(_theme_lists(frame[themes]), merge)
+            elif "comment" in frame.columns:
+                frame[themes] = _comment_themes(frame["comment"].tolist(), merge)
+            else:
+                msg = f"{where}: theme_merge='auto' needs the comments; the frame has no 'comment' column"
+                raise DataValidationError(msg, hint="pass a mapping {discovered theme: named theme} instead")
+        return frame
     if themes not in drivers:
         table, canon = feedback_table(source, drivers, metric="nps", where=where)
         return pd.DataFrame(table.execute()).rename(columns=dict(zip(canon, drivers, strict=True)))
-    # topic drivers from a workspace: the curated themes of each comment (clvlab.text.themes)
-    from clvlab.text.themes import match_themes
-
+    # topic drivers from a workspace: the themes of each comment (clvlab.text.themes)
     columns = [*(d for d in drivers if d != themes), "comment"]
     table, canon = feedback_table(source, columns, metric="nps", where=where)
     frame = pd.DataFrame(table.execute()).rename(columns=dict(zip(canon, columns, strict=True)))
-    frame[themes] = match_themes(frame["comment"].tolist())
+    frame[themes] = _comment_themes(frame["comment"].tolist(), merge)
     return frame
 
 
-def _theme_sets(values: pd.Series) -> list[set[str]]:
-    out: list[set[str]] = []
+def _theme_lists(values: pd.Series) -> list[list[str]]:
+    out: list[list[str]] = []
     for v in values:
         if isinstance(v, str):
-            out.append({t.strip() for t in v.split(",") if t.strip()})
+            out.append([t.strip() for t in v.split(",") if t.strip()])
         elif isinstance(v, list | tuple | set | np.ndarray):
-            out.append({str(t).strip() for t in v if str(t).strip()})
+            out.append([str(t).strip() for t in v if str(t).strip()])
         else:
-            out.append(set())
+            out.append([])
     return out
+
+
+def _theme_sets(values: pd.Series) -> list[set[str]]:
+    return [set(ts) for ts in _theme_lists(values)]
 
 
 def _design(
@@ -186,6 +213,7 @@ def nps_drivers(
     drivers: str | Sequence[str] = ("touchpoint",),
     target: Literal["score", "net"] = "score",
     themes: str = "themes",
+    theme_merge: Mapping[str, str] | Literal["auto"] | None = None,
     max_themes: int = 8,
     max_exact: int = 12,
     min_n: int = 30,
@@ -205,6 +233,11 @@ def nps_drivers(
         driver per theme, the ``max_themes`` most frequent).
     target
         ``"score"`` (the 0-10 answer) or ``"net"`` (+100 promoter, 0 passive, -100 detractor).
+    theme_merge
+        Count discovered themes under named ones in the topic drivers: a mapping (discovered id
+        -> theme id, applied to the themes column), or ``"auto"``: themes recomputed from the
+        comments with discovery and the suggested merges (:func:`clvlab.text.themes.assign_themes`).
+        Default: the themes column as given; from a workspace, curated themes only.
     max_exact
         Most drivers (groups) for the exact 2^p computation.
     min_n
@@ -222,7 +255,7 @@ def nps_drivers(
     dlist = [drivers] if isinstance(drivers, str) else list(drivers)
     check_param(len(dlist) > 0, "drivers", where, "at least one column", drivers)
     check_param(target in ("score", "net"), "target", where, "'score' or 'net'", target)
-    frame = _response_frame(source_or_frame, dlist, themes, where)
+    frame = _response_frame(source_or_frame, dlist, themes, where, theme_merge)
     score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
     if len(frame) < 3:
         msg = f"{where}: {len(frame)} NPS response(s); at least 3 are needed"
