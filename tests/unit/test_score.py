@@ -207,7 +207,7 @@ def test_bad_models_and_data(rfm: pd.DataFrame, bg: clvlab.BetaGeo) -> None:
         clvlab.score_customers(rfm.drop(columns="monetary_value"), bg)
     broken = rfm.copy()
     broken.loc[broken.index[5], "recency"] = 99.0
-    with pytest.raises(DataValidationError, match=r"row 5, column 'recency', value 99\.0"):
+    with pytest.raises(DataValidationError, match=rf"'customer {broken.index[5]}', column 'recency', value 99\.0"):
         clvlab.score_customers(broken, bg)
 
 

@@ -23,9 +23,11 @@ from clvlab.models._btyd import (
     alive_from_log_odds,
     as_output,
     blocks,
+    check_counts,
     check_frt,
     check_time,
     clean_frt_inputs,
+    degeneracy,
     distinct_rows,
     factorize_column,
     grid_codes,
@@ -84,8 +86,8 @@ class _BGLikelihood:
         if not (mostly_distinct(T) or mostly_distinct(tx[x > 0])):
             rows = distinct_rows({"x": x, "T": T, "tx": tx}, w)
             x, w = rows.column("x"), rows.weights
-            cx = rows.values["x"].astype(np.intp)[rows.codes["x"]]
-            self.xv = np.arange(int(x.max()) + 1, dtype=np.float64) if len(x) else np.zeros(1)
+            # per distinct x value: memory grows with the data, never with the largest x
+            cx, self.xv = rows.codes["x"], rows.values["x"]
             t_col = _Gather(rows.values["T"], rows.codes["T"])
             tx_col = _Gather(rows.values["tx"], rows.codes["tx"])
         else:
@@ -141,8 +143,8 @@ class _BGLikelihood:
             wt_r = r * self.w_t + self.xw_t
             ll -= _dot(wt_r, lt_u)
             ltx_u = np.log(al + self.s_tx.values)
-            dd = self.s_t.take(lt_u)
-            dd -= self.s_tx.take(ltx_u)  # ln(alpha+T) - ln(alpha+t_x) >= 0
+            # ln(alpha+T) - ln(alpha+t_x) >= 0; a new array: take() may return lt_u itself
+            dd = np.subtract(self.s_t.take(lt_u), self.s_tx.take(ltx_u))
             rxs = r + self.s_x
             d = (np.log(a) - np.log(denom))[self.s_cx]
             d += rxs * dd
@@ -287,7 +289,7 @@ class _BetaGeoFamily(BaseModel):
         x, tx, t_ = cols["frequency"], cols["recency"], cols["T"]
         lik = _BGLikelihood(x, tx, t_, w, self._k)
         self._fit_mle(lik.neg_ll, _warm_start(lik, x, tx, t_, w, self._k), gradient=lik.grad,
-                      n_customers=lik.n_customers, n_rows=lik.n_rows)
+                      n_customers=lik.n_customers, n_rows=lik.n_rows, degenerate=degeneracy(x, w))
         return self
 
     # ---- predictions ---------------------------------------------------------------------
@@ -520,7 +522,7 @@ class _BetaGeoFamily(BaseModel):
         v, scalar = prediction_inputs(where, n=n, t=t)
         nn, tt = v["n"], v["t"]
         check_time(tt, where)
-        check_frt({"frequency": nn, "recency": np.zeros_like(nn), "T": np.ones_like(nn)}, where)
+        check_counts(nn, where)
         lb = special.betaln(a, b)
         z = tt / (al + tt)
         log_first = (special.gammaln(r + nn) - special.gammaln(r) - special.gammaln(nn + 1)
