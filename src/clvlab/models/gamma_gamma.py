@@ -73,7 +73,7 @@ class GammaGamma(BaseModel):
     ----------
     params_ : dict
         ``p``, ``q``, ``v`` (the paper's :math:`\gamma`).
-    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_
+    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_, fit_status_
         As in :class:`~clvlab.models.BaseModel`; ``n_customers_`` counts repeat buyers.
 
     References

@@ -422,7 +422,7 @@ class ParetoNBD(BaseModel):
     ----------
     params_ : dict
         ``r``, ``alpha``, ``s``, ``beta``.
-    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_
+    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_, fit_status_
 
     References
     ----------
