@@ -13,7 +13,8 @@ from scipy import integrate
 
 from clvlab.datasets.synthetic import simulate_paretonbd
 from clvlab.errors import DataValidationError, NotFittedError
-from clvlab.models.pareto_nbd import ParetoNBD, _log_f, _terms
+from clvlab.models._pareto_terms import _log_f
+from clvlab.models.pareto_nbd import ParetoNBD, _terms
 
 PAPER = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
 NAMES = ("r", "alpha", "s", "beta")

@@ -12,7 +12,9 @@ from scipy import special
 
 from clvlab.errors import DataValidationError, NotFittedError
 from clvlab.models._btyd import check_frt, check_time, frt_clean, prediction_inputs, present_keys
-from clvlab.models.pareto_nbd import ParetoNBD, _log1mexp, _log1mexp_into, _score_dense, _terms
+from clvlab.models._pareto_blocked import _log1mexp_into, _score_dense
+from clvlab.models._pareto_terms import _log1mexp
+from clvlab.models.pareto_nbd import ParetoNBD, _terms
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 
