@@ -3,6 +3,7 @@ boundary or on degenerate data (one verdict, ``fit_status_``), heavy-tailed spen
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -187,3 +188,25 @@ def test_cli_fit_shows_the_status_in_one_line_and_evaluate_takes_a_penalizer(
     assert "boundary" in status[0]
     assert "RuntimeWarning" not in result.output
     assert "--penalizer" in runner.invoke(app, ["evaluate", "--help"]).output
+
+
+@pytest.mark.slow
+def test_cli_evaluate_with_first_day_customers_penalizer_and_status(tmp_path: Path) -> None:
+    """``evaluate`` on a workspace whose calibration end has first purchases: it fits, takes
+    ``--penalizer``, and reports the fit status in one line (also in ``--json``)."""
+    ws = tmp_path / "cdnow.duckdb"
+    with clvlab.connect(str(ws)) as workspace:
+        workspace.load_transactions(clvlab.datasets.load_cdnow("sample"))
+    runner = CliRunner()
+    args = ["evaluate", "bgnbd", "-w", str(ws), "--calibration-end", "1997-03-25", "--freq", "W"]
+    plain = runner.invoke(app, args)
+    assert plain.exit_code == 0, plain.output
+    lines = [line for line in plain.output.splitlines() if "fit status:" in line]
+    assert len(lines) == 1
+    assert "boundary" in lines[0]
+    assert "--penalizer 0.001" in lines[0]
+    penalized = runner.invoke(app, ["--json", *args, "--penalizer", "0.001"])
+    assert penalized.exit_code == 0, penalized.output
+    record = json.loads(penalized.stdout)
+    assert record["model"]["hyperparameters"]["penalizer"] == 0.001
+    assert record["model"]["fit_status"]["label"] in {"converged", "boundary"}

@@ -68,7 +68,8 @@ def print_summary(model: Any) -> None:
     console.print(table)
     status = model.fit_status_
     style = "green" if status.ok else "yellow"
-    console.print(f"[{style}]fit status:[/] {escape(status.message(type(model).__name__))}")
+    console.print(f"[{style}]fit status:[/] {escape(status.message(type(model).__name__))}",
+                  soft_wrap=True)  # one line, however long
 
 
 def fit_quietly(cls: Any, data: Any, penalizer: float) -> tuple[Any, list[str]]:
