@@ -210,3 +210,25 @@ def test_cli_evaluate_with_first_day_customers_penalizer_and_status(tmp_path: Pa
     record = json.loads(penalized.stdout)
     assert record["model"]["hyperparameters"]["penalizer"] == 0.001
     assert record["model"]["fit_status"]["label"] in {"converged", "boundary"}
+
+
+@pytest.mark.parametrize(("a", "b_post"), [(0.5, 0.5), (1000.0, 0.5), (0.793, 2.426), (2.0, 30.0)])
+def test_bg_expected_purchases_of_an_alive_customer_by_its_definition(a: float, b_post: float) -> None:
+    """eq. 10's hypergeometric part against its definition, E over p ~ Beta(a, b') of
+    (1 - (scale / (scale + p t))^shape) / p, by quadrature: finite at a + b' = 1 (it was NaN,
+    a pole of 2F1 cancelled by its factor) and for large a (it overflowed to NaN)."""
+    from scipy import integrate, special
+
+    from clvlab.models.beta_geo import _expected_given_beta
+
+    shape, scale, t = 0.49, 10.85, 10.0
+
+    def integrand(p: float) -> float:
+        dens = np.exp((a - 1) * np.log(p) + (b_post - 1) * np.log1p(-p) - special.betaln(a, b_post))
+        return float(dens * -np.expm1(shape * (np.log(scale) - np.log(scale + p * t))) / p)
+
+    expected, _ = integrate.quad(integrand, 0.0, 1.0, epsabs=0.0, epsrel=1e-9, limit=400,
+                                 points=[a / (a + b_post)])
+    got = _expected_given_beta(np.array([t]), np.array([shape]), np.array([scale]), a,
+                               np.array([b_post]))
+    assert got[0] == pytest.approx(expected, rel=1e-6)

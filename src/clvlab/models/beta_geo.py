@@ -61,15 +61,34 @@ def _expected_given_beta(t: FloatArray, shape: FloatArray, scale: FloatArray, a:
 
     ``(a+b'-1)/(a-1) [1 - (1-z)^(a-1) 2F1(a+b'-1-shape, a-1; a+b'-1; z)]``, z = t/(scale+t):
     Fader et al. (2005) eq. 9 and 10 after Euler's transformation of 2F1, so the hypergeometric
-    parameters do not grow with x (no overflow for heavy buyers).
+    parameters do not grow with x (no overflow for heavy buyers); where that overflows (large
+    a) the paper's form ``(1-z)^shape 2F1(shape, b'; a+b'-1; z)``. At a + b' = 1 (a pole of
+    2F1 that the factor a+b'-1 cancels) the mean of both sides.
     """
     if abs(a - 1.0) < 0.5e-6:  # removable singularity at a = 1: mean of both sides, error O(1e-12)
         return 0.5 * (_expected_given_beta(t, shape, scale, 1.0 - 1e-6, b_post)
                       + _expected_given_beta(t, shape, scale, 1.0 + 1e-6, b_post))
+    t, shape, scale, b_post = np.broadcast_arrays(
+        *(np.asarray(v, dtype=np.float64) for v in (t, shape, scale, b_post)))
     c = a + b_post - 1.0
+    near = np.abs(c) < 0.5e-6
+    if near.any():  # c = 0 (BG/NBD, x = 0, a + b = 1): c * 2F1(..; c; z) is finite there
+        out = np.empty_like(t)
+        far = ~near
+        out[far] = _expected_given_beta(t[far], shape[far], scale[far], a, b_post[far])
+        args = (t[near], shape[near], scale[near], a)
+        out[near] = 0.5 * (_expected_given_beta(*args, b_post[near] - 1e-6)
+                           + _expected_given_beta(*args, b_post[near] + 1e-6))
+        return out
     z = t / (scale + t)
-    hyp = _hyp2f1(c - shape, a - 1.0, c, z)
-    out: FloatArray = c / (a - 1.0) * (1.0 - np.exp((a - 1.0) * np.log1p(-z)) * hyp)
+    with np.errstate(over="ignore", invalid="ignore"):
+        inner = np.exp((a - 1.0) * np.log1p(-z)) * _hyp2f1(c - shape, a - 1.0, c, z)
+        bad = ~np.isfinite(inner)
+        if bad.any():  # large a: the transformed 2F1 overflows; the paper's own form does not
+            zb = z[bad]
+            inner[bad] = (np.exp(shape[bad] * np.log1p(-zb))
+                          * _hyp2f1(shape[bad], b_post[bad], c[bad], zb))
+    out = c / (a - 1.0) * (1.0 - inner)
     return np.maximum(out, 0.0)  # rounding near a = 1 can give -1e-9 for t ~ 0
 
 
