@@ -25,6 +25,10 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 _BOUNDARY = 20.0
 #: a log-parameter beyond this (a parameter below 6e-6 or above 1.6e5) is reported at a boundary
 _FAR = 12.0
+#: ``_STOP_AFTER`` iterations with a log-parameter beyond this (e^15 ~ 3e6) stop the
+#: optimiser: the fit is diverging
+_STOP = 15.0
+_STOP_AFTER = 10  # iterations out there
 #: iteration budgets: a diverging fit stops there and is reported, never runs for minutes
 _MAXITER = 1000
 _MAXITER_POLISH = 2000
@@ -170,9 +174,21 @@ def _maximize(
 ) -> MLEResult:
     x0 = np.asarray(x0, dtype=np.float64)
     bounds = [(-_BOUNDARY, _BOUNDARY)] * len(x0)
+
+    far_steps = [0]
+
+    def stop_when_diverging(intermediate_result: optimize.OptimizeResult) -> None:
+        # iterates that stay far beyond any interior optimum: the fit runs to a boundary,
+        # where each evaluation can be slow (special functions at extreme arguments)
+        if np.max(np.abs(intermediate_result.x)) >= _STOP:
+            far_steps[0] += 1
+            if far_steps[0] >= _STOP_AFTER:
+                raise StopIteration
+
     res = optimize.minimize(
         objective, x0, jac=jac if jac is not None else "3-point", method="L-BFGS-B",
         bounds=bounds, options={"maxiter": _MAXITER, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
+        callback=stop_when_diverging,
     )
     z = res.x
     n_iter = int(res.nit)
