@@ -24,7 +24,9 @@ def _data(n: int) -> pd.DataFrame:
     rng = np.random.default_rng(2024)
     T = (rng.integers(0, 365, n) + 182) / 7.0
     data = simulate_bgnbd(n, **TRUE, T=T, seed=2024)
-    data["recency"] = np.floor(data["recency"] * 7.0) / 7.0
+    # whole days, a repeat purchase at least a day after the first (as from a transaction log)
+    repeat = data["frequency"].to_numpy() > 0
+    data["recency"] = np.where(repeat, np.maximum(np.floor(data["recency"] * 7.0), 1.0), 0.0) / 7.0
     return data
 
 

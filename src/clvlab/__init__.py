@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "ShiftedBetaGeo": "clvlab.models.shifted_beta_geo",
     "GammaGamma": "clvlab.models.gamma_gamma",
     "load_model": "clvlab.models._base",
+    "FitStatus": "clvlab.models._mle",
     # value
     "score_customers": "clvlab.value.score",
     "customer_lifetime_value": "clvlab.value.score",
@@ -106,6 +107,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     )
     from clvlab.features.rfm import calibration_holdout, rfm_summary
     from clvlab.models._base import load_model
+    from clvlab.models._mle import FitStatus
     from clvlab.models.beta_geo import BetaGeo
     from clvlab.models.beta_geo_beta_binom import BetaGeoBetaBinom
     from clvlab.models.gamma_gamma import GammaGamma

@@ -91,15 +91,23 @@ class ClvRun:
 
 
 def compare_models(
-    cal: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES, *, on_step: Step | None = None
+    cal: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES, *, on_step: Step | None = None,
+    penalizer: float = 0.0,
 ) -> pd.DataFrame:
     """Fit each candidate on the calibration columns of ``cal`` and evaluate it on the holdout.
 
     Returns one row per model (index ``model``) with log-likelihood, BIC, holdout MAE/RMSE,
-    predicted and actual holdout totals; models that fail to fit are listed with their error.
-    Rows are sorted best first: by holdout MAE, then BIC.
+    predicted and actual holdout totals, and the fit status (``status``: the one-word
+    :attr:`FitStatus.label <clvlab.models.FitStatus.label>`, ``converged``: whether the fit
+    can be trusted, ``status_message``: the one line saying why not); models that fail to fit
+    are listed with their error. Rows are sorted best first: trusted fits before the others
+    (a model whose fit did not converge or sits at a boundary is never first unless no fit
+    converged), then by holdout MAE, then BIC. ``penalizer`` is passed to every candidate.
+    Each candidate's fit-status warning is summarised in the table instead of being raised;
+    other warnings (e.g. data quality) reach the caller.
     """
     from clvlab import models
+    from clvlab.errors import ConvergenceWarning
     from clvlab.value.evaluation import evaluate_holdout
 
     rows = []
@@ -108,22 +116,27 @@ def compare_models(
             on_step(f"fitting {name} on the calibration period")
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = getattr(models, name)().fit(cal)
+                warnings.simplefilter("ignore", ConvergenceWarning)  # shown as the status column
+                model = getattr(models, name)(penalizer=penalizer).fit(cal)
             ev = evaluate_holdout(model, cal)
+            status = model.fit_status_
             rows.append({
                 "model": name, "log_likelihood": model.log_likelihood_, "bic": model.bic_,
                 "holdout_mae": ev["mae"], "holdout_rmse": ev["rmse"],
                 "predicted_total": ev["predicted_total"], "actual_total": ev["actual_total"],
-                "converged": model.converged_, "error": "",
+                "converged": status.ok, "status": status.label,
+                "status_message": "" if status.ok else status.message(name), "error": "",
             })
         except ClvlabError as exc:
-            rows.append({"model": name, "error": str(exc)})
+            rows.append({"model": name, "converged": False, "status": "failed", "error": str(exc)})
     table = pd.DataFrame(rows).set_index("model")
     if "holdout_mae" not in table or table["holdout_mae"].isna().all():
         msg = "No model could be fitted: " + "; ".join(table["error"].astype(str))
         raise DataValidationError(msg)
-    return table.sort_values(["holdout_mae", "bic"], na_position="last")
+    table["converged"] = table["converged"].astype(bool)
+    table["_untrusted"] = ~table["converged"]
+    table = table.sort_values(["_untrusted", "holdout_mae", "bic"], na_position="last")
+    return table.drop(columns="_untrusted")
 
 
 class ClvOptions(TypedDict, total=False):

@@ -52,9 +52,9 @@ CASES: dict[type[BaseModel], tuple[Callable[[], dict[str, Any]], Callable[[], di
                                    dict[str, Any], str]] = {
     BetaGeoBetaBinom: (_bgbb_data, _bgbb_other,
                        {"frequency": [1, 1, 3], "recency": [1, 2, 2], "n_periods": [6, 6, 6]},
-                       r"row 2, column 'frequency', value 3\.0"),
+                       r"row 3, column 'frequency', value 3\.0"),
     ShiftedBetaGeo: (_sbg_data, _sbg_other, {"recency": [1, 2, 6], "T": [5, 5, 5]},
-                     r"row 2, column 'recency', value 6\.0"),
+                     r"row 3, column 'recency', value 6\.0"),
 }
 MODELS = list(CASES)
 
@@ -128,7 +128,7 @@ def test_bad_input_names_row_and_column(cls: type[BaseModel]) -> None:
     _, _, bad, message = CASES[cls]
     with pytest.raises(DataValidationError, match=message):
         cls().fit(**bad)  # type: ignore[attr-defined]
-    with pytest.raises(DataValidationError, match=r"row 1, column 'recency', value .*nan.*not a finite number"):
+    with pytest.raises(DataValidationError, match=r"row 2, column 'recency', value .*nan.*not a finite number"):
         cls().fit(pd.DataFrame({  # type: ignore[attr-defined]
             k: [1.0, np.nan] if k == "recency" else [1.0, 1.0]
             for k in ("frequency", "recency", "n_periods", "T")}))

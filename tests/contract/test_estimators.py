@@ -1,7 +1,8 @@
 """One contract suite for every clvlab model (scikit-learn's check_estimator idea).
 
 Each entry of ``SPECS`` says how to get fitting data, a prediction to compare, and bad inputs
-(column, 0-based row, value) that ``fit`` must reject with a located DataValidationError.
+(column, 0-based position, value) that ``fit`` must reject with a DataValidationError naming the
+1-based row.
 Adding a model = adding one entry.
 """
 
@@ -192,5 +193,5 @@ def test_bad_input_names_row_and_column(name: str, case: int) -> None:
     with pytest.raises(DataValidationError) as info:
         _model_class(name)().fit(**data)
     text = str(info.value)
-    assert f"row {row}" in text
+    assert f"row {row + 1}" in text
     assert f"column '{column}'" in text

@@ -156,17 +156,17 @@ def test_gamma_equal_one_is_the_continuous_limit() -> None:
 
 def test_bad_history_names_row_and_column() -> None:
     frame = pd.DataFrame({"frequency": [1, 2, 0, 1], "recency": [1, 1, 0, 0], "n_periods": [6] * 4})
-    with pytest.raises(DataValidationError, match=r"row 1, column 'frequency', value 2\.0.*<= recency"):
+    with pytest.raises(DataValidationError, match=r"row 2, column 'frequency', value 2\.0.*<= recency"):
         BetaGeoBetaBinom().fit(frame)
     frame = pd.DataFrame({"frequency": [1, 1], "recency": [7, 1.5], "n_periods": [6, 6]})
-    with pytest.raises(DataValidationError, match=r"row 1, column 'recency', value 1\.5.*whole"):
+    with pytest.raises(DataValidationError, match=r"row 2, column 'recency', value 1\.5.*whole"):
         BetaGeoBetaBinom().fit(frame)
     frame = pd.DataFrame({"frequency": [1, 1], "recency": [7, 1], "n_periods": [6, 6]})
-    with pytest.raises(DataValidationError, match=r"row 0, column 'recency', value 7\.0.*<= n_periods"):
+    with pytest.raises(DataValidationError, match=r"row 1, column 'recency', value 7\.0.*<= n_periods"):
         BetaGeoBetaBinom().fit(frame)
-    with pytest.raises(DataValidationError, match=r"row 0, column 'recency', value 2\.0.*exactly when"):
+    with pytest.raises(DataValidationError, match=r"row 1, column 'recency', value 2\.0.*exactly when"):
         BetaGeoBetaBinom().fit(frequency=[0], recency=[2], n_periods=[6])
-    with pytest.raises(DataValidationError, match=r"row 1, column 'weights', value -1\.0"):
+    with pytest.raises(DataValidationError, match=r"row 2, column 'weights', value -1\.0"):
         BetaGeoBetaBinom().fit(frequency=[0, 1], recency=[0, 1], n_periods=[6, 6], weights=[1, -1])
     with pytest.raises(DataValidationError, match="needs 'n_periods'"):
         BetaGeoBetaBinom().fit(pd.DataFrame({"frequency": [1], "recency": [1]}))

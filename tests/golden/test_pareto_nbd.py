@@ -13,7 +13,8 @@ from scipy import integrate
 
 from clvlab.datasets.synthetic import simulate_paretonbd
 from clvlab.errors import DataValidationError, NotFittedError
-from clvlab.models.pareto_nbd import ParetoNBD, _log_f, _terms
+from clvlab.models._pareto_terms import _log_f
+from clvlab.models.pareto_nbd import ParetoNBD, _terms
 
 PAPER = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
 NAMES = ("r", "alpha", "s", "beta")
@@ -177,10 +178,15 @@ def test_inputs_weights_polars_and_scalars(cdnow: pd.DataFrame, fitted: ParetoNB
 
 
 def test_errors_are_located(cdnow: pd.DataFrame) -> None:
-    """Bad rows are named by index, column and value; unfitted use says to call fit."""
+    """Bad rows are named by customer id (else 1-based row), column and value; unfitted use
+    says to call fit."""
     bad = cdnow.reset_index(drop=True).copy()
     bad.loc[4, "recency"] = 100.0
-    with pytest.raises(DataValidationError, match=r"row 4, column 'recency', value 100.0: must be <= T"):
+    with pytest.raises(DataValidationError, match=r"row 5, column 'recency', value 100.0: must be <= T"):
+        ParetoNBD().fit(bad)
+    bad.index = pd.Index([f"C{i:05d}" for i in range(len(bad))], name="customer_id")
+    with pytest.raises(DataValidationError,
+                       match=r"1 invalid customers: 'customer C00004', column 'recency', value 100.0"):
         ParetoNBD().fit(bad)
     with pytest.raises(DataValidationError, match="column 'frequency'"):
         ParetoNBD().fit(frequency=[1.5], recency=[1.0], T=[2.0])

@@ -157,15 +157,15 @@ def test_weights_and_polars(cohorts: pd.DataFrame, fits: dict[str, ShiftedBetaGe
 
 
 def test_bad_input_names_row_and_column() -> None:
-    with pytest.raises(DataValidationError, match=r"row 1, column 'recency', value 9\.0.*<= T"):
+    with pytest.raises(DataValidationError, match=r"row 2, column 'recency', value 9\.0.*<= T"):
         ShiftedBetaGeo().fit(recency=[1, 9], T=[8, 8])
-    with pytest.raises(DataValidationError, match=r"row 0, column 'recency', value 0\.0.*>= 1"):
+    with pytest.raises(DataValidationError, match=r"row 1, column 'recency', value 0\.0.*>= 1"):
         ShiftedBetaGeo().fit(recency=[0, 1], T=[8, 8])
-    with pytest.raises(DataValidationError, match=r"row 2, column 'T', value 7\.5.*whole"):
+    with pytest.raises(DataValidationError, match=r"row 3, column 'T', value 7\.5.*whole"):
         ShiftedBetaGeo().fit(recency=[1, 1, 1], T=[8, 8, 7.5])
     with pytest.raises(DataValidationError, match=r"row 3, column 'survival', value 700\.0.*more"):
         ShiftedBetaGeo().fit(survival=[1000, 800, 600, 700])
-    with pytest.raises(DataValidationError, match=r"row 0, column 'survival'.*period 0"):
+    with pytest.raises(DataValidationError, match=r"row 1, column 'survival'.*period 0"):
         ShiftedBetaGeo().fit(survival=[0, 0])
     with pytest.raises(ParameterError, match="not both"):
         ShiftedBetaGeo().fit(recency=[1], T=[2], survival=[10, 5])

@@ -32,7 +32,7 @@ def histories(draw: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Valid (frequency, recency, T) rows: integer x >= 0, 0 <= t_x <= T, t_x = 0 iff x = 0."""
     n = draw(st.integers(1, 20))
     T = np.array(draw(st.lists(st.floats(0.5, 200.0), min_size=n, max_size=n)))
-    share = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)))
+    share = np.array(draw(st.lists(st.floats(1e-3, 1.0), min_size=n, max_size=n)))
     x = np.array(draw(st.lists(st.integers(0, 300), min_size=n, max_size=n)), dtype=float)
     tx = np.where(x > 0, T * share, 0.0)
     return x, tx, T

@@ -39,7 +39,8 @@ def _rfm(n: int, seed: int = 0, *, unit: float = 7.0, grid: bool = True) -> Arra
     rng = np.random.default_rng(seed)
     T = (rng.integers(0, 365, n) + 182) / unit if grid else rng.uniform(26.0, 78.0, n)
     x = rng.poisson(rng.gamma(0.3, 3.0, n)).astype(float)
-    tx = np.where(x > 0, np.floor(T * rng.uniform(0, 1, n) * unit) / unit, 0.0)
+    # a repeat purchase comes at least a day after the first
+    tx = np.where(x > 0, np.maximum(np.floor(T * rng.uniform(0, 1, n) * unit), 1.0) / unit, 0.0)
     return x, tx, T
 
 
@@ -132,7 +133,7 @@ def test_scalar_and_pandas_inputs() -> None:
 
 BAD = [("frequency", 3, np.nan), ("frequency", 3, -1.0), ("frequency", 4, 1.5),
        ("frequency", 9, np.inf), ("recency", 0, 1000.0), ("recency", 2, -1.0),
-       ("recency", 5, np.nan), ("T", 1, 0.0), ("T", 8, -np.inf), ("T", 8, np.nan)]
+       ("recency", 5, np.nan), ("T", 1, -1.0), ("T", 8, -np.inf), ("T", 8, np.nan)]
 
 
 @pytest.mark.parametrize(("column", "row", "value"), BAD)
@@ -142,7 +143,7 @@ def test_bad_rows_raise_the_located_error_on_every_path(column: str, row: int,
     cols = {"frequency": x, "recency": tx, "T": T}
     cols[column][row] = value
     model = _model(BetaGeo, PARAMS["cdnow"])
-    pattern = rf"row {row}, column '{column}'"
+    pattern = rf"row {row + 1}, column '{column}'"
     with pytest.raises(DataValidationError, match=pattern):
         model.probability_alive(x, tx, T)
     with pytest.raises(DataValidationError, match=pattern) as fast:
@@ -156,7 +157,7 @@ def test_recency_without_repeat_purchase_is_rejected() -> None:
     x, tx, T = (a.copy() for a in CASES["weeks"])
     row = int(np.flatnonzero(x == 0)[0])
     tx[row] = 1.0
-    with pytest.raises(DataValidationError, match=rf"row {row}, column 'recency'.*frequency is 0"):
+    with pytest.raises(DataValidationError, match=rf"row {row + 1}, column 'recency'.*frequency is 0"):
         _model(BetaGeo, PARAMS["cdnow"]).conditional_expected_purchases(10.0, x, tx, T)
 
 
@@ -196,7 +197,7 @@ def test_frt_clean_agrees_with_located_checks(rows: list[tuple[float, float, flo
 
 def test_check_finite_on_huge_finite_values() -> None:
     check_finite({"v": np.array([1e308, 1e308, -1e308])}, "w")  # the sum overflows: no error
-    with pytest.raises(DataValidationError, match=r"row 1, column 'v'"):
+    with pytest.raises(DataValidationError, match=r"row 2, column 'v'"):
         check_finite({"v": np.array([1e308, np.nan])}, "w")
 
 

@@ -12,7 +12,9 @@ from scipy import special
 
 from clvlab.errors import DataValidationError, NotFittedError
 from clvlab.models._btyd import check_frt, check_time, frt_clean, prediction_inputs, present_keys
-from clvlab.models.pareto_nbd import ParetoNBD, _log1mexp, _log1mexp_into, _score_dense, _terms
+from clvlab.models._pareto_blocked import _log1mexp_into, _score_dense
+from clvlab.models._pareto_terms import _log1mexp
+from clvlab.models.pareto_nbd import ParetoNBD, _terms
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -42,7 +44,8 @@ def _rfm(n: int, seed: int, *, unit: float = 1.0, grid: bool = True) -> Arrays:
     x = rng.poisson(rng.gamma(0.5, 4.0, n)).astype(float)
     if grid:
         T = rng.integers(1, 365, n) / unit
-        tx = np.where(x > 0, np.floor(T * unit * rng.uniform(0, 1, n)) / unit, 0.0)
+        # a repeat purchase comes at least a day after the first
+        tx = np.where(x > 0, np.maximum(np.floor(T * unit * rng.uniform(0, 1, n)), 1.0) / unit, 0.0)
     else:
         T = rng.uniform(1.0, 364.0, n)
         tx = np.where(x > 0, T * rng.uniform(0, 1, n), 0.0)
@@ -146,7 +149,7 @@ def test_scalar_and_pandas_inputs() -> None:
 
 BAD = [("frequency", 3, np.nan), ("frequency", 3, -1.0), ("frequency", 4, 1.5),
        ("frequency", 9, np.inf), ("recency", 0, 1000.0), ("recency", 2, -1.0),
-       ("recency", 5, np.nan), ("T", 1, 0.0), ("T", 8, -np.inf), ("T", 8, np.nan)]
+       ("recency", 5, np.nan), ("T", 1, -1.0), ("T", 8, -np.inf), ("T", 8, np.nan)]
 
 
 def _error(fn: Any, *args: Any) -> DataValidationError:
@@ -174,7 +177,7 @@ def test_bad_rows_raise_the_same_located_error(column: str, row: int, value: flo
     pa = _error(model.probability_alive, x, tx, T)
     ref = _error(_reference_checks, "ParetoNBD.probability_alive", None, x, tx, T)
     assert str(pa) == str(ref)
-    assert f"row {row}, column '{column}'" in str(pa)
+    assert f"row {row + 1}, column '{column}'" in str(pa)
     where = "ParetoNBD.conditional_expected_purchases"
     for t in (10.0, np.array(10.0)):
         got = _error(model.conditional_expected_purchases, t, x, tx, T)
@@ -185,7 +188,7 @@ def test_recency_without_repeat_purchase_is_rejected() -> None:
     x, tx, T = (a.copy() for a in CASES["days"])
     row = int(np.flatnonzero(x == 0)[0])
     tx[row] = 1.0
-    with pytest.raises(DataValidationError, match=rf"row {row}, column 'recency'.*frequency is 0"):
+    with pytest.raises(DataValidationError, match=rf"row {row + 1}, column 'recency'.*frequency is 0"):
         _model(PARAMS["days"]).conditional_expected_purchases(10.0, x, tx, T)
 
 

@@ -64,6 +64,7 @@ def test_public_clv_matches_lifetimes_with_monthly_periods(rfm: pd.DataFrame, bg
     Without a spend model, customers with frequency 0 spend the mean monetary value of repeaters."""
     monthly = rfm.copy()
     monthly.attrs["freq"] = "M"
+    bg = clvlab.BetaGeo().fit(monthly)  # the same numbers read as months: the model remembers months
     ours = clvlab.customer_lifetime_value(bg, None, monthly, horizon=365.25, discount_rate=0.1)
     repeat = rfm["frequency"] > 0
     spend = rfm["monetary_value"].where(repeat, rfm.loc[repeat, "monetary_value"].mean())
@@ -89,7 +90,9 @@ def test_horizon_is_in_days(rfm: pd.DataFrame, bg: clvlab.BetaGeo) -> None:
     np.testing.assert_allclose(s["expected_purchases"], expected, rtol=1e-12)
     np.testing.assert_allclose(s["p_alive"], bg.probability_alive(rfm["frequency"], rfm["recency"],
                                                                   rfm["T"]), rtol=1e-12)
-    daily = clvlab.score_customers(rfm, bg, horizon=10, freq="D", n_draws=0)
+    days = rfm.copy()
+    days.attrs["freq"] = "D"
+    daily = clvlab.score_customers(days, clvlab.BetaGeo().fit(days), horizon=10, n_draws=0)
     np.testing.assert_allclose(
         daily["expected_purchases"],
         bg.conditional_expected_purchases(10.0, rfm["frequency"], rfm["recency"], rfm["T"]),
@@ -211,7 +214,7 @@ def test_bad_models_and_data(rfm: pd.DataFrame, bg: clvlab.BetaGeo) -> None:
         clvlab.score_customers(rfm.drop(columns="monetary_value"), bg)
     broken = rfm.copy()
     broken.loc[broken.index[5], "recency"] = 99.0
-    with pytest.raises(DataValidationError, match=r"row 5, column 'recency', value 99\.0"):
+    with pytest.raises(DataValidationError, match=rf"'customer {broken.index[5]}', column 'recency', value 99\.0"):
         clvlab.score_customers(broken, bg)
 
 
@@ -228,6 +231,8 @@ def test_clv_with_gamma_gamma_matches_lifetimes(
     with margin 0.25 applied on our side."""
     monthly = rfm.copy()
     monthly.attrs["freq"] = "M"
+    bg = clvlab.BetaGeo().fit(monthly)  # the same numbers read as months: the models remember months
+    gg = clvlab.GammaGamma().fit(monthly[monthly["frequency"] > 0])
     ours = clvlab.customer_lifetime_value(bg, gg, monthly, horizon=365.25, discount_rate=0.1,
                                           margin=0.25)
     reference = lifetimes.GammaGammaFitter()
@@ -360,10 +365,10 @@ def test_failed_draws_are_dropped_and_counted(rfm: pd.DataFrame, bg: clvlab.Beta
     """A wide covariance puts some draws where the CLV is not finite: they are dropped (not
     counted as the point estimate), and the warning and attrs give their number."""
     model = copy.copy(bg)
-    model.covariance_ = bg.covariance_ * 100
-    with pytest.warns(DataQualityWarning, match=r"1 of 200 parameter draws gave no finite CLV"):
+    model.covariance_ = bg.covariance_ * 1e4
+    with pytest.warns(DataQualityWarning, match=r"3 of 200 parameter draws gave no finite CLV"):
         s = clvlab.score_customers(rfm, model, n_draws=200)
-    assert s.attrs["clv_interval_failed_draws"] == 1
+    assert s.attrs["clv_interval_failed_draws"] == 3
     assert s["clv_lower"].notna().all()
     assert (s["clv_upper"] > s["clv_lower"]).all()
 
@@ -371,7 +376,7 @@ def test_failed_draws_are_dropped_and_counted(rfm: pd.DataFrame, bg: clvlab.Beta
 def test_too_many_failed_draws_give_nan_bounds(rfm: pd.DataFrame, bg: clvlab.BetaGeo) -> None:
     """When a customer loses more than one tail's share of the draws, its bounds are NaN."""
     model = copy.copy(bg)
-    model.covariance_ = bg.covariance_ * 1e4
+    model.covariance_ = bg.covariance_ * 1e5
     with pytest.warns(DataQualityWarning, match="have no interval"):
         s = clvlab.score_customers(rfm, model, n_draws=200)
     assert s["clv_lower"].isna().all()
@@ -407,3 +412,20 @@ def test_other_models_take_the_per_row_path_with_the_same_figures(
     ours = clvlab.score_customers(small, bg, gg, n_draws=20)
     for column in ("p_alive", "expected_purchases", "clv", "clv_lower", "clv_upper"):
         np.testing.assert_allclose(theirs[column], ours[column], rtol=1e-12, err_msg=column)
+
+
+def test_library_fit_records_the_unit_and_scoring_refuses_another() -> None:
+    """A model fitted from Python on a weekly RFM frame remembers weeks; scoring it on a daily frame
+    is refused, not silently 7x off (issue 7, A2)."""
+    from clvlab.datasets import load_cdnow
+
+    with clvlab.connect(":memory:") as ws:
+        ws.load_transactions(load_cdnow("sample"))
+        weekly = clvlab.rfm_summary(ws, freq="W", observation_end="1997-09-30")
+        daily = clvlab.rfm_summary(ws, freq="D", observation_end="1997-09-30")
+    bg = clvlab.BetaGeo().fit(weekly)
+    assert bg.time_unit_ == "W"
+    with pytest.warns(DataQualityWarning, match="left out"):
+        assert clvlab.GammaGamma().fit(weekly).time_unit_ == "W"
+    with pytest.raises(clvlab.DataValidationError, match="week"):
+        clvlab.score_customers(daily, bg, horizon=365)

@@ -40,7 +40,7 @@ def model_class(name: str) -> Any:
 
     key = name.lower().replace("-", "").replace("_", "").replace("/", "")
     cls_name = models.MODEL_ALIASES.get(key) or next((n for n in models.__all__ if n.lower() == key), None)
-    if cls_name is None or cls_name in {"BaseModel", "load_model"}:
+    if cls_name is None or cls_name in {"BaseModel", "load_model", "FitStatus"}:
         choices = ", ".join(sorted(models.MODEL_ALIASES))
         msg = f"Unknown model {name!r}. Choose one of: {choices}."
         raise ParameterError(msg)
@@ -78,8 +78,12 @@ def _summary_frame(
         return rfm_summary(ws, freq=unit, observation_end=observation_end)  # type: ignore[arg-type]
 
 
+PenalizerOpt = Annotated[float, typer.Option(
+    "--penalizer", help="L2 penalty on the parameters (e.g. 0.001 when a fit reports a boundary).")]
+
+
 def print_summary(model: Any) -> None:
-    """A Rich table of a fitted model's parameters."""
+    """A Rich table of a fitted model's parameters, then its fit status in one line."""
     summary = model.summary()
     table = RichTable(title=f"{type(model).__name__}  log-likelihood {model.log_likelihood_:,.2f}  "
                       f"n={model.n_customers_:,.0f}")
@@ -88,6 +92,21 @@ def print_summary(model: Any) -> None:
     for name, row in summary.iterrows():
         table.add_row(str(name), *(f"{v:.4f}" for v in row))
     console.print(table)
+    status = model.fit_status_
+    style = "green" if status.ok else "yellow"
+    console.print(styled(("fit status:", style), f" {status.message(type(model).__name__)}"),
+                  soft_wrap=True)  # one line, however long
+
+
+def fit_quietly(cls: Any, data: Any, penalizer: float) -> tuple[Any, list[str]]:
+    """Fit ``cls(penalizer=...)`` on ``data``; the warnings other than the fit status (which
+    :func:`print_summary` shows), as text."""
+    from clvlab.errors import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = cls(penalizer=penalizer).fit(data)
+    return fitted, [str(w.message) for w in caught if not issubclass(w.category, ConvergenceWarning)]
 
 
 @user_errors
@@ -95,7 +114,7 @@ def fit(
     model: Annotated[str, typer.Argument(help="bgnbd, mbgnbd, pareto, gammagamma, bgbb or sbg.")],
     rfm_file: RfmArg = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Save the fitted model as JSON.")] = None,
-    penalizer: Annotated[float, typer.Option("--penalizer", help="L2 penalty on the parameters.")] = 0.0,
+    penalizer: PenalizerOpt = 0.0,
     workspace: WorkspaceOpt = None,
     freq: UnitOpt = None,
     observation_end: Annotated[str | None, typer.Option("--observation-end")] = None,
@@ -106,9 +125,7 @@ def fit(
     """
     cls = model_class(model)
     data = _summary_frame(rfm_file, workspace, freq, observation_end)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fitted = cls(penalizer=penalizer).fit(data)
+    fitted, caught = fit_quietly(cls, data, penalizer)
     fitted.time_unit_ = data.attrs["freq"]
     if output is not None:
         fitted.save(output)
@@ -116,8 +133,8 @@ def fit(
         emit_json(fitted.to_dict())
         return
     print_summary(fitted)
-    for w in caught:
-        console.print(styled(("warning:", "yellow"), f" {w.message}"))
+    for message in caught:
+        console.print(styled(("warning:", "yellow"), f" {message}"))
     if output is not None:
         console.print(f"model saved to {output}")
 
@@ -191,6 +208,7 @@ def evaluate(
     calibration_end: Annotated[str, typer.Option("--calibration-end", help="Last day of the calibration period.")],
     observation_end: Annotated[str | None, typer.Option("--observation-end", help="End of the holdout [default: latest].")] = None,
     freq: FreqOpt = Freq.W,
+    penalizer: PenalizerOpt = 0.0,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Fit on the calibration period and measure predictions on the holdout period."""
@@ -201,12 +219,14 @@ def evaluate(
     with connect_workspace(workspace) as ws:
         cal = calibration_holdout(ws, calibration_end=calibration_end, observation_end=observation_end,
                                   freq=freq_value(freq))
-    fitted = cls().fit(cal)
+    fitted, caught = fit_quietly(cls, cal, penalizer)
     result = evaluate_holdout(fitted, cal)
     if state.json:
         emit_json({"model": fitted.to_dict(), "holdout": result})
         return
     print_summary(fitted)
+    for message in caught:
+        console.print(styled(("warning:", "yellow"), f" {message}"))
     table = RichTable(title="Holdout")
     table.add_column("metric")
     table.add_column("value", justify="right")

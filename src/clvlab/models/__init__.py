@@ -13,6 +13,7 @@ from typing import Any
 _EXPORTS = {
     "BaseModel": "clvlab.models._base",
     "load_model": "clvlab.models._base",
+    "FitStatus": "clvlab.models._mle",
     "BetaGeo": "clvlab.models.beta_geo",
     "ModifiedBetaGeo": "clvlab.models.modified_beta_geo",
     "ParetoNBD": "clvlab.models.pareto_nbd",

@@ -7,8 +7,10 @@ A model subclass declares its parameter names, writes its log-likelihood, and ca
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -16,8 +18,14 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataValidationError, Issue, NotFittedError, ParameterError
-from clvlab.models._mle import MLEResult, maximize_likelihood
+from clvlab.errors import (
+    ConvergenceWarning,
+    DataValidationError,
+    Issue,
+    NotFittedError,
+    ParameterError,
+)
+from clvlab.models._mle import FitStatus, MLEResult, maximize_likelihood
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 ArrayLike = Any  # anything np.asarray accepts
@@ -79,6 +87,13 @@ class BaseModel:
         return float(pen)
 
     # ---- fitting ---------------------------------------------------------------------------
+    def _remember_unit(self, data: Any) -> None:
+        """Record the time unit of an RFM frame (``data.attrs['freq']``, as ``rfm_summary`` and
+        ``calibration_holdout`` set it) as ``time_unit_``, so scoring can refuse a mismatch."""
+        unit = getattr(data, "attrs", {}).get("freq") if data is not None else None
+        if isinstance(unit, str):
+            self.time_unit_ = unit
+
     def _fit_mle(
         self,
         neg_log_likelihood: Callable[[FloatArray], float],
@@ -87,12 +102,18 @@ class BaseModel:
         gradient: Callable[[FloatArray], FloatArray] | None = None,
         n_customers: float,
         n_rows: int,
+        degenerate: str | Callable[[dict[str, float]], str] = "",
     ) -> MLEResult:
         """Maximise the likelihood over the log-parameters and store the fitted attributes.
 
         ``neg_log_likelihood`` and ``gradient`` take the *log* of the parameters (in
         ``param_names`` order) and return the total (weighted) negative log-likelihood and its
         gradient with respect to the log-parameters. The penalizer is added here.
+        ``degenerate`` names a property of the data that keeps it from identifying the model
+        (e.g. no repeat purchases), or is a function of the fitted parameters that does (e.g.
+        Gamma-Gamma's q <= 1). The verdict on the fit is ``fit_status_``
+        (:class:`~clvlab.models.FitStatus`), the one place that decides it; a fit that is not
+        ``ok`` warns here, once, with a :class:`~clvlab.errors.ConvergenceWarning`.
         """
         result = maximize_likelihood(
             neg_log_likelihood, x0, gradient=gradient, n_customers=n_customers,
@@ -100,14 +121,19 @@ class BaseModel:
             param_names=self.param_names,
         )
         self.params_ = dict(zip(self.param_names, map(float, result.params), strict=True))
+        found = degenerate(self.params_) if callable(degenerate) else degenerate
+        status = dataclasses.replace(result.status, degenerate=found)
         self.log_likelihood_ = float(result.log_likelihood)
         self.standard_errors_ = dict(zip(self.param_names, map(float, result.standard_errors), strict=True))
         self.covariance_ = pd.DataFrame(result.covariance, index=list(self.param_names),
                                         columns=list(self.param_names))
         self.n_customers_ = float(n_customers)
         self.n_rows_ = int(n_rows)
-        self.converged_ = bool(result.converged)
-        self.n_iter_ = int(result.n_iter)
+        self.fit_status_ = status
+        self.converged_ = status.ok
+        self.n_iter_ = status.n_iter
+        if not status.ok:
+            warnings.warn(status.message(type(self).__name__), ConvergenceWarning, stacklevel=3)
         return result
 
     # ---- reporting -------------------------------------------------------------------------
@@ -143,7 +169,7 @@ class BaseModel:
         """A JSON-ready description of the model and its fit.
 
         ``time_unit`` is the time unit of the RFM data the model was fitted on (``D``, ``W``,
-        ``M``; the fitted attribute ``time_unit_``, set by ``clvlab fit`` and the pipeline, see
+        ``M``; the fitted attribute ``time_unit_``, set by ``fit`` from the frame's unit, see
         :mod:`clvlab.features.units`), or None when unknown.
         """
         params = self._check_fitted()
@@ -158,6 +184,7 @@ class BaseModel:
             "n_rows": self.n_rows_,
             "converged": self.converged_,
             "time_unit": getattr(self, "time_unit_", None),
+            "fit_status": self.fit_status_.to_dict(),
         }
 
     def save(self, path: str | Path) -> None:
@@ -183,6 +210,11 @@ class BaseModel:
         unit = data.get("time_unit")
         if unit is not None:
             model.time_unit_ = str(unit)
+        if "fit_status" in data:
+            model.fit_status_ = FitStatus.from_dict(data["fit_status"])
+        else:  # files written before fit_status_ existed
+            model.fit_status_ = FitStatus(converged=model.converged_)
+        model.n_iter_ = model.fit_status_.n_iter
         return model
 
     @classmethod
@@ -211,6 +243,40 @@ def load_model(path: str | Path) -> BaseModel:
 
 
 # ---- input extraction ----------------------------------------------------------------------
+class Columns(dict[str, FloatArray]):
+    """Float columns pulled out of user input, with the customer ids of their rows.
+
+    ``labels`` holds the customer id of each row (a frame's index, or its ``customer_id``
+    column), or None for plain arrays; :func:`check_rule` names rows by it.
+    """
+
+    labels: np.ndarray[Any, Any] | None = None
+
+
+def row_labels(data: Any) -> np.ndarray[Any, Any] | None:
+    """Customer ids of the rows of ``data``: a pandas index other than the default 0..n-1,
+    else a ``customer_id`` column; None when there are none (rows are then named by position)."""
+    if isinstance(data, pd.DataFrame):
+        index = data.index
+        plain = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+        if not plain or index.name is not None:
+            return np.asarray(index)
+    column = _column(data, "customer_id") if data is not None and not isinstance(data, Mapping) else None
+    return None if column is None else np.asarray(column)
+
+
+def _locate(columns: Mapping[str, Any], i: int) -> dict[str, Any]:
+    """Where row ``i`` (0-based) is, for an :class:`Issue`: its customer id, else its 1-based row."""
+    labels = getattr(columns, "labels", None)
+    if labels is not None and len(labels) > i:
+        return {"source": f"customer {labels[i]}"}
+    return {"row": i + 1}
+
+
+def _what(columns: Mapping[str, Any]) -> str:
+    return "customers" if getattr(columns, "labels", None) is not None else "rows (1-based)"
+
+
 def as_columns(
     data: Any,
     names: tuple[str, ...],
@@ -218,13 +284,15 @@ def as_columns(
     *,
     where: str,
     optional: tuple[str, ...] = (),
-) -> dict[str, FloatArray]:
+) -> Columns:
     """Pull float columns out of a frame (pandas/Polars/mapping) or out of keyword arrays.
 
     Every name in ``names`` is required; names in ``optional`` are returned when present.
-    Checks that the columns are numeric, finite and of equal length, naming the first bad index.
+    Checks that the columns are numeric, finite and of equal length, naming the first bad
+    customers (by id when the frame has them, see :func:`row_labels`, else by 1-based row).
     """
-    out: dict[str, FloatArray] = {}
+    out = Columns()
+    labels = row_labels(data)
     for name in (*names, *optional):
         value = given.get(name)
         if value is None and data is not None:
@@ -232,6 +300,8 @@ def as_columns(
             value = _column(data, name)
             if value is None:
                 value = _column(data, f"{name}_cal")
+        elif labels is None and isinstance(value, pd.Series):
+            labels = row_labels(value.to_frame())
         if value is None:
             if name in optional:
                 continue
@@ -249,16 +319,16 @@ def as_columns(
         if arr.ndim != 1:
             msg = f"{where}: '{name}' must be one-dimensional, got shape {arr.shape}"
             raise DataValidationError(msg)
-        bad = np.flatnonzero(~np.isfinite(arr))
-        if bad.size:
-            issues = [Issue("not a finite number", row=int(i), column=name, value=float(arr[i])) for i in bad[:3]]
-            msg = f"{where}: {bad.size} non-finite values in '{name}' (row = 0-based index)"
-            raise DataValidationError(msg, issues)
         out[name] = arr
     lengths = {k: len(v) for k, v in out.items()}
     if len(set(lengths.values())) > 1:
         msg = f"{where}: columns have different lengths {lengths}"
         raise DataValidationError(msg)
+    if labels is not None and lengths and len(labels) != next(iter(lengths.values())):
+        labels = None
+    out.labels = labels
+    for name, arr in out.items():
+        check_rule(~np.isfinite(arr), out, name, "not a finite number", where=where)
     if out and not next(iter(out.values())).size:
         msg = f"{where}: no customers to fit (empty input)"
         raise DataValidationError(msg)
@@ -268,13 +338,18 @@ def as_columns(
 def check_rule(
     mask: np.ndarray, columns: Mapping[str, FloatArray], column: str, message: str, *, where: str
 ) -> None:
-    """Raise a located :class:`DataValidationError` for the rows where ``mask`` is True."""
+    """Raise a located :class:`DataValidationError` for the rows where ``mask`` is True.
+
+    Rows are named by customer id when ``columns`` is a :class:`Columns` with labels, else by
+    1-based position.
+    """
     bad = np.flatnonzero(mask)
     if bad.size:
         issues = [
-            Issue(message, row=int(i), column=column, value=float(columns[column][i])) for i in bad[:3]
+            Issue(message, column=column, value=float(columns[column][i]), **_locate(columns, int(i)))
+            for i in bad[:3]
         ]
-        msg = f"{where}: {bad.size} invalid rows (row = 0-based index)"
+        msg = f"{where}: {bad.size} invalid {_what(columns)}"
         raise DataValidationError(msg, issues)
 
 

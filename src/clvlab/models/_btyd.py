@@ -5,7 +5,8 @@ Public helpers (for model modules, not for users):
 - :func:`read_frt` pulls ``frequency``, ``recency``, ``T`` (and optional ``weights``) out of a
   frame or keyword arrays and checks the BTYD rules with located errors.
 - :func:`check_frt` the rules alone: integer ``frequency >= 0``, ``0 <= recency <= T``,
-  ``recency == 0`` when ``frequency == 0``, ``T > 0``.
+  ``recency == 0`` exactly when ``frequency == 0``, so ``T >= 0`` (0 for a first purchase on
+  the last day).
 - :func:`distinct_rows` factorises several columns into distinct rows: the distinct values of
   each column, integer codes of every distinct row into those values, summed weights, and the
   inverse map from input rows to distinct rows. Likelihoods evaluate per-value terms once per
@@ -32,7 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataValidationError, Issue
+from clvlab.errors import DataValidationError
 from clvlab.models._base import ArrayLike, FloatArray, as_columns, check_rule
 
 IntArray = np.ndarray[Any, np.dtype[np.intp]]
@@ -45,12 +46,14 @@ __all__ = [
     "as_output",
     "blocks",
     "broadcast_inputs",
+    "check_counts",
     "check_finite",
     "check_frt",
     "check_time",
     "check_weights",
     "clean_frt_inputs",
     "combine_codes",
+    "degeneracy",
     "distinct_rows",
     "factorize_column",
     "frt_clean",
@@ -123,7 +126,11 @@ def alive_from_log_odds(d: FloatArray, scratch: FloatArray | None = None,
 def check_frt(cols: Mapping[str, FloatArray], where: str) -> None:
     """Check the BTYD summary rules on ``frequency``, ``recency`` and ``T`` (all required).
 
-    Raises a located :class:`~clvlab.errors.DataValidationError` (0-based row, column, value).
+    Integer ``frequency >= 0``; ``0 <= recency <= T``; ``recency == 0`` when ``frequency == 0``
+    and ``recency > 0`` when it is not (repeat purchases come after the first); so ``T >= 0``,
+    and ``T == 0`` (first purchase at the end of the period) only without repeat purchases.
+    Raises a located :class:`~clvlab.errors.DataValidationError` (customer id or 1-based row,
+    column, value).
     """
     x, tx, T = cols["frequency"], cols["recency"], cols["T"]
     if frt_clean(x, tx, T) is not None:
@@ -131,7 +138,7 @@ def check_frt(cols: Mapping[str, FloatArray], where: str) -> None:
     check_rule(x < 0, cols, "frequency", "must be >= 0 (number of repeat purchases)", where=where)
     check_rule(x != np.floor(x), cols, "frequency", "must be a whole number of repeat purchases",
                where=where)
-    check_rule(T <= 0, cols, "T", "must be > 0 (time from first purchase to the end of the period)",
+    check_rule(T < 0, cols, "T", "must be >= 0 (time from first purchase to the end of the period)",
                where=where)
     check_rule(tx < 0, cols, "recency", "must be >= 0 (time from first to last purchase)",
                where=where)
@@ -140,6 +147,16 @@ def check_frt(cols: Mapping[str, FloatArray], where: str) -> None:
                "observation end date", where=where)
     check_rule((x == 0) & (tx != 0), cols, "recency",
                "must be 0 when frequency is 0 (no repeat purchase)", where=where)
+    check_rule((x > 0) & (tx == 0), cols, "recency",
+               "must be > 0 when frequency > 0 (repeat purchases come after the first one)",
+               where=where)
+
+
+def check_counts(n: FloatArray, where: str, name: str = "n") -> None:
+    """Purchase counts must be whole numbers >= 0."""
+    cols = {name: n}
+    check_rule(n < 0, cols, name, "must be >= 0 (a number of purchases)", where=where)
+    check_rule(n != np.floor(n), cols, name, "must be a whole number of purchases", where=where)
 
 
 class FrtRanges(NamedTuple):
@@ -191,22 +208,32 @@ def frt_clean(x: FloatArray, tx: FloatArray, T: FloatArray) -> FrtRanges | None:
         return None
     x_max, t_min, t_max = -np.inf, np.inf, -np.inf
     size = min(n, BLOCK)
-    f_buf, b_buf = np.empty(size), np.empty(size, dtype=bool)
+    f_buf, g_buf, b_buf = np.empty(size), np.empty(size), np.empty(size, dtype=bool)
     for s in blocks(n):
         xb, tb, Tb = x[s], tx[s], T[s]
         f, b = f_buf[: len(xb)], b_buf[: len(xb)]
         hi_x, lo_t, hi_t = xb.max(), Tb.min(), Tb.max()  # NaN propagates and fails below
-        if not (hi_x < np.inf and lo_t > 0 and hi_t < np.inf and tb.min() >= 0
-                and np.equal(xb, np.floor(xb, out=f), out=b).all()):
+        if not (hi_x < np.inf and xb.min() >= 0 and lo_t >= 0 and hi_t < np.inf
+                and tb.min() >= 0 and np.equal(xb, np.floor(xb, out=f), out=b).all()):
             return None
-        # recency <= T where x >= 1, recency <= 0 where x = 0, and x >= 0 (x < 0 puts the bound
-        # below 0 <= recency), all in one test on whole x
+        # recency > 0 where x >= 1 (sign(recency) >= min(x, 1)); then recency <= T where
+        # x >= 1 and recency <= 0 where x = 0, in one test
         np.minimum(xb, 1.0, out=f)
+        if np.greater(f, np.sign(tb, out=g_buf[: len(xb)]), out=b).any():
+            return None
         f *= Tb
         if np.greater(tb, f, out=b).any():
             return None
         x_max, t_min, t_max = max(x_max, float(hi_x)), min(t_min, float(lo_t)), max(t_max, float(hi_t))
     return FrtRanges(x_max, t_min, t_max)
+
+
+def degeneracy(x: FloatArray, weights: FloatArray | None) -> str:
+    """What in BTYD data keeps it from identifying a model ('' when nothing): without any
+    repeat purchase the purchase rate and the dropout cannot be told apart."""
+    repeat = x > 0 if weights is None else (x > 0) & (weights > 0)
+    return "" if repeat.any() else ("no customer made a repeat purchase (all frequencies are 0): "
+                                    "use a longer period")
 
 
 def check_weights(weights: FloatArray, where: str) -> None:
@@ -332,12 +359,7 @@ def check_finite(arrays: Mapping[str, FloatArray], where: str) -> None:
             # instead of a mask on the common clean input; overflow just takes the slow path
             if np.isfinite(np.sum(arr)):
                 continue
-        bad = np.flatnonzero(~np.isfinite(arr))
-        if bad.size:
-            issues = [Issue("not a finite number", row=int(i), column=name, value=arr[i])
-                      for i in bad[:3]]
-            msg = f"{where}: {bad.size} non-finite values in '{name}' (row = 0-based index)"
-            raise DataValidationError(msg, issues)
+        check_rule(~np.isfinite(arr), arrays, name, "not a finite number", where=where)
 
 
 def factorize_column(values: FloatArray, *, max_ratio: float = 0.5, sample: int = 20_000

@@ -9,7 +9,6 @@ the natural scale with the delta method.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +17,89 @@ import numpy as np
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
-from clvlab.errors import ConvergenceError, ConvergenceWarning
+from clvlab.errors import ConvergenceError
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
-#: log-parameters beyond this are treated as a boundary solution (e^20 ~ 5e8)
+#: the optimiser's box on the log-parameters (e^20 ~ 5e8): a fit that runs this far diverges
 _BOUNDARY = 20.0
+#: a log-parameter beyond this (a parameter below 6e-6 or above 1.6e5) is reported at a boundary
+_FAR = 12.0
+#: ``_STOP_AFTER`` iterations with a log-parameter beyond this (e^15 ~ 3e6) stop the
+#: optimiser: the fit is diverging
+_STOP = 15.0
+_STOP_AFTER = 10  # iterations out there
+#: iteration budgets: a diverging fit stops there and is reported, never runs for minutes
+_MAXITER = 1000
+_MAXITER_POLISH = 2000
+
+REMEDY = ("try penalizer=0.001 (CLI: --penalizer 0.001), or rescale time (freq='W' instead of "
+          "'D')")
+
+
+@dataclass(frozen=True)
+class FitStatus:
+    """The one verdict on a fit: did the optimiser converge, is the MLE inside the parameter
+    space, are the standard errors defined, is the data able to identify the model.
+
+    ``ok`` only when all hold; ``message`` says in one line what is wrong and what to do.
+    """
+
+    converged: bool = True
+    at_boundary: tuple[str, ...] = ()
+    nan_se: tuple[str, ...] = ()
+    degenerate: str = ""
+    n_iter: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when the fit can be trusted."""
+        return self.converged and not (self.at_boundary or self.nan_se or self.degenerate)
+
+    @property
+    def label(self) -> str:
+        """One word: ``converged``, ``degenerate data``, ``boundary``, ``no SE`` or
+        ``not converged``."""
+        if self.ok:
+            return "converged"
+        if self.degenerate:
+            return "degenerate data"
+        if self.at_boundary:
+            return "boundary"
+        return "not converged" if not self.converged else "no SE"
+
+    def message(self, model: str = "model") -> str:
+        """One line for the user."""
+        if self.ok:
+            return f"{model}: converged in {self.n_iter} iterations"
+        parts = []
+        if self.degenerate:
+            parts.append(f"the data cannot identify the model ({self.degenerate})")
+        if not self.converged:
+            parts.append(f"the optimiser did not converge in {self.n_iter} iterations")
+        if self.at_boundary:
+            parts.append(f"the likelihood peaks at a boundary ({', '.join(self.at_boundary)} "
+                         "tends to 0 or infinity, e.g. almost no dropout in the data)")
+        if self.nan_se:
+            parts.append(f"no standard error for {', '.join(self.nan_se)}")
+        # degenerate data carries its own remedy: a penalizer would only hide it
+        remedy = "" if self.degenerate else f"; {REMEDY}"
+        return f"{model}: {'; '.join(parts)}. Estimates are unreliable{remedy}."
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields."""
+        return {"converged": self.converged, "at_boundary": list(self.at_boundary),
+                "nan_se": list(self.nan_se), "degenerate": self.degenerate,
+                "n_iter": self.n_iter, "ok": self.ok, "label": self.label}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> FitStatus:
+        """Inverse of :meth:`to_dict`."""
+        return cls(converged=bool(data.get("converged", True)),
+                   at_boundary=tuple(map(str, data.get("at_boundary") or ())),  # type: ignore[call-overload]
+                   nan_se=tuple(map(str, data.get("nan_se") or ())),  # type: ignore[call-overload]
+                   degenerate=str(data.get("degenerate", "")),
+                   n_iter=int(data.get("n_iter", 0)))  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -34,8 +110,17 @@ class MLEResult:
     log_likelihood: float
     standard_errors: FloatArray
     covariance: FloatArray  # natural scale, delta method
-    converged: bool
-    n_iter: int
+    status: FitStatus
+
+    @property
+    def converged(self) -> bool:
+        """``status.ok``."""
+        return self.status.ok
+
+    @property
+    def n_iter(self) -> int:
+        """Optimiser iterations."""
+        return self.status.n_iter
 
 
 def maximize_likelihood(
@@ -88,46 +173,58 @@ def _maximize(
     param_names: Sequence[str],
 ) -> MLEResult:
     x0 = np.asarray(x0, dtype=np.float64)
-    bounds = [(-_BOUNDARY - 10, _BOUNDARY + 10)] * len(x0)
+    bounds = [(-_BOUNDARY, _BOUNDARY)] * len(x0)
+
+    far_steps = [0]
+
+    def stop_when_diverging(intermediate_result: optimize.OptimizeResult) -> None:
+        # iterates that stay far beyond any interior optimum: the fit runs to a boundary,
+        # where each evaluation can be slow (special functions at extreme arguments)
+        if np.max(np.abs(intermediate_result.x)) >= _STOP:
+            far_steps[0] += 1
+            if far_steps[0] >= _STOP_AFTER:
+                raise StopIteration
+
     res = optimize.minimize(
         objective, x0, jac=jac if jac is not None else "3-point", method="L-BFGS-B",
-        bounds=bounds, options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
+        bounds=bounds, options={"maxiter": _MAXITER, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
+        callback=stop_when_diverging,
     )
     z = res.x
     n_iter = int(res.nit)
-    if not res.success or not np.isfinite(res.fun):
-        # A second, derivative-free pass often rescues a line search that gave up near the optimum.
-        res2 = optimize.minimize(objective, z, method="Nelder-Mead",
-                                 options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 20000})
-        if np.isfinite(res2.fun) and res2.fun <= res.fun:
-            z, n_iter = res2.x, n_iter + int(res2.nit)
-        if not np.isfinite(objective(z)) or objective(z) >= 1e299:
-            names = ", ".join(param_names) or "parameters"
-            msg = (
-                f"{model} did not converge: the log-likelihood is not finite near {names} = "
-                f"{np.round(np.exp(z), 6).tolist()}. Try penalizer=0.001, or rescale time "
-                "(e.g. freq='W' instead of 'D'), or check the data for customers with recency > T."
-            )
-            raise ConvergenceError(msg)
-
     converged = bool(res.success)
-    if np.any(np.abs(z) >= _BOUNDARY):
-        converged = False
-        at_bound = [n for n, v in zip(param_names, z, strict=False) if abs(v) >= _BOUNDARY]
-        warnings.warn(
-            f"{model}: the likelihood peaks at a boundary ({', '.join(at_bound) or 'a parameter'} "
-            "tends to 0 or infinity), e.g. almost no dropout in the data. Estimates and standard "
-            "errors are unreliable; try penalizer=0.001.",
-            ConvergenceWarning,
-            stacklevel=5,
+    far = np.abs(z) >= _FAR
+    if not converged and not far.any():
+        # A second, derivative-free pass often rescues a line search that gave up near the
+        # optimum (not worth it for a fit running off to a boundary).
+        res2 = optimize.minimize(objective, z, method="Nelder-Mead",
+                                 options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": _MAXITER_POLISH})
+        if np.isfinite(res2.fun) and res2.fun <= res.fun:
+            z, n_iter, converged = res2.x, n_iter + int(res2.nit), bool(res2.success)
+        far = np.abs(z) >= _FAR
+    if not np.isfinite(objective(z)) or objective(z) >= 1e299:
+        listed = ", ".join(param_names) or "parameters"
+        msg = (
+            f"{model} did not converge: the log-likelihood is not finite near {listed} = "
+            f"{np.round(np.exp(z), 6).tolist()}. {REMEDY[0].upper()}{REMEDY[1:]}, or check the "
+            "data for customers with recency > T."
         )
+        raise ConvergenceError(msg)
 
+    names = list(param_names) or [f"param {i}" for i in range(len(z))]
     params = np.exp(z)
     ll = -float(neg_log_likelihood(z))
     cov = _covariance(neg_log_likelihood, gradient, z)
-    se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+    diag = np.diag(cov)
+    se = np.sqrt(np.where(diag > 0, diag, np.nan))
+    status = FitStatus(
+        converged=converged,
+        at_boundary=tuple(n for n, f in zip(names, far, strict=False) if f),
+        nan_se=tuple(n for n, v in zip(names, se, strict=False) if not np.isfinite(v)),
+        n_iter=n_iter,
+    )
     return MLEResult(params=params, log_likelihood=ll, standard_errors=se, covariance=cov,
-                     converged=converged, n_iter=n_iter)
+                     status=status)
 
 
 def _covariance(

@@ -51,7 +51,7 @@ class BetaGeoBetaBinom(BaseModel):
     ----------
     params_ : dict
         ``alpha``, ``beta``, ``gamma``, ``delta``.
-    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_
+    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_, fit_status_
 
     References
     ----------

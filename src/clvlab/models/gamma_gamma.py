@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from scipy import special
 
-from clvlab.errors import DataQualityWarning
+from clvlab.errors import DataQualityWarning, DataValidationError
 from clvlab.models._base import ArrayLike, BaseModel, FloatArray, as_columns, check_rule
 from clvlab.models._btyd import as_output, check_weights, distinct_rows, prediction_inputs
 
@@ -24,6 +24,21 @@ def _check_spend(cols: dict[str, FloatArray], where: str) -> None:
                "must be >= 0 for repeat buyers (mean spend per repeat purchase); a negative mean "
                "means refunds were counted as purchases: use rfm_summary(include_refunds=False)",
                where=where)
+
+
+_HEAVY_TAIL_REMEDY = (
+    "cap extreme amounts before fitting (e.g. clip monetary_value at its 99th percentile) or "
+    "check them for data errors; a penalizer does not help (it pulls q further down)")
+
+
+def _heavy_tail(params: dict[str, float]) -> str:
+    """Why the fit cannot give a mean spend ('' when it can): the population mean spend
+    p*v/(q-1) exists only for q > 1."""
+    q = params["q"]
+    if q > 1.0:
+        return ""
+    return (f"q = {q:.3g} <= 1: the spend is so heavy-tailed that the population mean spend "
+            f"p*v/(q-1) does not exist; {_HEAVY_TAIL_REMEDY}")
 
 
 class GammaGamma(BaseModel):
@@ -58,7 +73,7 @@ class GammaGamma(BaseModel):
     ----------
     params_ : dict
         ``p``, ``q``, ``v`` (the paper's :math:`\gamma`).
-    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_
+    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_, fit_status_
         As in :class:`~clvlab.models.BaseModel`; ``n_customers_`` counts repeat buyers.
 
     References
@@ -98,8 +113,6 @@ class GammaGamma(BaseModel):
         zero = repeat & (cols["monetary_value"] == 0)
         repeat &= ~zero
         if not repeat.any():
-            from clvlab.errors import DataValidationError
-
             msg = f"{where}: no repeat buyers (frequency > 0) with spend > 0 to fit the spend model on"
             raise DataValidationError(msg, hint="the model needs customers with repeat purchases")
         if n_out or zero.any():
@@ -129,18 +142,24 @@ class GammaGamma(BaseModel):
 
         self._fit_mle(lambda z: value_and_grad(z)[0], np.zeros(3),
                       gradient=lambda z: value_and_grad(z)[1], n_customers=n_cust,
-                      n_rows=rows.n_rows)
+                      n_rows=rows.n_rows, degenerate=_heavy_tail)
+        self._remember_unit(data)
         return self
 
     def expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> float | FloatArray:
         """E[Z | zbar, x]: expected mean spend per transaction (Fader & Hardie 2013, eq. 5).
 
         For ``frequency == 0`` this is the population mean ``p*v/(q-1)`` whatever
-        ``monetary_value`` says.
+        ``monetary_value`` says. Refused (:class:`~clvlab.errors.DataValidationError`) when
+        the fit has ``q <= 1``: that mean does not exist (the formula would turn negative),
+        which ``fit_status_`` reports as degenerate data.
         """
         params = self._check_fitted()
         p, q, v = params["p"], params["q"], params["v"]
         where = f"{type(self).__name__}.expected_spend"
+        if q <= 1.0:
+            msg = f"{where}: no expected spend to report: {_heavy_tail(params)}"
+            raise DataValidationError(msg)
         a, scalar = prediction_inputs(where, frequency=frequency, monetary_value=monetary_value)
         _check_spend(a, where)
         x, m = a["frequency"], np.where(a["frequency"] > 0, a["monetary_value"], 0.0)

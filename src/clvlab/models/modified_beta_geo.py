@@ -36,7 +36,7 @@ class ModifiedBetaGeo(_BetaGeoFamily):
     ----------
     params_ : dict
         ``r``, ``alpha``, ``a``, ``b``.
-    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_
+    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_, fit_status_
         As in :class:`~clvlab.models.BaseModel`.
 
     References

@@ -1,287 +1,38 @@
 """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987), likelihood of Fader, Hardie & Lee (2005).
 
-Speed comes from one observation: the only expensive terms, the Gauss hypergeometric functions,
-depend on a customer only through the pairs (x, t_x) and (x, T). Real summaries live on a day or
-week grid, so a million customers have a few thousand such pairs; they are evaluated once per
-distinct pair and gathered with integer codes built once in ``fit``, and in scoring with dense
-keys ``x * n + code`` inside a blocked per-row loop (:func:`_score_dense`).
+The formulas are here: the likelihood and P(alive) per row (:func:`_terms`), the conditional
+expectation, P(X(t) = n). Speed comes from one observation: the only expensive terms, the Gauss
+hypergeometric functions (:mod:`clvlab.models._pareto_terms`), depend on a customer only
+through the pairs (x, t_x) and (x, T). Real summaries live on a day or week grid, so a million
+customers have a few thousand such pairs; they are evaluated once per distinct pair and
+gathered with integer codes built once in ``fit``, and in scoring with dense keys
+``x * n + code`` inside a blocked per-row loop (:mod:`clvlab.models._pareto_blocked`).
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
-from scipy import integrate
-from scipy.special import digamma, gammaln, hyp2f1
+from scipy.special import digamma, gammaln
 
 from clvlab.models._base import ArrayLike, BaseModel, FloatArray
 from clvlab.models._btyd import (
-    BLOCK,
-    FrtRanges,
-    IntArray,
-    alive_from_log_odds,
     as_output,
-    blocks,
+    check_counts,
     check_frt,
     check_time,
     clean_frt_inputs,
+    degeneracy,
     distinct_rows,
-    factorize_column,
-    grid_codes,
     prediction_inputs,
-    present_keys,
     read_frt,
     usual_call,
 )
+from clvlab.models._pareto_blocked import _score_dense
+from clvlab.models._pareto_terms import _decay, _log1mexp, _log_f, _log_f_grad, _quad
 
 __all__ = ["ParetoNBD"]
-
-_FD_STEP = 1e-5  # relative step of the central differences of log 2F1 in r and s
-
-
-# ---- the hypergeometric part ---------------------------------------------------------------
-def _log_hyp(a: FloatArray, b: FloatArray, z: FloatArray) -> FloatArray:
-    """``log 2F1(a, b; a + 1; z)`` for a, b > 0 and z < 1, robust near z = 1 and for large b.
-
-    Direct evaluation first; where it overflows, the Pfaff transform
-    ``(1 - z)^-b 2F1(1, b; a + 1; z / (z - 1))`` (whose 2F1 lies in (0, 1]); a log-scaled
-    quadrature of Euler's integral as a last resort.
-    """
-    with np.errstate(all="ignore"):
-        h = hyp2f1(a, b, a + 1.0, z)
-        out = np.log(h)
-        bad = ~np.isfinite(out) | ~(h > 0)
-        if bad.any():
-            ab, bb, zb = a[bad], b[bad], z[bad]
-            alt = -bb * np.log1p(-zb) + np.log(hyp2f1(1.0, bb, ab + 1.0, zb / (zb - 1.0)))
-            out[bad] = alt
-            still = np.flatnonzero(bad)[~np.isfinite(alt)]
-            for i in still:
-                out[i] = _log_hyp_quad(float(a[i]), float(b[i]), float(z[i]))
-    return out
-
-
-def _log_hyp_quad(a: float, b: float, z: float) -> float:
-    """``log[a * int_0^1 v^(a-1) (1 - z v)^-b dv]`` (Euler), scaled by its value at v = 1."""
-    top = -b * np.log1p(-z)
-
-    def f(v: float) -> float:
-        return float(np.exp((a - 1.0) * np.log(v) - b * np.log1p(-z * v) - top)) if v > 0 else 0.0
-
-    val, _ = _quad(f, 0.0, 1.0)
-    return float(np.log(a * val) + top)
-
-
-def _quad(f: Callable[[float], float], lo: float, hi: float) -> tuple[float, float]:
-    """Adaptive quadrature to ~1e-12 relative. The integrands here are smooth and sharply peaked
-    at one end; QUADPACK may report that round-off stops it short of the requested tolerance,
-    which still leaves far more accuracy than the likelihood needs, so that warning is muted."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", integrate.IntegrationWarning)
-        val, err = integrate.quad(f, lo, hi, epsabs=0.0, epsrel=1e-12, limit=500)
-    return float(val), float(err)
-
-
-def _branch(alpha: float, beta: float) -> bool:
-    """True: expand around alpha (alpha >= beta), else around beta (keeps 0 <= z < 1)."""
-    return alpha >= beta
-
-
-def _log_f_parts(
-    x: FloatArray, u: FloatArray, r: float, alpha: float, s: float, beta: float, on_alpha: bool
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Pieces of ``log F(x, u)``, ``F = int_u^inf (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau``.
-
-    ``F = (m + u)^-a / a * 2F1(a, b; a + 1; (m - o) / (m + u))`` with a = r + s + x and
-    (m, o, b) = (alpha, beta, s + 1) or (beta, alpha, r + x), FHL (2005) eq. (19)-(20).
-    Returns a, b, z, log(m + u) and log 2F1.
-    """
-    a = r + s + x
-    if on_alpha:
-        m, o, b = alpha, beta, np.full_like(x, s + 1.0)
-    else:
-        m, o, b = beta, alpha, r + x
-    mu = m + u
-    z = (m - o) / mu
-    return a, b, z, np.log(mu), _log_hyp(a, b, z)
-
-
-def _log_f(x: FloatArray, u: FloatArray, r: float, alpha: float, s: float, beta: float) -> FloatArray:
-    """``log F(x, u)`` (see :func:`_log_f_parts`)."""
-    a, _, _, lmu, lh = _log_f_parts(x, u, r, alpha, s, beta, _branch(alpha, beta))
-    out: FloatArray = -a * lmu - np.log(a) + lh
-    return out
-
-
-def _log_f_grad(
-    x: FloatArray, u: FloatArray, r: float, alpha: float, s: float, beta: float
-) -> tuple[FloatArray, FloatArray]:
-    """``log F`` and its gradient (n, 4) in (r, alpha, s, beta).
-
-    Exact in alpha and beta (``d/dz 2F1 = ab/(a+1) 2F1(a+1, b+1; a+2; z)``); central differences
-    of log 2F1 in r and s.
-    """
-    on_alpha = _branch(alpha, beta)
-    a, b, z, lmu, lh = _log_f_parts(x, u, r, alpha, s, beta, on_alpha)
-    logf = -a * lmu - np.log(a) + lh
-    grad = np.empty((len(x), 4))
-    common = -lmu - 1.0 / a  # d(-a log(m+u) - log a)/dr = d/ds
-    # d log 2F1 / dz, exact
-    dlh_dz = np.exp(np.log(a * b / (a + 1.0)) + _log_hyp(a + 1.0, b + 1.0, z) - lh)
-    o = beta if on_alpha else alpha
-    mu = np.exp(lmu)
-    dm = -a / mu + dlh_dz * (o + u) / mu**2  # z = (m - o)/(m + u)
-    do = -dlh_dz / mu
-    if on_alpha:
-        grad[:, 1], grad[:, 3] = dm, do
-    else:
-        grad[:, 1], grad[:, 3] = do, dm
-    for col, p, name in ((0, r, "r"), (2, s, "s")):
-        h = _FD_STEP * p
-        up = {"r": r, "alpha": alpha, "s": s, "beta": beta}
-        dn = dict(up)
-        up[name] += h
-        dn[name] -= h
-        lh_up = _log_f_parts(x, u, **up, on_alpha=on_alpha)[4]
-        lh_dn = _log_f_parts(x, u, **dn, on_alpha=on_alpha)[4]
-        grad[:, col] = common + (lh_up - lh_dn) / (2 * h)
-    return logf, grad
-
-
-def _log1mexp(d: FloatArray) -> FloatArray:
-    """``log(1 - exp(d))`` for d <= 0 (-inf at d = 0)."""
-    with np.errstate(divide="ignore"):
-        out: FloatArray = np.where(d > -0.693, np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
-    return out
-
-
-def _log1mexp_into(d: FloatArray, buf: FloatArray, mask: np.ndarray[Any, np.dtype[np.bool_]]
-                   ) -> None:
-    """:func:`_log1mexp` in d's buffer (``buf`` and ``mask`` are spare buffers of d's size).
-
-    Hand-written for speed: numpy's expm1 and log1p are scalar loops, exp and log vectorised.
-    Above -0.693 (cancellation) as :func:`_log1mexp`, ``log(-expm1(d))``, on those rows only
-    (gathered by index: masked copies and boolean assignment are several times slower);
-    below, ``log(1 - exp(d))`` instead of ``log1p(-exp(d))``: with ``1 - exp(d) >= 0.5`` the two
-    differ by ~1e-16 absolute, and the result is only ever added to ``log s + log F``, so
-    absolute error is what counts. d is clipped at -100 first (exp of an underflowing argument
-    takes a slow path); the result there, 0 instead of about -exp(d), is lost in that sum too.
-    """
-    idx = np.flatnonzero(np.greater(d, -0.693, out=mask))
-    with np.errstate(divide="ignore"):
-        big = d.take(idx, out=buf[: len(idx)], mode="clip")
-        np.expm1(big, out=big)
-        np.negative(big, out=big)
-        np.log(big, out=big)
-        np.maximum(d, -100.0, out=d)
-        np.exp(d, out=d)
-        np.subtract(1.0, d, out=d)
-        np.log(d, out=d)
-    d.put(idx, big, mode="clip")
-
-
-class _PerKey(NamedTuple):
-    """Per-key tables of the blocked scoring loop (see :func:`_score_dense`).
-
-    Rows are coded ``x * n + code`` into per-(x, t_x) tables (``lf_t`` = log F(x, t_x),
-    ``g`` = log s + log F(x, t_x)) and per-(x, T) tables (``lf_T`` = log F(x, T), ``a`` = the
-    log of the alive term, ``factor`` the optional factor of P(alive)).
-    """
-
-    codes_t: IntArray
-    n_t: int
-    codes_T: IntArray
-    n_T: int
-    lf_t: FloatArray
-    g: FloatArray
-    lf_T: FloatArray
-    a: FloatArray
-    factor: FloatArray | None
-
-
-def _grid_or_hash(u: FloatArray, lo: float, hi: float, cap: int) -> tuple[IntArray, FloatArray] | None:
-    """Codes and values of a column in [lo, hi]: by arithmetic on a grid, else hashed; None
-    when it has more than ``cap`` distinct values."""
-    coded = grid_codes(u, lo, hi, max_size=cap) or factorize_column(u, max_ratio=np.inf)
-    return coded if coded is not None and len(coded[1]) <= cap else None
-
-
-def _score_dense(params: tuple[float, float, float, float], x: FloatArray, tx: FloatArray,
-                 T: FloatArray, ranges: FrtRanges, horizon: float | None) -> FloatArray | None:
-    """P(alive) per row, or E[X(T, T + horizon)] when a horizon is given, of checked rows.
-
-    The hypergeometric terms and everything else that depends on (x, t_x) or (x, T) only is
-    evaluated once per pair present (dense keys ``x * n + code``, as RFM summaries put t_x and
-    T on a day grid); the per-row work runs in blocks that stay in cache. Each row gets the
-    operations of :func:`_terms` up to ``B = log s + log F(t_x) + log(1 - F(T)/F(t_x))`` and
-    the alive term ``A``; P(alive) is then ``1 / (1 + exp(B - A))``, equal to
-    ``exp(A - logaddexp(A, B))`` to rounding. None when the pairs are too many for dense
-    tables (the caller then takes the per-distinct-row path).
-    """
-    r, alpha, s, beta = params
-    n = len(x)
-    if not ranges.x_max < 4 * n + 1024:
-        return None
-    n_x = int(ranges.x_max) + 1
-    cap = (4 * n + 1024) // n_x
-    coded_t = _grid_or_hash(tx, 0.0, ranges.t_max, cap)  # 0 <= t_x <= T <= t_max
-    if coded_t is None:
-        return None
-    coded_T = _grid_or_hash(T, ranges.t_min, ranges.t_max, cap)
-    if coded_T is None:
-        return None
-    (codes_t, vals_t), (codes_T, vals_T) = coded_t, coded_T
-    n_t, n_T = len(vals_t), len(vals_T)
-    keys = present_keys(x, codes_t, n_t, n_x * n_t)
-    ux, ut = (keys // n_t).astype(np.float64), vals_t[keys % n_t]
-    lf_t = np.zeros(n_x * n_t)
-    lf_t[keys] = _log_f(ux, ut, r, alpha, s, beta)
-    keys = present_keys(x, codes_T, n_T, n_x * n_T)
-    ux, uT = (keys // n_T).astype(np.float64), vals_T[keys % n_T]
-    lf_T, a = np.zeros(n_x * n_T), np.zeros(n_x * n_T)
-    lf_T[keys] = _log_f(ux, uT, r, alpha, s, beta)
-    a[keys] = -(r + ux) * np.log(alpha + uT) - s * np.log(beta + uT)  # A, as in _terms
-    factor = None
-    if horizon is not None:  # as in conditional_expected_purchases
-        factor = np.zeros(n_x * n_T)
-        factor[keys] = ((r + ux) / (alpha + uT) * (beta + uT)
-                        * _decay(s - 1.0, np.log1p(horizon / (beta + uT))))
-    per_key = _PerKey(codes_t, n_t, codes_T, n_T, lf_t, np.log(s) + lf_t, lf_T, a, factor)
-    return _score_blocks(per_key, x)
-
-
-def _score_blocks(k: _PerKey, x: FloatArray) -> FloatArray:
-    """The per-row loop of :func:`_score_dense`: a dozen passes per block of :data:`BLOCK`
-    rows on buffers in L2 cache (whole-column passes would stream through memory and allocate
-    temporaries); the only full-size array is the result."""
-    n = len(x)
-    out = np.empty(n)
-    size = min(n, BLOCK)
-    kt_buf, kT_buf = np.empty(size, dtype=np.intp), np.empty(size, dtype=np.intp)
-    f1, f2, f3 = np.empty(size), np.empty(size), np.empty(size)
-    mask = np.empty(size, dtype=bool)
-    for sl in blocks(n):
-        d = out[sl]
-        j = len(d)
-        kt, kT, b1 = kt_buf[:j], kT_buf[:j], f1[:j]
-        np.copyto(kt, x[sl], casting="unsafe")  # checked whole numbers in [0, x_max]
-        np.multiply(kt, k.n_T, out=kT)
-        kT += k.codes_T[sl]
-        kt *= k.n_t
-        kt += k.codes_t[sl]
-        # mode="clip": keys are in range, and "raise" would buffer ``out`` (a copy)
-        k.lf_T.take(kT, out=d, mode="clip")
-        d -= k.lf_t.take(kt, out=b1, mode="clip")
-        np.minimum(d, 0.0, out=d)  # log F(T) - log F(t_x) <= 0, as in _terms
-        _log1mexp_into(d, f2[:j], mask[:j])
-        d += k.g.take(kt, out=b1, mode="clip")  # B
-        d -= k.a.take(kT, out=b1, mode="clip")  # B - A
-        times = None if k.factor is None else k.factor.take(kT, out=f3[:j], mode="clip")
-        alive_from_log_odds(d, f2[:j], times)
-    return out
 
 
 class _Pairs:
@@ -305,6 +56,15 @@ def _terms(
     ``L = Gamma(r+x) alpha^r beta^s / Gamma(r) * [(alpha+T)^-(r+x) (beta+T)^-s + s I]`` with
     ``I = int_{t_x}^T (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau = F(x, t_x) - F(x, T)``.
     """
+    with np.errstate(all="ignore"):  # trial points far out give inf/NaN: the optimiser's
+        return _terms_at(params, x, tx, T, pairs, grad=grad)  # objective treats them as +inf
+
+
+def _terms_at(
+    params: tuple[float, float, float, float], x: FloatArray, tx: FloatArray, T: FloatArray,
+    pairs: _Pairs | None, *, grad: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """:func:`_terms` (floating-point warnings not yet silenced)."""
     r, alpha, s, beta = params
     if pairs is None:
         pairs = _Pairs(x, tx, T)
@@ -330,8 +90,7 @@ def _terms(
     g[:, 3] = s / beta
     dA = np.column_stack([-log_at, -(r + x) / (alpha + T), -log_bt, -s / (beta + T)])
     e = np.exp(diff)
-    with np.errstate(all="ignore"):
-        dB = (dlf[pairs.code_tx] - e[:, None] * dlf[pairs.code_T]) / (1.0 - e)[:, None]
+    dB = (dlf[pairs.code_tx] - e[:, None] * dlf[pairs.code_T]) / (1.0 - e)[:, None]
     dB[:, 2] += 1.0 / s
     dB[~(e < 1.0)] = 0.0  # I = 0: the term carries no weight
     g += p_alive[:, None] * dA + (1.0 - p_alive)[:, None] * dB
@@ -366,7 +125,7 @@ class ParetoNBD(BaseModel):
     ----------
     params_ : dict
         ``r``, ``alpha``, ``s``, ``beta``.
-    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_
+    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_, fit_status_
 
     References
     ----------
@@ -425,13 +184,15 @@ class ParetoNBD(BaseModel):
                 params = (float(p[0]), float(p[1]), float(p[2]), float(p[3]))
                 ll, _, g = _terms(params, x, tx, Tt, pairs, grad=True)
                 assert g is not None
-                cache.update(key=key, f=-float(wt @ ll), g=-(wt @ g) * p)
+                with np.errstate(all="ignore"):  # non-finite terms: +inf to the optimiser
+                    cache.update(key=key, f=-float(wt @ ll), g=-(wt @ g) * p)
             return cache["f"], cache["g"]
 
-        scale = float(np.average(Tt, weights=wt))
+        scale = max(float(np.average(Tt, weights=wt)), 1e-3)  # all T = 0: no time scale
         x0 = np.log(np.array([1.0, scale, 1.0, scale]))
         self._fit_mle(lambda z: evaluate(z)[0], x0, gradient=lambda z: evaluate(z)[1],
-                      n_customers=float(wt.sum()), n_rows=len(x))
+                      n_customers=float(wt.sum()), n_rows=len(x), degenerate=degeneracy(x, wt))
+        self._remember_unit(data)
         return self
 
     def _params(self) -> tuple[float, float, float, float]:
@@ -520,21 +281,13 @@ class ParetoNBD(BaseModel):
         cols, scalar = prediction_inputs(where, n=n, t=t)
         nn, tt = cols["n"], cols["t"]
         check_time(tt, where)
-        check_frt({"frequency": nn, "recency": np.zeros_like(nn), "T": np.ones_like(nn)}, where)
+        check_counts(nn, where)
         rows = distinct_rows({"n": nn, "t": tt})
         out = np.array([
             _prob_n(int(k), float(u), r, alpha, s, beta)
             for k, u in zip(rows.column("n"), rows.column("t"), strict=True)
         ])
         return as_output(out[rows.inverse], scalar)
-
-
-def _decay(c: float, log_ratio: FloatArray) -> FloatArray:
-    """``(1 - exp(-c L)) / c``, with its limit L at c = 0."""
-    if abs(c) < 1e-12:
-        return log_ratio
-    out: FloatArray = -np.expm1(-c * log_ratio) / c
-    return out
 
 
 def _prob_n(n: int, t: float, r: float, alpha: float, s: float, beta: float) -> float:

@@ -58,7 +58,7 @@ class ShiftedBetaGeo(BaseModel):
     ----------
     params_ : dict
         ``alpha``, ``beta``.
-    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_
+    log_likelihood_, standard_errors_, covariance_, n_customers_, n_rows_, converged_, fit_status_
 
     References
     ----------
