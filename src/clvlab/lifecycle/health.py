@@ -36,9 +36,9 @@ from scipy import optimize, special
 from clvlab.errors import DataValidationError
 from clvlab.lifecycle._features import check_as_of, purchase_days
 from clvlab.lifecycle.stages import _assign, _features_with_alive, _thresholds
-from clvlab.lifecycle.thresholds import LifecycleThresholds
+from clvlab.lifecycle.thresholds import HEALTH_COMPONENTS, LifecycleThresholds
 
-COMPONENTS = ("recency", "frequency_trend", "spend_trend", "p_alive", "nps", "sentiment", "open_cases")
+COMPONENTS = HEALTH_COMPONENTS
 BANDS = ("red", "yellow", "green")
 
 

@@ -22,6 +22,9 @@ from typing import Any
 
 from clvlab.errors import ParameterError, check_param
 
+#: named components of the health score, in display order
+HEALTH_COMPONENTS = ("recency", "frequency_trend", "spend_trend", "p_alive", "nps", "sentiment", "open_cases")
+
 
 @dataclass(frozen=True)
 class LifecycleThresholds:
