@@ -134,7 +134,7 @@ def _components(source: Any, days: Any, day: dt.date, model: Any, th: LifecycleT
         out["open_cases"] = np.where(out.index.isin(list(open_ids)), 0.0, 1.0)
     else:
         out["open_cases"] = np.nan
-    out["stage"] = stage
+    out["stage"], out["spend"] = stage, frame["spend"]
     out.attrs.update(as_of=day.isoformat(), thresholds=res.as_dict())
     return out
 
@@ -210,6 +210,7 @@ def score_health(components: pd.DataFrame, weights: HealthWeights, th: Lifecycle
                                     ["red", "yellow"], "green"))
     out.insert(2, "churn_probability", 1 - special.expit(weights.intercept + z @ w))
     out.insert(3, "stage", components["stage"])
+    out.insert(4, "spend", components["spend"])
     for j, c in enumerate(COMPONENTS):
         out[c] = x[:, j]
     return out
@@ -239,7 +240,7 @@ def health_scores(
     -------
     pandas.DataFrame
         Per customer: ``health`` (0-100), ``band``, ``churn_probability`` (fitted, next
-        ``churn_window_days``), ``stage``, ``points_<component>`` (summing to ``health``) and
+        ``churn_window_days``), ``stage``, ``spend`` (total up to ``as_of``), ``points_<component>`` (summing to ``health``) and
         each component's value (NaN: no data, scored neutral). ``attrs['weights']`` holds the fit.
     """
     where = "health_scores"
