@@ -39,13 +39,18 @@ def data_range(days: ir.Table) -> tuple[dt.date, dt.date]:
 
 
 def check_as_of(value: Any, days: ir.Table, where: str, name: str = "as_of") -> dt.date:
-    """``value`` as a date inside the data's range (default: the last purchase day)."""
+    """``value`` as a date from the first purchase day to today (default: the last purchase day).
+
+    A date after the last purchase is fine (the figures hold as of a day with no sale yet); one
+    before the first purchase, or in the future, is outside the data.
+    """
     lo, hi = data_range(days)
     day = _as_date(value, name, where) or hi
-    if not lo <= day <= hi:
+    today = max(dt.date.today(), hi)
+    if not lo <= day <= today:
         msg = (f"{where}: {name} {day.isoformat()} is outside the data, whose purchases run from "
                f"{lo.isoformat()} to {hi.isoformat()}")
-        raise DataValidationError(msg, hint=f"pick a date between {lo.isoformat()} and {hi.isoformat()}")
+        raise DataValidationError(msg, hint=f"pick a date from {lo.isoformat()} to today")
     return day
 
 
