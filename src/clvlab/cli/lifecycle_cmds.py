@@ -18,12 +18,14 @@ from clvlab.cli._common import (
     user_errors,
 )
 
-#: wide tables are printed whole (never cut with ellipses) up to this width
-WIDE = 200
-
 
 def _show(table: Any) -> None:
-    out.print(table, width=max(out.width, WIDE))
+    """Print ``table`` whole: wider than the terminal if need be, never cut with ellipses."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    need = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    (out if need <= out.width else Console(width=need)).print(table)
 
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date the figures hold as of [default: the "
                                              "last purchase day]; must lie inside the data.")]

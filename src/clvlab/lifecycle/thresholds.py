@@ -42,6 +42,10 @@ class LifecycleThresholds:
         longer than ``churn_quantile`` *churned*.
     decline_ratio, churn_ratio
         Fixed gap ratios instead of the quantiles (None: from the data).
+    min_decline_ratio, min_churn_ratio
+        Floors of the measured ratios: with very regular buyers the quantiles sit near 1, and a
+        customer a few days late would count as gone; nobody is declining before 1.5 cadences
+        of silence, nor churned before 2.
     decline_p_alive, churn_p_alive
         P(alive) (of MBG/NBD or Pareto/NBD, never BG/NBD) under which a customer is declining /
         churned, whatever the cadence: 0.5 reads "more likely gone than active".
@@ -68,6 +72,8 @@ class LifecycleThresholds:
     churn_quantile: float = 0.95
     decline_ratio: float | None = None
     churn_ratio: float | None = None
+    min_decline_ratio: float = 1.5
+    min_churn_ratio: float = 2.0
     decline_p_alive: float = 0.5
     churn_p_alive: float = 0.2
     cadence_prior: float = 1.0
@@ -91,9 +97,11 @@ class LifecycleThresholds:
                     f"above decline_quantile ({self.decline_quantile})", self.churn_quantile)
         check_param(self.churn_p_alive <= self.decline_p_alive, "churn_p_alive", where,
                     f"at most decline_p_alive ({self.decline_p_alive})", self.churn_p_alive)
-        for name in ("decline_ratio", "churn_ratio"):
+        for name in ("decline_ratio", "churn_ratio", "min_decline_ratio", "min_churn_ratio"):
             value = getattr(self, name)
             check_param(value is None or (_number(value) and value > 0), name, where, "None or a number > 0", value)
+        check_param(self.min_decline_ratio < self.min_churn_ratio, "min_churn_ratio", where,
+                    f"above min_decline_ratio ({self.min_decline_ratio})", self.min_churn_ratio)
         if self.decline_ratio is not None and self.churn_ratio is not None:
             check_param(self.decline_ratio < self.churn_ratio, "churn_ratio", where,
                         f"above decline_ratio ({self.decline_ratio})", self.churn_ratio)
@@ -161,8 +169,8 @@ def resolve(thresholds: LifecycleThresholds, stats: dict[str, float]) -> Resolve
         return measured if math.isfinite(measured) and measured > 0 else fallback
 
     cadence = pick(None, stats.get("cadence", math.nan), float(thresholds.onboarding_days))
-    decline = pick(thresholds.decline_ratio, stats.get("decline", math.nan), 2.0)
-    churn = pick(thresholds.churn_ratio, stats.get("churn", math.nan), 3.0)
+    decline = pick(thresholds.decline_ratio, max(stats.get("decline", math.nan), thresholds.min_decline_ratio), 2.0)
+    churn = pick(thresholds.churn_ratio, max(stats.get("churn", math.nan), thresholds.min_churn_ratio), 3.0)
     churn = max(churn, decline * 1.0001)
     mature = thresholds.mature_purchases or max(3, math.ceil(pick(None, stats.get("purchases", math.nan), 3.0)))
     return ResolvedThresholds(cadence_days=cadence, decline_ratio=decline, churn_ratio=churn,
