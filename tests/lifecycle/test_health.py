@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -92,3 +94,24 @@ def test_cdnow_bands_separate_later_churn() -> None:
     assert table["customers"].sum() == 23570
     assert table.attrs["auc"] > 0.7
     assert table.attrs["scored_as_of"] == "1998-01-01"
+
+
+@pytest.mark.slow  # loads the sentiment model
+def test_open_cases_component_reads_the_application_store(small: clvlab.Workspace, tmp_path: Path) -> None:
+    """A case opened before the date and not resolved by it scores 0; resolved before it, 1."""
+    from clvlab.cases.service import CaseService
+    from clvlab.store import open_app_store
+
+    store = open_app_store(f"sqlite:///{tmp_path / 'app.sqlite'}")
+    try:
+        svc = CaseService(store, clock=lambda: dt.datetime(2024, 12, 1, tzinfo=dt.UTC))
+        alerts = pd.DataFrame({"response_id": ["r2", "r3"], "customer_id": ["a", "b"], "metric": ["nps", "nps"],
+                               "score": [3.0, 2.0], "reasons": ["nps_detractor", "nps_detractor"]})
+        opened = svc.open_cases(alerts).opened
+        CaseService(store, clock=lambda: dt.datetime(2024, 12, 10, tzinfo=dt.UTC)).resolve(opened[1], root_cause="service")
+        comp = health_components(small, as_of="2024-12-31", model=None, thresholds=TH, app_store=store)
+        before = health_components(small, as_of="2024-12-05", model=None, thresholds=TH, app_store=store)
+    finally:
+        store.close()
+    assert comp["open_cases"].to_dict() == {"a": 0.0, "b": 1.0, "c": 1.0}
+    assert before["open_cases"].to_dict() == {"a": 0.0, "b": 0.0}  # c's first purchase is on Dec 20

@@ -85,14 +85,20 @@ def _latest(source: Any, as_of: dt.date, metric: str | None) -> pd.DataFrame:
     return frame.set_index("customer_id")
 
 
+def _naive(value: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert(None) if stamp.tzinfo is not None else stamp
+
+
 def _open_cases(app_store: Any, as_of: dt.date) -> set[str]:
+    """Customers with a case opened by the end of ``as_of`` and not resolved or closed by then (UTC)."""
     from clvlab.cases.service import CaseService
 
     day = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     ids = set()
     for v in CaseService(app_store).list_cases():
-        ended = v.closed_at or v.resolved_at
-        if v.customer_id and pd.Timestamp(v.opened_at) < day and (ended is None or pd.Timestamp(ended) >= day):
+        ended = v.resolved_at or v.closed_at
+        if v.customer_id and _naive(v.opened_at) < day and (ended is None or _naive(ended) >= day):
             ids.add(str(v.customer_id))
     return ids
 
