@@ -171,3 +171,14 @@ def test_cdnow_transition_rows_sum_to_stage_sizes_at_start(cdnow: clvlab.Workspa
     assert matrix.loc[list(STAGES)].sum(axis=1).tolist() == stage_sizes(start).tolist()
     assert matrix.loc["(none)"].sum() == 0  # CDNOW's customers all arrived in Q1 1997
     assert matrix.loc["churned", "won_back"] > 0
+
+
+def test_onboarding_by_channel(hand_ws: clvlab.Workspace) -> None:
+    """by='channel' groups by customers.acquisition_channel; customers without one are '(unknown)'."""
+    before = clvlab.onboarding_summary(hand_ws, as_of=AS_OF, by="channel")
+    assert before["customers"].to_dict() == {"(unknown)": 7}
+    hand_ws.load("customers", pd.DataFrame({"customer_id": ["grow", "mat", "chu"],
+                                            "acquisition_channel": ["ads", "ads", "email"]}))
+    out = clvlab.onboarding_summary(hand_ws, as_of=AS_OF, by="channel")
+    assert out["customers"].to_dict() == {"(unknown)": 4, "ads": 2, "email": 1}
+    assert out.loc["ads", "within"] == 2
