@@ -274,7 +274,7 @@ def run_pipeline(
                                    "model": clv.best})
     steps("lifecycle stages and health")
     lifecycle = write_lifecycle_tables(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
-                                       app_store=app_store)
+                                       app_store=app_store, model=clv.model)
     steps("summarising feedback")
     voc = voc_summary(workspace) if "feedback" in workspace.tables() else {}
     alerts, cases = None, pd.DataFrame()

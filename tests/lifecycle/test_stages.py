@@ -182,3 +182,16 @@ def test_onboarding_by_channel(hand_ws: clvlab.Workspace) -> None:
     out = clvlab.onboarding_summary(hand_ws, as_of=AS_OF, by="channel")
     assert out["customers"].to_dict() == {"(unknown)": 4, "ads": 2, "email": 1}
     assert out.loc["ads", "within"] == 2
+
+
+@pytest.mark.slow
+def test_a_fitted_model_is_scored_in_its_own_time_unit(cdnow: clvlab.Workspace) -> None:
+    """A model fitted in days (as the pipeline's chosen model may be) gives its own P(alive), on
+    RFM in days, not on weeks."""
+    rfm = clvlab.rfm_summary(cdnow, freq="D", observation_end="1998-06-30")
+    model = clvlab.ModifiedBetaGeo().fit(rfm)
+    model.time_unit_ = "D"
+    out = clvlab.lifecycle_stages(cdnow, as_of="1998-06-30", model=model)
+    expected = model.probability_alive(rfm["frequency"], rfm["recency"], rfm["T"])
+    np.testing.assert_allclose(out["p_alive"].reindex(rfm.index), expected)
+    assert out.attrs["model"] == "ModifiedBetaGeo"

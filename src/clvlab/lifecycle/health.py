@@ -253,8 +253,9 @@ def health_scores(
     th = _thresholds(thresholds, where)
     days = purchase_days(source, where)
     day = check_as_of(as_of, days, where)
-    if weights is None:
-        weights = fit_health_weights(source, label_end=day, model=model, thresholds=th, app_store=app_store)
+    if weights is None:  # a fitted model is refitted on the earlier data (its parameters saw the label window)
+        fit_model = model if isinstance(model, str | None) else type(model).__name__
+        weights = fit_health_weights(source, label_end=day, model=fit_model, thresholds=th, app_store=app_store)
     comps = _components(source, days, day, model, th, app_store, where)
     out = score_health(comps, weights, th).sort_values("health", kind="stable")
     out.attrs.update(as_of=day.isoformat(), weights=weights.as_dict(), thresholds=comps.attrs["thresholds"])

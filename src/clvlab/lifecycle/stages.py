@@ -64,12 +64,14 @@ def p_alive(source: Any, as_of: dt.date, model: Any, where: str) -> pd.Series:
     """P(alive) per customer as of ``as_of`` from a Pareto/NBD or MBG/NBD model.
 
     ``model`` is a class name of :data:`ALIVE_MODELS` (fitted on the purchases up to
-    ``as_of``), a fitted model of those classes, or None (no P(alive): a column of NaN).
+    ``as_of``), a fitted model of those classes (scored in its ``time_unit_``), or None (no
+    P(alive): a column of NaN).
     """
     from clvlab import models
     from clvlab.features.rfm import rfm_summary
 
-    rfm = rfm_summary(source, observation_end=as_of)
+    freq = model.time_unit_ if not isinstance(model, str | None) and hasattr(model, "time_unit_") else None
+    rfm = rfm_summary(source, observation_end=as_of, **({"freq": freq} if freq else {}))
     if model is None:
         return pd.Series(np.nan, index=rfm.index, name="p_alive")
     name = model if isinstance(model, str) else type(model).__name__
