@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import clvlab
+from clvlab.derived import read_derived, write_derived
 from clvlab.errors import DataValidationError, ParameterError
 from clvlab.lifecycle.stages import STAGES, _assign, stage_sizes
 from clvlab.lifecycle.thresholds import LifecycleThresholds, ResolvedThresholds
@@ -66,6 +67,9 @@ def test_every_stage_rule_on_a_hand_checked_frame(hand_ws: clvlab.Workspace) -> 
     assert out.loc["dec", "gap_ratio"] == pytest.approx(2.5)
     assert out.loc["pro", "n_purchases"] == 0
     assert stage_sizes(out).sum() == len(out)
+    write_derived(hand_ws, "stages", out, as_of=AS_OF)  # prospects (no dates) fit the contract too
+    stored = read_derived(hand_ws, "stages", columns=("stage",), where="test").execute()
+    assert dict(zip(stored["customer_id"], stored["stage"], strict=True)) == expected
 
 
 def test_stage_as_of_an_earlier_date(hand_ws: clvlab.Workspace) -> None:

@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from clvlab.errors import DataValidationError
-from clvlab.lifecycle._features import check_as_of, purchase_days
+from clvlab.lifecycle._features import check_as_of, data_range, purchase_days
 from clvlab.lifecycle.stages import _assign, _features_with_alive, _thresholds
 from clvlab.lifecycle.thresholds import HEALTH_COMPONENTS, LifecycleThresholds
 
@@ -186,12 +186,11 @@ def fit_health_weights(
     days = purchase_days(source, where)
     end = check_as_of(label_end, days, where, "label_end")
     start = end - dt.timedelta(days=th.churn_window_days)
-    first = check_as_of(None, days, where)  # the data's last day, for the message below
-    lo = pd.Timestamp(days.day.min().execute()).date()
+    lo, hi = data_range(days)
     if start <= lo:
         msg = (f"{where}: fitting the health weights needs purchases before {start.isoformat()} "
                f"({th.churn_window_days} days before {end.isoformat()}); the data start on {lo.isoformat()}")
-        raise DataValidationError(msg, hint=f"use a later date (the data end on {first.isoformat()}) "
+        raise DataValidationError(msg, hint=f"use a later date (the data end on {hi.isoformat()}) "
                                   "or a shorter churn_window_days")
     comps = _components(source, days, start, model, th, app_store, where)
     stayed = comps.index.isin(_label(days, start, end))

@@ -31,7 +31,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import ParameterError, check_param
+from clvlab.errors import DataValidationError, ParameterError, check_param
 from clvlab.lifecycle._features import (
     cadence_stats,
     check_as_of,
@@ -264,8 +264,6 @@ def onboarding_summary(
         tables = getattr(source, "tables", None)
         if not callable(tables) or "customers" not in tables() or \
                 "acquisition_channel" not in source.table("customers").columns:
-            from clvlab.errors import DataValidationError
-
             msg = f"{where}: by='channel' needs the customers table with an acquisition_channel column"
             raise DataValidationError(msg, hint="load it: clvlab load customers FILE --map acquisition_channel=...")
         cust = source.table("customers").select(cid=ibis._.customer_id.cast("string"),
