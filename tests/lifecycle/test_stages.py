@@ -141,6 +141,25 @@ def test_onboarding_by_cohort_hand_checked(hand_ws: clvlab.Workspace) -> None:
     assert np.isnan(dec["share_within"])
 
 
+def test_hand_checked_stages_on_postgres(pg_schema: str) -> None:
+    """The same rules, with the features computed by PostgreSQL (Ibis): the same stages."""
+    import ibis
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as con:
+        con.execute(f"CREATE TABLE {pg_schema}.transactions (customer_id VARCHAR, ordered_at TIMESTAMP, "
+                    "amount DECIMAL(18,4), is_refund BOOLEAN)")
+        for cid, (days, _) in HAND.items():
+            for day in days:
+                con.execute(f"INSERT INTO {pg_schema}.transactions VALUES (%s, %s, 10, false)", (cid, day))
+    backend = ibis.postgres.connect(host="127.0.0.1", user="postgres", database="test", schema=pg_schema)
+    try:
+        out = clvlab.lifecycle_stages(backend.table("transactions"), as_of=AS_OF, model=None, thresholds=FIXED)
+    finally:
+        backend.disconnect()
+    assert out["stage"].to_dict() == {cid: stage for cid, (_, stage) in HAND.items()}
+
+
 # ---- CDNOW ---------------------------------------------------------------------------------
 
 
