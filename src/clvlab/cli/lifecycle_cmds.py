@@ -140,15 +140,21 @@ def health(
     backtest: Annotated[bool, typer.Option("--backtest", help="Also the out-of-time churn rate per band.")] = False,
     model: ModelOpt = "ModifiedBetaGeo",
     thresholds: ThresholdsOpt = None,
+    app_store: Annotated[str | None, typer.Option("--app-store", help="Application store URL: open cases "
+                                                  "become a component (without it, that one is unused).")] = None,
 ) -> None:
     """Health score 0-100 per customer: bands, fitted weights, the reddest customers with their points."""
+    from contextlib import nullcontext
+
     from rich.table import Table
 
     from clvlab.lifecycle.health import COMPONENTS, health_backtest, health_scores
+    from clvlab.store import open_app_store
 
     th = _thresholds(thresholds)
-    with connect_workspace(workspace, read_only=True) as ws:
-        scores = health_scores(ws, as_of=as_of, model=model, thresholds=th)
+    with connect_workspace(workspace, read_only=True) as ws, \
+            (open_app_store(app_store) if app_store else nullcontext()) as store:
+        scores = health_scores(ws, as_of=as_of, model=model, thresholds=th, app_store=store)
         bt = health_backtest(ws, as_of=as_of, model=model, thresholds=th) if backtest else None
     red = scores[scores["band"] == "red"].sort_values("spend", ascending=False, kind="stable").head(top)
     bands = scores["band"].value_counts().reindex(["red", "yellow", "green"], fill_value=0)
