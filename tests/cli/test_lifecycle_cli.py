@@ -43,6 +43,8 @@ def test_lifecycle_json_stage_sizes_and_transitions(shop: Path) -> None:
     start = doc["stages"]["2024-11-30"]
     matrix = doc["transitions"]["matrix"]
     assert {s: sum(matrix[s].values()) for s in start} == start
+    assert doc["transitions"]["start"] == "2024-11-30"
+    assert doc["transitions_by_month"] is None
 
 
 @pytest.mark.slow

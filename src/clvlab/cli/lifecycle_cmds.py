@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,6 +61,11 @@ def _matrix_table(matrix: Any, title: str) -> Any:
     return table
 
 
+def _matrix_json(matrix: Any) -> dict[str, Any]:
+    return {"start": matrix.attrs["start"], "end": matrix.attrs["end"],
+            "matrix": {str(i): {str(c): int(v) for c, v in r.items()} for i, r in matrix.iterrows()}}
+
+
 @user_errors
 def lifecycle(
     workspace: WorkspaceOpt = None,
@@ -97,9 +103,9 @@ def lifecycle(
         emit_json({
             "as_of": keys[-1], "model": model, "thresholds": last.attrs["thresholds"],
             "stages": {k: s.to_dict() for k, s in sizes.items()},
-            "transitions": None if matrix is None else {
-                "start": keys[-2], "end": keys[-1],
-                "matrix": {str(i): {str(c): int(v) for c, v in r.items()} for i, r in matrix.iterrows()}},
+            "transitions": None if matrix is None else _matrix_json(matrix),
+            "transitions_by_month": [_matrix_json(matrix_of(frames[a], frames[b]))
+                                     for a, b in itertools.pairwise(keys)] if by is By.month else None,
             "onboarding": None if onboard is None else onboard.reset_index().astype(object)
             .where(onboard.reset_index().notna(), None).to_dict(orient="records"),
         })
