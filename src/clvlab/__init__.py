@@ -45,6 +45,14 @@ _EXPORTS: dict[str, str] = {
     "read_derived": "clvlab.derived",
     "write_derived": "clvlab.derived",
     "run_pipeline": "clvlab.pipeline",
+    # lifecycle
+    "lifecycle_stages": "clvlab.lifecycle.stages",
+    "stage_transitions": "clvlab.lifecycle.stages",
+    "onboarding_summary": "clvlab.lifecycle.stages",
+    "LifecycleThresholds": "clvlab.lifecycle.thresholds",
+    "health_scores": "clvlab.lifecycle.health",
+    "health_backtest": "clvlab.lifecycle.health",
+    "fit_health_weights": "clvlab.lifecycle.health",
     # voice of the customer
     "nps": "clvlab.voc.metrics",
     "csat": "clvlab.voc.metrics",
@@ -72,7 +80,7 @@ _EXPORTS: dict[str, str] = {
     "DataQualityWarning": "clvlab.errors",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
-               "derived", "pipeline", "stats"}
+               "derived", "pipeline", "stats", "lifecycle"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -106,6 +114,9 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         ParameterError,
     )
     from clvlab.features.rfm import calibration_holdout, rfm_summary
+    from clvlab.lifecycle.health import fit_health_weights, health_backtest, health_scores
+    from clvlab.lifecycle.stages import lifecycle_stages, onboarding_summary, stage_transitions
+    from clvlab.lifecycle.thresholds import LifecycleThresholds
     from clvlab.models._base import load_model
     from clvlab.models._mle import FitStatus
     from clvlab.models.beta_geo import BetaGeo

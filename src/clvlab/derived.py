@@ -7,9 +7,10 @@ through one function, :func:`read_derived`, instead of guessing at a table. One 
 :func:`write_derived`, checks a frame against its contract and replaces the table whole, with
 the run's id and as-of date on every row.
 
-Today's derived table is ``scores`` (one row per customer, from
-:func:`clvlab.score_customers`); ``stages``, ``health``, ``churn``, ``economics`` and
-``cohorts`` will join :data:`DERIVED`.
+Today's derived tables are ``scores`` (one row per customer, from
+:func:`clvlab.score_customers`), ``stages`` (:func:`clvlab.lifecycle_stages`) and ``health``
+(:func:`clvlab.health_scores`); ``churn``, ``economics`` and ``cohorts`` will join
+:data:`DERIVED`.
 
 >>> import clvlab
 >>> from clvlab.derived import read_derived, write_derived
@@ -31,6 +32,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from clvlab.errors import DataValidationError, Issue, check_param
+from clvlab.lifecycle.thresholds import HEALTH_COMPONENTS
 
 __all__ = ["DERIVED", "DerivedColumn", "DerivedContract", "new_run_id", "read_derived", "write_derived"]
 
@@ -95,8 +97,41 @@ SCORES = DerivedContract(
     produced_by="`clvlab score MODEL -w WORKSPACE` (or `clvlab demo`)",
 )
 
+STAGES = DerivedContract(
+    name="stages",
+    key="customer_id",
+    columns=(
+        DerivedColumn("customer_id", "string", True, "the customer"),
+        DerivedColumn("stage", "string", True, "lifecycle stage (clvlab.lifecycle.stages.STAGES)"),
+        DerivedColumn("n_purchases", "int64", True, "purchase days up to as_of"),
+        DerivedColumn("first_purchase", "date", False, "first purchase day"),
+        DerivedColumn("last_purchase", "date", False, "last purchase day up to as_of"),
+        DerivedColumn("days_since_last", "float64", False, "days from the last purchase to as_of"),
+        DerivedColumn("cadence_days", "float64", False, "the customer's cadence (mean days between purchases)"),
+        DerivedColumn("gap_ratio", "float64", False, "days since the last purchase / cadence"),
+        DerivedColumn("p_alive", "float64", False, "P(alive) of MBG/NBD or Pareto/NBD"),
+        *RUN_COLUMNS,
+    ),
+    produced_by="`clvlab run` / `clvlab demo` (clvlab.lifecycle_stages)",
+)
+
+HEALTH = DerivedContract(
+    name="health",
+    key="customer_id",
+    columns=(
+        DerivedColumn("customer_id", "string", True, "the customer"),
+        DerivedColumn("health", "float64", True, "health score 0-100 (sum of the points)"),
+        DerivedColumn("band", "string", True, "red, yellow or green"),
+        DerivedColumn("churn_probability", "float64", False, "fitted probability of no purchase in the window"),
+        *(DerivedColumn(f"points_{c}", "float64", False, f"points of the {c} component")
+          for c in HEALTH_COMPONENTS),
+        *RUN_COLUMNS,
+    ),
+    produced_by="`clvlab run` / `clvlab demo` (clvlab.health_scores)",
+)
+
 #: derived tables by name
-DERIVED: dict[str, DerivedContract] = {"scores": SCORES}
+DERIVED: dict[str, DerivedContract] = {"scores": SCORES, "stages": STAGES, "health": HEALTH}
 
 
 def new_run_id() -> str:

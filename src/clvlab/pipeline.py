@@ -10,7 +10,8 @@ data) and next by ``clvlab run`` and the server; its CLV half is :func:`run_clv`
    interval, RFM segment).
 
 :func:`run_pipeline` then writes the scores to the workspace table ``scores`` (through
-:func:`clvlab.derived.write_derived`, with the run id), summarises the feedback (NPS overall and
+:func:`clvlab.derived.write_derived`, with the run id), the lifecycle stages and health score
+(tables ``stages`` and ``health``, :mod:`clvlab.lifecycle`), summarises the feedback (NPS overall and
 by store, value by NPS class) and lets the alert rules open cases in the application store.
 The library draws nothing: it reports each step to an ``on_progress(message, done, total)``
 callback, and the command line draws the bar.
@@ -233,6 +234,8 @@ class PipelineRun:
     voc: dict[str, pd.DataFrame]
     alerts: AlertsReport | None = None
     cases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: stage sizes, health bands and weights (clvlab.lifecycle.tables.write_lifecycle_tables)
+    lifecycle: dict[str, Any] = field(default_factory=dict)
 
     def load(self, table: str) -> LoadReport | None:
         """The report of the first load into ``table`` (None when the run loaded none)."""
@@ -267,10 +270,11 @@ def run_pipeline(
         (empty without a feedback table), the alerts report and open cases by owner.
     """
     from clvlab.derived import write_derived
+    from clvlab.lifecycle.tables import write_lifecycle_tables
 
     has_store = app_store is not None
     clv_steps = _clv_steps(options.get("candidates", DEFAULT_CANDIDATES))
-    total = len(sources) + clv_steps + 2 + (int(owners is not None) + 1 if has_store else 0)
+    total = len(sources) + clv_steps + 3 + (int(owners is not None) + 1 if has_store else 0)
     steps = _Steps(on_progress, total)
     loads = []
     for src in sources:
@@ -281,13 +285,17 @@ def run_pipeline(
     run_id = write_derived(workspace, "scores", clv.scores, as_of=clv.settings["observation_end"],
                            values={"time_unit": clv.settings["freq"], "horizon_days": float(clv.settings["horizon_days"]),
                                    "model": clv.best})
+    steps("lifecycle stages and health")
+    lifecycle = write_lifecycle_tables(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
+                                       app_store=app_store, model=clv.model)
     steps("summarising feedback")
     voc = voc_summary(workspace) if "feedback" in workspace.tables() else {}
     alerts, cases = None, pd.DataFrame()
     if has_store:
         alerts, cases = _close_the_loop(workspace, app_store, owners, steps)
     steps.finish()
-    return PipelineRun(loads=loads, clv=clv, run_id=run_id, voc=voc, alerts=alerts, cases=cases)
+    return PipelineRun(loads=loads, clv=clv, run_id=run_id, voc=voc, alerts=alerts, cases=cases,
+                       lifecycle=lifecycle)
 
 
 def voc_summary(workspace: Any) -> dict[str, pd.DataFrame]:

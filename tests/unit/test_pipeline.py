@@ -54,6 +54,9 @@ def test_run_pipeline_reports_progress_writes_scores_and_is_idempotent(tmp_path:
             finally:
                 store.close()
             stored = read_derived(ws, "scores", columns=("clv", "run_id"), where="test").execute()
+            lifecycle = {n: read_derived(ws, n, columns=("run_id",), where="test").execute()
+                         for n in ("stages", "health")}
+            by_stage = clvlab.feedback_metrics(ws, by="stage", min_n=0)
     first, second = runs
     assert first.load("transactions").inserted == 6919
     assert second.load("transactions").inserted == second.load("feedback").inserted == 0
@@ -63,10 +66,16 @@ def test_run_pipeline_reports_progress_writes_scores_and_is_idempotent(tmp_path:
     assert set(stored["run_id"]) == {second.run_id} != {first.run_id}
     assert len(stored) == len(second.clv.scores) == 2357
     assert first.voc["value_by_nps_class"].loc["promoter", "n"] > 0
+    assert len(lifecycle["stages"]) == len(lifecycle["health"]) == 2357
+    assert set(lifecycle["stages"]["run_id"]) == set(lifecycle["health"]["run_id"]) == {second.run_id}
+    assert sum(second.lifecycle["stages"].values()) == 2357
+    assert set(by_stage["stage"]) <= {"onboarding", "growth", "mature", "won_back", "declining", "churned",
+                                      "(unscored)"}
     per_run = len(events) // 2
     messages, done, totals = zip(*events[:per_run], strict=True)
     assert messages[0] == "loading transactions"
     assert messages[-1] == "done"
     assert "writing the scores table" in messages
+    assert "lifecycle stages and health" in messages
     assert list(done) == [*range(per_run - 1), totals[0]]
     assert set(totals) == {per_run - 1}

@@ -174,13 +174,20 @@ def test_feedback_metrics_segment_from_scores_and_csat(workspace: clvlab.Workspa
     assert row["lower"] == pytest.approx(ref.share_lower)
 
 
-def test_stage_needs_a_stage_column_and_says_so(workspace: clvlab.Workspace) -> None:
-    """'stage' is not computed yet: a scores table without it gives a located error with a way out,
-    and a scores DataFrame with the user's own stage works."""
-    with pytest.raises(DataValidationError, match=r"no column \['stage'\]") as err:
+def test_stage_comes_from_the_stages_table(workspace: clvlab.Workspace) -> None:
+    """'stage' is read from the derived table 'stages': without it a located error says how to get
+    it; with it, NPS by stage; a DataFrame of the user's own stages works too."""
+    from clvlab.derived import write_derived
+
+    with pytest.raises(DataValidationError, match=r"table 'stages'.*not available") as err:
         clvlab.feedback_metrics(workspace, by="stage")
-    assert "lifecycle" in (err.value.hint or "")
-    stages = pd.DataFrame({"customer_id": [f"c{i:03d}" for i in range(60)], "stage": ["new"] * 20 + ["mature"] * 40})
+    assert "clvlab demo" in (err.value.hint or "")
+    ids = [f"c{i:03d}" for i in range(60)]
+    stored = pd.DataFrame({"customer_id": ids[:30], "stage": ["growth"] * 10 + ["churned"] * 20, "n_purchases": 2})
+    write_derived(workspace, "stages", stored, as_of="2024-06-30")
+    out = clvlab.feedback_metrics(workspace, by="stage", min_n=0)
+    assert sorted(out["stage"]) == ["(unscored)", "churned", "growth"]
+    stages = pd.DataFrame({"customer_id": ids, "stage": ["new"] * 20 + ["mature"] * 40})
     out = clvlab.feedback_metrics(workspace, by="stage", scores=stages, min_n=0)
     assert sorted(out["stage"]) == ["mature", "new"]
     assert out["n"].sum() == (_feedback().metric == "nps").sum()

@@ -23,7 +23,8 @@ __all__ = ["DIMENSIONS", "feedback_table", "grouped_frame", "resolve_dimensions"
 DIMENSIONS: dict[str, str] = {"store": "store_id", "product": "product_id", "survey": "survey_id",
                               **{k: k for k in ("channel", "touchpoint", "month", "week", "stage", "segment")}}
 _DERIVED_TIME = {"month": "M", "week": "W"}
-_FROM_SCORES = ("stage", "segment")
+#: per-customer dimensions joined from a derived table: stage from ``stages``, segment from ``scores``
+_FROM_SCORES = {"stage": "stages", "segment": "scores"}
 _NOT_DIMENSIONS = {"response_id", "responded_at", "score", "comment", "_key", "_source", "_loaded_at"}
 
 
@@ -43,13 +44,30 @@ def _as_table(source: Any, name: str, where: str) -> ir.Table:
     raise AssertionError  # pragma: no cover - check_param raised
 
 
-def _scores_table(source: Any, scores: Any) -> ir.Table | None:
+def _scores_table(source: Any, scores: Any, name: str = "scores") -> ir.Table | None:
     from clvlab.derived import read_derived
 
     if scores is None and not callable(getattr(source, "tables", None)):
         return None  # feedback given as a table or frame: no workspace to find 'scores' in
-    return read_derived(source if scores is None else scores, "scores", where="feedback_metrics",
+    return read_derived(source if scores is None else scores, name, where="feedback_metrics",
                         missing_ok=True)
+
+
+def _join_derived(t: ir.Table, source: Any, scores: Any, name: str, joined: list[str], where: str) -> ir.Table:
+    """``t`` with the per-customer columns ``joined`` of derived table ``name`` (or of ``scores=``)."""
+    sc = _scores_table(source, scores, name)
+    missing = joined if sc is None else [c for c in joined if c not in sc.columns]
+    if sc is None or "customer_id" not in t.columns:
+        msg = (f"{where}: dimension(s) {joined} come from the per-customer table '{name}' joined on "
+               "customer_id, which is not available")
+        raise DataValidationError(msg, hint="run `clvlab demo` (or `clvlab score` for segment) first, or pass scores=")
+    if missing:
+        msg = f"{where}: the {name} table has no column {missing} (it has: {', '.join(sc.columns)})"
+        raise DataValidationError(msg, hint="pass scores= a DataFrame with customer_id and " + ", ".join(missing))
+    sc = sc.select("customer_id", *joined).rename({f"_s_{c}": c for c in joined})
+    t = t.left_join(sc, t.customer_id == sc.customer_id.cast("string"))
+    return t.mutate(**{c: ibis.coalesce(t[f"_s_{c}"].cast("string"), ibis.literal("(unscored)"))
+                       for c in joined})
 
 
 def resolve_dimensions(dims: Sequence[str], columns: Sequence[str], where: str) -> list[str]:
@@ -86,23 +104,8 @@ def with_dimensions(
     if derived:
         t = t.mutate(**{c: t.responded_at.truncate(_DERIVED_TIME[c]).cast("date") for c in derived})
     joined = [c for c in canon if c in _FROM_SCORES and c not in cols]
-    if joined:
-        sc = _scores_table(source, scores)
-        missing = joined if sc is None else [c for c in joined if c not in sc.columns]
-        if sc is None or "customer_id" not in cols:
-            msg = (f"{where}: dimension(s) {joined} come from the per-customer scores (table 'scores' "
-                   "joined on customer_id), which are not available")
-            raise DataValidationError(msg, hint="run `clvlab score` (or score_customers) first, or pass scores=")
-        if missing:
-            msg = f"{where}: the scores table has no column {missing} (it has: {', '.join(sc.columns)})"
-            hint = ("'stage' is the lifecycle stage, which clvlab does not compute yet: use 'segment' "
-                    "(RFM), or bring your own stages (Python: scores= a DataFrame with customer_id and "
-                    "stage)")
-            raise DataValidationError(msg, hint=hint if "stage" in missing else None)
-        sc = sc.select("customer_id", *joined).rename({f"_s_{c}": c for c in joined})
-        t = t.left_join(sc, t.customer_id == sc.customer_id.cast("string"))
-        t = t.mutate(**{c: ibis.coalesce(t[f"_s_{c}"].cast("string"), ibis.literal("(unscored)"))
-                        for c in joined})
+    for name in dict.fromkeys(_FROM_SCORES[c] for c in joined):
+        t = _join_derived(t, source, scores, name, [c for c in joined if _FROM_SCORES[c] == name], where)
     return t.select(*cols, *(c for c in canon if c not in cols)), canon
 
 

@@ -244,13 +244,13 @@ def feedback_metrics(
     Parameters
     ----------
     source
-        A Workspace (its ``feedback`` table; ``scores`` joined for stage/segment), an
+        A Workspace (its ``feedback`` table; ``stages`` joined for stage, ``scores`` for segment), an
         ibis.Table, or a pandas frame of responses (columns of the feedback contract).
     metric
         ``"nps"``, ``"csat"`` or ``"ces"``; rows of other metrics are ignored.
     by
         Columns to group by (any feedback column) and derived dimensions: ``month``/``week``
-        (of ``responded_at``), ``stage``/``segment`` (from the workspace's ``scores`` table);
+        (of ``responded_at``), ``stage`` (the workspace's ``stages`` table), ``segment`` (``scores``);
         user-facing aliases ``store``, ``product`` work too. ``()`` gives one overall row.
     period
         Also group by ``"month"`` or ``"week"``.

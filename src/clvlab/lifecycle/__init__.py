@@ -1,0 +1,1 @@
+"""Lifecycle: stages, transitions, onboarding, health score."""

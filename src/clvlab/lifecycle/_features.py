@@ -1,0 +1,131 @@
+"""Per-customer purchase features as of a date, computed in the workspace's engine.
+
+One Ibis query per call; only one row per customer (and one row of population figures) comes
+back into Python. Purchases are counted per day (several orders on one day are one purchase),
+refunds (``is_refund``) are dropped, as in :func:`clvlab.rfm_summary`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from clvlab.errors import DataValidationError
+from clvlab.features.rfm import _as_date, _prepare, _source_table
+
+#: columns of :func:`customer_features`
+FEATURES = ("first", "last", "prev", "second", "n", "age_days", "since_days", "last_gap_days",
+            "n_recent", "n_before", "spend_recent", "spend_before", "spend")
+
+
+def purchase_days(source: Any, where: str) -> ir.Table:
+    """``cid, day, amount``: one row per customer and purchase day (refunds dropped)."""
+    tx = _prepare(_source_table(source, where), customer_id="customer_id", datetime="ordered_at",
+                  monetary="amount", include_refunds=False, where=where)
+    return tx.group_by(["cid", "day"]).aggregate(amount=tx.amount.sum().cast("float64"))
+
+
+def data_range(days: ir.Table) -> tuple[dt.date, dt.date]:
+    """First and last purchase day in the data (one tiny query)."""
+    row = days.aggregate(lo=days.day.min(), hi=days.day.max()).execute()
+    if row.empty or pd.isna(row["lo"].iloc[0]):
+        msg = "the workspace has no purchases (table 'transactions' is empty)"
+        raise DataValidationError(msg, hint="load transactions first: clvlab load transactions FILE")
+    return pd.Timestamp(row["lo"].iloc[0]).date(), pd.Timestamp(row["hi"].iloc[0]).date()
+
+
+def check_as_of(value: Any, days: ir.Table, where: str, name: str = "as_of") -> dt.date:
+    """``value`` as a date from the first purchase day to today (default: the last purchase day).
+
+    A date after the last purchase is fine (the figures hold as of a day with no sale yet); one
+    before the first purchase, or in the future, is outside the data.
+    """
+    lo, hi = data_range(days)
+    day = _as_date(value, name, where) or hi
+    today = max(dt.date.today(), hi)
+    if not lo <= day <= today:
+        msg = (f"{where}: {name} {day.isoformat()} is outside the data, whose purchases run from "
+               f"{lo.isoformat()} to {hi.isoformat()}")
+        raise DataValidationError(msg, hint=f"pick a date from {lo.isoformat()} to today")
+    return day
+
+
+def _days(a: ir.DateValue, b: ir.DateValue) -> ir.FloatingValue:
+    return a.delta(b, unit="day").cast("float64")
+
+
+def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.DataFrame:
+    """One row per customer who bought up to ``as_of`` (index ``customer_id``), columns :data:`FEATURES`.
+
+    ``prev`` is the purchase day before the last, ``second`` the second purchase day; the
+    ``*_recent`` columns count purchase days and spend in the last ``trend_days`` days up to
+    ``as_of``, ``*_before`` in the ``trend_days`` before those.
+    """
+    end = ibis.date(as_of)
+    d = days.filter(days.day <= end)
+    d = d.mutate(first_=d.day.min().over(group_by=d.cid), last_=d.day.max().over(group_by=d.cid))
+    recent = d.day > end - ibis.interval(days=trend_days)
+    before = (d.day > end - ibis.interval(days=2 * trend_days)) & ~recent
+    per = d.group_by("cid").aggregate(
+        first=d.first_.min(), last=d.last_.max(), n=d.count(),
+        prev=d.day.max(where=d.day < d.last_), second=d.day.min(where=d.day > d.first_),
+        n_recent=d.count(where=recent), n_before=d.count(where=before),
+        spend_recent=d.amount.sum(where=recent), spend_before=d.amount.sum(where=before),
+        spend=d.amount.sum(),
+    )
+    per = per.mutate(age_days=_days(end, per["first"]), since_days=_days(end, per["last"]),
+                     last_gap_days=_days(per["last"], per["prev"]))
+    frame = per.execute().rename(columns={"cid": "customer_id"})
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame = frame.set_index("customer_id").sort_index()
+    for col in ("spend_recent", "spend_before", "spend"):
+        frame[col] = frame[col].astype("float64").fillna(0.0)
+    for col in ("first", "last", "prev", "second"):
+        frame[col] = pd.to_datetime(frame[col])
+    frame["n"] = frame["n"].astype("int64")
+    return frame[list(FEATURES)]
+
+
+def cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], n_quantile: float
+                  ) -> dict[str, float]:
+    """Population figures of the purchase cadence up to ``as_of`` (one row back).
+
+    ``cadence``: median over repeat buyers of their mean days between purchases; each
+    ``quantiles[name]`` of the ratio gap / the customer's mean gap over every repeat purchase of
+    customers with 3+ purchase days; ``n_quantile``: that quantile of purchase days per repeat
+    buyer.
+    """
+    end = ibis.date(as_of)
+    d = days.filter(days.day <= end)
+    w = ibis.window(group_by=d.cid, order_by=d.day)
+    d = d.mutate(gap=_days(d.day, d.day.lag().over(w)), first_=d.day.min().over(group_by=d.cid),
+                 last_=d.day.max().over(group_by=d.cid), n_=d.count().over(group_by=d.cid))
+    d = d.mutate(mean_gap=_days(d.last_, d.first_) / (d.n_ - 1).cast("float64"))
+    gaps = d.filter(d.gap.notnull() & (d.n_ >= 3) & (d.mean_gap > 0))
+    ratio = gaps.gap / gaps.mean_gap
+    row = gaps.aggregate(**{k: ratio.quantile(q) for k, q in quantiles.items()}).execute()
+    per = d.filter(d.n_ >= 2).group_by("cid").aggregate(mean_gap=d.mean_gap.max(), n=d.n_.max())
+    row2 = per.aggregate(cadence=per.mean_gap.median(), n_q=per.n.quantile(n_quantile)).execute()
+    out = {k: float(row[k].iloc[0]) if not row.empty else float("nan") for k in quantiles}
+    out["cadence"] = float(row2["cadence"].iloc[0]) if not row2.empty else float("nan")
+    out["purchases"] = float(row2["n_q"].iloc[0]) if not row2.empty else float("nan")
+    return out
+
+
+def customer_ids(source: Any, as_of: dt.date) -> pd.Index | None:
+    """Ids in the workspace's ``customers`` table known by ``as_of`` (None without the table).
+
+    A row with ``first_seen_at`` after ``as_of`` is not a customer yet; one without it counts.
+    """
+    tables = getattr(source, "tables", None)
+    if not callable(tables) or "customers" not in tables():
+        return None
+    t = source.table("customers")
+    if "first_seen_at" in t.columns:
+        t = t.filter(t.first_seen_at.isnull() | (t.first_seen_at.cast("date") <= ibis.date(as_of)))
+    ids = t.select("customer_id").distinct().execute()["customer_id"]
+    return pd.Index(ids.dropna().astype(str).unique(), name="customer_id")

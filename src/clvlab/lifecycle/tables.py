@@ -1,0 +1,36 @@
+"""Writing the ``stages`` and ``health`` tables of a run (through :func:`clvlab.derived.write_derived`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clvlab.errors import DataValidationError
+
+
+def write_lifecycle_tables(workspace: Any, *, as_of: str, run_id: str, app_store: Any = None,
+                           model: Any = None) -> dict[str, Any]:
+    """Compute the stages and the health score as of ``as_of`` and store both with ``run_id``.
+
+    ``model`` is the run's fitted purchase model: when it is MBG/NBD or Pareto/NBD its P(alive)
+    is used (the same as in ``scores``); otherwise (BG/NBD) MBG/NBD is fitted for the stages.
+
+    Returns a JSON-ready record: customers per stage, per band, the health weights, or why
+    the health score was not computed (too little history to fit its weights on a time split).
+    """
+    from clvlab.derived import write_derived
+    from clvlab.lifecycle.health import health_scores
+    from clvlab.lifecycle.stages import ALIVE_MODELS, lifecycle_stages, stage_sizes
+
+    alive = model if type(model).__name__ in ALIVE_MODELS else "ModifiedBetaGeo"
+    stages = lifecycle_stages(workspace, as_of=as_of, model=alive)
+    write_derived(workspace, "stages", stages, run_id=run_id, as_of=as_of)
+    record: dict[str, Any] = {"stages": stage_sizes(stages).to_dict(), "p_alive_model": stages.attrs["model"]}
+    try:
+        health = health_scores(workspace, as_of=as_of, model=alive, app_store=app_store)
+    except DataValidationError as exc:
+        record["health_error"] = str(exc)
+        return record
+    write_derived(workspace, "health", health, run_id=run_id, as_of=as_of)
+    record["bands"] = health["band"].value_counts().to_dict()
+    record["health_weights"] = health.attrs["weights"]
+    return record
