@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from clvlab import __version__
-from clvlab.cli import cases_cmds, data_cmds, demo, model_cmds, voc_cmds, voc_text_cmds
+from clvlab.cli import (
+    cases_cmds,
+    data_cmds,
+    demo,
+    economics_cmds,
+    model_cmds,
+    voc_cmds,
+    voc_text_cmds,
+)
 from clvlab.cli._common import state
 
 app = typer.Typer(
@@ -44,6 +52,8 @@ app.command("rfm")(data_cmds.rfm)
 app.command("fit")(model_cmds.fit)
 app.command("score")(model_cmds.score)
 app.command("evaluate")(model_cmds.evaluate)
+app.command("cohorts")(economics_cmds.cohorts)
+app.command("economics")(economics_cmds.economics)
 
 voc = typer.Typer(help="Voice of the customer: NPS/CSAT/CES, comments, drivers.", no_args_is_help=True)
 voc.command("metrics")(voc_cmds.voc_metrics)
