@@ -93,3 +93,39 @@ def test_bad_input_is_located(ws: clvlab.Workspace) -> None:
         clvlab.cohort_matrix(ws, metric="retention", cumulative=True)
     with clvlab.connect(":memory:") as empty, pytest.raises(DataValidationError, match="no table 'transactions'"):
         clvlab.cohort_matrix(empty)
+
+
+ROLLING_SQL = """
+WITH f AS (
+    SELECT customer_id, min(CAST(ordered_at AS DATE)) AS first_day FROM transactions GROUP BY 1
+), obs AS (
+    SELECT customer_id, first_day, date_trunc('month', first_day) AS cohort,
+           CAST(floor((DATE '1998-06-30' - first_day + 1) / (365.25 / 12)) AS BIGINT) AS observed
+    FROM f
+), cells AS (
+    SELECT o.cohort, CAST(floor((CAST(t.ordered_at AS DATE) - o.first_day) / (365.25 / 12)) AS BIGINT) AS age,
+           count(DISTINCT t.customer_id) AS customers, sum(t.amount) AS revenue
+    FROM transactions t JOIN obs o USING (customer_id)
+    WHERE floor((CAST(t.ordered_at AS DATE) - o.first_day) / (365.25 / 12)) < o.observed
+    GROUP BY 1, 2
+)
+SELECT c.cohort, c.age, c.customers,
+       c.customers / (SELECT count(*) FROM obs o WHERE o.cohort = c.cohort AND o.observed > c.age) AS retention,
+       c.revenue / (SELECT count(*) FROM obs o WHERE o.cohort = c.cohort AND o.observed > c.age) AS per_customer
+FROM cells c ORDER BY 1, 2
+"""
+
+
+def test_rolling_months_equal_sql(ws: clvlab.Workspace) -> None:
+    """Rolling months since each customer's first purchase, over the customers observed that long."""
+    want = ws.con.con.execute(ROLLING_SQL).df()
+    want["cohort"] = pd.to_datetime(want["cohort"]).dt.date
+    want = want.set_index(["cohort", "age"])
+    got = clvlab.cohort_matrix(ws, period="month", metric="retention", axis="rolling")
+    cells = got.drop(columns="cohort_size").stack().dropna()
+    np.testing.assert_allclose(cells.loc[want.index].to_numpy(float), want["retention"].to_numpy(float), rtol=1e-9)
+    assert len(cells) == len(want)  # every observed month has a buyer in CDNOW
+    ltv = clvlab.cohort_matrix(ws, period="month", metric="revenue_per_customer", axis="rolling")
+    expected = want["per_customer"].groupby(level="cohort").cumsum()
+    np.testing.assert_allclose(ltv.drop(columns="cohort_size").stack().dropna().loc[want.index].to_numpy(float),
+                               expected.to_numpy(float), rtol=1e-9)

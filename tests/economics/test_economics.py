@@ -138,3 +138,15 @@ def test_negative_spend_total_is_located(shop: clvlab.Workspace, tmp_path: Path)
     shop.load_marketing_spend(tmp_path / "fix.csv")
     with pytest.raises(DataValidationError, match=r"'channel search, month of 2024-01-01', column 'cost', value -5.0"):
         clvlab.unit_economics(shop, by=("channel",))
+
+
+def test_scores_of_another_date_are_not_mixed_in(shop: clvlab.Workspace) -> None:
+    scores = pd.DataFrame({"customer_id": list("ABCD"), "clv": [30.0, 10.0, 50.0, 40.0]})
+    for col in ("frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases", "expected_spend"):
+        scores[col] = 0.0
+    write_derived(shop, "scores", scores, as_of="2025-06-30")
+    got = clvlab.unit_economics(shop, by=("channel",), as_of="2025-03-31")
+    assert got["model_clv"].isna().all()
+    assert got.attrs["notes"][0] == ("no model CLV: the scores table is as of 2025-06-30, not 2025-03-31; "
+                                     "score as of 2025-03-31 to compare")
+    assert (got["clv_note"] == got.attrs["notes"][0]).all()

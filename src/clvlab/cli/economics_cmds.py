@@ -44,6 +44,7 @@ class Axis(StrEnum):
     """Columns of the cohort matrix."""
 
     age = "age"
+    rolling = "rolling"
     calendar = "calendar"
 
 
@@ -96,8 +97,10 @@ def cohorts(
                                                  "revenue_per_customer (cumulative, per cohort customer).")]
     = CohortMetric.retention,
     cumulative: Annotated[bool, typer.Option("--cumulative", help="Revenue summed from acquisition on.")] = False,
-    axis: Annotated[Axis, typer.Option("--axis", help="Columns: periods since acquisition (age) or "
-                                       "calendar periods.")] = Axis.age,
+    axis: Annotated[Axis, typer.Option("--axis", help="Columns: calendar periods since the acquisition "
+                                       "period (age), whole periods since each customer's first purchase "
+                                       "over the customers observed that long (rolling), or calendar "
+                                       "periods.")] = Axis.age,
     as_of: AsOfOpt = None,
 ) -> None:
     """The acquisition-cohort matrix: one row per cohort (month of the first purchase), one column
@@ -119,7 +122,8 @@ def cohorts(
     fit = max(1, (out.width - 22) // (7 if metric is CohortMetric.retention else 12))
     shown = cells.iloc[:, :fit]
     what = "cumulative revenue" if cumulative else metric.value.replace("_", " ")
-    head = "periods since acquisition" if axis is Axis.age else "calendar period"
+    head = {"age": "periods since acquisition", "rolling": "rolling periods since the first purchase",
+            "calendar": "calendar period"}[axis.value]
     table = Table(title=f"{what} by {period.value} cohort ({head}), as of {matrix.attrs['as_of']}")
     table.add_column("cohort")
     table.add_column("size", justify="right")
@@ -198,3 +202,13 @@ def _print_economics(frame: pd.DataFrame, dims: list[str]) -> None:
     for note in attrs["notes"]:
         style = "bold yellow" if note.startswith("demo assumption") else None
         console.print(f"Note: {note}", style=style, highlight=False, markup=False)
+
+
+def print_channel_economics(workspace: Any) -> None:
+    """The demo's closing economics: unit economics by channel (the ``economics`` table is by
+    channel and cohort; this recomputes by channel alone), with its notes."""
+    from clvlab.value.economics import unit_economics
+
+    with connect_workspace(workspace, read_only=True) as ws:
+        frame = unit_economics(ws, by=("channel",))
+    _print_economics(frame, ["channel"])

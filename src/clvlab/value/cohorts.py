@@ -9,9 +9,12 @@ cohort's customers and one later period:
 - ``revenue``: net revenue of the cohort in that period (refund rows subtract);
 - ``cumulative_revenue`` and ``revenue_per_customer`` (cumulative revenue over the cohort size).
 
-Columns are either **periods since acquisition** (``axis="age"``: 0 is the acquisition period,
-counted in calendar periods, so a January customer's February purchase is month 1) or
-**calendar periods** (``axis="calendar"``). Everything is aggregated by Ibis in the workspace;
+Columns are **periods since acquisition** (``axis="age"``: 0 is the acquisition period,
+counted in calendar periods, so a January customer's February purchase is month 1), **rolling
+periods** since each customer's own first purchase (``axis="rolling"``: month k is days
+[k x 30.44, (k+1) x 30.44) after it; a cell counts only the customers observed for the whole of
+it, ``observed``, and retention and revenue per customer are over them), or **calendar
+periods** (``axis="calendar"``). Everything is aggregated by Ibis in the workspace;
 only the cells (cohorts x periods) come to pandas. Cells after ``as_of`` are empty (NaN).
 
 >>> import clvlab
@@ -30,6 +33,7 @@ from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError, check_param
@@ -41,6 +45,9 @@ PERIODS: tuple[str, ...] = ("week", "month", "quarter", "year")
 METRICS: tuple[str, ...] = ("retention", "revenue", "customers", "revenue_per_customer")
 _TRUNC = {"week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 _PANDAS_FREQ = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
+#: length of a rolling period, in days
+PERIOD_DAYS = {"week": 7.0, "month": 365.25 / 12, "quarter": 365.25 / 4, "year": 365.25}
+Axis = Literal["age", "rolling", "calendar"]
 
 
 def transactions_table(source: Any, where: str) -> ir.Table:
@@ -119,7 +126,42 @@ def period_number(day: ir.DateValue, period: str) -> ir.IntegerValue:
 
 def _check(period: str, axis: str, where: str) -> None:
     check_param(period in PERIODS, "period", where, f"one of {list(PERIODS)}", period)
-    check_param(axis in ("age", "calendar"), "axis", where, "'age' or 'calendar'", axis)
+    check_param(axis in ("age", "rolling", "calendar"), "axis", where, "'age', 'rolling' or 'calendar'", axis)
+
+
+def first_purchases(rows: ir.Table, period: str) -> ir.Table:
+    """``customer_id, first, cohort``: each buyer's first purchase day and its period."""
+    buys = rows.filter(rows.is_purchase)
+    first = buys.group_by("customer_id").aggregate(first=buys.day.min())
+    return first.mutate(cohort=period_start(first["first"], period))
+
+
+def rolling_cells(rows: ir.Table, firsts: ir.Table, keys: list[str], end: dt.date, period: str) -> pd.DataFrame:
+    """Per ``keys`` and rolling age k (whole periods since each customer's first purchase): how
+    many customers were ``observed`` for all of period k, how many of them bought
+    (``customers``) and their net ``revenue``; as pandas, ages 0 .. the longest observed."""
+    days = PERIOD_DAYS[period]
+    end_lit = ibis.date(end.isoformat())
+    observed = ((end_lit.delta(firsts["first"], unit="day") + 1).cast("float64") / days).floor().cast("int64")
+    cust = firsts.select(*keys, "customer_id", "first", observed=observed)
+    joined = rows.inner_join(cust, "customer_id")
+    age = (joined.day.delta(joined["first"], unit="day").cast("float64") / days).floor().cast("int64")
+    joined = joined.mutate(age=age).filter(lambda t: t.age < t.observed)
+    cells = joined.group_by([*keys, "age"]).aggregate(
+        customers=joined.customer_id.nunique(where=joined.is_purchase), revenue=joined.amount.sum()).execute()
+    exposure = cust.group_by([*keys, "observed"]).aggregate(n=cust.count()).execute()
+    parts = []
+    for key, grp in exposure.groupby(keys) if keys else [((), exposure)]:
+        ages = np.arange(int(grp["observed"].max()))
+        obs, n = grp["observed"].to_numpy(), grp["n"].to_numpy()
+        part = pd.DataFrame({"age": ages, "observed": (n[None, :] * (obs[None, :] > ages[:, None])).sum(axis=1)})
+        for k, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True):
+            part[k] = v
+        parts.append(part)
+    grid = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*keys, "age", "observed"])
+    out = grid.merge(cells, on=[*keys, "age"], how="left").fillna({"customers": 0, "revenue": 0.0})
+    out["customers"] = out["customers"].astype("int64")
+    return out[[*keys, "age", "observed", "customers", "revenue"]]
 
 
 def cohort_expr(
@@ -135,9 +177,7 @@ def cohort_expr(
     where = "cohort_matrix"
     _check(period, axis, where)
     rows, end = purchase_rows(source, as_of=as_of, where=where)
-    buys = rows.filter(rows.is_purchase)
-    first = buys.group_by("customer_id").aggregate(first=buys.day.min())
-    first = first.mutate(cohort=period_start(first["first"], period))
+    first = first_purchases(rows, period)
     sizes = first.group_by("cohort").aggregate(cohort_size=first.customer_id.count())
     joined = rows.inner_join(first, "customer_id")
     column = (period_number(joined.day, period) - period_number(joined["first"], period)) if axis == "age" \
@@ -157,15 +197,34 @@ def cohort_expr(
     return cells.order_by(["cohort", name]), end
 
 
+def _rolling_table(source: Any, period: str, as_of: str | dt.date | None) -> pd.DataFrame:
+    _check(period, "rolling", "cohort_matrix")
+    rows, end = purchase_rows(source, as_of=as_of, where="cohort_matrix")
+    first = first_purchases(rows, period)
+    sizes = first.group_by("cohort").aggregate(cohort_size=first.customer_id.count()).execute()
+    out = rolling_cells(rows, first, ["cohort"], end, period)
+    out["cohort"] = pd.to_datetime(out["cohort"])
+    sizes["cohort"] = pd.to_datetime(sizes["cohort"])
+    out = out.merge(sizes, on="cohort").sort_values(["cohort", "age"], ignore_index=True)
+    out["retention"] = out["customers"] / out["observed"]
+    by_cohort = out.groupby("cohort")
+    out["cumulative_revenue"] = by_cohort["revenue"].cumsum()
+    out["revenue_per_customer"] = (out["revenue"] / out["observed"]).groupby(out["cohort"]).cumsum()
+    out.attrs.update(period=period, axis="rolling", as_of=str(end))
+    return out
+
+
 def cohort_table(
-    source: Any, *, period: Period = "month", axis: Literal["age", "calendar"] = "age",
-    as_of: str | dt.date | None = None,
+    source: Any, *, period: Period = "month", axis: Axis = "age", as_of: str | dt.date | None = None,
 ) -> pd.DataFrame:
     """Every cohort cell up to ``as_of`` (cells without purchases filled: 0 customers and
     revenue, cumulative figures carried), one row per cohort and period, as pandas.
 
-    The frame's ``attrs`` hold ``period``, ``axis`` and ``as_of``.
+    The frame's ``attrs`` hold ``period``, ``axis`` and ``as_of``. On the rolling axis a column
+    ``observed`` says over how many customers each cell is.
     """
+    if axis == "rolling":
+        return _rolling_table(source, period, as_of)
     expr, end = cohort_expr(source, period=period, axis=axis, as_of=as_of)
     cells = expr.execute()
     name = "age" if axis == "age" else "period_start"
@@ -197,7 +256,7 @@ def cohort_table(
 
 def cohort_matrix(
     source: Any, period: Period = "month", metric: str = "retention", *, cumulative: bool = False,
-    axis: Literal["age", "calendar"] = "age", as_of: str | dt.date | None = None,
+    axis: Axis = "age", as_of: str | dt.date | None = None,
 ) -> pd.DataFrame:
     """The acquisition-cohort matrix of one metric: a row per cohort, a column per period.
 
@@ -215,8 +274,9 @@ def cohort_matrix(
     cumulative
         Revenue summed from the acquisition period on (``metric="revenue"`` only).
     axis
-        ``"age"``: columns are periods since acquisition (0, 1, ...); ``"calendar"``: columns
-        are calendar periods.
+        ``"age"``: columns are periods since acquisition (0, 1, ...); ``"rolling"``: whole
+        periods since each customer's first purchase, over the customers observed that long;
+        ``"calendar"``: columns are calendar periods.
     as_of
         Last day counted (default: the last order day); a date outside the data is an error.
 
@@ -232,10 +292,10 @@ def cohort_matrix(
     check_param(not cumulative or metric == "revenue", "cumulative", where,
                 "False unless metric='revenue' (revenue_per_customer is cumulative already)", cumulative)
     cells = cohort_table(source, period=period, axis=axis, as_of=as_of)
-    name = "age" if axis == "age" else "period_start"
+    name = "period_start" if axis == "calendar" else "age"
     value = "cumulative_revenue" if cumulative else metric
     matrix = cells.pivot(index="cohort", columns=name, values=value)
-    matrix.columns.name = "age" if axis == "age" else "period"
+    matrix.columns.name = "period" if axis == "calendar" else "age"
     if axis == "calendar":
         matrix.columns = [pd.Timestamp(c).date() for c in matrix.columns]
     matrix.insert(0, "cohort_size", cells.groupby("cohort")["cohort_size"].first())

@@ -33,14 +33,13 @@ import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError, Issue, check_param
-from clvlab.value.cohorts import PERIODS, Period, period_start, purchase_rows
+from clvlab.value.cohorts import PERIODS, Period, period_start, purchase_rows, rolling_cells
 
 __all__ = ["DEMO_SOURCES", "unit_economics"]
 
 DIMENSIONS = ("channel", "cohort")
 #: files of the bundled demo whose figures are assumptions, not data (see clvlab.datasets)
 DEMO_SOURCES = ("demo_marketing_spend.csv", "demo_customers.csv.gz")
-DAYS_PER_MONTH = 365.25 / 12
 #: formula and model CLV "agree" when their ratio lies within this range
 AGREE = (2 / 3, 1.5)
 _WHERE = "unit_economics"
@@ -157,53 +156,27 @@ def _cac(per: ir.Table, spend: ir.Table | None, by: Sequence[str]) -> pd.DataFra
     return None
 
 
-def _payback(per: ir.Table, rows: ir.Table, end: dt.date, by: Sequence[str]) -> pd.DataFrame:
-    """Mean revenue per customer in each month since the first purchase, over the customers
-    observed for that whole month, per group: ``month`` (0 = first), ``revenue_per_customer``."""
-    keys = list(by)
-    end_lit = ibis.date(end.isoformat())
-    months = ((end_lit.delta(per["first"], unit="day") + 1).cast("float64") / DAYS_PER_MONTH).floor()
-    cust = per.select(*keys, "customer_id", "first", observed=months.cast("int64"))
-    joined = rows.inner_join(cust, "customer_id")
-    month = (joined.day.delta(joined["first"], unit="day").cast("float64") / DAYS_PER_MONTH).floor().cast("int64")
-    joined = joined.mutate(month=month).filter(lambda t: t.month < t.observed)
-    revenue = joined.group_by([*keys, "month"]).aggregate(revenue=joined.amount.sum()).execute()
-    exposure = cust.group_by([*keys, "observed"]).aggregate(n=cust.count()).execute()
-    out = []
-    for key, grp in (revenue.groupby(keys) if keys else [((), revenue)]):
-        exp = exposure
-        for k, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True):
-            exp = exp[exp[k] == v]
-        counts = exp.set_index("observed")["n"]
-        for m, rev in grp.set_index("month")["revenue"].items():
-            n = int(counts[counts.index > m].sum())
-            out.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True)),
-                        "month": int(m), "revenue_per_customer": rev / n})
-    return pd.DataFrame(out, columns=[*keys, "month", "revenue_per_customer"])
-
-
 def _payback_months(curve: pd.DataFrame, keys: list[str], row: pd.Series, margin: float) -> float:
+    """First month (1 = the month of the first purchase) whose cumulative mean margin per
+    customer reaches the row's CAC; NaN when it has not by as_of."""
     if not np.isfinite(row.get("cac", np.nan)):
         return float("nan")
     sel = curve
     for k in keys:
         sel = sel[sel[k] == row[k]]
-    if sel.empty:
-        return float("nan")
-    cum = sel.sort_values("month").set_index("month")["revenue_per_customer"].reindex(
-        range(int(sel["month"].max()) + 1), fill_value=0.0).cumsum() * margin
-    hit = cum[cum >= row["cac"]]
-    return float(hit.index[0] + 1) if len(hit) else float("nan")
+    cum = (sel["revenue"] / sel["observed"].where(sel["observed"] > 0)).fillna(0.0).cumsum() * margin
+    hit = sel["age"][cum.to_numpy() >= row["cac"]]
+    return float(hit.iloc[0] + 1) if len(hit) else float("nan")
 
 
-def _clv_note(row: pd.Series, horizon: float | None) -> str:
+def _clv_note(row: pd.Series, horizon: float | None, no_model: str) -> str:
     formula, model, churn = row["formula_clv"], row.get("model_clv", np.nan), row["churn_rate"]
     if not np.isfinite(churn):
         return "no formula CLV: no customer was acquired a year before as_of (annual churn unknown)"
     if churn == 0:
         return "no formula CLV: nobody churned (churn rate 0)"
     if not np.isfinite(model):
-        return "no model CLV: run `clvlab score` (or `clvlab demo`) to write the scores table"
+        return no_model
     ratio = formula / model if model else np.inf
     if AGREE[0] <= ratio <= AGREE[1]:
         return f"agree (formula / model = {ratio:.2f})"
@@ -261,12 +234,19 @@ def unit_economics(
                                       "(--no-cac) for the figures without CAC")
     scores = None
     horizon = None
+    notes: list[str] = []
     if "scores" in _tables(source):
         from clvlab.derived import read_derived
 
         scores = read_derived(source, "scores", columns=("clv",), where=_WHERE)
         if "horizon_days" in scores.columns:
             horizon = scores["horizon_days"].max().execute()
+        scored = scores["as_of"].max().execute() if "as_of" in scores.columns else None
+        if scored is not None and not pd.isna(scored) and pd.Timestamp(scored).date() != end:
+            notes.append(f"no model CLV: the scores table is as of {pd.Timestamp(scored).date()}, not {end}; "
+                         f"score as of {end} to compare")
+            scores = None
+    if scores is not None:
         per = per.left_join(scores.select("customer_id", model_clv=scores["clv"].cast("float64")),
                             "customer_id").drop("customer_id_right")
     aggs = {
@@ -289,16 +269,17 @@ def unit_economics(
     frame["formula_clv"] = frame["aov"] * frame["purchase_frequency"] * margin / churn
     if "model_clv" not in frame:
         frame["model_clv"] = np.nan
-    frame["clv_note"] = [_clv_note(r, horizon) for _, r in frame.iterrows()]
-    notes = []
+    no_model = notes[0] if notes else "no model CLV: run `clvlab score` (or `clvlab demo`) to write the scores table"
+    frame["clv_note"] = [_clv_note(r, horizon, no_model) for _, r in frame.iterrows()]
     if cac_frame is not None:
         frame = frame.merge(cac_frame, on=by, how="left") if by else frame.join(cac_frame)
         ltv = frame["model_clv"].where(frame["model_clv"].notna(), frame["formula_clv"])
         frame["ltv_cac"] = ltv / frame["cac"]
-        curve = _payback(per, rows, end, by)
+        curve = rolling_cells(rows, per, by, end, "month").sort_values([*by, "age"])
         frame["payback_months"] = [_payback_months(curve, by, r, margin) for _, r in frame.iterrows()]
         notes += _demo_notes(source, [t for t in ("marketing_spend", "customers") if t in _tables(source)])
         notes.append("LTV is the model CLV" if scores is not None else
+                     "LTV is the formula CLV (no model CLV: see above)" if notes else
                      "LTV is the formula CLV (no scores table: run `clvlab score` for the model CLV)")
     if "cohort" in frame:
         frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.date
