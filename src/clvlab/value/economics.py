@@ -273,6 +273,7 @@ def unit_economics(
     frame["clv_note"] = [_clv_note(r, horizon, no_model) for _, r in frame.iterrows()]
     if cac_frame is not None:
         frame = frame.merge(cac_frame, on=by, how="left") if by else frame.join(cac_frame)
+        frame["cac_source"] = frame["cac_source"].fillna("none: no spend or acquisition cost for this group")
         ltv = frame["model_clv"].where(frame["model_clv"].notna(), frame["formula_clv"])
         frame["ltv_cac"] = ltv / frame["cac"]
         curve = rolling_cells(rows, per, by, end, "month").sort_values([*by, "age"])
