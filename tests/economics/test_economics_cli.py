@@ -66,6 +66,9 @@ def test_economics_says_what_to_load_then_shows_cac(ws: Path, tmp_path: Path) ->
 
 
 def test_no_cac_and_bad_input(ws: Path) -> None:
+    result = runner.invoke(app, ["--json", "economics", "-w", str(ws), "--no-cac"])
+    assert result.exit_code == 0, result.output
+    assert _strict(result.stdout)["by"] == ["channel", "cohort"]
     result = runner.invoke(app, ["--json", "economics", "-w", str(ws), "--by", "cohort", "--no-cac"])
     assert result.exit_code == 0, result.output
     payload = _strict(result.stdout)

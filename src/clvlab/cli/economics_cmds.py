@@ -146,7 +146,7 @@ def economics(
     workspace: WorkspaceOpt = None,
     by: Annotated[list[Dimension] | None, typer.Option(
         "--by", help="Group by channel (customers.acquisition_channel) and/or cohort, repeatable "
-        "[default: channel and cohort].")] = None,
+        "[default: channel and cohort; cohort alone when customers have no channel].")] = None,
     period: PeriodOpt = PeriodName.month,
     as_of: AsOfOpt = None,
     margin: Annotated[float, typer.Option("--margin", help="Share of revenue that is margin, in (0, 1].")] = 1.0,
@@ -157,9 +157,12 @@ def economics(
     LTV:CAC and payback, by acquisition channel and cohort."""
     from clvlab.value.economics import unit_economics
 
-    dims = [d.value for d in (by or [Dimension.channel, Dimension.cohort])]
-    dims = list(dict.fromkeys(dims))
+    dims = list(dict.fromkeys(d.value for d in by or ()))
     with connect_workspace(workspace, read_only=True) as ws:
+        if not dims:  # channel and cohort, or cohort alone when no customer has a channel
+            tables = ws.tables()
+            channel = "customers" in tables and "acquisition_channel" in ws.table("customers").columns
+            dims = ["channel", "cohort"] if channel else ["cohort"]
         frame = unit_economics(ws, by=dims, period=period.value, as_of=as_of,
                                margin=margin, cac=not no_cac)
     if state.json:
