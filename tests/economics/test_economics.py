@@ -150,3 +150,11 @@ def test_scores_of_another_date_are_not_mixed_in(shop: clvlab.Workspace) -> None
     assert got.attrs["notes"][0] == ("no model CLV: the scores table is as of 2025-06-30, not 2025-03-31; "
                                      "score as of 2025-03-31 to compare")
     assert (got["clv_note"] == got.attrs["notes"][0]).all()
+
+
+def test_retention_cost_comes_off_the_formula_clv(shop: clvlab.Workspace) -> None:
+    got = clvlab.unit_economics(shop, by=("channel",), margin=0.8, retention_cost=6.0).set_index("channel")
+    pf = 4 / _years("2024-01-10", "2024-01-20")
+    assert got.loc["search", "formula_clv"] == pytest.approx((37.5 * pf * 0.8 - 6.0) / 0.5)
+    with pytest.raises(ParameterError, match="'retention_cost'"):
+        clvlab.unit_economics(shop, retention_cost=-1.0)

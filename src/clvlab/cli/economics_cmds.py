@@ -150,6 +150,8 @@ def economics(
     period: PeriodOpt = PeriodName.month,
     as_of: AsOfOpt = None,
     margin: Annotated[float, typer.Option("--margin", help="Share of revenue that is margin, in (0, 1].")] = 1.0,
+    retention_cost: Annotated[float, typer.Option(
+        "--retention-cost", help="Service and loyalty cost per customer per year, taken off the formula CLV.")] = 0.0,
     no_cac: Annotated[bool, typer.Option("--no-cac", help="Skip CAC, LTV:CAC and payback (no spend "
                                          "loaded).")] = False,
 ) -> None:
@@ -164,7 +166,7 @@ def economics(
             channel = "customers" in tables and "acquisition_channel" in ws.table("customers").columns
             dims = ["channel", "cohort"] if channel else ["cohort"]
         frame = unit_economics(ws, by=dims, period=period.value, as_of=as_of,
-                               margin=margin, cac=not no_cac)
+                               margin=margin, cac=not no_cac, retention_cost=retention_cost)
     if state.json:
         emit_json({**frame.attrs, "rows": _records(frame)})
         return
@@ -176,7 +178,8 @@ def _print_economics(frame: pd.DataFrame, dims: list[str]) -> None:
 
     attrs = frame.attrs
     value = Table(title=f"What customers bring, as of {attrs['as_of']} (orders and ARPU per customer-year)")
-    cost = Table(title=f"What they cost and are worth (margin {attrs['margin']:.0%})")
+    upkeep = f", retention cost {attrs['retention_cost']:,.2f}/yr" if attrs.get("retention_cost") else ""
+    cost = Table(title=f"What they cost and are worth (margin {attrs['margin']:.0%}{upkeep})")
     for table in (value, cost):
         for d in dims:
             table.add_column(d)

@@ -11,8 +11,9 @@ rows come to pandas). Definitions (docs/lifecycle.md, "Economics and cohorts"):
 - ``repurchase_rate``: share who bought again on a later day;
 - ``retention_rate``: of the customers acquired at least 365 days before ``as_of``, the share who
   bought in the last 365 days; ``churn_rate`` = 1 - retention (annual);
-- ``formula_clv`` = aov x purchase_frequency x margin / churn_rate (seed 003: lifetime,
-  undiscounted, everyone alike) beside ``model_clv``, the mean ``clv`` of the ``scores`` table,
+- ``formula_clv`` = (aov x purchase_frequency x margin - retention_cost) / churn_rate (seed
+  003: lifetime, undiscounted, everyone alike; ``retention_cost`` is the service and loyalty
+  cost per customer-year, 0 unless given) beside ``model_clv``, the mean ``clv`` of the ``scores`` table,
   with ``clv_note`` saying when and why they disagree;
 - ``cac`` = spend / new customers from ``marketing_spend`` (new customers: its
   ``new_customers`` column, else the customers whose first purchase falls in the spend's
@@ -24,6 +25,7 @@ rows come to pandas). Definitions (docs/lifecycle.md, "Economics and cohorts"):
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -188,7 +190,7 @@ def _clv_note(row: pd.Series, horizon: float | None, no_model: str) -> str:
 
 def unit_economics(
     source: Any, by: Sequence[str] = ("channel", "cohort"), *, period: Period = "month",
-    as_of: str | dt.date | None = None, margin: float = 1.0, cac: bool = True,
+    as_of: str | dt.date | None = None, margin: float = 1.0, cac: bool = True, retention_cost: float = 0.0,
 ) -> pd.DataFrame:
     """CAC, AOV, ARPU, purchase frequency, repurchase, retention, churn, formula vs model CLV,
     LTV:CAC and payback, one row per group (see the module docstring for each definition).
@@ -206,6 +208,9 @@ def unit_economics(
         Last day counted (default: the last order day); outside the data is an error.
     margin
         Share of revenue that is margin, for the formula CLV and payback.
+    retention_cost
+        Service and loyalty cost per customer per year (seed 003 counts it in CLV): subtracted
+        from the yearly margin in the formula CLV.
     cac
         Compute CAC, LTV:CAC and payback; without spend or acquisition costs that is an error
         saying what to load. ``cac=False`` computes the other figures.
@@ -222,6 +227,8 @@ def unit_economics(
     check_param(period in PERIODS, "period", _WHERE, f"one of {list(PERIODS)}", period)
     check_param(isinstance(margin, int | float) and 0 < margin <= 1, "margin", _WHERE,
                 "a share in (0, 1]", margin)
+    check_param(isinstance(retention_cost, int | float) and math.isfinite(retention_cost) and retention_cost >= 0,
+                "retention_cost", _WHERE, "a cost per customer-year >= 0", retention_cost)
     rows, end = purchase_rows(source, as_of=as_of, where=_WHERE)
     per = _customers(source, rows, end, by, period)
     cac_frame = None
@@ -266,7 +273,8 @@ def unit_economics(
     frame["retention_rate"] = frame["retained"] / frame["eligible"].where(frame["eligible"] > 0)
     frame["churn_rate"] = 1 - frame["retention_rate"]
     churn = frame["churn_rate"].where(frame["churn_rate"] > 0)
-    frame["formula_clv"] = frame["aov"] * frame["purchase_frequency"] * margin / churn
+    frame["retention_cost"] = float(retention_cost)
+    frame["formula_clv"] = (frame["aov"] * frame["purchase_frequency"] * margin - retention_cost) / churn
     if "model_clv" not in frame:
         frame["model_clv"] = np.nan
     no_model = notes[0] if notes else "no model CLV: run `clvlab score` (or `clvlab demo`) to write the scores table"
@@ -285,5 +293,6 @@ def unit_economics(
     if "cohort" in frame:
         frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.date
     frame = frame.drop(columns=["repeaters", "years", "eligible", "retained"])
-    frame.attrs.update(as_of=str(end), period=period, margin=margin, by=by, notes=notes)
+    frame.attrs.update(as_of=str(end), period=period, margin=margin, retention_cost=retention_cost, by=by,
+                       notes=notes)
     return frame

@@ -20,7 +20,7 @@ def _group_key(row: pd.Series, by: list[str]) -> str:
 
 def write_economics_tables(
     workspace: Any, *, run_id: str, as_of: str | dt.date | None = None, period: str = "month",
-    margin: float = 1.0,
+    margin: float = 1.0, retention_cost: float = 0.0,
 ) -> list[str]:
     """Write ``cohorts`` (always, from the transactions) and ``economics`` (by channel when the
     customers carry one, and by cohort; with CAC when spend or acquisition costs are loaded).
@@ -39,7 +39,7 @@ def write_economics_tables(
     cac = ("marketing_spend" in tables and channel) or (
         "customers" in tables and "acquisition_cost" in workspace.table("customers").columns)
     econ = unit_economics(workspace, by=by, period=period, as_of=end, margin=margin,  # type: ignore[arg-type]
-                          cac=bool(cac))
+                          cac=bool(cac), retention_cost=retention_cost)
     econ["group"] = [_group_key(r, by) for _, r in econ.iterrows()]
     econ["notes"] = "; ".join(econ.attrs["notes"])
     write_derived(workspace, "economics", econ, run_id=run_id, as_of=end)
