@@ -258,9 +258,9 @@ def unit_economics(
                             "customer_id").drop("customer_id_right")
     aggs = {
         "customers": per.count(), "orders": per.orders.sum(), "revenue": per.revenue.sum(),
-        "repeaters": per.repeat.cast("int64").sum(), "years": per.years.sum(),
-        "eligible": per.eligible.cast("int64").sum(),
-        "retained": (per.eligible & per.active).cast("int64").sum(),
+        "repeaters": per.repeat.ifelse(1, 0).sum(), "years": per.years.sum(),
+        "eligible": per.eligible.ifelse(1, 0).sum(),
+        "retained": (per.eligible & per.active).ifelse(1, 0).sum(),
     }
     if scores is not None:
         aggs["model_clv"] = per.model_clv.mean()
