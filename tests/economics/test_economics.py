@@ -117,7 +117,8 @@ def test_cac_ltv_cac_and_payback_by_hand(shop: clvlab.Workspace) -> None:
     assert social["cac"] == 50.0
     assert social["churn_rate"] == 1.0  # C (the only one acquired a year before) stopped buying
     assert social["payback_months"] == 1.0  # month 0: 0.8 x (100 + 60) / 2 = 64 >= 50
-    assert got.attrs["notes"] == ["LTV is the formula CLV (no scores table: run `clvlab score` for the model CLV)"]
+    assert got.attrs["notes"] == ["LTV is the formula CLV (no model CLV: run `clvlab score` (or `clvlab demo`) "
+                                  "to write the scores table)"]
 
 
 def test_model_clv_from_scores_and_the_note(shop: clvlab.Workspace) -> None:
@@ -158,3 +159,13 @@ def test_retention_cost_comes_off_the_formula_clv(shop: clvlab.Workspace) -> Non
     assert got.loc["search", "formula_clv"] == pytest.approx((37.5 * pf * 0.8 - 6.0) / 0.5)
     with pytest.raises(ParameterError, match="'retention_cost'"):
         clvlab.unit_economics(shop, retention_cost=-1.0)
+
+
+def test_spend_of_an_unknown_channel_is_named(shop: clvlab.Workspace, tmp_path: Path) -> None:
+    (tmp_path / "more.csv").write_text("period,channel,cost\n2024-01-01,Search,30\n")
+    shop.load_marketing_spend(tmp_path / "more.csv")
+    got = clvlab.unit_economics(shop, by=("channel",))
+    assert got["channel"].tolist() == ["search", "social"]
+    assert got.attrs["notes"][0] == (
+        "spend of 30.00 is in no row: no customer was acquired in Search (check the channel names in "
+        "marketing_spend against customers.acquisition_channel)")

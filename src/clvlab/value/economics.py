@@ -158,6 +158,25 @@ def _cac(per: ir.Table, spend: ir.Table | None, by: Sequence[str]) -> pd.DataFra
     return None
 
 
+def _unmatched_spend(cac_frame: pd.DataFrame, frame: pd.DataFrame, by: list[str]) -> list[str]:
+    """A note naming spend groups with no acquired customer (a channel spelled otherwise in the
+    customers table, a period nobody was won in): their spend is in no row."""
+    if not by or "spend" not in cac_frame:
+        return []
+    orphan = cac_frame.merge(frame[by], on=by, how="left", indicator=True)
+    orphan = orphan[(orphan["_merge"] == "left_only") & orphan["spend"].notna()]
+    if orphan.empty:
+        return []
+    shown = ", ".join("/".join(str(_label(r[k])) for k in by) for _, r in orphan.head(3).iterrows())
+    more = f" and {len(orphan) - 3} more" if len(orphan) > 3 else ""
+    return [f"spend of {orphan['spend'].sum():,.2f} is in no row: no customer was acquired in {shown}{more} "
+            "(check the channel names in marketing_spend against customers.acquisition_channel)"]
+
+
+def _label(value: Any) -> Any:
+    return pd.Timestamp(value).date() if isinstance(value, pd.Timestamp | dt.date) else value
+
+
 def _payback_months(curve: pd.DataFrame, keys: list[str], row: pd.Series, margin: float) -> float:
     """First month (1 = the month of the first purchase) whose cumulative mean margin per
     customer reaches the row's CAC; NaN when it has not by as_of."""
@@ -242,6 +261,7 @@ def unit_economics(
     scores = None
     horizon = None
     notes: list[str] = []
+    no_model = "no model CLV: run `clvlab score` (or `clvlab demo`) to write the scores table"
     if "scores" in _tables(source):
         from clvlab.derived import read_derived
 
@@ -250,8 +270,9 @@ def unit_economics(
             horizon = scores["horizon_days"].max().execute()
         scored = scores["as_of"].max().execute() if "as_of" in scores.columns else None
         if scored is not None and not pd.isna(scored) and pd.Timestamp(scored).date() != end:
-            notes.append(f"no model CLV: the scores table is as of {pd.Timestamp(scored).date()}, not {end}; "
-                         f"score as of {end} to compare")
+            no_model = (f"no model CLV: the scores table is as of {pd.Timestamp(scored).date()}, not {end}; "
+                        f"score as of {end} to compare")
+            notes.append(no_model)
             scores = None
     if scores is not None:
         per = per.left_join(scores.select("customer_id", model_clv=scores["clv"].cast("float64")),
@@ -277,19 +298,17 @@ def unit_economics(
     frame["formula_clv"] = (frame["aov"] * frame["purchase_frequency"] * margin - retention_cost) / churn
     if "model_clv" not in frame:
         frame["model_clv"] = np.nan
-    no_model = notes[0] if notes else "no model CLV: run `clvlab score` (or `clvlab demo`) to write the scores table"
     frame["clv_note"] = [_clv_note(r, horizon, no_model) for _, r in frame.iterrows()]
     if cac_frame is not None:
         frame = frame.merge(cac_frame, on=by, how="left") if by else frame.join(cac_frame)
+        notes += _unmatched_spend(cac_frame, frame, by)
         frame["cac_source"] = frame["cac_source"].fillna("none: no spend or acquisition cost for this group")
         ltv = frame["model_clv"].where(frame["model_clv"].notna(), frame["formula_clv"])
         frame["ltv_cac"] = ltv / frame["cac"]
         curve = rolling_cells(rows, per, by, end, "month").sort_values([*by, "age"])
         frame["payback_months"] = [_payback_months(curve, by, r, margin) for _, r in frame.iterrows()]
         notes += _demo_notes(source, [t for t in ("marketing_spend", "customers") if t in _tables(source)])
-        notes.append("LTV is the model CLV" if scores is not None else
-                     "LTV is the formula CLV (no model CLV: see above)" if notes else
-                     "LTV is the formula CLV (no scores table: run `clvlab score` for the model CLV)")
+        notes.append("LTV is the model CLV" if scores is not None else f"LTV is the formula CLV ({no_model})")
     if "cohort" in frame:
         frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.date
     frame = frame.drop(columns=["repeaters", "years", "eligible", "retained"])
