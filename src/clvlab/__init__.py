@@ -42,6 +42,8 @@ _EXPORTS: dict[str, str] = {
     "customer_lifetime_value": "clvlab.value.score",
     "rfm_segments": "clvlab.value.segments",
     "evaluate_holdout": "clvlab.value.evaluation",
+    "cohort_matrix": "clvlab.value.cohorts",
+    "unit_economics": "clvlab.value.economics",
     "read_derived": "clvlab.derived",
     "write_derived": "clvlab.derived",
     "run_pipeline": "clvlab.pipeline",
@@ -126,6 +128,8 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.models.pareto_nbd import ParetoNBD
     from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
     from clvlab.pipeline import run_pipeline
+    from clvlab.value.cohorts import cohort_matrix
+    from clvlab.value.economics import unit_economics
     from clvlab.value.evaluation import evaluate_holdout
     from clvlab.value.score import customer_lifetime_value, score_customers
     from clvlab.value.segments import rfm_segments

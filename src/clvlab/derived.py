@@ -130,8 +130,61 @@ HEALTH = DerivedContract(
     produced_by="`clvlab run` / `clvlab demo` (clvlab.health_scores)",
 )
 
+COHORTS = DerivedContract(
+    name="cohorts",
+    key="cell",
+    columns=(
+        DerivedColumn("cell", "string", True, "'<cohort>|<age>', the row's key"),
+        DerivedColumn("period", "string", True, "calendar period of cohorts and ages (week, month, quarter, year)"),
+        DerivedColumn("cohort", "date", True, "first day of the acquisition period (the first purchase's)"),
+        DerivedColumn("age", "int64", True, "periods since the acquisition period (0 = acquisition)"),
+        DerivedColumn("cohort_size", "int64", True, "customers acquired in the cohort"),
+        DerivedColumn("customers", "int64", True, "cohort customers who bought in the period"),
+        DerivedColumn("retention", "float64", True, "customers / cohort_size"),
+        DerivedColumn("revenue", "float64", True, "net revenue of the cohort in the period"),
+        DerivedColumn("cumulative_revenue", "float64", True, "net revenue from the acquisition period on"),
+        DerivedColumn("revenue_per_customer", "float64", True, "cumulative_revenue / cohort_size"),
+        *RUN_COLUMNS,
+    ),
+    produced_by="`clvlab demo` (or clvlab.value.economics_tables.write_economics_tables)",
+)
+
+ECONOMICS = DerivedContract(
+    name="economics",
+    key="group",
+    columns=(
+        DerivedColumn("group", "string", True, "'channel=<c>|cohort=<date>' (or 'all'), the row's key"),
+        DerivedColumn("channel", "string", False, "acquisition channel"),
+        DerivedColumn("cohort", "date", False, "first day of the acquisition period"),
+        DerivedColumn("customers", "int64", True, "customers acquired"),
+        DerivedColumn("orders", "int64", True, "their orders"),
+        DerivedColumn("revenue", "float64", True, "their net revenue"),
+        DerivedColumn("aov", "float64", True, "average order value"),
+        DerivedColumn("purchase_frequency", "float64", True, "orders per customer-year"),
+        DerivedColumn("arpu", "float64", True, "revenue per customer-year"),
+        DerivedColumn("repurchase_rate", "float64", True, "share who bought again on a later day"),
+        DerivedColumn("retention_rate", "float64", True, "annual: share of year-old customers who bought in the last year"),
+        DerivedColumn("churn_rate", "float64", True, "1 - retention_rate"),
+        DerivedColumn("retention_cost", "float64", False, "service and loyalty cost per customer-year"),
+        DerivedColumn("formula_clv", "float64", True,
+                      "(aov x purchase_frequency x margin - retention_cost) / churn_rate"),
+        DerivedColumn("model_clv", "float64", False, "mean clv of the scores table"),
+        DerivedColumn("clv_note", "string", False, "whether and why formula and model CLV disagree"),
+        DerivedColumn("spend", "float64", False, "marketing spend"),
+        DerivedColumn("cac_customers", "int64", False, "new customers the spend bought"),
+        DerivedColumn("cac", "float64", False, "customer acquisition cost"),
+        DerivedColumn("cac_source", "string", False, "marketing_spend or customers.acquisition_cost"),
+        DerivedColumn("ltv_cac", "float64", False, "LTV (model CLV, else formula CLV) / CAC"),
+        DerivedColumn("payback_months", "float64", False, "months until the margin covers the CAC"),
+        *RUN_COLUMNS,
+        DerivedColumn("notes", "string", False, "caveats, e.g. 'demo assumption' for the bundled spend"),
+    ),
+    produced_by="`clvlab demo` (or clvlab.value.economics_tables.write_economics_tables)",
+)
+
 #: derived tables by name
-DERIVED: dict[str, DerivedContract] = {"scores": SCORES, "stages": STAGES, "health": HEALTH}
+DERIVED: dict[str, DerivedContract] = {"scores": SCORES, "stages": STAGES, "health": HEALTH,
+                                       "cohorts": COHORTS, "economics": ECONOMICS}
 
 
 def new_run_id() -> str:

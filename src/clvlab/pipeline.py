@@ -271,10 +271,11 @@ def run_pipeline(
     """
     from clvlab.derived import write_derived
     from clvlab.lifecycle.tables import write_lifecycle_tables
+    from clvlab.value.economics_tables import write_economics_tables
 
     has_store = app_store is not None
     clv_steps = _clv_steps(options.get("candidates", DEFAULT_CANDIDATES))
-    total = len(sources) + clv_steps + 3 + (int(owners is not None) + 1 if has_store else 0)
+    total = len(sources) + clv_steps + 4 + (int(owners is not None) + 1 if has_store else 0)
     steps = _Steps(on_progress, total)
     loads = []
     for src in sources:
@@ -288,6 +289,9 @@ def run_pipeline(
     steps("lifecycle stages and health")
     lifecycle = write_lifecycle_tables(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
                                        app_store=app_store, model=clv.model)
+    steps("writing the cohorts and economics tables")
+    write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
+                           margin=clv.settings["margin"])
     steps("summarising feedback")
     voc = voc_summary(workspace) if "feedback" in workspace.tables() else {}
     alerts, cases = None, pd.DataFrame()
@@ -347,6 +351,8 @@ def run_demo(
         Source("transactions", dataset_path("cdnow_master"),
                {"mapping": CDNOW_MAPPING, "date_format": "%Y%m%d", "sep": "whitespace"}),
         Source("feedback", dataset_path("demo_feedback")),
+        Source("customers", dataset_path("demo_customers")),  # demo assumption: channels
+        Source("marketing_spend", dataset_path("demo_marketing_spend")),  # demo assumption: spend
     ]
     return run_pipeline(workspace, sources=sources, app_store=app_store, owners=dataset_path("demo_owners"),
                         freq=freq, calibration_end="1997-09-30", observation_end="1998-06-30",

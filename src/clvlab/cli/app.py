@@ -11,6 +11,7 @@ from clvlab.cli import (
     cases_cmds,
     data_cmds,
     demo,
+    economics_cmds,
     lifecycle_cmds,
     model_cmds,
     voc_cmds,
@@ -52,6 +53,8 @@ app.command("rfm")(data_cmds.rfm)
 app.command("fit")(model_cmds.fit)
 app.command("score")(model_cmds.score)
 app.command("evaluate")(model_cmds.evaluate)
+app.command("cohorts")(economics_cmds.cohorts)
+app.command("economics")(economics_cmds.economics)
 app.command("lifecycle")(lifecycle_cmds.lifecycle)
 app.command("health")(lifecycle_cmds.health)
 

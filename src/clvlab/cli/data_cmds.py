@@ -60,6 +60,7 @@ class Table(StrEnum):
     transactions = "transactions"
     customers = "customers"
     feedback = "feedback"
+    marketing_spend = "marketing_spend"
 
 
 def parse_scales(pairs: list[str] | None) -> dict[str, list[float]]:

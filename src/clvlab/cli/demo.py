@@ -26,6 +26,7 @@ from clvlab.cli._common import (
     user_errors,
 )
 from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
+from clvlab.cli.economics_cmds import print_channel_economics
 from clvlab.cli.model_cmds import print_summary
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def demo(
         finally:
             store.close()
     run = result.clv
-    report, feedback_report = result.loads  # run_demo loads the transactions, then the feedback
+    report, feedback_report = result.loads[:2]  # run_demo loads the transactions, then the feedback
     alerts, voc = result.alerts, result.voc
     assert alerts is not None  # run_demo runs with an app store
     out.mkdir(parents=True, exist_ok=True)
@@ -90,11 +91,14 @@ def demo(
     console.print(f"\nAlerts: {alerts}", highlight=False)
     console.print(_table("Open cases by owner (priority from CLV; SLA from the rules)", result.cases,
                          {"P1": "{:,}", "P2": "{:,}", "P3": "{:,}", "overdue": "{:,}"}))
+    print_channel_economics(workspace)
     console.print(
         styled("\n", (f"{len(run.scores):,} customers scored", "bold"), f", expected {horizon_days}-day CLV "
         f"{run.scores['clv'].sum():,.0f} in total.\n"
         f"Scores: {out / 'scores.csv'} and table 'scores' in {workspace}; fits: {out / 'diagnostics.json'}.\n"
-        f"Next: clvlab voc metrics -w {workspace} --by store --by month\n"
+        f"Next: clvlab economics -w {workspace} --by channel --by cohort\n"
+        f"      clvlab cohorts -w {workspace} --period month\n"
+        f"      clvlab voc metrics -w {workspace} --by store --by month\n"
         f"      clvlab voc text -w {workspace} --by touchpoint\n"
         f"      clvlab cases list --app-store {get_settings().app_store_url(workspace)} --owner O01\n"
         f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)")

@@ -282,5 +282,27 @@ FEEDBACK = TableContract(
     mask_unmapped=True,
 )
 
+MARKETING_SPEND = TableContract(
+    name="marketing_spend",
+    description=(
+        "One row per acquisition channel and period: what was spent to win customers (and, "
+        "optionally, how many new customers the channel reports). Feeds CAC, LTV:CAC and payback "
+        "(:func:`clvlab.unit_economics`). A negative cost (a credit) is allowed on a row; a "
+        "channel's total for a period must not be negative."
+    ),
+    columns=(
+        Column("period", "timestamp", True,
+               ("month", "date", "week", "quarter", "period_start", "spend_date", "day")),
+        Column("channel", "string", True,
+               ("acquisition_channel", "source", "utm_source", "medium", "campaign_channel")),
+        Column("cost", "decimal", True, ("spend", "amount", "marketing_cost", "budget_spent")),
+        Column("new_customers", "integer", False,
+               ("acquisitions", "new_customer_count", "customers_acquired", "conversions")),
+    ),
+    key=Key(columns=("period", "channel"), unique=True, update=True),
+)
+
 #: every table the loader knows, by stored name
-CONTRACTS: dict[str, TableContract] = {c.name: c for c in (TRANSACTIONS, CUSTOMERS, FEEDBACK)}
+CONTRACTS: dict[str, TableContract] = {
+    c.name: c for c in (TRANSACTIONS, CUSTOMERS, FEEDBACK, MARKETING_SPEND)
+}

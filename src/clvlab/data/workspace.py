@@ -236,6 +236,18 @@ class Workspace:
         return self.load("feedback", source, mapping, **options)
 
 
+    def load_marketing_spend(self, source: Any, mapping: dict[str, str] | None = None,
+                             **options: Unpack[LoadOptions]) -> LoadReport:
+        """Load acquisition spend into the ``marketing_spend`` table (see :meth:`load`).
+
+        Columns: ``period`` (a date in the period, e.g. its first day; ``date_format="%Y-%m"``
+        reads ``2024-01``), ``channel``, ``cost`` and optionally ``new_customers``. One row per
+        period and channel: a repeat in one file is rejected, a re-load of a changed cost
+        updates the stored row.
+        """
+        return self.load("marketing_spend", source, mapping, **options)
+
+
 class LoadOptions(TypedDict, total=False):
     """Options of :meth:`Workspace.load` and the ``load_*`` methods (all optional).
 

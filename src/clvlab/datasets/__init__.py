@@ -20,6 +20,8 @@ _FILES = {
     "sbg_cohorts": "sbg_cohorts.csv",
     "demo_feedback": "demo_feedback.csv.gz",
     "demo_owners": "demo_owners.csv",
+    "demo_customers": "demo_customers.csv.gz",
+    "demo_marketing_spend": "demo_marketing_spend.csv",
 }
 
 __all__ = [
@@ -35,7 +37,14 @@ __all__ = [
 
 def path(name: str) -> Path:
     """Location of a bundled file: one of ``cdnow_master``, ``cdnow_sample``, ``cdnow_summary``,
-    ``donations``, ``sbg_cohorts``, ``demo_feedback``, ``demo_owners``."""
+    ``donations``, ``sbg_cohorts``, ``demo_feedback``, ``demo_owners``, ``demo_customers``,
+    ``demo_marketing_spend``.
+
+    ``demo_customers`` (CDNOW customer ids with an ``acquisition_channel``) and
+    ``demo_marketing_spend`` (spend per channel and month, 1997-01..03) are demo assumptions,
+    made up by ``scripts/make_demo_economics.py`` because CDNOW has no channels or spend: the
+    channel is a fixed function of the customer id and the spend an assumed CAC per channel.
+    """
     if name not in _FILES:
         msg = f"Unknown data set {name!r}; choose one of {sorted(_FILES)}"
         raise ValueError(msg)

@@ -1,0 +1,317 @@
+"""Unit economics by acquisition channel and cohort: what a customer costs, brings and is worth.
+
+One row per group (``by``: ``"channel"`` = ``customers.acquisition_channel``, ``"cohort"`` =
+the calendar period of the first purchase), computed by Ibis in the workspace (only the group
+rows come to pandas). Definitions (docs/lifecycle.md, "Economics and cohorts"):
+
+- ``customers``: customers whose first purchase (a row not flagged ``is_refund``) is in the group;
+  ``orders``: their distinct orders (order id, else purchase day); ``revenue``: their net revenue;
+- ``aov`` = revenue / orders; ``purchase_frequency`` = orders per customer-year observed (from
+  each first purchase to ``as_of``); ``arpu`` = revenue per customer-year;
+- ``repurchase_rate``: share who bought again on a later day;
+- ``retention_rate``: of the customers acquired at least 365 days before ``as_of``, the share who
+  bought in the last 365 days; ``churn_rate`` = 1 - retention (annual);
+- ``formula_clv`` = (aov x purchase_frequency x margin - retention_cost) / churn_rate (seed
+  003: lifetime, undiscounted, everyone alike; ``retention_cost`` is the service and loyalty
+  cost per customer-year, 0 unless given) beside ``model_clv``, the mean ``clv`` of the ``scores`` table,
+  with ``clv_note`` saying when and why they disagree;
+- ``cac`` = spend / new customers from ``marketing_spend`` (new customers: its
+  ``new_customers`` column, else the customers whose first purchase falls in the spend's
+  channel and period), or the mean ``customers.acquisition_cost``; ``ltv_cac`` = LTV (the model
+  CLV, else the formula CLV) / CAC; ``payback_months``: months from the first purchase until the
+  margin a customer brought (averaged over the customers observed that long) covers the CAC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from clvlab.errors import DataValidationError, Issue, check_param
+from clvlab.value.cohorts import PERIODS, Period, period_start, purchase_rows, rolling_cells
+
+__all__ = ["DEMO_SOURCES", "unit_economics"]
+
+DIMENSIONS = ("channel", "cohort")
+#: files of the bundled demo whose figures are assumptions, not data (see clvlab.datasets)
+DEMO_SOURCES = ("demo_marketing_spend.csv", "demo_customers.csv.gz")
+#: formula and model CLV "agree" when their ratio lies within this range
+AGREE = (2 / 3, 1.5)
+_WHERE = "unit_economics"
+
+
+def _tables(source: Any) -> list[str]:
+    return list(source.tables()) if callable(getattr(source, "tables", None)) else []
+
+
+def _demo_notes(source: Any, names: Sequence[str]) -> list[str]:
+    used: set[str] = set()
+    for name in names:
+        table = source.table(name)
+        if "_source" in table.columns:
+            used |= set(table.select("_source").distinct().execute()["_source"].dropna())
+    demo = sorted(used & set(DEMO_SOURCES))
+    if not demo:
+        return []
+    return [f"demo assumption: {' and '.join(demo)} are made up for the demo (CDNOW has no channels "
+            "or spend): channels follow the customer id, spend an assumed CAC; CAC, LTV:CAC and payback "
+            "are illustrations"]
+
+
+def _customers(source: Any, rows: ir.Table, end: dt.date, by: Sequence[str], period: str) -> ir.Table:
+    """One row per acquired customer: group columns, first day, orders, revenue, flags."""
+    per = rows.group_by("customer_id").aggregate(
+        first=rows.day.min(where=rows.is_purchase), last=rows.day.max(where=rows.is_purchase),
+        orders=rows.order_key.nunique(where=rows.is_purchase),
+        revenue=rows.amount.sum(),
+    ).filter(lambda t: t["first"].notnull())
+    end_lit = ibis.date(end.isoformat())
+    per = per.mutate(
+        cohort=period_start(per["first"], period),
+        repeat=per["last"] > per["first"],
+        years=(end_lit.delta(per["first"], unit="day") + 1).cast("float64") / 365.25,
+        eligible=per["first"] <= end_lit - ibis.interval(days=365),
+        active=per["last"] > end_lit - ibis.interval(days=365),
+    )
+    if "channel" in by or "customers" in _tables(source):
+        per = _with_channel(source, per, required="channel" in by)
+    return per
+
+
+def _with_channel(source: Any, per: ir.Table, *, required: bool) -> ir.Table:
+    have = "customers" in _tables(source)
+    if required and (not have or "acquisition_channel" not in source.table("customers").columns):
+        what = "has no customers table" if not have else "customers have no acquisition_channel"
+        msg = f"{_WHERE}: by='channel' needs the customers' acquisition channel, and the workspace {what}"
+        raise DataValidationError(msg, hint="load customers with an acquisition_channel column "
+                                  "(`clvlab load customers FILE`), or leave channel out of by")
+    if not have:
+        return per
+    cust = source.table("customers")
+    keep = {"customer_id": cust["customer_id"].cast("string")}
+    if "acquisition_channel" in cust.columns:
+        keep["channel"] = cust["acquisition_channel"]
+    if "acquisition_cost" in cust.columns:
+        keep["acquisition_cost"] = cust["acquisition_cost"].cast("float64")
+    joined = per.left_join(cust.select(**keep), "customer_id").drop("customer_id_right")
+    if "channel" in joined.columns:
+        joined = joined.mutate(channel=joined["channel"].fill_null("(none)"))
+    return joined
+
+
+def _spend(source: Any, end: dt.date, period: str) -> ir.Table | None:
+    """Spend by channel and cohort period up to ``as_of``; a period's negative total is an error."""
+    if "marketing_spend" not in _tables(source):
+        return None
+    spend = source.table("marketing_spend")
+    day = spend["period"].cast("date")
+    new = spend["new_customers"] if "new_customers" in spend.columns else ibis.null("int64")
+    spend = spend.filter(day <= ibis.date(end.isoformat())).mutate(cohort=period_start(day, period))
+    grouped = spend.group_by(["channel", "cohort"]).aggregate(
+        spend=spend["cost"].cast("float64").sum(), new_customers=new.sum(),
+        rows=spend.count(), counted=new.count(),
+    )
+    bad = grouped.filter(grouped.spend < 0).limit(3).execute()
+    if len(bad):
+        issues = [Issue("a period's total cost is negative", column="cost", value=float(r.spend),
+                        source=f"channel {r.channel}, {period} of {pd.Timestamp(r.cohort).date()}")
+                  for r in bad.itertuples()]
+        msg = f"{_WHERE}: marketing_spend holds negative spend"
+        raise DataValidationError(msg, issues, hint="fix the cost rows and re-load the file "
+                                  "(a re-load updates the stored rows)")
+    return grouped
+
+
+def _cac(per: ir.Table, spend: ir.Table | None, by: Sequence[str]) -> pd.DataFrame | None:
+    """CAC inputs per group: spend and the new customers it bought (at the channel x period grain)."""
+    if spend is not None:
+        if "channel" not in per.columns:
+            msg = f"{_WHERE}: marketing_spend is by channel, but the customers have no acquisition channel"
+            raise DataValidationError(msg, hint="load customers with an acquisition_channel column "
+                                      "(`clvlab load customers FILE`), or pass cac=False (--no-cac)")
+        won = per.group_by(["channel", "cohort"]).aggregate(won=per.count())
+        cells = spend.left_join(won, ["channel", "cohort"]).drop("channel_right", "cohort_right")
+        cells = cells.mutate(
+            won=ibis.cases((cells.counted == cells.rows, cells.new_customers), else_=cells.won.fill_null(0))
+        )
+        keys = list(by)
+        agg = cells.group_by(keys).aggregate(spend=cells.spend.sum(), cac_customers=cells.won.sum()) if keys \
+            else cells.aggregate(spend=cells.spend.sum(), cac_customers=cells.won.sum())
+        frame = agg.execute()
+        frame["cac"] = frame["spend"] / frame["cac_customers"].where(frame["cac_customers"] > 0)
+        frame["cac_source"] = "marketing_spend"
+        return frame
+    if "acquisition_cost" in per.columns:
+        keys = list(by)
+        cost = per["acquisition_cost"]
+        agg = per.group_by(keys).aggregate(cac=cost.mean()) if keys else per.aggregate(cac=cost.mean())
+        frame = agg.execute()
+        frame["cac_source"] = "customers.acquisition_cost"
+        return frame if frame["cac"].notna().any() else None
+    return None
+
+
+def _unmatched_spend(cac_frame: pd.DataFrame, frame: pd.DataFrame, by: list[str]) -> list[str]:
+    """A note naming spend groups with no acquired customer (a channel spelled otherwise in the
+    customers table, a period nobody was won in): their spend is in no row."""
+    if not by or "spend" not in cac_frame:
+        return []
+    orphan = cac_frame.merge(frame[by], on=by, how="left", indicator=True)
+    orphan = orphan[(orphan["_merge"] == "left_only") & orphan["spend"].notna()]
+    if orphan.empty:
+        return []
+    shown = ", ".join("/".join(str(_label(r[k])) for k in by) for _, r in orphan.head(3).iterrows())
+    more = f" and {len(orphan) - 3} more" if len(orphan) > 3 else ""
+    return [f"spend of {orphan['spend'].sum():,.2f} is in no row: no customer was acquired in {shown}{more} "
+            "(check the channel names in marketing_spend against customers.acquisition_channel)"]
+
+
+def _label(value: Any) -> Any:
+    return pd.Timestamp(value).date() if isinstance(value, pd.Timestamp | dt.date) else value
+
+
+def _payback_months(curve: pd.DataFrame, keys: list[str], row: pd.Series, margin: float) -> float:
+    """First month (1 = the month of the first purchase) whose cumulative mean margin per
+    customer reaches the row's CAC; NaN when it has not by as_of."""
+    if not np.isfinite(row.get("cac", np.nan)):
+        return float("nan")
+    sel = curve
+    for k in keys:
+        sel = sel[sel[k] == row[k]]
+    cum = (sel["revenue"] / sel["observed"].where(sel["observed"] > 0)).fillna(0.0).cumsum() * margin
+    hit = sel["age"][cum.to_numpy() >= row["cac"]]
+    return float(hit.iloc[0] + 1) if len(hit) else float("nan")
+
+
+def _clv_note(row: pd.Series, horizon: float | None, no_model: str) -> str:
+    formula, model, churn = row["formula_clv"], row.get("model_clv", np.nan), row["churn_rate"]
+    if not np.isfinite(churn):
+        return "no formula CLV: no customer was acquired a year before as_of (annual churn unknown)"
+    if churn == 0:
+        return "no formula CLV: nobody churned (churn rate 0)"
+    if not np.isfinite(model):
+        return no_model
+    ratio = formula / model if model else np.inf
+    if AGREE[0] <= ratio <= AGREE[1]:
+        return f"agree (formula / model = {ratio:.2f})"
+    span = f"{horizon:.0f} days, discounted" if horizon else "the scoring horizon, discounted"
+    return (f"disagree (formula / model = {ratio:.2f}): the formula counts a whole expected lifetime "
+            f"(1 / churn = {1 / churn:.1f} years) undiscounted, with every customer at the average rates; "
+            f"the model covers {span}, customer by customer (one-time buyers who look gone add little)")
+
+
+def unit_economics(
+    source: Any, by: Sequence[str] = ("channel", "cohort"), *, period: Period = "month",
+    as_of: str | dt.date | None = None, margin: float = 1.0, cac: bool = True, retention_cost: float = 0.0,
+) -> pd.DataFrame:
+    """CAC, AOV, ARPU, purchase frequency, repurchase, retention, churn, formula vs model CLV,
+    LTV:CAC and payback, one row per group (see the module docstring for each definition).
+
+    Parameters
+    ----------
+    source
+        A :class:`clvlab.Workspace` with ``transactions``; ``customers`` (acquisition channel
+        or cost), ``marketing_spend`` and ``scores`` are used when present.
+    by
+        Any of ``"channel"`` and ``"cohort"`` (``()`` for one row over everyone).
+    period
+        Calendar period of cohorts and of spend: ``"week"``, ``"month"``, ``"quarter"``, ``"year"``.
+    as_of
+        Last day counted (default: the last order day); outside the data is an error.
+    margin
+        Share of revenue that is margin, for the formula CLV and payback.
+    retention_cost
+        Service and loyalty cost per customer per year (seed 003 counts it in CLV): subtracted
+        from the yearly margin in the formula CLV.
+    cac
+        Compute CAC, LTV:CAC and payback; without spend or acquisition costs that is an error
+        saying what to load. ``cac=False`` computes the other figures.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group; ``attrs`` hold ``as_of``, ``period``, ``margin`` and ``notes``
+        (e.g. that the bundled demo spend is an assumption).
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    for dim in by:
+        check_param(dim in DIMENSIONS, "by", _WHERE, f"a sequence of {list(DIMENSIONS)}", dim)
+    check_param(period in PERIODS, "period", _WHERE, f"one of {list(PERIODS)}", period)
+    check_param(isinstance(margin, int | float) and 0 < margin <= 1, "margin", _WHERE,
+                "a share in (0, 1]", margin)
+    check_param(isinstance(retention_cost, int | float) and math.isfinite(retention_cost) and retention_cost >= 0,
+                "retention_cost", _WHERE, "a cost per customer-year >= 0", retention_cost)
+    rows, end = purchase_rows(source, as_of=as_of, where=_WHERE)
+    per = _customers(source, rows, end, by, period)
+    cac_frame = None
+    if cac:
+        cac_frame = _cac(per, _spend(source, end, period), by)
+        if cac_frame is None:
+            msg = f"{_WHERE}: no marketing spend or acquisition cost to compute CAC from"
+            raise DataValidationError(msg, hint="load spend with `clvlab load marketing_spend FILE` (period, channel, "
+                                      "cost), or customers with an acquisition_cost column; or pass cac=False "
+                                      "(--no-cac) for the figures without CAC")
+    scores = None
+    horizon = None
+    notes: list[str] = []
+    no_model = "no model CLV: run `clvlab score` (or `clvlab demo`) to write the scores table"
+    if "scores" in _tables(source):
+        from clvlab.derived import read_derived
+
+        scores = read_derived(source, "scores", columns=("clv",), where=_WHERE)
+        if "horizon_days" in scores.columns:
+            horizon = scores["horizon_days"].max().execute()
+        scored = scores["as_of"].max().execute() if "as_of" in scores.columns else None
+        if scored is not None and not pd.isna(scored) and pd.Timestamp(scored).date() != end:
+            no_model = (f"no model CLV: the scores table is as of {pd.Timestamp(scored).date()}, not {end}; "
+                        f"score as of {end} to compare")
+            notes.append(no_model)
+            scores = None
+    if scores is not None:
+        per = per.left_join(scores.select("customer_id", model_clv=scores["clv"].cast("float64")),
+                            "customer_id").drop("customer_id_right")
+    aggs = {
+        "customers": per.count(), "orders": per.orders.sum(), "revenue": per.revenue.sum(),
+        "repeaters": per.repeat.ifelse(1, 0).sum(), "years": per.years.sum(),
+        "eligible": per.eligible.ifelse(1, 0).sum(),
+        "retained": (per.eligible & per.active).ifelse(1, 0).sum(),
+    }
+    if scores is not None:
+        aggs["model_clv"] = per.model_clv.mean()
+    frame = (per.group_by(by).aggregate(**aggs) if by else per.aggregate(**aggs)).execute()
+    frame = frame.sort_values(by).reset_index(drop=True) if by else frame
+    frame["aov"] = frame["revenue"] / frame["orders"]
+    frame["purchase_frequency"] = frame["orders"] / frame["years"]
+    frame["arpu"] = frame["revenue"] / frame["years"]
+    frame["repurchase_rate"] = frame["repeaters"] / frame["customers"]
+    frame["retention_rate"] = frame["retained"] / frame["eligible"].where(frame["eligible"] > 0)
+    frame["churn_rate"] = 1 - frame["retention_rate"]
+    churn = frame["churn_rate"].where(frame["churn_rate"] > 0)
+    frame["retention_cost"] = float(retention_cost)
+    frame["formula_clv"] = (frame["aov"] * frame["purchase_frequency"] * margin - retention_cost) / churn
+    if "model_clv" not in frame:
+        frame["model_clv"] = np.nan
+    frame["clv_note"] = [_clv_note(r, horizon, no_model) for _, r in frame.iterrows()]
+    if cac_frame is not None:
+        frame = frame.merge(cac_frame, on=by, how="left") if by else frame.join(cac_frame)
+        notes += _unmatched_spend(cac_frame, frame, by)
+        frame["cac_source"] = frame["cac_source"].fillna("none: no spend or acquisition cost for this group")
+        ltv = frame["model_clv"].where(frame["model_clv"].notna(), frame["formula_clv"])
+        frame["ltv_cac"] = ltv / frame["cac"]
+        curve = rolling_cells(rows, per, by, end, "month").sort_values([*by, "age"])
+        frame["payback_months"] = [_payback_months(curve, by, r, margin) for _, r in frame.iterrows()]
+        notes += _demo_notes(source, [t for t in ("marketing_spend", "customers") if t in _tables(source)])
+        notes.append("LTV is the model CLV" if scores is not None else f"LTV is the formula CLV ({no_model})")
+    if "cohort" in frame:
+        frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.date
+    frame = frame.drop(columns=["repeaters", "years", "eligible", "retained"])
+    frame.attrs.update(as_of=str(end), period=period, margin=margin, retention_cost=retention_cost, by=by,
+                       notes=notes)
+    return frame

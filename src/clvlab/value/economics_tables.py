@@ -1,0 +1,46 @@
+"""Write the derived tables ``cohorts`` and ``economics`` (contracts in :mod:`clvlab.derived`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from clvlab.derived import write_derived
+from clvlab.value.cohorts import cohort_table
+from clvlab.value.economics import unit_economics
+
+__all__ = ["write_economics_tables"]
+
+
+def _group_key(row: pd.Series, by: list[str]) -> str:
+    return "|".join(f"{k}={row[k]}" for k in by) or "all"
+
+
+def write_economics_tables(
+    workspace: Any, *, run_id: str, as_of: str | dt.date | None = None, period: str = "month",
+    margin: float = 1.0, retention_cost: float = 0.0,
+) -> list[str]:
+    """Write ``cohorts`` (always, from the transactions) and ``economics`` (by channel when the
+    customers carry one, and by cohort; with CAC when spend or acquisition costs are loaded).
+
+    Returns the names of the tables written.
+    """
+    cells = cohort_table(workspace, period=period, as_of=as_of)  # type: ignore[arg-type]
+    cells["cell"] = cells["cohort"].dt.strftime("%Y-%m-%d") + "|" + cells["age"].astype(str)
+    cells["period"] = period
+    cells["cohort"] = cells["cohort"].dt.date
+    end = cells.attrs["as_of"]
+    write_derived(workspace, "cohorts", cells, run_id=run_id, as_of=end)
+    tables = workspace.tables()
+    channel = "customers" in tables and "acquisition_channel" in workspace.table("customers").columns
+    by = ["channel", "cohort"] if channel else ["cohort"]
+    cac = ("marketing_spend" in tables and channel) or (
+        "customers" in tables and "acquisition_cost" in workspace.table("customers").columns)
+    econ = unit_economics(workspace, by=by, period=period, as_of=end, margin=margin,  # type: ignore[arg-type]
+                          cac=bool(cac), retention_cost=retention_cost)
+    econ["group"] = [_group_key(r, by) for _, r in econ.iterrows()]
+    econ["notes"] = "; ".join(econ.attrs["notes"])
+    write_derived(workspace, "economics", econ, run_id=run_id, as_of=end)
+    return ["cohorts", "economics"]
