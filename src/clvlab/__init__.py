@@ -69,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "ConvergenceError": "clvlab.errors",
     "ConvergenceWarning": "clvlab.errors",
     "DataQualityWarning": "clvlab.errors",
+    "Hint": "clvlab.errors",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
                "derived", "pipeline", "stats"}
@@ -101,6 +102,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         ConvergenceWarning,
         DataQualityWarning,
         DataValidationError,
+        Hint,
         NotFittedError,
         ParameterError,
     )

@@ -14,8 +14,9 @@ clvlab.errors.NotFittedError: This BetaGeo instance is not fitted yet. Call 'fit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class ClvlabError(Exception):
@@ -45,20 +46,104 @@ class Issue:
         return (", ".join(where) + ": " if where else "") + self.message
 
 
-class DataValidationError(ValueError, ClvlabError):
-    """User data that cannot be used as given. ``issues`` lists where and why."""
+@dataclass(frozen=True)
+class Hint:
+    """A remedy: the setting that fixes an error and/or a sentence.
 
-    def __init__(self, message: str, issues: Sequence[Issue] = (), hint: str | None = None):
+    ``option`` is the Python keyword argument (``date_format``) and ``value`` what to pass
+    (``None``: the user's choice); ``text`` says anything else, or the whole remedy when no
+    setting fixes it. Each interface renders the setting its own way: Python as
+    ``date_format='%d/%m/%Y'`` (:meth:`python`), the CLI as ``--date-format '%d/%m/%Y'``
+    (``clvlab.cli._common.as_flag``), JSON as ``{"option", "value", "text"}`` (:meth:`to_dict`).
+
+    Examples
+    --------
+    >>> str(Hint(option="date_format", value="%d/%m/%Y"))
+    "date_format='%d/%m/%Y'"
+    >>> str(Hint("or 'mapping' in a config file", option="mapping", value={"amount": "total"}))
+    "mapping={'amount': 'total'} (or 'mapping' in a config file)"
+    """
+
+    text: str = ""
+    option: str | None = None
+    value: Any = None
+
+    @staticmethod
+    def python(hint: Hint) -> str:
+        """The setting as a keyword argument: ``date_format='%d/%m/%Y'`` (``sep=...`` without value)."""
+        return f"{hint.option}={'...' if hint.value is None else repr(hint.value)}"
+
+    def render(self, setting: Callable[[Hint], str] | None = None) -> str:
+        """The setting (rendered by ``setting``, default :meth:`python`), then ``text`` in brackets."""
+        fix = (setting or Hint.python)(self) if self.option else ""
+        if fix and self.text:
+            return f"{fix} ({self.text})"
+        return fix or self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"option": ..., "value": ..., "text": ...}`` for JSON answers."""
+        return {"option": self.option, "value": self.value, "text": self.text}
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+#: what ``hint=`` accepts: a sentence, a :class:`Hint`, or several (alternatives for one setting
+#: are joined by "or", other remedies by ";")
+HintLike = str | Hint | Sequence[str | Hint] | None
+
+
+def as_hints(hint: HintLike) -> tuple[Hint, ...]:
+    """``hint=`` as a tuple of :class:`Hint` (a plain string becomes ``Hint(text)``)."""
+    if hint is None or hint == "":
+        return ()
+    items = [hint] if isinstance(hint, str | Hint) else list(hint)
+    return tuple(h if isinstance(h, Hint) else Hint(str(h)) for h in items if h)
+
+
+def render_hints(hints: Sequence[Hint], setting: Callable[[Hint], str] | None = None) -> str:
+    """Hints as one phrase: ``date_format='%d/%m/%Y' or date_format='%m/%d/%Y'; see FILE``."""
+    text = ""
+    for i, h in enumerate(hints):
+        if i:
+            text += " or " if h.option and h.option == hints[i - 1].option else "; "
+        text += h.render(setting)
+    return text
+
+
+class DataValidationError(ValueError, ClvlabError):
+    """User data that cannot be used as given. ``issues`` lists where and why; ``hints`` how to fix it.
+
+    ``hint`` is a sentence, a :class:`Hint` naming the setting that fixes the error, or a list of
+    them; ``str(exc)`` renders settings as Python keywords, :meth:`describe` as an interface likes.
+
+    Examples
+    --------
+    >>> raise DataValidationError("dates are ambiguous", hint=[
+    ...     Hint(option="date_format", value="%d/%m/%Y"), Hint(option="date_format", value="%m/%d/%Y")])
+    Traceback (most recent call last):
+    ...
+    clvlab.errors.DataValidationError: dates are ambiguous. Hint: date_format='%d/%m/%Y' or date_format='%m/%d/%Y'
+    """
+
+    def __init__(self, message: str, issues: Sequence[Issue] = (), hint: HintLike = None):
+        self.message = message
         self.issues = list(issues)
-        self.hint = hint
-        text = message
+        self.hints = as_hints(hint)
+        #: the hints as text (Python keywords), or None
+        self.hint: str | None = render_hints(self.hints) or None
+        super().__init__(self.describe())
+
+    def describe(self, setting: Callable[[Hint], str] | None = None) -> str:
+        """The one-line message, settings in the hints rendered by ``setting`` (default Python)."""
+        text = self.message
         if self.issues:
             shown = "; ".join(str(i) for i in self.issues[:3])
             more = f" (and {len(self.issues) - 3} more)" if len(self.issues) > 3 else ""
-            text = f"{message}: {shown}{more}"
-        if hint:
-            text = f"{text}. Hint: {hint}"
-        super().__init__(text)
+            text = f"{text}: {shown}{more}"
+        if self.hints:
+            text = f"{text}. Hint: {render_hints(self.hints, setting)}"
+        return text
 
 
 class ParameterError(ValueError, ClvlabError):
