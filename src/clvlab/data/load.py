@@ -168,7 +168,7 @@ def _hints(con: Any, rows: list[Any], fmt: str | None, opts: LoadOptions) -> lis
                 else Hint("a strftime format such as '%d/%m/%Y'", option="date_format")]
     if any(str(r) == "not a number" for *_, r in rows):
         other = "," if opts.decimal == "." else "."
-        return [Hint("check the column mapping"), Hint(option="decimal", value=other)]
+        return [Hint("or check the column mapping", option="decimal", value=other)]
     if any(str(r).startswith(("outside the", "unknown", "not a whole number on"))
            for *_, r in rows):
         return [Hint("scores must lie on their metric's scale: add a metric or change its scale",
