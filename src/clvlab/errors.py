@@ -19,10 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 
-class ClvlabError(Exception):
-    """Root of every error clvlab raises on purpose."""
-
-
 @dataclass(frozen=True)
 class Issue:
     """One located problem in user data. ``row`` is 1-based, header excluded."""
@@ -111,6 +107,38 @@ def render_hints(hints: Sequence[Hint], setting: Callable[[Hint], str] | None = 
     return text
 
 
+class ClvlabError(Exception):
+    """Root of every error clvlab raises on purpose.
+
+    ``hint=`` (a sentence, a :class:`Hint` or a list of them) says how to fix it: ``hints`` holds
+    them, ``str(exc)`` ends in ``. Hint: ...`` with settings as Python keywords, and
+    :meth:`describe` renders settings as an interface likes (the CLI as flags).
+    """
+
+    #: how to fix the error (empty for errors raised without ``hint=``)
+    hints: tuple[Hint, ...] = ()
+
+    def __init__(self, *args: object, hint: HintLike = None) -> None:
+        super().__init__(*args)
+        self.hints = as_hints(hint)
+
+    @property
+    def hint(self) -> str | None:
+        """The hints as text (settings as Python keywords), or None."""
+        return render_hints(self.hints) or None
+
+    def describe(self, setting: Callable[[Hint], str] | None = None) -> str:
+        """The one-line message, settings in the hints rendered by ``setting`` (default Python)."""
+        text = self._text()
+        return f"{text}. Hint: {render_hints(self.hints, setting)}" if self.hints else text
+
+    def _text(self) -> str:
+        return Exception.__str__(self)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
 class DataValidationError(ValueError, ClvlabError):
     """User data that cannot be used as given. ``issues`` lists where and why; ``hints`` how to fix it.
 
@@ -129,21 +157,14 @@ class DataValidationError(ValueError, ClvlabError):
     def __init__(self, message: str, issues: Sequence[Issue] = (), hint: HintLike = None):
         self.message = message
         self.issues = list(issues)
-        self.hints = as_hints(hint)
-        #: the hints as text (Python keywords), or None
-        self.hint: str | None = render_hints(self.hints) or None
-        super().__init__(self.describe())
+        ClvlabError.__init__(self, message, hint=hint)  # ValueError.__init__ takes no hint
 
-    def describe(self, setting: Callable[[Hint], str] | None = None) -> str:
-        """The one-line message, settings in the hints rendered by ``setting`` (default Python)."""
-        text = self.message
-        if self.issues:
-            shown = "; ".join(str(i) for i in self.issues[:3])
-            more = f" (and {len(self.issues) - 3} more)" if len(self.issues) > 3 else ""
-            text = f"{text}: {shown}{more}"
-        if self.hints:
-            text = f"{text}. Hint: {render_hints(self.hints, setting)}"
-        return text
+    def _text(self) -> str:
+        if not self.issues:
+            return self.message
+        shown = "; ".join(str(i) for i in self.issues[:3])
+        more = f" (and {len(self.issues) - 3} more)" if len(self.issues) > 3 else ""
+        return f"{self.message}: {shown}{more}"
 
 
 class ParameterError(ValueError, ClvlabError):

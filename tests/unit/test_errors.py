@@ -90,3 +90,20 @@ def test_every_flag_a_hint_can_name_exists() -> None:
     flag that does not exist)."""
     flags = _cli_flags(typer.main.get_command(app))
     assert set(FLAGS.values()) <= flags, set(FLAGS.values()) - flags
+
+
+def test_every_clvlab_error_may_carry_hints_and_reads_as_before_without() -> None:
+    """``hint=`` works on any error of the tree; errors raised without one keep their text."""
+
+    class SomeError(clvlab.ClvlabError):
+        pass
+
+    exc = SomeError("case 3 needs a root cause", hint=Hint(option="root_cause", value="delivery"))
+    assert str(exc) == "case 3 needs a root cause. Hint: root_cause='delivery'"
+    assert exc.describe(as_flag) == "case 3 needs a root cause. Hint: --root-cause delivery"
+    assert exc.hint == "root_cause='delivery'"
+    plain = clvlab.ParameterError("The 'x' parameter of f must be positive. Got -1 instead.")
+    assert (str(plain), plain.hints, plain.hint) == (
+        "The 'x' parameter of f must be positive. Got -1 instead.", (), None)
+    assert plain.describe(as_flag) == str(plain)
+    assert str(clvlab.NotFittedError("not fitted")) == "not fitted"

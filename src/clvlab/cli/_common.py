@@ -194,6 +194,7 @@ FLAGS: dict[str, str] = {
     "sep": "--sep", "decimal": "--decimal", "encoding": "--encoding", "refunds": "--refunds",
     "config": "--config", "merge_duplicates": "--merge-duplicates", "rejects": "--rejects",
     "freq": "--freq", "observation_end": "--observation-end", "calibration_end": "--calibration-end",
+    "root_cause": "--root-cause",
 }
 _BARE = re.compile(r"[\w.:+=@-]+")
 
@@ -227,7 +228,7 @@ def as_flag(hint: Hint) -> str:
 def _report(exc: Exception, code: int, issues: list[Any]) -> None:
     if state.debug:
         traceback.print_exc()
-    text = exc.describe(as_flag) if isinstance(exc, DataValidationError) else str(exc)
+    text = exc.describe(as_flag) if isinstance(exc, ClvlabError) else str(exc)
     if state.json:
         rows = [{"row": i.row, "column": i.column, "value": i.value, "message": i.message} for i in issues]
         hints = [h.to_dict() for h in getattr(exc, "hints", ())]
