@@ -2,6 +2,8 @@
 
 Every error a user can cause derives from :class:`ClvlabError`; interfaces translate it at the
 boundary (the CLI prints one line and exits 1, the REST API answers 422 with the same fields).
+A remedy that is a setting is a :class:`Hint` naming the Python keyword; each interface renders
+it its own way (``date_format='%d/%m/%Y'``, ``--date-format '%d/%m/%Y'``, JSON fields).
 
 Examples
 --------

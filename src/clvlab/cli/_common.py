@@ -156,7 +156,8 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     An ``OSError`` (a directory or an unreadable file given as a path, a full disk) is a user
     mistake too: one line naming the path, exit 1. ``--debug`` adds the traceback. Anything else
-    is a bug and keeps its traceback.
+    is a bug and keeps its traceback. Hints name settings as flags (:func:`as_flag`); with
+    ``--json`` they are also listed as ``{option, value, text}``.
     """
 
     @functools.wraps(func)
