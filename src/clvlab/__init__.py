@@ -80,6 +80,7 @@ _EXPORTS: dict[str, str] = {
     "ConvergenceError": "clvlab.errors",
     "ConvergenceWarning": "clvlab.errors",
     "DataQualityWarning": "clvlab.errors",
+    "Hint": "clvlab.errors",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
                "derived", "pipeline", "stats", "lifecycle"}
@@ -112,6 +113,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         ConvergenceWarning,
         DataQualityWarning,
         DataValidationError,
+        Hint,
         NotFittedError,
         ParameterError,
     )

@@ -2,6 +2,8 @@
 
 Every error a user can cause derives from :class:`ClvlabError`; interfaces translate it at the
 boundary (the CLI prints one line and exits 1, the REST API answers 422 with the same fields).
+A remedy that is a setting is a :class:`Hint` naming the Python keyword; each interface renders
+it its own way (``date_format='%d/%m/%Y'``, ``--date-format '%d/%m/%Y'``, JSON fields).
 
 Examples
 --------
@@ -14,12 +16,9 @@ clvlab.errors.NotFittedError: This BetaGeo instance is not fitted yet. Call 'fit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-
-class ClvlabError(Exception):
-    """Root of every error clvlab raises on purpose."""
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,20 +44,129 @@ class Issue:
         return (", ".join(where) + ": " if where else "") + self.message
 
 
-class DataValidationError(ValueError, ClvlabError):
-    """User data that cannot be used as given. ``issues`` lists where and why."""
+@dataclass(frozen=True)
+class Hint:
+    """A remedy: the setting that fixes an error and/or a sentence.
 
-    def __init__(self, message: str, issues: Sequence[Issue] = (), hint: str | None = None):
+    ``option`` is the Python keyword argument (``date_format``) and ``value`` what to pass
+    (``None``: the user's choice); ``text`` says anything else, or the whole remedy when no
+    setting fixes it. Each interface renders the setting its own way: Python as
+    ``date_format='%d/%m/%Y'`` (:meth:`python`), the CLI as ``--date-format '%d/%m/%Y'``
+    (``clvlab.cli._common.as_flag``), JSON as ``{"option", "value", "text"}`` (:meth:`to_dict`).
+
+    Examples
+    --------
+    >>> str(Hint(option="date_format", value="%d/%m/%Y"))
+    "date_format='%d/%m/%Y'"
+    >>> str(Hint("or 'mapping' in a config file", option="mapping", value={"amount": "total"}))
+    "mapping={'amount': 'total'} (or 'mapping' in a config file)"
+    """
+
+    text: str = ""
+    option: str | None = None
+    value: Any = None
+
+    @staticmethod
+    def python(hint: Hint) -> str:
+        """The setting as a keyword argument: ``date_format='%d/%m/%Y'`` (``sep=...`` without value)."""
+        return f"{hint.option}={'...' if hint.value is None else repr(hint.value)}"
+
+    def render(self, setting: Callable[[Hint], str] | None = None) -> str:
+        """The setting (rendered by ``setting``, default :meth:`python`), then ``text`` in brackets."""
+        fix = (setting or Hint.python)(self) if self.option else ""
+        if fix and self.text:
+            return f"{fix} ({self.text})"
+        return fix or self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"option": ..., "value": ..., "text": ...}`` for JSON answers."""
+        return {"option": self.option, "value": self.value, "text": self.text}
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+#: what ``hint=`` accepts: a sentence, a :class:`Hint`, or several (alternatives for one setting
+#: are joined by "or", other remedies by ";")
+HintLike = str | Hint | Sequence[str | Hint] | None
+
+
+def as_hints(hint: HintLike) -> tuple[Hint, ...]:
+    """``hint=`` as a tuple of :class:`Hint` (a plain string becomes ``Hint(text)``)."""
+    if hint is None or hint == "":
+        return ()
+    items = [hint] if isinstance(hint, str | Hint) else list(hint)
+    return tuple(h if isinstance(h, Hint) else Hint(str(h)) for h in items if h)
+
+
+def render_hints(hints: Sequence[Hint], setting: Callable[[Hint], str] | None = None) -> str:
+    """Hints as one phrase: ``date_format='%d/%m/%Y' or date_format='%m/%d/%Y'; see FILE``."""
+    text = ""
+    for i, h in enumerate(hints):
+        if i:
+            text += " or " if h.option and h.option == hints[i - 1].option else "; "
+        text += h.render(setting)
+    return text
+
+
+class ClvlabError(Exception):
+    """Root of every error clvlab raises on purpose.
+
+    ``hint=`` (a sentence, a :class:`Hint` or a list of them) says how to fix it: ``hints`` holds
+    them, ``str(exc)`` ends in ``. Hint: ...`` with settings as Python keywords, and
+    :meth:`describe` renders settings as an interface likes (the CLI as flags).
+    """
+
+    #: how to fix the error (empty for errors raised without ``hint=``)
+    hints: tuple[Hint, ...] = ()
+
+    def __init__(self, *args: object, hint: HintLike = None) -> None:
+        super().__init__(*args)
+        self.hints = as_hints(hint)
+
+    @property
+    def hint(self) -> str | None:
+        """The hints as text (settings as Python keywords), or None."""
+        return render_hints(self.hints) or None
+
+    def describe(self, setting: Callable[[Hint], str] | None = None) -> str:
+        """The one-line message, settings in the hints rendered by ``setting`` (default Python)."""
+        text = self._text()
+        return f"{text}. Hint: {render_hints(self.hints, setting)}" if self.hints else text
+
+    def _text(self) -> str:
+        return Exception.__str__(self)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+class DataValidationError(ValueError, ClvlabError):
+    """User data that cannot be used as given. ``issues`` lists where and why; ``hints`` how to fix it.
+
+    ``hint`` is a sentence, a :class:`Hint` naming the setting that fixes the error, or a list of
+    them; ``str(exc)`` renders settings as Python keywords, :meth:`describe` as an interface likes.
+
+    Examples
+    --------
+    >>> raise DataValidationError("dates are ambiguous", hint=[
+    ...     Hint(option="date_format", value="%d/%m/%Y"), Hint(option="date_format", value="%m/%d/%Y")])
+    Traceback (most recent call last):
+    ...
+    clvlab.errors.DataValidationError: dates are ambiguous. Hint: date_format='%d/%m/%Y' or date_format='%m/%d/%Y'
+    """
+
+    def __init__(self, message: str, issues: Sequence[Issue] = (), hint: HintLike = None):
+        self.message = message
         self.issues = list(issues)
-        self.hint = hint
-        text = message
-        if self.issues:
-            shown = "; ".join(str(i) for i in self.issues[:3])
-            more = f" (and {len(self.issues) - 3} more)" if len(self.issues) > 3 else ""
-            text = f"{message}: {shown}{more}"
-        if hint:
-            text = f"{text}. Hint: {hint}"
-        super().__init__(text)
+        ClvlabError.__init__(self, message, hint=hint)  # ValueError.__init__ takes no hint
+
+    def _text(self) -> str:
+        if not self.issues:
+            return self.message
+        shown = "; ".join(str(i) for i in self.issues[:3])
+        more = f" (and {len(self.issues) - 3} more)" if len(self.issues) > 3 else ""
+        return f"{self.message}: {shown}{more}"
 
 
 class ParameterError(ValueError, ClvlabError):

@@ -100,7 +100,7 @@ def test_hand_made_rfm_file_states_its_unit_in_a_column_or_with_freq(shop: Path)
     assert result.exit_code == 1
     assert "does not record its time unit" in result.output
     assert "time_unit" in result.output
-    assert "--freq" in result.output
+    assert "--freq W (or D, M)" in result.output
     pd.testing.assert_frame_equal(_score(shop, str(bare), "--freq", "W"), weekly)
     spelled = shop / "spelled.csv"
     pd.read_csv(bare, dtype={"customer_id": str}).assign(time_unit="Week").to_csv(spelled, index=False)

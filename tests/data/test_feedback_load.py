@@ -170,7 +170,7 @@ def test_missing_metric_column_suggests_wide_mapping(tmp_path: Path) -> None:
     f.write_text("response_id,responded_at,推荐分\nR1,2024-01-01,9\n")
     with clvlab.connect(":memory:") as ws, pytest.raises(clvlab.DataValidationError) as exc:
         ws.load_feedback(f, {"score": "推荐分"})
-    assert "--map score:<metric>=<column>" in str(exc.value)
+    assert "mapping={'score:<metric>': '<column>'}" in str(exc.value)
 
 
 def test_wide_rejects_show_the_response_id_as_written(tmp_path: Path) -> None:

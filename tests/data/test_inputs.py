@@ -48,7 +48,7 @@ def test_big5_is_not_read_as_gbk(tmp_path: Path) -> None:
     f = tmp_path / "問卷.csv"
     f.write_bytes(text.encode("big5"))
     with clvlab.connect(":memory:") as ws:
-        with pytest.raises(DataValidationError, match=r"not UTF-8 text.*--encoding.*big5"):
+        with pytest.raises(DataValidationError, match=r"not UTF-8 text.*encoding=.*big5"):
             ws.load_feedback(f, {"response_id": "回覆ID", "metric": "指標", "score": "評分",
                                  "comment": "評論"})
         r = ws.load_feedback(f, {"response_id": "回覆ID", "metric": "指標", "score": "評分",
@@ -68,7 +68,7 @@ def test_explicit_encoding_and_undecodable_bytes(tmp_path: Path) -> None:
     with clvlab.connect(":memory:") as ws:
         with pytest.raises(DataValidationError, match=r"not UTF-8 text: byte 0xE9 on line 2") as e:
             ws.load_transactions(f)
-        assert "--encoding" in str(e.value)
+        assert "encoding=" in str(e.value)
         assert "sep=" not in str(e.value)
         r = ws.load_transactions(f, encoding="cp1252")
         assert r.inserted == 2
@@ -92,7 +92,7 @@ def test_late_non_utf8_byte_hints_encoding_not_separator(tmp_path: Path) -> None
                   + "Z,2024-01-02,1,Café\n".encode("cp1252"))
     with clvlab.connect(":memory:") as ws:
         with pytest.raises(DataValidationError,
-                           match=r"not UTF-8 text: byte 0xE9 on line 4002 .*--encoding") as e:
+                           match=r"not UTF-8 text: byte 0xE9 on line 4002 .*encoding=") as e:
             ws.load_transactions(f)
         assert "sep=" not in str(e.value)
         assert ws.load_transactions(f, encoding="cp1252").inserted == 4001

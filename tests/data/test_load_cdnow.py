@@ -79,5 +79,5 @@ def test_headerless_without_names_suggests_mapping(shared_data: Path) -> None:
         msg = str(exc.value)
         assert "'CDNOW_sample.txt' has no column for required 'customer_id'" in msg
         assert "available columns: column0, column1, column2, column3, column4" in msg
-        assert "--map customer_id=<column>" in msg
+        assert "mapping={'customer_id': '<column>'}" in msg
         assert ws.tables() == []

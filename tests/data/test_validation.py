@@ -49,8 +49,9 @@ def test_every_row_bad_gives_located_message_and_changes_nothing(
         "row 1, column 'ordered_at', value '2023-13-01': not a date (expected %Y-%m-%d); "
         "row 2, column 'amount', value 'ten': not a number; "
         "row 3, column 'customer_id': missing customer id (and 1 more). "
-        "Hint: --date-format '%Y-%d-%m'; rejected rows are in"
+        "Hint: date_format='%Y-%d-%m'; rejected rows are in"
     )
+    assert exc.value.hints[0] == clvlab.Hint(option="date_format", value="%Y-%d-%m")
     assert Path(where).parent == tmp_path / "shop.rejects"
     assert re.fullmatch(r"orders-[0-9a-f]{8}\.rejects\.csv", Path(where).name)
     assert [i.row for i in exc.value.issues] == [1, 2, 3, 4]
@@ -69,7 +70,7 @@ def test_missing_required_column_names_file_and_columns(
     assert str(exc.value) == (
         "'orders.csv' has no column for required 'ordered_at' of table 'transactions'; "
         "available columns: cust, when, total. "
-        "Hint: --map ordered_at=<column> (or 'mapping' in a config file)"
+        "Hint: mapping={'ordered_at': '<column>'} (or 'mapping' in a config file)"
     )
     assert _snapshot(ws) == before
 
@@ -82,7 +83,7 @@ def test_mapping_to_absent_column_is_reported(ws: clvlab.Workspace, tmp_path: Pa
         ws.load_transactions(f, mapping={"customer_id": "cust no"})
     assert str(exc.value) == (
         "mapping 'customer_id' -> 'cust no': 'orders.csv' has no column 'cust no'; "
-        "available columns: Cust_No, ordered_at, amount. Hint: --map customer_id=Cust_No"
+        "available columns: Cust_No, ordered_at, amount. Hint: mapping={'customer_id': 'Cust_No'}"
     )
     with pytest.raises(clvlab.DataValidationError, match="not a column of table 'transactions'"):
         ws.load_transactions(f, mapping={"client": "Cust_No"})
@@ -137,7 +138,7 @@ def test_ambiguous_dates_ask_for_a_format(tmp_path: Path) -> None:
         with pytest.raises(clvlab.DataValidationError) as exc:
             w.load_transactions(f)
         assert "ambiguous" in str(exc.value)
-        assert "--date-format '%d/%m/%Y' or '%m/%d/%Y'" in str(exc.value)
+        assert "date_format='%d/%m/%Y' or date_format='%m/%d/%Y'" in str(exc.value)
         report = w.load_transactions(f, date_format="%d/%m/%Y")
         assert report.inserted == 2
         got = w.table("transactions").order_by("customer_id").ordered_at.execute()

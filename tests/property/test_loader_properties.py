@@ -97,11 +97,11 @@ def test_text_survives_its_encoding(categories: list[str], encoding: str) -> Non
         f.write_bytes(body.encode(encoding))
         with clvlab.connect(":memory:") as ws:
             refusal = ""
-            try:  # detected, or refused naming --encoding (short GBK text may also be Big5)
+            try:  # detected, or refused naming encoding= (short GBK text may also be Big5)
                 detected = ws.load_transactions(f).inserted
             except DataValidationError as exc:
                 detected, refusal = 0, str(exc)
-            assert not refusal or "--encoding" in refusal
+            assert not refusal or "encoding=" in refusal
             explicit = ws.load_transactions(f, encoding=encoding)
             assert detected + explicit.inserted == len(categories)
             got = ws.con.con.execute(

@@ -31,12 +31,12 @@ def open_cases(session: Session, alerts: pd.DataFrame, *, policy: CasePolicy, cl
         msg = "cannot open cases"
         raise DataValidationError(msg, [Issue("required column missing", column="response_id", source="alerts")])
     cuts = policy.thresholds(clv)
-    rows = alerts.drop_duplicates("response_id").to_dict("records")
-    blank = [i for i, r in enumerate(rows, start=1) if clean(r.get("response_id")) in (None, "")]
+    blank = [i for i, v in enumerate(alerts["response_id"], start=1) if clean(v) in (None, "")]  # rows of alerts
     if blank:
         msg = "cannot open cases"
         raise DataValidationError(msg, [Issue("response_id is empty", row=i, column="response_id",
                                               source="alerts") for i in blank])
+    rows = alerts.drop_duplicates("response_id").to_dict("records")
     existing: set[str] = set()
     ids = [str(r["response_id"]) for r in rows]
     for start in range(0, len(ids), _CHUNK):

@@ -45,6 +45,7 @@ from clvlab.cases.model import (
 from clvlab.cases.notify import Notifier, flush_outbox, notify_owner
 from clvlab.cases.opening import assign_unowned, clv_series, open_cases
 from clvlab.cases.rules import CasePolicy
+from clvlab.errors import Hint
 from clvlab.settings import get_settings
 from clvlab.store import AppStore, Case, CaseEvent, Owner, Resurvey, utcnow
 
@@ -266,8 +267,9 @@ class CaseService:
                 if cause is not None:
                     case.root_cause = normalise_cause(case_id, cause)
                 if not case.root_cause:
-                    msg = f"case {case_id} needs a root cause to be resolved (e.g. --root-cause delivery)"
-                    raise CaseError(msg)
+                    msg = f"case {case_id} needs a root cause to be resolved"
+                    raise CaseError(msg, hint=Hint("or product, staff, price, ...", option="root_cause",
+                                                   value="delivery"))
                 if case.state == "open":
                     case.first_contact_at = case.first_contact_at or now
                     log_event(s, case, actor, "start", "open", "in_progress", "contacted", now)

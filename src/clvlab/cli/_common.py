@@ -20,6 +20,7 @@ import datetime as dt
 import functools
 import json
 import math
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -33,7 +34,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 from rich.text import Text
 
-from clvlab.errors import ClvlabError, DataValidationError, ParameterError
+from clvlab.errors import ClvlabError, DataValidationError, Hint, ParameterError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -155,7 +156,8 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     An ``OSError`` (a directory or an unreadable file given as a path, a full disk) is a user
     mistake too: one line naming the path, exit 1. ``--debug`` adds the traceback. Anything else
-    is a bug and keeps its traceback.
+    is a bug and keeps its traceback. Hints name settings as flags (:func:`as_flag`); with
+    ``--json`` they are also listed as ``{option, value, text}``.
     """
 
     @functools.wraps(func)
@@ -186,14 +188,54 @@ def _os_message(exc: OSError) -> str:
     return f"{where}: {reason}" if where else reason
 
 
+#: the CLI flag of each library keyword that error hints name (the one place they meet);
+#: a keyword missing here has no flag and is shown as the Python keyword
+FLAGS: dict[str, str] = {
+    "mapping": "--map", "scales": "--scale", "date_format": "--date-format", "timezone": "--timezone",
+    "sep": "--sep", "decimal": "--decimal", "encoding": "--encoding", "refunds": "--refunds",
+    "config": "--config", "merge_duplicates": "--merge-duplicates", "rejects": "--rejects",
+    "freq": "--freq", "observation_end": "--observation-end", "calibration_end": "--calibration-end",
+    "root_cause": "--root-cause",
+}
+_BARE = re.compile(r"[\w.:+=@-]+")
+
+
+def _shell(word: str) -> str:
+    """``word`` as the shell reads it: bare when plain (``gb18030``), else single-quoted."""
+    return word if _BARE.fullmatch(word) else "'" + word.replace("'", "'\"'\"'") + "'"
+
+
+def _flag_value(value: Any) -> str:
+    if isinstance(value, list | tuple):  # --scale csat=0-10
+        return "-".join(format(v, "g") if isinstance(v, float) else str(v) for v in value)
+    return str(value)
+
+
+def as_flag(hint: Hint) -> str:
+    """The setting of ``hint`` as CLI flags: ``--date-format '%d/%m/%Y'``, ``--map amount=total``."""
+    flag = FLAGS.get(hint.option or "")
+    if flag is None:
+        return Hint.python(hint)
+    value = hint.value
+    if value is None:
+        return f"{flag} {str(hint.option).upper()}"
+    if value is True:
+        return flag
+    if isinstance(value, Mapping):
+        return " ".join(f"{flag} {_shell(f'{k}={_flag_value(v)}')}" for k, v in value.items())
+    return f"{flag} {_shell(_flag_value(value))}"
+
+
 def _report(exc: Exception, code: int, issues: list[Any]) -> None:
     if state.debug:
         traceback.print_exc()
+    text = exc.describe(as_flag) if isinstance(exc, ClvlabError) else str(exc)
     if state.json:
         rows = [{"row": i.row, "column": i.column, "value": i.value, "message": i.message} for i in issues]
-        print(json_text({"ok": False, "error": str(exc), "errors": rows, "status": code}, indent=None))
+        hints = [h.to_dict() for h in getattr(exc, "hints", ())]
+        print(json_text({"ok": False, "error": text, "errors": rows, "hints": hints, "status": code}, indent=None))
     else:
-        console.print(styled(("error:", "bold red"), " ", str(exc)), soft_wrap=True)
+        console.print(styled(("error:", "bold red"), " ", text), soft_wrap=True)
     raise typer.Exit(code) from None
 
 

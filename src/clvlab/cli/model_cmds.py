@@ -23,7 +23,7 @@ from clvlab.cli._common import (
     write_frame,
 )
 from clvlab.cli.data_cmds import Freq, FreqOpt, UnitOpt, freq_value
-from clvlab.errors import DataValidationError, ParameterError
+from clvlab.errors import DataValidationError, Hint, ParameterError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,8 +64,9 @@ def _summary_frame(
         known = frame.attrs.get("freq")
         if known is None and freq is None:
             msg = f"'{rfm_file}' does not record its time unit (days, weeks or months)"
-            raise DataValidationError(msg, hint=f"add a column '{UNIT_COLUMN}' holding D, W or M to the file "
-                                      "(clvlab rfm writes it), or pass --freq W (or D, M)")
+            raise DataValidationError(msg, hint=[Hint(f"add a column '{UNIT_COLUMN}' holding D, W or M to the "
+                                                      "file (clvlab rfm writes it)"),
+                                                 Hint("or D, M", option="freq", value="W")])
         if known is not None and freq is not None and freq.value != known:
             msg = f"--freq {freq.value} contradicts '{rfm_file}', which is in {unit_name(known)}"
             raise DataValidationError(msg, hint=f"drop --freq, or recompute the file with clvlab rfm --freq {freq.value}")

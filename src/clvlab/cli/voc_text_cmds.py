@@ -21,7 +21,7 @@ from clvlab.cli._common import (
     state,
     user_errors,
 )
-from clvlab.errors import DataValidationError
+from clvlab.errors import DataValidationError, Hint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +50,8 @@ def feedback_comments(workspace: Path | None, by: str | None) -> tuple[pd.DataFr
         cols = list(table.columns)
         if "comment" not in cols:
             msg = "the feedback table has no 'comment' column"
-            raise DataValidationError(msg, hint="load feedback with --map comment=<your comment column>")
+            raise DataValidationError(msg, hint=Hint("when you load the feedback", option="mapping",
+                                                      value={"comment": "<column>"}))
         table, canon = with_dimensions(ws, [by] if by else [], where="voc text", table=table)
         group = canon[0] if canon else None
         keep = ["comment", *([group] if group else []), *(["responded_at"] if "responded_at" in cols else [])]

@@ -23,13 +23,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from clvlab.errors import DataValidationError, ParameterError
+from clvlab.errors import DataValidationError, Hint, ParameterError
 
 SNIFF_BYTES = 64 * 1024
 _CHUNK = 1 << 20
 _GLOB = re.compile(r"[*?\[\]{}]")
 _UTF8 = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig", "u8"}
-_ENCODING_HINT = "--encoding NAME, e.g. gb18030 (GBK), big5, cp1252, latin-1, utf-16"
+_ENCODING_HINT = Hint("GBK; or another: big5, cp1252, latin-1, utf-16", option="encoding", value="gb18030")
 
 
 def check_readable(path: Path) -> None:
@@ -89,7 +89,8 @@ def detect_encoding(path: Path) -> str:
             return "gb18030"
         msg = (f"'{path.name}' is not UTF-8 text and reads both as GB18030/GBK (Simplified "
                "Chinese) and as Big5 (Traditional Chinese)")
-        raise DataValidationError(msg, hint="--encoding gb18030 or --encoding big5")
+        raise DataValidationError(msg, hint=[Hint(option="encoding", value="gb18030"),
+                                             Hint(option="encoding", value="big5")])
     line = raw[: err.start].count(b"\n") + 1
     msg = (f"'{path.name}' is not UTF-8 text: byte 0x{raw[err.start]:02X} on line {line} does "
            "not decode, and the file does not read as GB18030/GBK either")

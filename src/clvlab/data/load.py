@@ -37,7 +37,7 @@ from clvlab.data.report import LoadReport
 from clvlab.data.rows import PARSED, build_parsed
 from clvlab.data.sources import Staged, quote_ident, quote_str, stage_source
 from clvlab.data.write import insert, private_rejects_dir, rejects_file, rejects_path
-from clvlab.errors import DataValidationError, Issue
+from clvlab.errors import DataValidationError, Hint, Issue
 
 __all__ = ["LoadReport", "load_table"]
 
@@ -151,27 +151,28 @@ def _all_bad(
         Issue(message=reason, row=int(r), column=mapping.get(c, c), value=v)
         for r, c, v, reason in rows
     ]
-    hint = _hint(con, rows[:3], fmt, opts)
+    hints = _hints(con, rows[:3], fmt, opts)
     if report.rejects_path:
-        extra = f"rejected rows are in {report.rejects_path}"
-        hint = f"{hint}; {extra}" if hint else extra
+        hints.append(Hint(f"rejected rows are in {report.rejects_path}"))
     n = report.n_rejected
     msg = f"{n:,} invalid row{'s' if n != 1 else ''} in '{staged.name}' (no valid row)"
-    return DataValidationError(msg, issues, hint=hint)
+    return DataValidationError(msg, issues, hint=hints)
 
 
-def _hint(con: Any, rows: list[Any], fmt: str | None, opts: LoadOptions) -> str | None:
+def _hints(con: Any, rows: list[Any], fmt: str | None, opts: LoadOptions) -> list[Hint]:
+    """The setting that would make the first invalid rows valid, when one is likely."""
     dates = [str(v) for _, _, v, r in rows if str(r).startswith("not a date")]
     if dates:
         sug = suggest_date_format(con, dates, opts.timezone, fmt or "ISO")
-        return f"--date-format '{sug}'" if sug else "--date-format '<strftime format>'"
+        return [Hint(option="date_format", value=sug) if sug
+                else Hint("a strftime format such as '%d/%m/%Y'", option="date_format")]
     if any(str(r) == "not a number" for *_, r in rows):
         other = "," if opts.decimal == "." else "."
-        return f"check the column mapping, or --decimal '{other}'"
+        return [Hint("or check the column mapping", option="decimal", value=other)]
     if any(str(r).startswith(("outside the", "unknown", "not a whole number on"))
            for *_, r in rows):
-        return ("scores must lie on their metric's scale; pass scales={metric: [low, high]} "
-                "(config key 'scales') to add a metric or change a scale")
+        return [Hint("scores must lie on their metric's scale: add a metric or change its scale",
+                     option="scales", value={"<metric>": ["<low>", "<high>"]})]
     if any(str(r).startswith("missing") for *_, r in rows):
-        return "check the column mapping (--map canonical=source_column)"
-    return None
+        return [Hint("check the column mapping", option="mapping", value={"<canonical>": "<column>"})]
+    return []

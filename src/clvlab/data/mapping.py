@@ -24,7 +24,7 @@ from typing import Any
 from clvlab._config import read_config_file
 from clvlab.data.contract import TableContract, normalise_name
 from clvlab.data.refunds import RULES
-from clvlab.errors import DataValidationError, ParameterError, check_param
+from clvlab.errors import DataValidationError, Hint, ParameterError, check_param
 
 _CONFIG_KEYS = {"mapping", "date_format", "timezone", "decimal", "sep", "header", "columns",
                 "scales", "refunds", "encoding"}
@@ -135,7 +135,7 @@ def resolve_mapping(
                 f"mapping '{canon}' -> '{src}': '{source}' has no column '{src}'; "
                 f"available columns: {cols}"
             )
-            hint = f"--map {canon}={close[0]}" if close else None
+            hint = Hint(option="mapping", value={canon: close[0]}) if close else None
             raise DataValidationError(msg, hint=hint)
     result = dict(mapping)
     used = set(result.values())
@@ -165,9 +165,9 @@ def resolve_mapping(
             f"'{source}' has no column for required {', '.join(repr(m) for m in missing)} of "
             f"table '{contract.name}'{alt}; available columns: {cols}"
         )
-        hint = f"--map {first}=<column> (or 'mapping' in a config file)"
+        hints = [Hint("or 'mapping' in a config file", option="mapping", value={first: "<column>"})]
         if contract.wide is not None and first in (contract.wide.value, contract.wide.by):
-            hint += (f"; one column per {contract.wide.by}: "
-                     f"--map {contract.wide.value}:<{contract.wide.by}>=<column>")
-        raise DataValidationError(msg, hint=hint)
+            hints.append(Hint(f"one column per {contract.wide.by}", option="mapping",
+                              value={f"{contract.wide.value}:<{contract.wide.by}>": "<column>"}))
+        raise DataValidationError(msg, hint=hints)
     return {c: result[c] for c in names if c in result}

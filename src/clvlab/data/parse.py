@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from clvlab.data.sources import quote_ident, quote_str
-from clvlab.errors import DataValidationError
+from clvlab.errors import DataValidationError, Hint
 
 #: formats tried, in order, when no date_format is given ("ISO" = ISO 8601 with optional offset)
 DATE_CANDIDATES: tuple[str, ...] = (
@@ -198,7 +198,8 @@ def infer_date_format(con: Any, table: str, column: str, source: str, tz: str) -
                     f"dates in column '{column}' of '{source}' are ambiguous: {row[0]!r} reads "
                     f"as {row[1]} with '{first}' and as {row[2]} with '{other}'"
                 )
-                raise DataValidationError(msg, hint=f"--date-format '{first}' or '{other}'")
+                raise DataValidationError(msg, hint=[Hint(option="date_format", value=first),
+                                                     Hint(option="date_format", value=other)])
         return first
     finally:
         con.execute(f"DROP TABLE IF EXISTS {sample}")

@@ -27,7 +27,7 @@ from clvlab.data.files import (
     text_as_utf8,
     utf8_problem,
 )
-from clvlab.errors import ClvlabError, DataValidationError
+from clvlab.errors import ClvlabError, DataValidationError, Hint
 
 _DELIMS = (",", "\t", ";", "|")
 _NUMBERISH = re.compile(r"^[\s\"']*[-+]?[\d.,/:\- ]*\d[\d.,/:\- TZ]*[\s\"']*$")
@@ -199,7 +199,7 @@ def _stage_text(con: Any, path: Path, table: str, sep: str | None, header: bool 
             raise bad_text from exc
         msg = f"cannot read '{name}' as delimited text: {str(exc).splitlines()[0]}"
         raise DataValidationError(
-            msg, hint="pass sep=... (',', ';', '\\t', 'whitespace') or fix the line named above"
+            msg, hint=Hint("',', ';', '\\t' or 'whitespace'; or fix the line named above", option="sep")
         ) from exc
     cols = _columns(con, table)
     con.execute(

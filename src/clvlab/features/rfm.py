@@ -32,7 +32,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from clvlab.errors import DataValidationError, check_param
+from clvlab.errors import DataValidationError, Hint, check_param
 from clvlab.features.units import DEFAULT_TIME_UNIT
 
 __all__ = ["calibration_holdout", "rfm_summary"]
@@ -415,7 +415,7 @@ def calibration_holdout(
             f"calibration_end {cal_end.isoformat()} is not before the latest purchase "
             f"({used_end.isoformat()}): the holdout period is empty"
         )
-        raise DataValidationError(msg, hint="pass an earlier calibration_end or observation_end")
+        raise DataValidationError(msg, hint=Hint("a date before the latest purchase", option="calibration_end"))
     frame.attrs = {
         "freq": freq,
         "calibration_end": cal_end.isoformat(),

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from clvlab.errors import DataValidationError, Issue
+from clvlab.errors import DataValidationError, HintLike, Issue
 
 if TYPE_CHECKING:
     from clvlab.features.rfm import Freq
@@ -115,7 +115,7 @@ def read_unit_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return out
 
 
-def check_same_unit(model: Any, unit: str, *, model_source: str, data_source: str, remedy: str) -> None:
+def check_same_unit(model: Any, unit: str, *, model_source: str, data_source: str, remedy: HintLike) -> None:
     """Refuse a model fitted in another time unit than the data it is applied to.
 
     A model without a recorded unit (files from older versions) passes: its unit is unknown.

@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from clvlab.errors import DataValidationError, ParameterError, check_param
+from clvlab.errors import DataValidationError, Hint, ParameterError, check_param
 
 __all__ = ["DIMENSIONS", "feedback_table", "grouped_frame", "resolve_dimensions", "with_dimensions"]
 
@@ -117,7 +117,8 @@ def feedback_table(
     cols = list(t.columns)
     if "score" not in cols:
         msg = f"{where}: the feedback table has no 'score' column (columns: {', '.join(cols)})"
-        raise DataValidationError(msg, hint="load it with ws.load('feedback', ..., mapping={'score': ...})")
+        raise DataValidationError(msg, hint=Hint("when you load the feedback", option="mapping",
+                                                  value={"score": "<column>"}))
     if "metric" in cols:
         t = t.filter(t.metric.lower() == metric)
     t, canon = with_dimensions(source, dims, where=where, scores=scores, table=t.filter(t.score.notnull()))
