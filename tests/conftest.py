@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -57,3 +59,34 @@ def _fresh_cli_state() -> Iterator[None]:
     state.json, state.debug = False, False
     yield
     state.json, state.debug = False, False
+
+
+@contextmanager
+def _pg_transactions_table(schema: str, frame: Any, extra: Iterable[tuple[Any, ...]] = ()) -> Iterator[Any]:
+    """``frame`` (customer_id, ordered_at, amount) in ``<schema>.transactions`` with the workspace's
+    column types (COPY), plus ``extra`` rows (customer_id, ordered_at, amount, is_refund); yields
+    the Ibis table on a PostgreSQL connection that is closed afterwards."""
+    import ibis
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as con:
+        con.execute(f"CREATE TABLE {schema}.transactions (customer_id VARCHAR, ordered_at TIMESTAMP, "
+                    "amount DECIMAL(18,4), is_refund BOOLEAN)")
+        with con.cursor().copy(
+            f"COPY {schema}.transactions (customer_id, ordered_at, amount, is_refund) FROM STDIN"
+        ) as copy:
+            for cid, at, amount in frame[["customer_id", "ordered_at", "amount"]].itertuples(index=False):
+                copy.write_row((cid, at.to_pydatetime(), amount, False))
+            for row in extra:
+                copy.write_row(row)
+    backend = ibis.postgres.connect(host="127.0.0.1", user="postgres", database="test", schema=schema)
+    try:
+        yield backend.table("transactions")
+    finally:
+        backend.disconnect()
+
+
+@pytest.fixture
+def pg_transactions_table() -> Any:
+    """The function that copies a transaction frame into a PostgreSQL schema (a context manager)."""
+    return _pg_transactions_table

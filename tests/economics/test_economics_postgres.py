@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import ibis
 import numpy as np
-import psycopg
 import pytest
 
 import clvlab
@@ -16,22 +16,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture
-def pg_transactions(pg_schema: str) -> Iterator[ibis.Table]:
+def pg_transactions(pg_schema: str, pg_transactions_table: Any) -> Iterator[ibis.Table]:
     """CDNOW sample in ``<pg_schema>.transactions`` with the workspace's column types."""
     frame = ds.load_cdnow("sample")
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as con:
-        con.execute(f"CREATE TABLE {pg_schema}.transactions (customer_id VARCHAR, ordered_at TIMESTAMP, "
-                    "amount DECIMAL(18,4), is_refund BOOLEAN)")
-        with con.cursor().copy(
-            f"COPY {pg_schema}.transactions (customer_id, ordered_at, amount, is_refund) FROM STDIN"
-        ) as copy:
-            for cid, at, amount in frame[["customer_id", "ordered_at", "amount"]].itertuples(index=False):
-                copy.write_row((cid, at.to_pydatetime(), amount, False))
-    backend = ibis.postgres.connect(host="127.0.0.1", user="postgres", database="test", schema=pg_schema)
-    try:
-        yield backend.table("transactions")
-    finally:
-        backend.disconnect()
+    with pg_transactions_table(pg_schema, frame) as table:
+        yield table
 
 
 def test_postgres_equals_duckdb(pg_transactions: ibis.Table) -> None:

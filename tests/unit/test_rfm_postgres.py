@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import ibis
 import lifetimes.utils as lu
@@ -18,25 +19,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture
-def pg_transactions(pg_schema: str) -> Iterator[ibis.Table]:
+def pg_transactions(pg_schema: str, pg_transactions_table: Any) -> Iterator[ibis.Table]:
     """CDNOW master in ``<pg_schema>.transactions`` with the workspace's column types (COPY)."""
     frame = ds.load_cdnow("master")
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as con:
-        con.execute(
-            f"CREATE TABLE {pg_schema}.transactions (customer_id VARCHAR, ordered_at TIMESTAMP, "
-            "amount DECIMAL(18,4), is_refund BOOLEAN)"
-        )
-        with con.cursor().copy(
-            f"COPY {pg_schema}.transactions (customer_id, ordered_at, amount, is_refund) FROM STDIN"
-        ) as copy:
-            for cid, at, amount in frame[["customer_id", "ordered_at", "amount"]].itertuples(index=False):
-                copy.write_row((cid, at.to_pydatetime(), amount, False))
-            copy.write_row(("00001", pd.Timestamp("1998-01-05").to_pydatetime(), -5.0, True))
-    backend = ibis.postgres.connect(host="127.0.0.1", user="postgres", database="test", schema=pg_schema)
-    try:
-        yield backend.table("transactions")
-    finally:
-        backend.disconnect()
+    refund = ("00001", pd.Timestamp("1998-01-05").to_pydatetime(), -5.0, True)
+    with pg_transactions_table(pg_schema, frame, [refund]) as table:
+        yield table
 
 
 def test_postgres_equals_lifetimes_on_cdnow(pg_transactions: ibis.Table) -> None:
