@@ -90,3 +90,15 @@ def _pg_transactions_table(schema: str, frame: Any, extra: Iterable[tuple[Any, .
 def pg_transactions_table() -> Any:
     """The function that copies a transaction frame into a PostgreSQL schema (a context manager)."""
     return _pg_transactions_table
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _temp_files_under_pytest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Temporary folders the product makes (e.g. the rejects folder of an in-memory workspace,
+    which it keeps for the user) go under pytest's own temp root, which pytest prunes."""
+    import tempfile
+
+    before = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = before
