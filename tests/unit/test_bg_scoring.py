@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy import special
 
 from clvlab.errors import DataValidationError
-from clvlab.models._btyd import check_finite, check_frt, frt_clean, grid_codes
+from clvlab.models._btyd import BLOCK, check_finite, check_frt, frt_clean, grid_codes
 from clvlab.models.beta_geo import BetaGeo
 from clvlab.models.modified_beta_geo import ModifiedBetaGeo
 
@@ -103,6 +103,27 @@ def test_conditional_expectation_one_horizon_matches_general_path(cls: type, pna
     general = model.conditional_expected_purchases(np.array(52.0), x, tx, T)
     np.testing.assert_allclose(fast, general, rtol=1e-13, atol=1e-300)
     assert np.all(model.conditional_expected_purchases(0, x, tx, T) == 0.0)
+
+
+@pytest.mark.parametrize("pname", ["cdnow", "steep"])
+def test_blocks_with_and_without_many_zero_frequencies(pname: str) -> None:
+    """BG/NBD blocks with many x = 0 rows run only their x > 0 rows through the passes; a
+    block without x = 0 rows, one of x = 0 only and mixed ones give the same as per row."""
+    x, tx, T = _rfm(3 * BLOCK + 5, 7)
+    x[:BLOCK] = np.maximum(x[:BLOCK], 1.0)  # first block: no x = 0
+    tx[:BLOCK] = np.where(tx[:BLOCK] > 0, tx[:BLOCK], T[:BLOCK] / 2)
+    x[BLOCK: 2 * BLOCK], tx[BLOCK: 2 * BLOCK] = 0.0, 0.0  # second block: x = 0 only
+    model = _model(BetaGeo, PARAMS[pname])
+    got = model.probability_alive(x, tx, T)
+    np.testing.assert_allclose(got, _textbook_alive(PARAMS[pname], 0, x, tx, T), rtol=1e-10,
+                               atol=1e-300)
+    assert np.all(got[x == 0] == 1.0)
+    fast = model.conditional_expected_purchases(52.0, x, tx, T)
+    general = model.conditional_expected_purchases(np.array(52.0), x, tx, T)
+    np.testing.assert_allclose(fast, general, rtol=1e-13, atol=1e-300)
+    zero = x == 0  # P(alive) = 1 exactly: the per-(x, T) part alone
+    np.testing.assert_array_equal(fast[zero], model._part(np.full(int(zero.sum()), 52.0),
+                                                          x[zero], T[zero]))
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered in add:RuntimeWarning")

@@ -40,6 +40,18 @@ class _PerXT(NamedTuple):
     values: FloatArray
 
 
+class _BlockBuffers:
+    """Scratch buffers of one block for :meth:`_BlockedScoring._alive_blocks`."""
+
+    __slots__ = ("buf", "codes", "factor", "keys", "mask", "part", "scratch")
+
+    def __init__(self, size: int) -> None:
+        self.buf, self.scratch, self.factor, self.part = (np.empty(size) for _ in range(4))
+        self.codes = np.empty(size, dtype=np.intp)
+        self.keys = np.empty(size, dtype=np.intp)
+        self.mask = np.empty(size, dtype=bool)
+
+
 class _BlockedScoring:
     """P(alive) and the one-horizon conditional expectation of :class:`_BetaGeoFamily`, blocked.
 
@@ -87,39 +99,68 @@ class _BlockedScoring:
         would stream through memory, and the only full-size array allocated is the result.
         ``term`` is :meth:`_x_term`, gathered with x as index; ``times`` supplies
         ``ln(alpha+T)`` per distinct T and the factor per (x, T) key.
+
+        BG/NBD rows with x = 0 have log-odds -inf, so P(alive) exactly 1 (the factor alone
+        with ``times``): when a block holds many of them, only its x > 0 rows, gathered, go
+        through the passes (two logs and an exp per row), and the rest get that value.
         """
-        r, al, _, _ = self._params()
         n = len(x)
         out = np.empty(n)
         size = min(n, BLOCK)
-        buf, scratch, factor = np.empty(size), np.empty(size), np.empty(size)
-        codes, keys = np.empty(size, dtype=np.intp), np.empty(size, dtype=np.intp)
+        bufs = _BlockBuffers(size)
+        x_zero_exact = self._k == 0 and term[0] == -np.inf
         for s in blocks(n):
             d = out[s]
-            j = len(d)
-            b1, cx, xb = buf[:j], codes[:j], x[s]
-            np.copyto(cx, xb, casting="unsafe")  # checked whole numbers in [0, len(term))
+            ct = None if times is None else times.t_codes[s]
+            # nonzero of a 1-byte mask: several times faster than of the floats
+            rows = (np.not_equal(x[s], 0.0, out=bufs.mask[: len(d)]).nonzero()[0]
+                    if x_zero_exact else None)
+            if rows is None or 4 * len(rows) > 3 * len(d):  # few x = 0 rows: the whole block
+                self._alive_rows(d, x[s], tx[s], T[s], ct, term, times, bufs)
+                continue
             if times is None:
-                np.add(T[s], al, out=d)
-                np.log(d, out=d)
+                d.fill(1.0)
             else:
-                ct = times.t_codes[s]
-                times.ln_t.take(ct, out=d, mode="clip")
-            np.add(tx[s], al, out=b1)
-            np.log(b1, out=b1)
-            d -= b1  # ln(alpha+T) - ln(alpha+t_x)
-            d *= np.add(xb, r, out=b1)
-            # mode="clip": indices are in range, and "raise" would buffer ``out`` (a copy)
-            d += term.take(cx, out=b1, mode="clip")
-            if times is None:
-                alive_from_log_odds(d, scratch[:j])
-            else:
-                key = keys[:j]
-                np.multiply(cx, times.n_t, out=key)
-                key += ct
-                alive_from_log_odds(d, scratch[:j],
-                                          times.values.take(key, out=factor[:j], mode="clip"))
+                assert ct is not None
+                times.values.take(ct, out=d, mode="clip")  # keys of x = 0: the T codes
+            j = len(rows)
+            part = bufs.part[:j]
+            self._alive_rows(part, x[s].take(rows), tx[s].take(rows),
+                             T[s].take(rows) if ct is None else T[s],  # T unused with codes
+                             None if ct is None else ct.take(rows), term, times, bufs)
+            d[rows] = part
         return out
+
+    def _alive_rows(self, d: FloatArray, xb: FloatArray, txb: FloatArray, Tb: FloatArray,
+                    ct: IntArray | None, term: FloatArray, times: _PerXT | None,
+                    bufs: _BlockBuffers) -> None:
+        """:meth:`_alive_blocks` on the rows of one block (or some of them), into ``d``; ``Tb``
+        is used only without ``times`` (which then gives ``ln(alpha+T)`` by the codes ``ct``)."""
+        r, al, _, _ = self._params()
+        j = len(d)
+        b1, cx = bufs.buf[:j], bufs.codes[:j]
+        np.copyto(cx, xb, casting="unsafe")  # checked whole numbers in [0, len(term))
+        if times is None:
+            np.add(Tb, al, out=d)
+            np.log(d, out=d)
+        else:
+            assert ct is not None
+            times.ln_t.take(ct, out=d, mode="clip")
+        np.add(txb, al, out=b1)
+        np.log(b1, out=b1)
+        d -= b1  # ln(alpha+T) - ln(alpha+t_x)
+        d *= np.add(xb, r, out=b1)
+        # mode="clip": indices are in range, and "raise" would buffer ``out`` (a copy)
+        d += term.take(cx, out=b1, mode="clip")
+        if times is None:
+            alive_from_log_odds(d, bufs.scratch[:j])
+        else:
+            assert ct is not None
+            key = bufs.keys[:j]
+            np.multiply(cx, times.n_t, out=key)
+            key += ct
+            alive_from_log_odds(d, bufs.scratch[:j],
+                                times.values.take(key, out=bufs.factor[:j], mode="clip"))
 
     def _alive(self, v: dict[str, FloatArray], ranges: FrtRanges | None) -> FloatArray:
         """P(alive) of checked inputs ``v``: blocked with the per-x table when it applies."""

@@ -208,7 +208,7 @@ def frt_clean(x: FloatArray, tx: FloatArray, T: FloatArray) -> FrtRanges | None:
         return None
     x_max, t_min, t_max = -np.inf, np.inf, -np.inf
     size = min(n, BLOCK)
-    f_buf, g_buf, b_buf = np.empty(size), np.empty(size), np.empty(size, dtype=bool)
+    f_buf, b_buf = np.empty(size), np.empty(size, dtype=bool)
     for s in blocks(n):
         xb, tb, Tb = x[s], tx[s], T[s]
         f, b = f_buf[: len(xb)], b_buf[: len(xb)]
@@ -216,13 +216,16 @@ def frt_clean(x: FloatArray, tx: FloatArray, T: FloatArray) -> FrtRanges | None:
         if not (hi_x < np.inf and xb.min() >= 0 and lo_t >= 0 and hi_t < np.inf
                 and tb.min() >= 0 and np.equal(xb, np.floor(xb, out=f), out=b).all()):
             return None
-        # recency > 0 where x >= 1 (sign(recency) >= min(x, 1)); then recency <= T where
-        # x >= 1 and recency <= 0 where x = 0, in one test
+        # recency <= T where x >= 1 and recency <= 0 where x = 0, in one test
         np.minimum(xb, 1.0, out=f)
-        if np.greater(f, np.sign(tb, out=g_buf[: len(xb)]), out=b).any():
-            return None
         f *= Tb
         if np.greater(tb, f, out=b).any():
+            return None
+        # recency > 0 where x >= 1: the rows with recency != 0 now have x >= 1, so equal counts
+        # of nonzero recency and nonzero x make them the same rows. Counted on 1-byte masks:
+        # faster than counting floats, or than the sign test this replaces.
+        if (np.count_nonzero(np.not_equal(tb, 0.0, out=b))
+                != np.count_nonzero(np.not_equal(xb, 0.0, out=b))):
             return None
         x_max, t_min, t_max = max(x_max, float(hi_x)), min(t_min, float(lo_t)), max(t_max, float(hi_t))
     return FrtRanges(x_max, t_min, t_max)
