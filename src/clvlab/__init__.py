@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "read_derived": "clvlab.derived",
     "write_derived": "clvlab.derived",
     "run_pipeline": "clvlab.pipeline",
+    "run": "clvlab.pipeline",
     # lifecycle
     "lifecycle_stages": "clvlab.lifecycle.stages",
     "stage_transitions": "clvlab.lifecycle.stages",
@@ -129,7 +130,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.models.modified_beta_geo import ModifiedBetaGeo
     from clvlab.models.pareto_nbd import ParetoNBD
     from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
-    from clvlab.pipeline import run_pipeline
+    from clvlab.pipeline import run, run_pipeline
     from clvlab.value.cohorts import cohort_matrix
     from clvlab.value.economics import unit_economics
     from clvlab.value.evaluation import evaluate_holdout

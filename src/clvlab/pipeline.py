@@ -146,7 +146,8 @@ class ClvOptions(TypedDict, total=False):
     ``freq`` time unit (default weeks); ``calibration_end`` (default: the date that leaves the
     last third of the observed period as the holdout); ``observation_end`` (default: the latest
     purchase); ``horizon`` in days (365); ``discount_rate`` annual (0.1); ``margin`` (1.0);
-    ``candidates``: model class names compared (:data:`DEFAULT_CANDIDATES`).
+    ``candidates``: model class names compared (:data:`DEFAULT_CANDIDATES`); ``penalizer``: L2
+    penalty given to every candidate and to the refit (0).
     """
 
     freq: Freq
@@ -156,6 +157,7 @@ class ClvOptions(TypedDict, total=False):
     discount_rate: float
     margin: float
     candidates: Sequence[str]
+    penalizer: float
 
 
 def run_clv(source: Any, *, on_progress: ProgressCallback | None = None, **options: Unpack[ClvOptions]) -> ClvRun:
@@ -173,7 +175,7 @@ def run_clv(source: Any, *, on_progress: ProgressCallback | None = None, **optio
 def _run_clv(
     source: Any, step: Step, *, freq: Freq = DEFAULT_TIME_UNIT, calibration_end: str | None = None,
     observation_end: str | None = None, horizon: int = 365, discount_rate: float = 0.1, margin: float = 1.0,
-    candidates: Sequence[str] = DEFAULT_CANDIDATES,
+    candidates: Sequence[str] = DEFAULT_CANDIDATES, penalizer: float = 0.0,
 ) -> ClvRun:
     from clvlab import models
     from clvlab.features.rfm import calibration_holdout, rfm_summary
@@ -187,10 +189,10 @@ def _run_clv(
         calibration_end = str((first + (obs_end - first) * 2 / 3).date())
     step("splitting calibration / holdout")
     cal = calibration_holdout(source, calibration_end=calibration_end, observation_end=str(obs_end.date()), freq=freq)
-    comparison = compare_models(cal, candidates, on_step=step)
+    comparison = compare_models(cal, candidates, on_step=step, penalizer=penalizer)
     best = str(comparison.index[0])
     step(f"refitting {best} on the whole period")
-    model = getattr(models, best)().fit(rfm)
+    model = getattr(models, best)(penalizer=penalizer).fit(rfm)
     model.time_unit_ = freq
     step("fitting Gamma-Gamma spend on repeat buyers")
     spend = None
@@ -205,7 +207,7 @@ def _run_clv(
     settings = {
         "freq": freq, "calibration_end": calibration_end, "observation_end": str(obs_end.date()),
         "horizon_days": horizon, "discount_rate": discount_rate, "margin": margin,
-        "candidates": list(candidates),
+        "candidates": list(candidates), "penalizer": penalizer,
     }
     return ClvRun(rfm=rfm, comparison=comparison, best=best, model=model, spend_model=spend,
                   scores=scores, settings=settings)
@@ -267,7 +269,8 @@ def run_pipeline(
     -------
     PipelineRun
         The load reports, the CLV run, the run id written on ``scores``, the feedback summary
-        (empty without a feedback table), the alerts report and open cases by owner.
+        (empty without a feedback table), the alerts report (None without an app store or a
+        feedback table) and open cases by owner.
     """
     from clvlab.derived import write_derived
     from clvlab.lifecycle.tables import write_lifecycle_tables
@@ -302,6 +305,10 @@ def run_pipeline(
                        lifecycle=lifecycle)
 
 
+#: the whole run under a short name: ``clvlab.run(ws, app_store=store, observation_end="2024-12-31")``
+run = run_pipeline
+
+
 def voc_summary(workspace: Any) -> dict[str, pd.DataFrame]:
     """NPS overall and by store, and what promoters and detractors are worth (needs ``scores``)."""
     from clvlab.voc.drivers import value_by_nps_class
@@ -314,8 +321,9 @@ def voc_summary(workspace: Any) -> dict[str, pd.DataFrame]:
     }
 
 
-def _close_the_loop(workspace: Any, store: Any, owners: Any, step: Step) -> tuple[AlertsReport, pd.DataFrame]:
-    """Owners into the app store; alert rules open cases; open cases counted by owner."""
+def _close_the_loop(workspace: Any, store: Any, owners: Any, step: Step) -> tuple[AlertsReport | None, pd.DataFrame]:
+    """Owners into the app store; alert rules open cases (none without a feedback table: the
+    report is then None); open cases counted by owner."""
     from clvlab.cases.alerts import run_alerts
     from clvlab.cases.owners import load_owners
     from clvlab.cases.service import CaseService
@@ -323,8 +331,12 @@ def _close_the_loop(workspace: Any, store: Any, owners: Any, step: Step) -> tupl
     if owners is not None:
         step("loading case owners")
         load_owners(store, owners)
-    step("alert rules: opening cases")
-    report = run_alerts(workspace, store)
+    if "feedback" in workspace.tables():
+        step("alert rules: opening cases")
+        report: AlertsReport | None = run_alerts(workspace, store)
+    else:
+        step("alert rules: no feedback table, no cases to open")
+        report = None
     views = CaseService(store).list_cases(state=["open", "in_progress"])
     frame = pd.DataFrame([{"owner": v.owner_id or "(none)", "priority": v.priority, "sla": v.sla_state}
                           for v in views])

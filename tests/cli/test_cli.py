@@ -15,7 +15,7 @@ from clvlab.cli import app
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ["demo", "load", "rfm", "fit", "score", "evaluate", "voc metrics", "voc text", "voc drivers",
+COMMANDS = ["demo", "load", "run", "rfm", "fit", "score", "evaluate", "voc metrics", "voc text", "voc drivers",
             "alerts run", "cases list", "cases start", "cases resolve", "cases resurvey", "cases recovery",
             "cases owners load", "cases resurvey-answer", "cohorts", "economics", "lifecycle", "health"]
 

@@ -16,6 +16,7 @@ Rules for every module of ``clvlab.cli`` (``tests/cli/test_startup.py`` enforces
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -23,7 +24,7 @@ import math
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -121,6 +122,29 @@ def fmt_label(value: Any) -> str:
     if isinstance(value, dt.datetime) and value.time() == dt.time(0):
         return value.date().isoformat()
     return str(value)
+
+
+@contextlib.contextmanager
+def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A transient Rich bar on stderr (none with ``--json``); yields the ``on_progress(message, done,
+    total)`` callback that :func:`clvlab.pipeline.run_pipeline` takes."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, disable=state.json, transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def on_progress(message: str, done: int, total: int) -> None:
+            progress.update(task, description=message, completed=done, total=total)
+
+        yield on_progress
 
 
 WorkspaceOpt = Annotated[

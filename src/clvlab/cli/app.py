@@ -14,6 +14,7 @@ from clvlab.cli import (
     economics_cmds,
     lifecycle_cmds,
     model_cmds,
+    run_cmds,
     voc_cmds,
     voc_text_cmds,
 )
@@ -49,6 +50,7 @@ def main_options(
 
 app.command("demo")(demo.demo)
 app.command("load")(data_cmds.load)
+app.command("run")(run_cmds.run)
 app.command("rfm")(data_cmds.rfm)
 app.command("fit")(model_cmds.fit)
 app.command("score")(model_cmds.score)

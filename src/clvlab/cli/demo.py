@@ -6,14 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table as RichTable
 
 from clvlab.cli._common import (
@@ -21,6 +13,7 @@ from clvlab.cli._common import (
     emit_json,
     json_text,
     print_p_alive_note,
+    progress_bar,
     state,
     styled,
     user_errors,
@@ -46,15 +39,7 @@ def demo(
     from clvlab.settings import get_settings
     from clvlab.store import open_app_store
 
-    with connect(workspace) as ws, Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, disable=state.json, transient=True,
-    ) as progress:
-        task = progress.add_task("starting", total=None)
-
-        def on_progress(message: str, done: int, total: int) -> None:
-            progress.update(task, description=message, completed=done, total=total)
-
+    with connect(workspace) as ws, progress_bar() as on_progress:
         store = open_app_store(workspace=workspace)
         try:
             result = run_demo(ws, store, freq=freq_value(freq), horizon=horizon_days, on_progress=on_progress)

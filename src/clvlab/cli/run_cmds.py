@@ -1,0 +1,137 @@
+"""``clvlab run``: the whole pipeline on a workspace whose data is already loaded.
+
+Fits and chooses the CLV model, scores every customer and writes the derived tables
+(``scores``, ``stages``, ``health``, ``cohorts``, ``economics``) under one run id; with an
+application store configured (``--app-store`` or ``$CLVLAB_APP_STORE``) the alert rules open
+cases too. The work is :func:`clvlab.pipeline.run_pipeline`; this module checks the dates,
+draws the progress bar and prints the summary.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from clvlab.cli._common import (
+    WorkspaceOpt,
+    connect_workspace,
+    console,
+    emit_json,
+    progress_bar,
+    state,
+    styled,
+    user_errors,
+)
+from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
+from clvlab.cli.model_cmds import PenalizerOpt
+from clvlab.errors import DataValidationError, Hint, ParameterError
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+#: the tables every run writes, all with the run's id
+DERIVED_TABLES = ("scores", "stages", "health", "cohorts", "economics")
+
+
+def _day(value: str, flag: str) -> dt.date:
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError) as exc:
+        msg = f"{flag} expects a date such as 2024-12-31. Got {value!r} instead."
+        raise ParameterError(msg) from exc
+
+
+def _data_range(ws: Any, workspace: Any) -> tuple[dt.date, dt.date]:
+    """First and last transaction day; a workspace without transactions says what to load."""
+    import pandas as pd
+
+    if "transactions" not in ws.tables():
+        where = f" -w {workspace}" if workspace is not None else ""
+        msg = f"workspace {ws.url!r} has no table 'transactions'"
+        raise DataValidationError(msg, hint=f"load it first: clvlab load transactions FILE{where}")
+    table = ws.table("transactions")
+    first, last = (table.ordered_at.min().execute(), table.ordered_at.max().execute())
+    if first is None or pd.isna(first):
+        msg = f"workspace {ws.url!r}: table 'transactions' is empty"
+        raise DataValidationError(msg, hint="load transactions first: clvlab load transactions FILE")
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+def check_dates(first: dt.date, last: dt.date, as_of: str | None, calibration_end: str | None) -> tuple[str, str | None]:
+    """``as_of`` (default: the last transaction day) and ``calibration_end`` checked against the data."""
+    span = f"the transactions run from {first} to {last}"
+    day = last if as_of is None else _day(as_of, "--as-of")
+    if not first <= day <= last:
+        msg = f"--as-of {day} lies outside the data: {span}"
+        raise DataValidationError(msg, hint=Hint(f"a day from {first} to {last}, or drop --as-of (default {last})"))
+    if calibration_end is None:
+        return str(day), None
+    cal = _day(calibration_end, "--calibration-end")
+    if not first <= cal < day:
+        msg = f"--calibration-end {cal} must lie on or after {first} and before the as-of day {day} ({span})"
+        raise DataValidationError(msg, hint="drop --calibration-end (default: the last third of the period is the holdout)")
+    return str(day), str(cal)
+
+
+@user_errors
+def run(
+    workspace: WorkspaceOpt = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Observation end (YYYY-MM-DD) [default: the latest transaction day].")] = None,
+    calibration_end: Annotated[str | None, typer.Option(
+        "--calibration-end", help="Last day the models are fitted on to be compared [default: leaves the last "
+        "third of the period as holdout].")] = None,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", help="CLV horizon in days.")] = 365,
+    freq: FreqOpt = Freq.W,
+    penalizer: PenalizerOpt = 0.0,
+    app_store: Annotated[str | None, typer.Option(
+        "--app-store", help="App store URL where cases are opened [default: $CLVLAB_APP_STORE; none: no cases].")] = None,
+) -> None:
+    """Run the whole pipeline on the loaded data: fit, score, write every derived table, open cases."""
+    from clvlab.pipeline import run_pipeline
+    from clvlab.settings import get_settings
+    from clvlab.store import open_app_store
+
+    store_url = app_store or get_settings().app_store
+    with connect_workspace(workspace) as ws:
+        first, last = _data_range(ws, workspace)
+        tables_before = ws.tables()
+        observation_end, cal_end = check_dates(first, last, as_of, calibration_end)
+        store = open_app_store(store_url) if store_url else None
+        try:
+            with progress_bar() as on_progress:
+                result = run_pipeline(ws, app_store=store, on_progress=on_progress, freq=freq_value(freq),
+                                      observation_end=observation_end, calibration_end=cal_end,
+                                      horizon=horizon_days, penalizer=penalizer)
+        finally:
+            if store is not None:
+                store.close()
+        tables_after = ws.tables()
+        tables = [t for t in DERIVED_TABLES if t in tables_after]
+    scores = result.clv.scores
+    opened = len(result.alerts.opened.opened) if result.alerts is not None else 0
+    has_feedback = "feedback" in tables_before
+    summary = {
+        "run_id": result.run_id, "as_of": observation_end,
+        "calibration_end": result.clv.settings["calibration_end"], "model": result.clv.best,
+        "n_customers": len(scores), "total_clv": float(scores["clv"].sum()), "horizon_days": horizon_days,
+        "tables": tables, "cases_opened": opened if store_url else None,
+    }
+    if state.json:
+        emit_json(summary)
+        return
+    if not store_url:
+        cases = "no app store configured (--app-store or $CLVLAB_APP_STORE): no cases opened"
+    elif not has_feedback:
+        cases = "no feedback loaded (clvlab load feedback FILE): no cases opened"
+    else:
+        cases = f"{opened:,} cases opened"
+    console.print(styled(
+        ("run ", "bold"), (result.run_id, "bold"), f" as of {observation_end}: model {result.clv.best} "
+        f"(compared on the holdout after {summary['calibration_end']}), ",
+        (f"{len(scores):,} customers scored", "bold"), f", expected {horizon_days}-day CLV "
+        f"{summary['total_clv']:,.0f} in total.\n"
+        f"Tables written: {', '.join(tables)}; {cases}."), soft_wrap=True)
