@@ -130,3 +130,13 @@ def test_run_is_exported() -> None:
     from clvlab.pipeline import run_pipeline
 
     assert clvlab.run is run_pipeline
+
+
+def test_a_workspace_that_does_not_exist_is_not_created(tmp_path: Path) -> None:
+    """A mistyped -w is a one-line error naming it; no empty workspace file is left behind."""
+    typo = tmp_path / "typo.duckdb"
+    result = runner.invoke(app, ["run", "-w", str(typo)])
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+    assert "clvlab load transactions" in result.output
+    assert not typo.exists()
