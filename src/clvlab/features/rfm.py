@@ -13,8 +13,8 @@ purchases in one period merge into one (their amounts summed). For each customer
 - ``monetary_value``: mean of the per-period amounts over the repeat periods (0 when none),
 
 all counted in periods. Refunds are netted against the order they undo (an order refunded in
-full is not a purchase; see ``include_refunds``). Periods are integers computed by portable date arithmetic: days since
-1900-01-01 (a Monday), whole weeks of those days, or ``year * 12 + month``.
+full is not a purchase; see ``include_refunds``). Periods are integers computed by portable date
+arithmetic: days since 1900-01-01 (a Monday), whole weeks of those days, or ``year * 12 + month``.
 
 >>> import clvlab
 >>> rfm = clvlab.rfm_summary(ws, freq="W", observation_end="1997-09-30")   # doctest: +SKIP
@@ -151,8 +151,8 @@ def _prepare(
         linked = table.filter(refund & table[_LINK].notnull())
         if int(linked.count().execute()) > 0:
             return _net_refunds(table, out, refund, include_refunds)
-    if include_refunds:
-        return table.select(**out, ref=refund)
+    if include_refunds:  # without amounts a refund cannot be netted: it stays a row
+        return table.select(**out, ref=refund) if monetary is not None else table.select(**out)
     return table.filter(~refund).select(**out)
 
 
