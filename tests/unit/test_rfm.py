@@ -215,7 +215,7 @@ def test_refunds_excluded_unless_asked(duck: ibis.BaseBackend, small: pd.DataFra
     assert kept.loc["a"].tolist() == [1.0, 2.0, 9.0, 20.0]
     assert kept.attrs["observation_end"] == "2024-01-10"
     assert (kept["monetary_value"] >= 0).all()
-    no_money = clvlab.rfm_summary(table, include_refunds=True, monetary=None)
+    no_money = clvlab.rfm_summary(table, freq="D", include_refunds=True, monetary=None)
     assert no_money.loc["a"].tolist() == [2.0, 9.0, 9.0]  # no amounts: nothing to net against
 
 
