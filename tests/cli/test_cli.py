@@ -154,6 +154,8 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     classes = {row["nps_class"]: row for row in payload["voc"]["value_by_nps_class"]}
     assert classes["promoter"]["clv"] > classes["detractor"]["clv"]  # the demo data links NPS and CLV
     assert payload["alerts"]["opened"] == payload["alerts"]["matched"] > 0
+    assert sum(payload["lifecycle"]["stages"].values()) == 23570  # every customer has a stage
+    assert sum(payload["lifecycle"]["bands"].values()) > 0
     again = json.loads(runner.invoke(app, ["--json", "demo"]).stdout)
     assert again["load"]["inserted"] == 0  # re-running the demo re-loads nothing
     assert again["feedback_load"]["inserted"] == 0

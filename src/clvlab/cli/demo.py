@@ -61,7 +61,7 @@ def demo(
                    "voc": {name: frame.reset_index().to_dict(orient="records") for name, frame in voc.items()},
                    "alerts": {"responses": alerts.responses, "matched": alerts.matched, "by_rule": alerts.by_rule,
                               "opened": len(alerts.opened.opened), "already_open": alerts.opened.already_open},
-                   "cases": result.cases.to_dict(orient="records")})
+                   "cases": result.cases.to_dict(orient="records"), "lifecycle": result.lifecycle})
         return
     console.print(str(report), highlight=False)
     _print_comparison(run.comparison, run.best)
@@ -71,6 +71,7 @@ def demo(
     _print_segments(run.scores)
     print_p_alive_note(run.model, run.scores)
     _print_top(run.scores)
+    _print_lifecycle(result.lifecycle)
     console.print(str(feedback_report), highlight=False)
     _print_voc(voc)
     console.print(f"\nAlerts: {alerts}", highlight=False)
@@ -83,6 +84,7 @@ def demo(
         f"Scores: {out / 'scores.csv'} and table 'scores' in {workspace}; fits: {out / 'diagnostics.json'}.\n"
         f"Next: clvlab economics -w {workspace} --by channel --by cohort\n"
         f"      clvlab cohorts -w {workspace} --period month\n"
+        f"      clvlab lifecycle -w {workspace} --by month; clvlab health -w {workspace} --backtest\n"
         f"      clvlab voc metrics -w {workspace} --by store --by month\n"
         f"      clvlab voc text -w {workspace} --by touchpoint\n"
         f"      clvlab cases list --app-store {get_settings().app_store_url(workspace)} --owner O01\n"
@@ -113,6 +115,25 @@ def _print_voc(voc: dict[str, pd.DataFrame]) -> None:
     })
     console.print(_table("What a promoter is worth (latest NPS answer per customer)", vt,
                          {"mean CLV": "{:,.1f}", "P(alive)": "{:.2f}"}))
+
+
+def _print_lifecycle(record: dict[str, Any]) -> None:
+    """Customers per lifecycle stage and per health band (clvlab lifecycle / health for more)."""
+    import pandas as pd
+
+    stages = record.get("stages") or {}
+    if not stages:
+        return
+    sizes = pd.DataFrame({"stage": list(stages), "customers": [int(n) for n in stages.values()]})
+    console.print(_table(f"Lifecycle stages (P(alive): {record.get('p_alive_model') or 'cadence only'})",
+                         sizes, {"customers": "{:,}"}))
+    bands = record.get("bands") or {}
+    if bands:
+        order = [b for b in ("red", "yellow", "green") if b in bands]
+        console.print("Health: " + ", ".join(f"{b} {int(bands[b]):,}" for b in order)
+                      + "  (clvlab health -w ... --backtest shows how the bands separate churn)", highlight=False)
+    elif record.get("health_error"):
+        console.print(f"Health: not computed ({record['health_error']})", highlight=False)
 
 
 def _table(title: str, frame: pd.DataFrame, formats: dict[str, str]) -> RichTable:
