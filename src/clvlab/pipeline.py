@@ -192,8 +192,7 @@ def _run_clv(
     comparison = compare_models(cal, candidates, on_step=step, penalizer=penalizer)
     best = str(comparison.index[0])
     step(f"refitting {best} on the whole period")
-    model = getattr(models, best)(penalizer=penalizer).fit(rfm)
-    model.time_unit_ = freq
+    model = getattr(models, best)(penalizer=penalizer).fit(rfm)  # records rfm's time unit
     step("fitting Gamma-Gamma spend on repeat buyers")
     spend = None
     repeat = rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]
@@ -201,7 +200,6 @@ def _run_clv(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             spend = models.GammaGamma().fit(rfm)
-        spend.time_unit_ = freq
     step("scoring customers")
     scores = score_customers(rfm, model, spend, horizon=horizon, discount_rate=discount_rate, margin=margin, freq=freq)
     settings = {
@@ -296,10 +294,11 @@ def run_pipeline(
     write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
                            margin=clv.settings["margin"])
     steps("summarising feedback")
-    voc = voc_summary(workspace) if "feedback" in workspace.tables() else {}
+    has_feedback = "feedback" in workspace.tables()
+    voc = voc_summary(workspace) if has_feedback else {}
     alerts, cases = None, pd.DataFrame()
     if has_store:
-        alerts, cases = _close_the_loop(workspace, app_store, owners, steps)
+        alerts, cases = _close_the_loop(workspace, app_store, owners, steps, has_feedback)
     steps.finish()
     return PipelineRun(loads=loads, clv=clv, run_id=run_id, voc=voc, alerts=alerts, cases=cases,
                        lifecycle=lifecycle)
@@ -321,7 +320,8 @@ def voc_summary(workspace: Any) -> dict[str, pd.DataFrame]:
     }
 
 
-def _close_the_loop(workspace: Any, store: Any, owners: Any, step: Step) -> tuple[AlertsReport | None, pd.DataFrame]:
+def _close_the_loop(workspace: Any, store: Any, owners: Any, step: Step,
+                    has_feedback: bool) -> tuple[AlertsReport | None, pd.DataFrame]:
     """Owners into the app store; alert rules open cases (none without a feedback table: the
     report is then None); open cases counted by owner."""
     from clvlab.cases.alerts import run_alerts
@@ -331,7 +331,7 @@ def _close_the_loop(workspace: Any, store: Any, owners: Any, step: Step) -> tupl
     if owners is not None:
         step("loading case owners")
         load_owners(store, owners)
-    if "feedback" in workspace.tables():
+    if has_feedback:
         step("alert rules: opening cases")
         report: AlertsReport | None = run_alerts(workspace, store)
     else:

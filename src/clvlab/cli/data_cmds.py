@@ -159,4 +159,6 @@ def rfm(
             frame = rfm_summary(ws, freq=freq_value(freq), observation_end=observation_end)
     write_frame(with_unit_columns(frame), output, "json" if state.json else "csv")
     if output is not None:
-        console.print(f"{len(frame):,} customers written to {output} (time unit {frame.attrs['freq']})")
+        console.print(f"{len(frame):,} customers written to {output} (time unit {frame.attrs['freq']}; "
+                      "spend net of the refunds linked to their orders at load, see 'load --refunds'; "
+                      "refunds linked to no order left out)")

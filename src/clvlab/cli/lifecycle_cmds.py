@@ -26,7 +26,8 @@ def _show(table: Any) -> None:
     from rich.measure import Measurement
 
     need = Measurement.get(out, out.options.update(width=10_000), table).maximum
-    (out if need <= out.width else Console(width=need)).print(table)
+    wide = Console(width=need, markup=False, highlight=False, emoji=False)  # user ids: never markup
+    (out if need <= out.width else wide).print(table)
 
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date the figures hold as of [default: the "
                                              "last purchase day]; must lie inside the data.")]

@@ -26,7 +26,10 @@ from clvlab.data.sources import quote_ident
 
 RefundRule = Literal["net", "order", "drop"]
 RULES: tuple[str, ...] = ("net", "order", "drop")
+#: column of the stored transactions naming the order a refund row is netted against
 LINK = "refund_of"
+#: prefix of an order's identity in ``refund_of``: ``"o:" + order_id`` (else the line's ``_key``)
+ORDER_PREFIX = "o:"
 _LINKS = "_clv_refund_links"
 
 
@@ -42,7 +45,7 @@ class RefundStats:
 
 
 def _order_of(alias: str) -> str:
-    return (f"CASE WHEN {alias}.order_id IS NOT NULL THEN 'o:' || {alias}.order_id "
+    return (f"CASE WHEN {alias}.order_id IS NOT NULL THEN '{ORDER_PREFIX}' || {alias}.order_id "
             f"ELSE {alias}._key END")
 
 

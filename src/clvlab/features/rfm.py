@@ -32,6 +32,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from clvlab.data.refunds import LINK, ORDER_PREFIX
 from clvlab.errors import DataValidationError, Hint, check_param
 from clvlab.features.units import DEFAULT_TIME_UNIT
 
@@ -147,17 +148,13 @@ def _prepare(
     if "is_refund" not in columns:
         return table.select(**out)
     refund = table["is_refund"].fill_null(False)
-    if monetary is not None and _LINK in columns and "_key" in columns:
-        linked = table.filter(refund & table[_LINK].notnull())
+    if monetary is not None and LINK in columns and "_key" in columns:
+        linked = table.filter(refund & table[LINK].notnull())
         if int(linked.count().execute()) > 0:
             return _net_refunds(table, out, refund, include_refunds)
     if include_refunds:  # without amounts a refund cannot be netted: it stays a row
         return table.select(**out, ref=refund) if monetary is not None else table.select(**out)
     return table.filter(~refund).select(**out)
-
-
-#: column of the stored transactions naming the order a refund row is netted against
-_LINK = "refund_of"
 
 
 def _net_refunds(table: ir.Table, out: dict[str, Any], refund: ir.BooleanValue,
@@ -166,10 +163,10 @@ def _net_refunds(table: ir.Table, out: dict[str, Any], refund: ir.BooleanValue,
     order (``"o:" + order_id``, or the ``_key`` of a line without order id) reduces that order's
     amount; an order netted to zero or less is not a purchase.  Refunds linked to nothing are
     dropped (kept as ``ref`` rows with ``include_refunds``)."""
-    order = (table["order_id"].notnull().ifelse("o:" + table["order_id"].cast("string"),
+    order = (table["order_id"].notnull().ifelse(ORDER_PREFIX + table["order_id"].cast("string"),
                                                  table["_key"])
              if "order_id" in table.columns else table["_key"])
-    rows = table.select(**out, order=order, link=table[_LINK], refund=refund)
+    rows = table.select(**out, order=order, link=table[LINK], refund=refund)
     buys = rows.filter(~rows.refund).select("cid", "day", "amount", "order")
     refs = rows.filter(rows.refund & rows.link.notnull())
     back = refs.group_by(["cid", refs.link.name("order")]).aggregate(back=(-refs.amount.abs()).sum())

@@ -79,7 +79,10 @@ def _latest(source: Any, as_of: dt.date, metric: str | None) -> pd.DataFrame:
         return pd.DataFrame(columns=["value"], index=pd.Index([], name="customer_id"))
     fb = fb.filter(fb.customer_id.notnull(), fb.responded_at.cast("date") <= ibis.date(as_of), fb[col].notnull())
     fb = fb.filter(fb.metric == metric) if metric else fb.filter(fb.comment.strip().length() > 0)
-    w = ibis.window(group_by=fb.customer_id, order_by=ibis.desc(fb.responded_at))
+    order = [ibis.desc(fb.responded_at)]
+    if "response_id" in fb.columns:  # ties broken as voc.drivers does: the same answer every run
+        order.append(ibis.desc(fb.response_id))
+    w = ibis.window(group_by=fb.customer_id, order_by=order)
     fb = fb.mutate(rank_=ibis.row_number().over(w))
     frame = fb.filter(fb.rank_ == 0).select(customer_id=fb.customer_id.cast("string"), value=fb[col]).execute()
     return frame.set_index("customer_id")

@@ -202,7 +202,8 @@ def _maximize(
         if np.isfinite(res2.fun) and res2.fun <= res.fun:
             z, n_iter, converged = res2.x, n_iter + int(res2.nit), bool(res2.success)
         far = np.abs(z) >= _FAR
-    if not np.isfinite(objective(z)) or objective(z) >= 1e299:
+    final = objective(z)
+    if not np.isfinite(final) or final >= 1e299:
         listed = ", ".join(param_names) or "parameters"
         msg = (
             f"{model} did not converge: the log-likelihood is not finite near {listed} = "

@@ -38,7 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from clvlab.errors import DataValidationError, ParameterError, check_param
-from clvlab.stats import nps_interval, t_interval
+from clvlab.stats import nps_interval, t_interval, z_quantile
 from clvlab.voc.feedback import _as_table, feedback_table
 
 __all__ = ["lmg", "nps_drivers", "value_by_nps_class"]
@@ -268,7 +268,7 @@ def nps_drivers(
     y = score if target == "score" else 100 * np.where(score >= 9, 1.0, np.where(score >= 7, 0.0, -1.0))
     imp, r2 = lmg(np.column_stack(cols), y, groups) if groups else (np.zeros(0), 0.0)
     importance = dict(zip(names, imp, strict=True))
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_quantile(level)
     prom, det = score >= 9, score <= 6
     rows = []
     for driver, lev, member in levels:
