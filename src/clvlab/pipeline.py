@@ -271,6 +271,7 @@ def run_pipeline(
         feedback table) and open cases by owner.
     """
     from clvlab.derived import write_derived
+    from clvlab.lifecycle._features import shared_features
     from clvlab.lifecycle.tables import write_lifecycle_tables
     from clvlab.value.economics_tables import write_economics_tables
 
@@ -287,9 +288,10 @@ def run_pipeline(
     run_id = write_derived(workspace, "scores", clv.scores, as_of=clv.settings["observation_end"],
                            values={"time_unit": clv.settings["freq"], "horizon_days": float(clv.settings["horizon_days"]),
                                    "model": clv.best})
-    steps("lifecycle stages and health")
-    lifecycle = write_lifecycle_tables(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
-                                       app_store=app_store, model=clv.model)
+    with shared_features():  # stages, health and churn read the same customers as of the same days
+        steps("lifecycle stages and health")
+        lifecycle = write_lifecycle_tables(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
+                                           app_store=app_store, model=clv.model)
     steps("writing the cohorts and economics tables")
     write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
                            margin=clv.settings["margin"])

@@ -50,3 +50,19 @@ def test_pipeline_writes_cohorts_and_economics_with_the_demo_label(tmp_path: Pat
     assert len(cells) == 18 + 17 + 16  # January to March 1997 cohorts, through June 1998
     jan = cells[cells["cohort"].astype(str) == "1997-01-01"].sort_values("age")["retention"].to_numpy()
     assert jan == pytest.approx(matrix.iloc[0, 1:].to_numpy(float))
+
+
+@pytest.mark.slow
+def test_a_run_after_the_last_sale_holds_the_cohorts_to_the_last_order_day() -> None:
+    # a run on the 31st when the last sale was on the 30th: the cohort cells stop at the data
+    from clvlab.datasets.synthetic import simulate_transactions
+
+    frame = simulate_transactions(300, seed=3, start="2024-01-01", end="2024-12-30")
+    last = frame["ordered_at"].max().date()
+    with clvlab.connect(":memory:") as ws:
+        ws.load("transactions", frame, progress=False)
+        run_pipeline(ws, observation_end="2024-12-31", candidates=("ModifiedBetaGeo",))
+        cells = read_derived(ws, "cohorts", where="test").execute()
+        scores = read_derived(ws, "scores", where="test").execute()
+    assert set(cells["as_of"].astype(str)) == {last.isoformat()}
+    assert set(scores["as_of"].astype(str)) == {"2024-12-31"}

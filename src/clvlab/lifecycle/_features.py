@@ -3,12 +3,22 @@
 One Ibis query per call; only one row per customer (and one row of population figures) comes
 back into Python. Purchases are counted per day (several orders on one day are one purchase),
 refunds (``is_refund``) are dropped, as in :func:`clvlab.rfm_summary`.
+
+Within :func:`shared_features` (the pipeline's lifecycle, health and churn steps run inside one)
+the features of the same purchases as of the same day are computed once and handed out as
+copies: stages, health and churn all need the customers as of the run's date, and health and
+churn the same customers one window earlier. Outside it nothing is kept, so a reload between two
+calls is never answered from a stale copy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import typing
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -16,6 +26,32 @@ import pandas as pd
 
 from clvlab.errors import DataValidationError
 from clvlab.features.rfm import _as_date, _prepare, _source_table
+
+_T = TypeVar("_T")
+_SHARED: ContextVar[dict[Hashable, Any] | None] = ContextVar("clvlab_shared_features", default=None)
+
+
+@contextmanager
+def shared_features() -> Iterator[None]:
+    """Compute each per-customer feature set once inside the block (see the module docstring)."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def shared(key: Hashable, compute: Callable[[], _T]) -> _T:
+    """``compute()``, once per ``key`` inside :func:`shared_features`; a copy of it for frames
+    and series (callers add columns), every time outside."""
+    cache = _SHARED.get()
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    value: Any = cache[key]
+    return typing.cast(_T, value.copy() if hasattr(value, "copy") else value)
+
 
 #: columns of :func:`customer_features`
 FEATURES = ("first", "last", "prev", "second", "n", "age_days", "since_days", "last_gap_days",
@@ -65,6 +101,11 @@ def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.Dat
     ``*_recent`` columns count purchase days and spend in the last ``trend_days`` days up to
     ``as_of``, ``*_before`` in the ``trend_days`` before those.
     """
+    return shared(("customer_features", days.op(), as_of, trend_days),
+                  lambda: _customer_features(days, as_of, trend_days))
+
+
+def _customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.DataFrame:
     end = ibis.date(as_of)
     d = days.filter(days.day <= end)
     d = d.mutate(first_=d.day.min().over(group_by=d.cid), last_=d.day.max().over(group_by=d.cid))
@@ -99,6 +140,12 @@ def cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], n
     customers with 3+ purchase days; ``n_quantile``: that quantile of purchase days per repeat
     buyer.
     """
+    key = ("cadence_stats", days.op(), as_of, tuple(sorted(quantiles.items())), n_quantile)
+    return shared(key, lambda: _cadence_stats(days, as_of, quantiles, n_quantile))
+
+
+def _cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], n_quantile: float
+                   ) -> dict[str, float]:
     end = ibis.date(as_of)
     d = days.filter(days.day <= end)
     w = ibis.window(group_by=d.cid, order_by=d.day)

@@ -38,6 +38,7 @@ from clvlab.lifecycle._features import (
     customer_features,
     customer_ids,
     purchase_days,
+    shared,
 )
 from clvlab.lifecycle.thresholds import LifecycleThresholds, ResolvedThresholds, resolve
 
@@ -67,6 +68,11 @@ def p_alive(source: Any, as_of: dt.date, model: Any, where: str) -> pd.Series:
     ``as_of``), a fitted model of those classes (scored in its ``time_unit_``), or None (no
     P(alive): a column of NaN).
     """
+    key = ("p_alive", id(source), as_of, model if isinstance(model, str | None) else id(model))
+    return shared(key, lambda: _p_alive(source, as_of, model, where))
+
+
+def _p_alive(source: Any, as_of: dt.date, model: Any, where: str) -> pd.Series:
     from clvlab import models
     from clvlab.features.rfm import rfm_summary
 

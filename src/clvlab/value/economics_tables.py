@@ -18,6 +18,18 @@ def _group_key(row: pd.Series, by: list[str]) -> str:
     return "|".join(f"{k}={row[k]}" for k in by) or "all"
 
 
+def _within_data(workspace: Any, as_of: str | dt.date | None) -> str | dt.date | None:
+    """``as_of``, or the last order day when ``as_of`` lies after it."""
+    from clvlab.lifecycle._features import data_range, purchase_days
+    from clvlab.value.cohorts import parse_as_of
+
+    day = parse_as_of(as_of, "write_economics_tables")
+    if day is None:
+        return None
+    last = data_range(purchase_days(workspace, "write_economics_tables"))[1]
+    return min(day, last)
+
+
 def write_economics_tables(
     workspace: Any, *, run_id: str, as_of: str | dt.date | None = None, period: str = "month",
     margin: float = 1.0, retention_cost: float = 0.0,
@@ -25,8 +37,13 @@ def write_economics_tables(
     """Write ``cohorts`` (always, from the transactions) and ``economics`` (by channel when the
     customers carry one, and by cohort; with CAC when spend or acquisition costs are loaded).
 
+    A run as of a day after the last order (a run on the 31st when the last sale was on the 30th)
+    computes both as of the last order day, which the tables' ``as_of`` then says: cells after
+    the data would read as customers who left.
+
     Returns the names of the tables written.
     """
+    as_of = _within_data(workspace, as_of)
     cells = cohort_table(workspace, period=period, as_of=as_of)  # type: ignore[arg-type]
     cells["cell"] = cells["cohort"].dt.strftime("%Y-%m-%d") + "|" + cells["age"].astype(str)
     cells["period"] = period
