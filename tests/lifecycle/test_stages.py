@@ -12,6 +12,7 @@ import pytest
 import clvlab
 from clvlab.derived import read_derived, write_derived
 from clvlab.errors import DataValidationError, ParameterError
+from clvlab.lifecycle._features import shared_features
 from clvlab.lifecycle.stages import STAGES, _assign, stage_sizes
 from clvlab.lifecycle.thresholds import LifecycleThresholds, ResolvedThresholds
 
@@ -155,9 +156,13 @@ def test_hand_checked_stages_on_postgres(pg_schema: str) -> None:
     backend = ibis.postgres.connect(host="127.0.0.1", user="postgres", database="test", schema=pg_schema)
     try:
         out = clvlab.lifecycle_stages(backend.table("transactions"), as_of=AS_OF, model=None, thresholds=FIXED)
+        with shared_features():  # as in a run: the purchase days kept in a PostgreSQL temporary table
+            shared = clvlab.lifecycle_stages(backend.table("transactions"), as_of=AS_OF, model=None,
+                                             thresholds=FIXED)
     finally:
         backend.disconnect()
     assert out["stage"].to_dict() == {cid: stage for cid, (_, stage) in HAND.items()}
+    pd.testing.assert_frame_equal(shared, out)
 
 
 # ---- CDNOW ---------------------------------------------------------------------------------

@@ -34,11 +34,15 @@ _SHARED: ContextVar[dict[Hashable, Any] | None] = ContextVar("clvlab_shared_feat
 @contextmanager
 def shared_features() -> Iterator[None]:
     """Compute each per-customer feature set once inside the block (see the module docstring)."""
-    token = _SHARED.set({})
+    cache: dict[Hashable, Any] = {}
+    token = _SHARED.set(cache)
     try:
         yield
     finally:
         _SHARED.reset(token)
+        for value in cache.values():
+            if isinstance(value, ir.Table):
+                value.release()  # a temporary table of the engine (purchase_days)
 
 
 def shared(key: Hashable, compute: Callable[[], _T]) -> _T:
@@ -50,7 +54,9 @@ def shared(key: Hashable, compute: Callable[[], _T]) -> _T:
     if key not in cache:
         cache[key] = compute()
     value: Any = cache[key]
-    return typing.cast(_T, value.copy() if hasattr(value, "copy") else value)
+    if isinstance(value, pd.DataFrame | pd.Series | dict):
+        value = value.copy()
+    return typing.cast(_T, value)
 
 
 #: columns of :func:`customer_features`
@@ -59,7 +65,17 @@ FEATURES = ("first", "last", "prev", "second", "n", "age_days", "since_days", "l
 
 
 def purchase_days(source: Any, where: str) -> ir.Table:
-    """``cid, day, amount``: one row per customer and purchase day (refunds dropped)."""
+    """``cid, day, amount``: one row per customer and purchase day (refunds dropped).
+
+    Inside :func:`shared_features` the table is computed once and kept in the engine as a
+    temporary table (every feature query of the run reads it), released at the block's end.
+    """
+    if _SHARED.get() is not None:
+        return shared(("purchase_days", id(source)), lambda: _purchase_days(source, where).cache())
+    return _purchase_days(source, where)
+
+
+def _purchase_days(source: Any, where: str) -> ir.Table:
     tx = _prepare(_source_table(source, where), customer_id="customer_id", datetime="ordered_at",
                   monetary="amount", include_refunds=False, where=where)
     return tx.group_by(["cid", "day"]).aggregate(amount=tx.amount.sum().cast("float64"))
