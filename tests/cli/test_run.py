@@ -132,11 +132,16 @@ def test_run_is_exported() -> None:
     assert clvlab.run is run_pipeline
 
 
-def test_a_workspace_that_does_not_exist_is_not_created(tmp_path: Path) -> None:
-    """A mistyped -w is a one-line error naming it; no empty workspace file is left behind."""
+@pytest.mark.parametrize("command", [
+    ["run"], ["rfm"], ["fit", "bgnbd"], ["evaluate", "bgnbd", "--calibration-end", "2024-01-01"], ["lifecycle"], ["health"], ["cohorts"],
+    ["economics"], ["voc", "metrics"], ["voc", "text"],
+])
+def test_a_workspace_that_does_not_exist_is_not_created(tmp_path: Path, command: list[str]) -> None:
+    """A mistyped -w is a one-line error naming it, for every command but load; no empty
+    workspace file is left behind."""
     typo = tmp_path / "typo.duckdb"
-    result = runner.invoke(app, ["run", "-w", str(typo)])
-    assert result.exit_code == 1
+    result = runner.invoke(app, [*command, "-w", str(typo)])
+    assert result.exit_code == 1, result.output
     assert "does not exist" in result.output
-    assert "clvlab load transactions" in result.output
+    assert f"clvlab load transactions FILE -w {typo}" in result.output
     assert not typo.exists()

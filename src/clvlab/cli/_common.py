@@ -153,15 +153,25 @@ WorkspaceOpt = Annotated[
 ]
 
 
-def connect_workspace(workspace: Path | None, *, read_only: bool = False) -> Any:
+def connect_workspace(workspace: Path | None, *, read_only: bool = False, create: bool = False) -> Any:
     """Open the workspace named on the command line (or the default).
 
-    ``read_only`` (for commands that only read) applies when the named file exists, so several
-    readers can share it; otherwise the workspace opens as usual.
+    Only ``create=True`` (``load``) makes a new DuckDB file: any other command on a file that
+    does not exist is a located error saying what to load, so a mistyped ``-w`` never leaves an
+    empty workspace behind. ``read_only`` (for commands that only read) lets several readers
+    share the file.
     """
     from clvlab.data.workspace import connect
+    from clvlab.errors import DataValidationError
+    from clvlab.settings import get_settings
 
-    return connect(workspace, read_only=read_only and workspace is not None and Path(workspace).exists())
+    target = str(workspace) if workspace is not None else get_settings().workspace
+    is_file = "://" not in target and target != ":memory:"
+    if is_file and not create and not Path(target).expanduser().exists():
+        flag = f" -w {target}" if workspace is not None else ""
+        msg = f"workspace '{target}' does not exist"
+        raise DataValidationError(msg, hint=f"load data into it first: clvlab load transactions FILE{flag}")
+    return connect(workspace, read_only=read_only and is_file)
 
 
 @dataclass

@@ -105,7 +105,7 @@ def load(
     """Load a file or table into the workspace: validated, idempotent, rejects kept aside."""
     sources = expand_glob(source, rejects) if glob else [source]
     reports = []
-    with connect_workspace(workspace) as ws:
+    with connect_workspace(workspace, create=True) as ws:
         for src in sources:
             reports.append(ws.load(
                 table.value, src, mapping=parse_mapping(mapping) or None, config=config,

@@ -9,7 +9,6 @@ draws the progress bar and prints the summary.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -97,10 +96,6 @@ def run(
     from clvlab.store import open_app_store
 
     store_url = app_store or get_settings().app_store
-    if workspace is not None and "://" not in str(workspace) and not Path(workspace).exists():
-        msg = f"workspace '{workspace}' does not exist (run never creates one)"
-        raise DataValidationError(msg, hint="load data first: clvlab load transactions FILE -w "
-                                  f"{workspace}")
     with connect_workspace(workspace) as ws:
         first, last = _data_range(ws, workspace)
         tables_before = ws.tables()
