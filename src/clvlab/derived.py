@@ -166,6 +166,7 @@ ECONOMICS = DerivedContract(
         DerivedColumn("retention_rate", "float64", True, "annual: share of year-old customers who bought in the last year"),
         DerivedColumn("churn_rate", "float64", True, "1 - retention_rate"),
         DerivedColumn("retention_cost", "float64", False, "service and loyalty cost per customer-year"),
+        DerivedColumn("margin", "float64", False, "share of revenue that is margin (see notes: from the data or assumed)"),
         DerivedColumn("formula_clv", "float64", True,
                       "(aov x purchase_frequency x margin - retention_cost) / churn_rate"),
         DerivedColumn("model_clv", "float64", False, "mean clv of the scores table"),

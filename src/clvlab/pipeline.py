@@ -292,7 +292,7 @@ def run_pipeline(
                                        app_store=app_store, model=clv.model)
     steps("writing the cohorts and economics tables")
     write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
-                           margin=clv.settings["margin"])
+                           margin=options.get("margin"))  # None: from the data's cost column
     steps("summarising feedback")
     has_feedback = "feedback" in workspace.tables()
     voc = voc_summary(workspace) if has_feedback else {}

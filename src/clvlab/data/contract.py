@@ -252,6 +252,8 @@ CUSTOMERS = TableContract(
         Column("store_id", "id", False, ("store", "shop_id", "branch_id")),
         Column("region", "string", False, ("country", "state", "area")),
         Column("tier", "string", False, ("segment", "level", "membership")),
+        Column("service_cost", "decimal", False,
+               ("retention_cost", "cost_to_serve", "serving_cost", "loyalty_cost")),
     ),
     key=Key(columns=("customer_id",), unique=True, update=True),
 )

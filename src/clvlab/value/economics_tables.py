@@ -20,11 +20,12 @@ def _group_key(row: pd.Series, by: list[str]) -> str:
 
 def write_economics_tables(
     workspace: Any, *, run_id: str, as_of: str | dt.date | None = None, period: str = "month",
-    margin: float = 1.0, retention_cost: float = 0.0,
+    margin: float | None = None, retention_cost: float | None = None,
 ) -> list[str]:
     """Write ``cohorts`` (always, from the transactions) and ``economics`` (by channel when the
     customers carry one, and by cohort; with CAC when spend or acquisition costs are loaded).
 
+    ``margin`` and ``retention_cost`` as in :func:`clvlab.unit_economics` (None: from the data).
     Returns the names of the tables written.
     """
     cells = cohort_table(workspace, period=period, as_of=as_of)  # type: ignore[arg-type]
@@ -41,6 +42,6 @@ def write_economics_tables(
     econ = unit_economics(workspace, by=by, period=period, as_of=end, margin=margin,  # type: ignore[arg-type]
                           cac=bool(cac), retention_cost=retention_cost)
     econ["group"] = [_group_key(r, by) for _, r in econ.iterrows()]
-    econ["notes"] = "; ".join(econ.attrs["notes"])
+    econ["notes"] = "; ".join([*econ.attrs["notes"], f"margin: {econ.attrs['margin_source']}"])
     write_derived(workspace, "economics", econ, run_id=run_id, as_of=end)
     return ["cohorts", "economics"]
