@@ -42,6 +42,8 @@ def print_leads_record(record: dict[str, Any]) -> None:
     console.print(styled(("Prospects: ", "bold"), f"{record['n_prospects']:,} scored as of {record['as_of']} "
                          f"(chance of a first purchase within {record['window_days']} days; table 'leads')"))
     console.print(evaluation_line(record.get("evaluation")), highlight=False, markup=False)
+    for note in record.get("notes", ()):
+        console.print(f"Note: {note}", style="bold yellow", highlight=False, markup=False)
 
 
 def _evaluation_table(ev: dict[str, Any]) -> Any:
@@ -94,3 +96,5 @@ def leads(
     if evaluate and ev and "error" not in ev:
         out.print(_evaluation_table(ev))
     console.print(evaluation_line(ev), highlight=False, markup=False)
+    for note in attrs.get("notes", ()):
+        console.print(f"Note: {note}", style="bold yellow", highlight=False, markup=False)

@@ -175,7 +175,8 @@ def lead_scores(source: Any, *, as_of: Any = None, window: int = 30, evaluate: b
         ``drivers`` (the features that raise the score most, with their contribution to the
         log-odds), ``days_since_last_event``, ``events_30d``. ``attrs``: ``as_of``,
         ``window_days``, ``trained_on``, ``n_train``, ``base_rate`` (share of the training
-        prospects who converted), ``coefficients``, ``model`` and ``evaluation``.
+        prospects who converted), ``coefficients``, ``model``, ``evaluation`` and ``notes``
+        (e.g. that the bundled demo events are made up).
 
     Raises
     ------
@@ -219,8 +220,25 @@ def lead_scores(source: Any, *, as_of: Any = None, window: int = 30, evaluate: b
         base_rate=float(train["converted"].mean()), coefficients=model.coefficients(),
         model="logistic regression (standardised log1p counts; L2, C=1)",
         evaluation=_evaluate(source, events, firsts, day, window, spec) if evaluate else None,
+        notes=_demo_notes(source),
     )
     return out
+
+
+#: the bundled made-up inputs of prospects (scripts/make_demo_events.py)
+DEMO_SOURCES = ("demo_events.csv.gz", "demo_prospects.csv.gz")
+
+
+def _demo_notes(source: Any) -> list[str]:
+    used: set[str] = set()
+    for name in ("events", "customers"):
+        if name in tables(source) and "_source" in source.table(name).columns:
+            used |= set(source.table(name).select("_source").distinct().execute()["_source"].dropna())
+    if not used & set(DEMO_SOURCES):
+        return []
+    return ["demo assumption: the events and prospects are made up (scripts/make_demo_events.py; CDNOW has no "
+            "behaviour): conversion follows rules made up there, so the AUC says how well the score recovers "
+            "them, not how it would do on real prospects"]
 
 
 def write_leads_table(workspace: Any, *, run_id: str, as_of: Any) -> dict[str, Any]:
@@ -246,4 +264,5 @@ def write_leads_table(workspace: Any, *, run_id: str, as_of: Any) -> dict[str, A
     write_derived(workspace, "leads", leads, run_id=run_id, as_of=leads.attrs["as_of"],
                   values={"window_days": float(leads.attrs["window_days"])})
     return {"n_prospects": len(leads), "as_of": leads.attrs["as_of"], "window_days": leads.attrs["window_days"],
-            "base_rate": leads.attrs["base_rate"], "evaluation": leads.attrs["evaluation"]}
+            "base_rate": leads.attrs["base_rate"], "evaluation": leads.attrs["evaluation"],
+            "notes": leads.attrs["notes"]}

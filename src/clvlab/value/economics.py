@@ -263,7 +263,7 @@ def _margin_column(frame: pd.DataFrame, margin: float | None, lines: tuple[ir.Ta
     share = 1.0 if margin is None else float(margin)
     frame["margin"] = share
     if margin is None:
-        return "assumed 1.0: revenue, not margin (no margin or cost column in the transactions)", share
+        return "assumed 1.0: revenue, not margin (no transaction line carries a margin or cost)", share
     return f"assumed constant {share:g}", share
 
 
@@ -347,7 +347,8 @@ def unit_economics(
     lines = _line_margins(source, end) if margin is None else None
     if lines is not None:
         per = per.left_join(lines[0], "customer_id").drop("customer_id_right")
-    service = retention_cost is None and "service_cost" in per.columns
+    service = retention_cost is None and "service_cost" in per.columns and \
+        bool(source.table("customers")["service_cost"].count().execute())  # a column of NULLs says nothing
     aggs = {
         "customers": per.count(), "orders": per.orders.sum(), "revenue": per.revenue.sum(),
         "repeaters": per.repeat.ifelse(1, 0).sum(), "years": per.years.sum(),
