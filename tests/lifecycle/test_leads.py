@@ -120,6 +120,7 @@ def test_without_events_or_customers_it_says_what_to_load(tmp_path: Path) -> Non
     assert "clvlab load events FILE" in str(info.value)
 
 
+@pytest.mark.slow
 def test_cli_leads(tmp_path: Path) -> None:
     path = str(_shop(tmp_path))
     runner = CliRunner()
@@ -136,3 +137,27 @@ def test_cli_leads(tmp_path: Path) -> None:
     res = runner.invoke(app, ["leads", "-w", path, "--as-of", "2024-04-30", "--window", str(W)])
     assert res.exit_code == 1
     assert "--as-of 2024-03-26" in " ".join(res.output.split())
+
+
+def test_fit_alone_from_dated_customers(tmp_path: Path) -> None:
+    """No events: prospects are dated customers rows, scored on their attributes and signup age."""
+    rows, tx = ["customer_id,first_seen_at,acquisition_channel"], ["customer_id,ordered_at,amount"]
+    for i in range(40):
+        channel = "referral" if i % 2 else "social"
+        for t in (T0, T1):  # half of each date's newcomers, the referrals, buy 3 days later
+            cid = f"{t.day}-{i}"
+            rows.append(f"{cid},{_day(t, -2)},{channel}")
+            if channel == "referral":
+                tx.append(f"{cid},{_day(t, 3)},10")
+    rows.append(f"new,{_day(AS_OF, -1)},referral")
+    (tmp_path / "c.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "t.csv").write_text("\n".join(tx) + "\n")
+    with clvlab.connect(":memory:") as ws:
+        ws.load_customers(tmp_path / "c.csv")
+        ws.load_transactions(tmp_path / "t.csv")
+        leads = clvlab.lead_scores(ws, as_of=AS_OF, window=W)
+    assert leads.attrs["evaluation"]["auc"] == 1.0
+    assert leads.index[0] == "new"
+    assert leads.loc["new", "drivers"].startswith("acquisition_channel = referral: 1")
+    assert "days since signup" in leads.attrs["coefficients"]
+    assert leads["days_since_last_event"].isna().all()
