@@ -145,7 +145,8 @@ class ClvOptions(TypedDict, total=False):
 
     ``freq`` time unit (default weeks); ``calibration_end`` (default: the date that leaves the
     last third of the observed period as the holdout); ``observation_end`` (default: the latest
-    purchase); ``horizon`` in days (365); ``discount_rate`` annual (0.1); ``margin`` (1.0);
+    purchase); ``horizon`` in days (365); ``discount_rate`` annual (0.1); ``margin`` (1.0 in the
+    CLV scores; unset, the economics take theirs from the transactions' cost column, else 1.0);
     ``candidates``: model class names compared (:data:`DEFAULT_CANDIDATES`); ``penalizer``: L2
     penalty given to every candidate and to the refit (0).
     """

@@ -161,3 +161,14 @@ def test_fit_alone_from_dated_customers(tmp_path: Path) -> None:
     assert leads.loc["new", "drivers"].startswith("acquisition_channel = referral: 1")
     assert "days since signup" in leads.attrs["coefficients"]
     assert leads["days_since_last_event"].isna().all()
+
+
+def test_undated_customers_alone_say_what_to_load(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("customer_id,ordered_at,amount\nA,2024-01-01,10\nB,2024-02-01,10\n")
+    (tmp_path / "c.csv").write_text("customer_id\nA\nB\nC\n")
+    with clvlab.connect(":memory:") as ws:
+        ws.load_transactions(tmp_path / "t.csv")
+        ws.load_customers(tmp_path / "c.csv")
+        with pytest.raises(DataValidationError, match="no dated prospect") as info:
+            clvlab.lead_scores(ws, window=W)
+    assert "first_seen_at" in str(info.value)

@@ -97,6 +97,9 @@ def _check_classes(frame: pd.DataFrame, start: dt.date, end: dt.date, last_first
             f"none of the {n:,} prospects as of {start} converted by {end}" if not won else
             f"all {n:,} prospects as of {start} converted by {end}")
     msg = f"{_WHERE}: {what}, so there is nothing to learn a lead score from"
+    if not n:
+        raise DataValidationError(msg, hint="load behavioural events (`clvlab load events FILE`) or customers with "
+                                  "a first_seen_at column: a prospect needs a known arrival date to learn from")
     hints = [Hint("the day of the last first purchase", option="as_of", value=str(last_first)),
              Hint("or a longer window", option="window", value=2 * (end - start).days)]
     raise DataValidationError(msg, hint=hints)
