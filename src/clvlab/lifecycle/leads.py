@@ -111,13 +111,14 @@ def _top_decile_rate(score: np.ndarray, y: np.ndarray) -> float:
     return float(y[order[:k]].mean())
 
 
-def _evaluate(source: Any, events: Any, firsts: Any, as_of: dt.date, window: int, spec: Spec) -> dict[str, Any]:
-    """Out-of-time evaluation (see the module docstring); ``{"error": ...}`` when it cannot run."""
+def _evaluate(source: Any, events: Any, firsts: Any, as_of: dt.date, window: int, spec: Spec,
+              test: pd.DataFrame, x1: np.ndarray) -> dict[str, Any]:
+    """Out-of-time evaluation (see the module docstring) on ``test``, the labelled prospects as
+    of ``as_of - window`` (matrix ``x1``); ``{"error": ...}`` when it cannot run."""
     from sklearn.metrics import roc_auc_score
 
     t0, t1 = as_of - dt.timedelta(days=2 * window), as_of - dt.timedelta(days=window)
     train, x0, names = _labelled(source, events, firsts, t0, window, spec)
-    test, x1, _ = _labelled(source, events, firsts, t1, window, spec)
     for frame, start, end in ((train, t0, t1), (test, t1, as_of)):
         n, won = len(frame), int(frame["converted"].sum()) if len(frame) else 0
         if not n or won in (0, n):
@@ -222,7 +223,7 @@ def lead_scores(source: Any, *, as_of: Any = None, window: int = 30, evaluate: b
         as_of=day.isoformat(), window_days=window, trained_on=t1.isoformat(), n_train=len(train),
         base_rate=float(train["converted"].mean()), coefficients=model.coefficients(),
         model="logistic regression (standardised log1p counts; L2, C=1)",
-        evaluation=_evaluate(source, events, firsts, day, window, spec) if evaluate else None,
+        evaluation=_evaluate(source, events, firsts, day, window, spec, train, x) if evaluate else None,
         notes=_demo_notes(source),
     )
     return out
