@@ -160,6 +160,13 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     leads = payload["leads"]
     assert leads["n_prospects"] == 30000
     assert leads["evaluation"]["auc"] > leads["evaluation"]["baseline_auc"]  # made-up data: see docs/lifecycle.md
+    import clvlab
+    from clvlab.derived import read_derived
+
+    with clvlab.connect(tmp_path / "clvlab-demo.duckdb", read_only=True) as ws:
+        stored = read_derived(ws, "leads", columns=("lead_score", "rank"), where="test").execute()
+    assert len(stored) == 30000
+    assert set(stored["run_id"]) == {payload["run_id"]}
     assert sum(payload["lifecycle"]["bands"].values()) > 0
     again = json.loads(runner.invoke(app, ["--json", "demo"]).stdout)
     assert again["load"]["inserted"] == 0  # re-running the demo re-loads nothing
