@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "health_scores": "clvlab.lifecycle.health",
     "health_backtest": "clvlab.lifecycle.health",
     "fit_health_weights": "clvlab.lifecycle.health",
+    "lead_scores": "clvlab.lifecycle.leads",
     # voice of the customer
     "nps": "clvlab.voc.metrics",
     "csat": "clvlab.voc.metrics",
@@ -120,6 +121,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     )
     from clvlab.features.rfm import calibration_holdout, rfm_summary
     from clvlab.lifecycle.health import fit_health_weights, health_backtest, health_scores
+    from clvlab.lifecycle.leads import lead_scores
     from clvlab.lifecycle.stages import lifecycle_stages, onboarding_summary, stage_transitions
     from clvlab.lifecycle.thresholds import LifecycleThresholds
     from clvlab.models._base import load_model

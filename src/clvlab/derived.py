@@ -166,6 +166,7 @@ ECONOMICS = DerivedContract(
         DerivedColumn("retention_rate", "float64", True, "annual: share of year-old customers who bought in the last year"),
         DerivedColumn("churn_rate", "float64", True, "1 - retention_rate"),
         DerivedColumn("retention_cost", "float64", False, "service and loyalty cost per customer-year"),
+        DerivedColumn("margin", "float64", False, "share of revenue that is margin (see notes: from the data or assumed)"),
         DerivedColumn("formula_clv", "float64", True,
                       "(aov x purchase_frequency x margin - retention_cost) / churn_rate"),
         DerivedColumn("model_clv", "float64", False, "mean clv of the scores table"),
@@ -182,9 +183,25 @@ ECONOMICS = DerivedContract(
     produced_by="`clvlab demo` (or clvlab.value.economics_tables.write_economics_tables)",
 )
 
+LEADS = DerivedContract(
+    name="leads",
+    key="customer_id",
+    columns=(
+        DerivedColumn("customer_id", "string", True, "the prospect (seen in events or customers, no purchase yet)"),
+        DerivedColumn("lead_score", "float64", True, "probability of a first purchase within window_days"),
+        DerivedColumn("rank", "int64", True, "1 = the most likely to convert"),
+        DerivedColumn("drivers", "string", False, "features that raise the score most, with their log-odds"),
+        DerivedColumn("days_since_last_event", "float64", False, "days from the last event to as_of"),
+        DerivedColumn("events_30d", "int64", False, "events in the last 30 days"),
+        *RUN_COLUMNS,
+        DerivedColumn("window_days", "float64", False, "the conversion window"),
+    ),
+    produced_by="`clvlab run` / `clvlab demo` (clvlab.lead_scores)",
+)
+
 #: derived tables by name
 DERIVED: dict[str, DerivedContract] = {"scores": SCORES, "stages": STAGES, "health": HEALTH,
-                                       "cohorts": COHORTS, "economics": ECONOMICS}
+                                       "cohorts": COHORTS, "economics": ECONOMICS, "leads": LEADS}
 
 
 def new_run_id() -> str:

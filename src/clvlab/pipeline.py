@@ -145,7 +145,8 @@ class ClvOptions(TypedDict, total=False):
 
     ``freq`` time unit (default weeks); ``calibration_end`` (default: the date that leaves the
     last third of the observed period as the holdout); ``observation_end`` (default: the latest
-    purchase); ``horizon`` in days (365); ``discount_rate`` annual (0.1); ``margin`` (1.0);
+    purchase); ``horizon`` in days (365); ``discount_rate`` annual (0.1); ``margin`` (1.0 in the
+    CLV scores; unset, the economics take theirs from the transactions' cost column, else 1.0);
     ``candidates``: model class names compared (:data:`DEFAULT_CANDIDATES`); ``penalizer``: L2
     penalty given to every candidate and to the refit (0).
     """
@@ -236,6 +237,8 @@ class PipelineRun:
     cases: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: stage sizes, health bands and weights (clvlab.lifecycle.tables.write_lifecycle_tables)
     lifecycle: dict[str, Any] = field(default_factory=dict)
+    #: prospects, base rate and evaluation of the lead score, or its error (clvlab.lifecycle.leads)
+    leads: dict[str, Any] = field(default_factory=dict)
 
     def load(self, table: str) -> LoadReport | None:
         """The report of the first load into ``table`` (None when the run loaded none)."""
@@ -272,12 +275,14 @@ def run_pipeline(
     """
     from clvlab.derived import write_derived
     from clvlab.lifecycle._features import shared_features
+    from clvlab.lifecycle.leads import write_leads_table
     from clvlab.lifecycle.tables import write_lifecycle_tables
     from clvlab.value.economics_tables import write_economics_tables
 
     has_store = app_store is not None
     clv_steps = _clv_steps(options.get("candidates", DEFAULT_CANDIDATES))
     total = len(sources) + clv_steps + 4 + (int(owners is not None) + 1 if has_store else 0)
+    total += 1  # lead scores
     steps = _Steps(on_progress, total)
     loads = []
     for src in sources:
@@ -294,7 +299,9 @@ def run_pipeline(
                                            app_store=app_store, model=clv.model)
     steps("writing the cohorts and economics tables")
     write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
-                           margin=clv.settings["margin"])
+                           margin=options.get("margin"))  # None: from the data's cost column
+    steps("lead scores of prospects")
+    leads = write_leads_table(workspace, run_id=run_id, as_of=clv.settings["observation_end"])
     steps("summarising feedback")
     has_feedback = "feedback" in workspace.tables()
     voc = voc_summary(workspace) if has_feedback else {}
@@ -303,7 +310,7 @@ def run_pipeline(
         alerts, cases = _close_the_loop(workspace, app_store, owners, steps, has_feedback)
     steps.finish()
     return PipelineRun(loads=loads, clv=clv, run_id=run_id, voc=voc, alerts=alerts, cases=cases,
-                       lifecycle=lifecycle)
+                       lifecycle=lifecycle, leads=leads)
 
 
 #: the whole run under a short name: ``clvlab.run(ws, app_store=store, observation_end="2024-12-31")``
@@ -367,6 +374,8 @@ def run_demo(
         Source("feedback", dataset_path("demo_feedback")),
         Source("customers", dataset_path("demo_customers")),  # demo assumption: channels
         Source("marketing_spend", dataset_path("demo_marketing_spend")),  # demo assumption: spend
+        Source("customers", dataset_path("demo_prospects")),  # demo assumption: prospects who never buy
+        Source("events", dataset_path("demo_events")),  # demo assumption: behaviour before a first purchase
     ]
     return run_pipeline(workspace, sources=sources, app_store=app_store, owners=dataset_path("demo_owners"),
                         freq=freq, calibration_end="1997-09-30", observation_end="1998-06-30",

@@ -17,7 +17,8 @@ runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ["demo", "load", "run", "rfm", "fit", "score", "evaluate", "voc metrics", "voc text", "voc drivers",
             "alerts run", "cases list", "cases start", "cases resolve", "cases resurvey", "cases recovery",
-            "cases owners load", "cases resurvey-answer", "cohorts", "economics", "lifecycle", "health"]
+            "cases owners load", "cases resurvey-answer", "cohorts", "economics", "lifecycle", "health",
+            "leads"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -154,7 +155,18 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     classes = {row["nps_class"]: row for row in payload["voc"]["value_by_nps_class"]}
     assert classes["promoter"]["clv"] > classes["detractor"]["clv"]  # the demo data links NPS and CLV
     assert payload["alerts"]["opened"] == payload["alerts"]["matched"] > 0
-    assert sum(payload["lifecycle"]["stages"].values()) == 23570  # every customer has a stage
+    assert sum(payload["lifecycle"]["stages"].values()) == 23570 + 30000  # every customer, the demo prospects
+    assert payload["lifecycle"]["stages"]["prospect"] == 30000
+    leads = payload["leads"]
+    assert leads["n_prospects"] == 30000
+    assert leads["evaluation"]["auc"] > leads["evaluation"]["baseline_auc"]  # made-up data: see docs/lifecycle.md
+    import clvlab
+    from clvlab.derived import read_derived
+
+    with clvlab.connect(tmp_path / "clvlab-demo.duckdb", read_only=True) as ws:
+        stored = read_derived(ws, "leads", columns=("lead_score", "rank"), where="test").execute()
+    assert len(stored) == 30000
+    assert set(stored["run_id"]) == {payload["run_id"]}
     assert sum(payload["lifecycle"]["bands"].values()) > 0
     again = json.loads(runner.invoke(app, ["--json", "demo"]).stdout)
     assert again["load"]["inserted"] == 0  # re-running the demo re-loads nothing

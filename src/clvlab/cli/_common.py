@@ -230,6 +230,7 @@ FLAGS: dict[str, str] = {
     "config": "--config", "merge_duplicates": "--merge-duplicates", "rejects": "--rejects",
     "freq": "--freq", "observation_end": "--observation-end", "calibration_end": "--calibration-end",
     "root_cause": "--root-cause",
+    "as_of": "--as-of", "window": "--window",
 }
 _BARE = re.compile(r"[\w.:+=@-]+")
 

@@ -12,6 +12,7 @@ from clvlab.cli import (
     data_cmds,
     demo,
     economics_cmds,
+    leads_cmds,
     lifecycle_cmds,
     model_cmds,
     run_cmds,
@@ -59,6 +60,7 @@ app.command("cohorts")(economics_cmds.cohorts)
 app.command("economics")(economics_cmds.economics)
 app.command("lifecycle")(lifecycle_cmds.lifecycle)
 app.command("health")(lifecycle_cmds.health)
+app.command("leads")(leads_cmds.leads)
 
 voc = typer.Typer(help="Voice of the customer: NPS/CSAT/CES, comments, drivers.", no_args_is_help=True)
 voc.command("metrics")(voc_cmds.voc_metrics)

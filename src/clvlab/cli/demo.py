@@ -20,6 +20,7 @@ from clvlab.cli._common import (
 )
 from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.cli.economics_cmds import print_channel_economics
+from clvlab.cli.leads_cmds import print_leads_record
 from clvlab.cli.model_cmds import print_summary
 
 if TYPE_CHECKING:
@@ -61,7 +62,8 @@ def demo(
                    "voc": {name: frame.reset_index().to_dict(orient="records") for name, frame in voc.items()},
                    "alerts": {"responses": alerts.responses, "matched": alerts.matched, "by_rule": alerts.by_rule,
                               "opened": len(alerts.opened.opened), "already_open": alerts.opened.already_open},
-                   "cases": result.cases.to_dict(orient="records"), "lifecycle": result.lifecycle})
+                   "cases": result.cases.to_dict(orient="records"), "lifecycle": result.lifecycle,
+                   "leads": result.leads})
         return
     console.print(str(report), highlight=False)
     _print_comparison(run.comparison, run.best)
@@ -72,6 +74,7 @@ def demo(
     print_p_alive_note(run.model, run.scores)
     _print_top(run.scores)
     _print_lifecycle(result.lifecycle)
+    print_leads_record(result.leads)
     console.print(str(feedback_report), highlight=False)
     _print_voc(voc)
     console.print(f"\nAlerts: {alerts}", highlight=False)
@@ -85,6 +88,7 @@ def demo(
         f"Next: clvlab economics -w {workspace} --by channel --by cohort\n"
         f"      clvlab cohorts -w {workspace} --period month\n"
         f"      clvlab lifecycle -w {workspace} --by month; clvlab health -w {workspace} --backtest\n"
+        f"      clvlab leads -w {workspace} --top 20 --evaluate\n"
         f"      clvlab voc metrics -w {workspace} --by store --by month\n"
         f"      clvlab voc text -w {workspace} --by touchpoint\n"
         f"      clvlab cases list --app-store {get_settings().app_store_url(workspace)} --owner O01\n"

@@ -149,9 +149,12 @@ def economics(
         "[default: channel and cohort; cohort alone when customers have no channel].")] = None,
     period: PeriodOpt = PeriodName.month,
     as_of: AsOfOpt = None,
-    margin: Annotated[float, typer.Option("--margin", help="Share of revenue that is margin, in (0, 1].")] = 1.0,
-    retention_cost: Annotated[float, typer.Option(
-        "--retention-cost", help="Service and loyalty cost per customer per year, taken off the formula CLV.")] = 0.0,
+    margin: Annotated[float | None, typer.Option("--margin", help="Share of revenue that is margin, in (0, 1] "
+                                                 "[default: from the transactions' margin or cost column, else "
+                                                 "1.0: revenue, not margin].")] = None,
+    retention_cost: Annotated[float | None, typer.Option(
+        "--retention-cost", help="Service and loyalty cost per customer per year, taken off the formula CLV "
+        "[default: customers.service_cost, else 0].")] = None,
     no_cac: Annotated[bool, typer.Option("--no-cac", help="Skip CAC, LTV:CAC and payback (no spend "
                                          "loaded).")] = False,
 ) -> None:
@@ -178,7 +181,11 @@ def _print_economics(frame: pd.DataFrame, dims: list[str]) -> None:
 
     attrs = frame.attrs
     value = Table(title=f"What customers bring, as of {attrs['as_of']} (orders and ARPU per customer-year)")
-    upkeep = f", retention cost {attrs['retention_cost']:,.2f}/yr" if attrs.get("retention_cost") else ""
+    upkeep = ""
+    if attrs.get("retention_cost"):
+        upkeep = f", retention cost {attrs['retention_cost']:,.2f}/yr"
+    elif str(attrs.get("retention_cost_source", "")).startswith("customers"):
+        upkeep = ", retention cost from customers.service_cost"
     cost = Table(title=f"What they cost and are worth (margin {attrs['margin']:.0%}{upkeep})")
     for table in (value, cost):
         for d in dims:
@@ -198,6 +205,9 @@ def _print_economics(frame: pd.DataFrame, dims: list[str]) -> None:
         cost.add_row(*group, _num(row["formula_clv"], ",.2f"), _num(row["model_clv"], ",.2f"), *extra)
     out.print(value)
     out.print(cost)
+    source = str(attrs.get("margin_source", ""))
+    console.print(f"Margin: {attrs['margin']:.1%}, {source}", style="bold yellow" if "revenue, not margin" in source
+                  else None, highlight=False, markup=False)
     notes = [str(n) for n in frame["clv_note"]]
     disagree = [n for n in notes if n.startswith("disagree")]
     if disagree:

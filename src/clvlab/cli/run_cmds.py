@@ -1,7 +1,8 @@
 """``clvlab run``: the whole pipeline on a workspace whose data is already loaded.
 
 Fits and chooses the CLV model, scores every customer and writes the derived tables
-(``scores``, ``stages``, ``health``, ``cohorts``, ``economics``) under one run id; with an
+(``scores``, ``stages``, ``health``, ``cohorts``, ``economics``, and ``leads`` with events or
+customers) under one run id; with an
 application store configured (``--app-store`` or ``$CLVLAB_APP_STORE``) the alert rules open
 cases too. The work is :func:`clvlab.pipeline.run_pipeline`; this module checks the dates,
 draws the progress bar and prints the summary.
@@ -111,6 +112,7 @@ def run(
                 store.close()
         tables_after = ws.tables()
         tables = [t for t in DERIVED_TABLES if t in tables_after]
+        tables += ["leads"] if result.leads.get("n_prospects") else []  # with events or customers
     scores = result.clv.scores
     opened = len(result.alerts.opened.opened) if result.alerts is not None else 0
     has_feedback = "feedback" in tables_before
@@ -118,7 +120,7 @@ def run(
         "run_id": result.run_id, "as_of": observation_end,
         "calibration_end": result.clv.settings["calibration_end"], "model": result.clv.best,
         "n_customers": len(scores), "total_clv": float(scores["clv"].sum()), "horizon_days": horizon_days,
-        "tables": tables, "cases_opened": opened if store_url else None,
+        "tables": tables, "cases_opened": opened if store_url else None, "leads": result.leads or None,
     }
     if state.json:
         emit_json(summary)
@@ -135,3 +137,6 @@ def run(
         (f"{len(scores):,} customers scored", "bold"), f", expected {horizon_days}-day CLV "
         f"{summary['total_clv']:,.0f} in total.\n"
         f"Tables written: {', '.join(tables)}; {cases}."), soft_wrap=True)
+    from clvlab.cli.leads_cmds import print_leads_record
+
+    print_leads_record(result.leads)

@@ -23,16 +23,19 @@ text       VARCHAR          free text: cleaned and PII-masked in the staged sour
                             (:func:`clvlab.text.clean.mask_pii`) before anything is
                             parsed, stored or written to a rejects file
 category   VARCHAR          trimmed, lower case, spellings folded by :attr:`Column.values`
+json       VARCHAR          a JSON object, stored compact (``{"page":"/home"}``); text that
+                            is not valid JSON, or JSON that is not an object, is rejected
 ========== ================ ==========================================================
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["id", "string", "timestamp", "decimal", "integer", "number", "text", "category"]
+Kind = Literal["id", "string", "timestamp", "decimal", "integer", "number", "text", "category", "json"]
 
 SQL_TYPES: dict[str, str] = {
     "id": "VARCHAR",
@@ -43,6 +46,7 @@ SQL_TYPES: dict[str, str] = {
     "number": "DOUBLE",
     "text": "VARCHAR",
     "category": "VARCHAR",
+    "json": "VARCHAR",
 }
 
 
@@ -86,6 +90,10 @@ class Key:
     stored but whose values differ updates the stored row (a customer changed store or tier, an
     order was re-exported with a corrected amount, a survey answer was re-sent with a new
     score): only the columns the source has, and an empty cell never erases a stored value.
+    ``fallback`` is the key used when the source lacks one of ``columns`` (events: their
+    ``event_id`` when given, else customer, time and event); with ``merge_identical`` the
+    occurrence number counts distinct rows only, so a re-export without an exact repeat keeps
+    its keys.
     """
 
     columns: tuple[str, ...]
@@ -93,6 +101,7 @@ class Key:
     unique: bool = False
     merge_identical: bool = False
     update: bool = False
+    fallback: Key | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,15 @@ class TableContract:
     def names(self) -> list[str]:
         """Canonical column names in stored order."""
         return [c.name for c in self.columns]
+
+    def key_for(self, mapped: Iterable[str]) -> Key:
+        """The key of a source mapping ``mapped`` columns: :attr:`key`, or its ``fallback``
+        when the source lacks one of the key's columns."""
+        have = set(mapped)
+        key = self.key
+        if key.fallback is not None and not all(c in have for c in key.columns):
+            return key.fallback
+        return key
 
     def column(self, name: str) -> Column:
         """The column called ``name``."""
@@ -234,6 +252,8 @@ CUSTOMERS = TableContract(
         Column("store_id", "id", False, ("store", "shop_id", "branch_id")),
         Column("region", "string", False, ("country", "state", "area")),
         Column("tier", "string", False, ("segment", "level", "membership")),
+        Column("service_cost", "decimal", False,
+               ("retention_cost", "cost_to_serve", "serving_cost", "loyalty_cost")),
     ),
     key=Key(columns=("customer_id",), unique=True, update=True),
 )
@@ -302,7 +322,35 @@ MARKETING_SPEND = TableContract(
     key=Key(columns=("period", "channel"), unique=True, update=True),
 )
 
+EVENTS = TableContract(
+    name="events",
+    description=(
+        "One row per behavioural event (site visit, product view, cart add, newsletter signup, "
+        "...): who, when, what, an optional value and JSON properties. Feeds prospects and the "
+        "lead score (:func:`clvlab.lead_scores`). Key: ``event_id`` when the source has one (a "
+        "repeat with other content is rejected), else customer, time and event numbered by "
+        "occurrence among distinct rows; an exact repeat of a row is stored once (a tracker's "
+        "retry), a changed value or properties under a stored key updates it."
+    ),
+    columns=(
+        Column("customer_id", "id", True,
+               ("customer", "customerid", "cust_id", "client_id", "user_id", "visitor_id",
+                "anonymous_id", "member_id")),
+        Column("occurred_at", "timestamp", True,
+               ("timestamp", "time", "datetime", "date", "event_time", "event_date", "created_at",
+                "ts", "occurred")),
+        Column("event", "category", True,
+               ("event_name", "event_type", "action", "type")),
+        Column("value", "decimal", False, ("amount", "event_value", "revenue")),
+        Column("properties", "json", False, ("props", "attributes", "payload", "data", "context")),
+        Column("event_id", "id", False, ("eventid", "message_id", "id")),
+    ),
+    key=Key(columns=("event_id",), unique=True, merge_identical=True, update=True,
+            fallback=Key(columns=("customer_id", "occurred_at", "event"), merge_identical=True,
+                         update=True)),
+)
+
 #: every table the loader knows, by stored name
 CONTRACTS: dict[str, TableContract] = {
-    c.name: c for c in (TRANSACTIONS, CUSTOMERS, FEEDBACK, MARKETING_SPEND)
+    c.name: c for c in (TRANSACTIONS, CUSTOMERS, FEEDBACK, MARKETING_SPEND, EVENTS)
 }

@@ -95,6 +95,14 @@ def integer_expr(raw: str, decimal: str) -> str:
     return f"CASE WHEN {d} = floor({d}) THEN TRY_CAST({d} AS BIGINT) END"
 
 
+def json_expr(raw: str, ok: str) -> str:
+    """A JSON object as compact text; NULL when missing, not valid JSON or not an object
+    (nested CASEs: ``json_type`` and ``json`` fail on invalid text)."""
+    t = f"trim({raw})"
+    return (f"CASE WHEN {ok} AND json_valid({t}) THEN CASE WHEN json_type({t}) = 'OBJECT' "
+            f"THEN CAST(json({t}) AS VARCHAR) END END")
+
+
 def number_expr(raw: str, decimal: str) -> str:
     """A DOUBLE value (scores, ratings), NULL when it does not parse."""
     return f"CAST({decimal_expr(raw, decimal)} AS DOUBLE)"

@@ -17,6 +17,7 @@ from clvlab.data.parse import (
     decimal_expr,
     id_expr,
     integer_expr,
+    json_expr,
     number_expr,
     number_text,
     present,
@@ -54,6 +55,8 @@ def parse_exprs(
             expr = string_expr(raw, ok)
         elif col.kind == "category":
             expr = category_expr(raw, ok, col.values)
+        elif col.kind == "json":
+            expr = json_expr(raw, ok)
         elif col.kind == "number":
             expr = number_expr(raw, opts.decimal)
         elif col.kind == "decimal":
@@ -79,6 +82,12 @@ def parse_exprs(
         }.get(col.kind)
         if bad:
             checks.append((col.name, f"{name} IS NULL AND {ok}", bad))
+        if col.kind == "json":
+            checks.append((col.name, f"{ok} AND NOT json_valid(trim({raw}))",
+                           "not valid JSON (properties must be a JSON object such as "
+                           "{\"page\": \"/home\"})"))
+            checks.append((col.name, f"{name} IS NULL AND {ok}",
+                           "not a JSON object (an array or a bare value; use {\"key\": value})"))
         if col.kind == "timestamp":
             low, high = PLAUSIBLE_YEARS
             checks.append((col.name, f"NOT year({name}) BETWEEN {low} AND {high}",
@@ -151,7 +160,7 @@ def build_parsed(
     derived = "".join(
         f", CAST({d.sql} AS DECIMAL(18,4)) AS {quote_ident(d.target)}" for d in targets
     )
-    key = contract.key
+    key = contract.key_for(mapping)
     keyed = all(c in mapping for c in key.columns)
     kcols = ", ".join(quote_ident(c) for c in key.columns)
     fill_line = keyed and key.line is not None and key.line not in mapping
@@ -173,7 +182,9 @@ def build_parsed(
         kexpr = (f"CASE WHEN {null_key} THEN 'h:' || hex(_h) || '#' || _dup "
                  f"ELSE 'k:' || {base} || '#1' END AS _key, 1 AS _occ, _row AS _first")
     elif keyed:
-        occ = f"row_number() OVER (PARTITION BY {base} ORDER BY _row)"
+        # with merge_identical, exact repeats (_dup > 1, never stored) are not numbered
+        part = f"{base}, _dup = 1" if key.merge_identical else base
+        occ = f"row_number() OVER (PARTITION BY {part} ORDER BY _row)"
         kexpr = (f"CASE WHEN {null_key} THEN 'h:' || hex(_h) || '#' || _dup "
                  f"ELSE 'k:' || {base} || '#' || {occ} END AS _key, "
                  f"CASE WHEN {null_key} THEN 1 ELSE {occ} END AS _occ, "

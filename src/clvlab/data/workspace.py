@@ -140,7 +140,7 @@ class Workspace:
     def load(self, table: str, source: Any, mapping: dict[str, str] | None = None,
              **options: Unpack[LoadOptions]) -> LoadReport:
         """Load ``source`` into the contract table ``table`` (``transactions``, ``customers``,
-        ``feedback``): validated, idempotent, with rejected rows kept in a rejects file.
+        ``feedback``, ``marketing_spend``, ``events``): validated, idempotent, with rejected rows kept in a rejects file.
 
         Parameters
         ----------
@@ -246,6 +246,26 @@ class Workspace:
         updates the stored row.
         """
         return self.load("marketing_spend", source, mapping, **options)
+
+    def load_events(self, source: Any, mapping: dict[str, str] | None = None,
+                    **options: Unpack[LoadOptions]) -> LoadReport:
+        """Load behavioural events into the ``events`` table (see :meth:`load`).
+
+        Columns: ``customer_id``, ``occurred_at`` (in the workspace's time zone like
+        ``ordered_at``: a time with an offset is converted to it), ``event`` (folded to lower
+        case: ``Page View`` -> ``page view``) and optionally ``value`` (a number), ``properties``
+        (a JSON object, stored compact) and ``event_id``.
+
+        Key: ``event_id`` when the source has it (a repeated id with other content is
+        rejected), else ``customer_id`` + ``occurred_at`` + ``event``, numbered by occurrence
+        among distinct rows (two views of different products in the same second are two rows).
+        An exact repeat of a row is stored once and counted as merged; a re-load inserts
+        nothing; a changed value or properties under a stored key updates the row. Rows are
+        rejected (row, column, value and reason in the rejects file) for a missing customer,
+        time or event, a time that is no date, a value that is no number, properties that are
+        not a JSON object.
+        """
+        return self.load("events", source, mapping, **options)
 
 
 class LoadOptions(TypedDict, total=False):

@@ -56,7 +56,7 @@ def update_sql(contract: TableContract, mapped: Sequence[str], source_name: str,
     flags are recomputed, links of rows whose flags change are cleared.  With ``merge`` only
     first occurrences count, and with ``sums`` (amounts summed over exact duplicates) a group of
     duplicates never updates: its stored form, merged or not, stays.  None if nothing can change."""
-    key = contract.key
+    key = contract.key_for(mapped)
     derived = {d.target for d in contract.derivations
                if d.target not in mapped and all(i in mapped for i in d.inputs)}
     cols = [c for c in contract.names if (c in mapped or c in derived)

@@ -22,6 +22,8 @@ _FILES = {
     "demo_owners": "demo_owners.csv",
     "demo_customers": "demo_customers.csv.gz",
     "demo_marketing_spend": "demo_marketing_spend.csv",
+    "demo_events": "demo_events.csv.gz",
+    "demo_prospects": "demo_prospects.csv.gz",
 }
 
 __all__ = [
@@ -38,12 +40,18 @@ __all__ = [
 def path(name: str) -> Path:
     """Location of a bundled file: one of ``cdnow_master``, ``cdnow_sample``, ``cdnow_summary``,
     ``donations``, ``sbg_cohorts``, ``demo_feedback``, ``demo_owners``, ``demo_customers``,
-    ``demo_marketing_spend``.
+    ``demo_marketing_spend``, ``demo_events``, ``demo_prospects``.
 
     ``demo_customers`` (CDNOW customer ids with an ``acquisition_channel``) and
     ``demo_marketing_spend`` (spend per channel and month, 1997-01..03) are demo assumptions,
     made up by ``scripts/make_demo_economics.py`` because CDNOW has no channels or spend: the
     channel is a fixed function of the customer id and the spend an assumed CAC per channel.
+
+    ``demo_events`` (site visits, product views, cart adds, newsletter signups before each CDNOW
+    customer's first purchase, and of 30,000 prospects ``P00001``.. who never buy) and
+    ``demo_prospects`` (those prospects' acquisition channels, for ``customers``) are demo
+    assumptions too, made up by ``scripts/make_demo_events.py`` (fixed seed) so that the lead
+    score has prospects to rank: conversion depends on behaviour by rules made up there.
     """
     if name not in _FILES:
         msg = f"Unknown data set {name!r}; choose one of {sorted(_FILES)}"

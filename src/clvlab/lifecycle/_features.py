@@ -180,15 +180,24 @@ def _cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], 
 
 
 def customer_ids(source: Any, as_of: dt.date) -> pd.Index | None:
-    """Ids in the workspace's ``customers`` table known by ``as_of`` (None without the table).
-
-    A row with ``first_seen_at`` after ``as_of`` is not a customer yet; one without it counts.
+    """Ids known by ``as_of`` (None without a ``customers`` or ``events`` table): rows of
+    ``customers`` (one with ``first_seen_at`` after ``as_of`` is not known yet; one without it
+    is) and people with an event on or before ``as_of``.
     """
     tables = getattr(source, "tables", None)
-    if not callable(tables) or "customers" not in tables():
+    have = tables() if callable(tables) else []
+    parts = []
+    if "customers" in have:
+        t = source.table("customers")
+        if "first_seen_at" in t.columns:
+            t = t.filter(t.first_seen_at.isnull() | (t.first_seen_at.cast("date") <= ibis.date(as_of)))
+        parts.append(t.select(customer_id=t.customer_id.cast("string")))
+    if "events" in have:
+        e = source.table("events")
+        e = e.filter(e.occurred_at.cast("date") <= ibis.date(as_of))
+        parts.append(e.select(customer_id=e.customer_id.cast("string")))
+    if not parts:
         return None
-    t = source.table("customers")
-    if "first_seen_at" in t.columns:
-        t = t.filter(t.first_seen_at.isnull() | (t.first_seen_at.cast("date") <= ibis.date(as_of)))
-    ids = t.select("customer_id").distinct().execute()["customer_id"]
+    union = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
+    ids = union.distinct().execute()["customer_id"]
     return pd.Index(ids.dropna().astype(str).unique(), name="customer_id")

@@ -3,7 +3,8 @@
 Stages (first rule that applies, thresholds in :class:`~clvlab.lifecycle.LifecycleThresholds`):
 
 ========== ===================================================================================
-prospect   a row of ``customers`` (known by the date) without any purchase up to it
+prospect   a row of ``customers`` (known by the date), or a person with an event in ``events`` by
+           the date, without any purchase up to it (:func:`clvlab.lead_scores` ranks them)
 onboarding one purchase day, the first at most ``onboarding_days`` ago (new/onboarding)
 churned    days since the last purchase >= ``churn_ratio`` x the customer's own cadence, or
            P(alive) < ``churn_p_alive``
@@ -129,7 +130,8 @@ def lifecycle_stages(
     Parameters
     ----------
     source
-        A Workspace (``transactions``, and ``customers`` for prospects) or a transactions table.
+        A Workspace (``transactions``, and ``customers`` or ``events`` for prospects) or a
+        transactions table.
     as_of
         The date (default: the last purchase day); it must lie inside the data.
     model

@@ -11,10 +11,15 @@ rows come to pandas). Definitions (docs/lifecycle.md, "Economics and cohorts"):
 - ``repurchase_rate``: share who bought again on a later day;
 - ``retention_rate``: of the customers acquired at least 365 days before ``as_of``, the share who
   bought in the last 365 days; ``churn_rate`` = 1 - retention (annual);
+- ``margin``: the share of revenue that is margin. From the data when the transactions carry it
+  (a line's margin is its ``margin`` column, else ``amount - cost``; the group's share is the
+  sum of line margins over the revenue of the lines that have one), else the constant given,
+  else 1.0, and then the figures are revenue, not margin (``attrs["margin_source"]`` says which);
+- ``retention_cost``: service and loyalty cost per customer-year, the mean
+  ``customers.service_cost`` of the group (a customer without one counts 0) unless given;
 - ``formula_clv`` = (aov x purchase_frequency x margin - retention_cost) / churn_rate (seed
-  003: lifetime, undiscounted, everyone alike; ``retention_cost`` is the service and loyalty
-  cost per customer-year, 0 unless given) beside ``model_clv``, the mean ``clv`` of the ``scores`` table,
-  with ``clv_note`` saying when and why they disagree;
+  003: lifetime, undiscounted, everyone alike) beside ``model_clv``, the mean ``clv`` of the
+  ``scores`` table, with ``clv_note`` saying when and why they disagree;
 - ``cac`` = spend / new customers from ``marketing_spend`` (new customers: its
   ``new_customers`` column, else the customers whose first purchase falls in the spend's
   channel and period), or the mean ``customers.acquisition_cost``; ``ltv_cac`` = LTV (the model
@@ -35,7 +40,14 @@ import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError, Issue, check_param
-from clvlab.value.cohorts import PERIODS, Period, period_start, purchase_rows, rolling_cells
+from clvlab.value.cohorts import (
+    PERIODS,
+    Period,
+    period_start,
+    purchase_rows,
+    rolling_cells,
+    transactions_table,
+)
 
 __all__ = ["DEMO_SOURCES", "unit_economics"]
 
@@ -100,6 +112,8 @@ def _with_channel(source: Any, per: ir.Table, *, required: bool) -> ir.Table:
         keep["channel"] = cust["acquisition_channel"]
     if "acquisition_cost" in cust.columns:
         keep["acquisition_cost"] = cust["acquisition_cost"].cast("float64")
+    if "service_cost" in cust.columns:
+        keep["service_cost"] = cust["service_cost"].cast("float64")
     joined = per.left_join(cust.select(**keep), "customer_id").drop("customer_id_right")
     if "channel" in joined.columns:
         joined = joined.mutate(channel=joined["channel"].fill_null("(none)"))
@@ -127,6 +141,30 @@ def _spend(source: Any, end: dt.date, period: str) -> ir.Table | None:
         raise DataValidationError(msg, issues, hint="fix the cost rows and re-load the file "
                                   "(a re-load updates the stored rows)")
     return grouped
+
+
+def _line_margins(source: Any, end: dt.date) -> tuple[ir.Table, str] | None:
+    """Per customer: the margin of the lines that carry one (``margin``, else ``amount - cost``)
+    and their revenue, up to ``end``, with the source's name; None when no line carries one."""
+    tx = transactions_table(source, _WHERE)
+    have = [c for c in ("margin", "cost") if c in tx.columns]
+    if not have:
+        return None
+    tx = tx.filter(tx["customer_id"].notnull() & (tx["ordered_at"].cast("date") <= ibis.date(end.isoformat())))
+    amount = tx["amount"].cast("float64")
+    given = tx["margin"].cast("float64") if "margin" in have else ibis.null("float64")
+    cost = tx["cost"].cast("float64") if "cost" in have else ibis.null("float64")
+    line = ibis.coalesce(given, amount - cost)
+    per = tx.group_by(customer_id=tx["customer_id"].cast("string")).aggregate(
+        margin_amount=line.sum(), costed_revenue=amount.sum(where=line.notnull()),
+        n_margin=given.count(), n_cost=cost.count(), known_lines=line.count(), lines=tx.count(),
+    )
+    counts = per.aggregate(m=per.n_margin.sum(), c=per.n_cost.sum()).execute()
+    n_margin, n_cost = (int(counts[k].fillna(0).iloc[0]) for k in ("m", "c"))
+    if n_margin + n_cost == 0:
+        return None
+    name = " and ".join(n for n, k in (("margin", n_margin), ("cost", n_cost)) if k)
+    return per.drop("n_margin", "n_cost"), f"from the transactions' {name} column{'s' if ' and ' in name else ''}"
 
 
 def _cac(per: ir.Table, spend: ir.Table | None, by: Sequence[str]) -> pd.DataFrame | None:
@@ -177,10 +215,11 @@ def _label(value: Any) -> Any:
     return pd.Timestamp(value).date() if isinstance(value, pd.Timestamp | dt.date) else value
 
 
-def _payback_months(curve: pd.DataFrame, keys: list[str], row: pd.Series, margin: float) -> float:
+def _payback_months(curve: pd.DataFrame, keys: list[str], row: pd.Series) -> float:
     """First month (1 = the month of the first purchase) whose cumulative mean margin per
-    customer reaches the row's CAC; NaN when it has not by as_of."""
-    if not np.isfinite(row.get("cac", np.nan)):
+    customer (the row's margin share of revenue) reaches the row's CAC; NaN when it has not by as_of."""
+    margin = float(row["margin"])
+    if not np.isfinite(row.get("cac", np.nan)) or not np.isfinite(margin):
         return float("nan")
     sel = curve
     for k in keys:
@@ -207,9 +246,31 @@ def _clv_note(row: pd.Series, horizon: float | None, no_model: str) -> str:
             f"the model covers {span}, customer by customer (one-time buyers who look gone add little)")
 
 
+def _margin_column(frame: pd.DataFrame, margin: float | None, lines: tuple[ir.Table, str] | None,
+                   notes: list[str]) -> tuple[str, float]:
+    """Set ``frame["margin"]`` (the share per group) and say where it came from; returns the
+    source text and the overall share. A group whose lines carry no margin is NaN (no formula CLV)."""
+    if lines is not None:
+        costed = frame["costed_revenue"].where(frame["costed_revenue"] != 0)
+        frame["margin"] = frame["margin_amount"] / costed
+        total = float(frame["costed_revenue"].sum())
+        overall = float(frame["margin_amount"].sum()) / total if total else float("nan")
+        known, lines_n = int(frame["known_lines"].sum()), int(frame["lines"].sum())
+        if known < lines_n:
+            notes.append(f"margin measured on the {known:,} of {lines_n:,} transaction lines that carry a margin "
+                         "or cost, applied to all of each group's revenue")
+        return lines[1], overall
+    share = 1.0 if margin is None else float(margin)
+    frame["margin"] = share
+    if margin is None:
+        return "assumed 1.0: revenue, not margin (no transaction line carries a margin or cost)", share
+    return f"assumed constant {share:g}", share
+
+
 def unit_economics(
     source: Any, by: Sequence[str] = ("channel", "cohort"), *, period: Period = "month",
-    as_of: str | dt.date | None = None, margin: float = 1.0, cac: bool = True, retention_cost: float = 0.0,
+    as_of: str | dt.date | None = None, margin: float | None = None, cac: bool = True,
+    retention_cost: float | None = None,
 ) -> pd.DataFrame:
     """CAC, AOV, ARPU, purchase frequency, repurchase, retention, churn, formula vs model CLV,
     LTV:CAC and payback, one row per group (see the module docstring for each definition).
@@ -226,10 +287,13 @@ def unit_economics(
     as_of
         Last day counted (default: the last order day); outside the data is an error.
     margin
-        Share of revenue that is margin, for the formula CLV and payback.
+        Share of revenue that is margin, for the formula CLV and payback. None (default): from
+        the transactions' ``margin`` or ``cost`` column when lines carry one, else 1.0 (the
+        figures are then revenue, not margin, and ``attrs["margin_source"]`` says so).
     retention_cost
         Service and loyalty cost per customer per year (seed 003 counts it in CLV): subtracted
-        from the yearly margin in the formula CLV.
+        from the yearly margin in the formula CLV. None (default): the mean
+        ``customers.service_cost`` of each group when the customers carry it, else 0.
     cac
         Compute CAC, LTV:CAC and payback; without spend or acquisition costs that is an error
         saying what to load. ``cac=False`` computes the other figures.
@@ -237,17 +301,20 @@ def unit_economics(
     Returns
     -------
     pandas.DataFrame
-        One row per group; ``attrs`` hold ``as_of``, ``period``, ``margin`` and ``notes``
-        (e.g. that the bundled demo spend is an assumption).
+        One row per group (with its ``margin`` share and ``retention_cost``); ``attrs`` hold
+        ``as_of``, ``period``, ``margin`` (the overall share), ``margin_source``,
+        ``retention_cost_source`` and ``notes`` (e.g. that the bundled demo spend is an
+        assumption).
     """
     by = [by] if isinstance(by, str) else list(by)
     for dim in by:
         check_param(dim in DIMENSIONS, "by", _WHERE, f"a sequence of {list(DIMENSIONS)}", dim)
     check_param(period in PERIODS, "period", _WHERE, f"one of {list(PERIODS)}", period)
-    check_param(isinstance(margin, int | float) and 0 < margin <= 1, "margin", _WHERE,
-                "a share in (0, 1]", margin)
-    check_param(isinstance(retention_cost, int | float) and math.isfinite(retention_cost) and retention_cost >= 0,
-                "retention_cost", _WHERE, "a cost per customer-year >= 0", retention_cost)
+    check_param(margin is None or (isinstance(margin, int | float) and 0 < margin <= 1), "margin", _WHERE,
+                "a share in (0, 1], or None (from the data)", margin)
+    check_param(retention_cost is None or (isinstance(retention_cost, int | float) and math.isfinite(retention_cost)
+                                           and retention_cost >= 0),
+                "retention_cost", _WHERE, "a cost per customer-year >= 0, or None (from the data)", retention_cost)
     rows, end = purchase_rows(source, as_of=as_of, where=_WHERE)
     per = _customers(source, rows, end, by, period)
     cac_frame = None
@@ -277,6 +344,11 @@ def unit_economics(
     if scores is not None:
         per = per.left_join(scores.select("customer_id", model_clv=scores["clv"].cast("float64")),
                             "customer_id").drop("customer_id_right")
+    lines = _line_margins(source, end) if margin is None else None
+    if lines is not None:
+        per = per.left_join(lines[0], "customer_id").drop("customer_id_right")
+    service = retention_cost is None and "service_cost" in per.columns and \
+        bool(source.table("customers")["service_cost"].count().execute())  # a column of NULLs says nothing
     aggs = {
         "customers": per.count(), "orders": per.orders.sum(), "revenue": per.revenue.sum(),
         "repeaters": per.repeat.ifelse(1, 0).sum(), "years": per.years.sum(),
@@ -285,6 +357,11 @@ def unit_economics(
     }
     if scores is not None:
         aggs["model_clv"] = per.model_clv.mean()
+    if lines is not None:
+        aggs["margin_amount"], aggs["costed_revenue"] = per.margin_amount.sum(), per.costed_revenue.sum()
+        aggs["known_lines"], aggs["lines"] = per.known_lines.sum(), per.lines.sum()
+    if service:
+        aggs["retention_cost"] = per.service_cost.fill_null(0).mean()
     frame = (per.group_by(by).aggregate(**aggs) if by else per.aggregate(**aggs)).execute()
     frame = frame.sort_values(by).reset_index(drop=True) if by else frame
     frame["aov"] = frame["revenue"] / frame["orders"]
@@ -294,8 +371,12 @@ def unit_economics(
     frame["retention_rate"] = frame["retained"] / frame["eligible"].where(frame["eligible"] > 0)
     frame["churn_rate"] = 1 - frame["retention_rate"]
     churn = frame["churn_rate"].where(frame["churn_rate"] > 0)
-    frame["retention_cost"] = float(retention_cost)
-    frame["formula_clv"] = (frame["aov"] * frame["purchase_frequency"] * margin - retention_cost) / churn
+    margin_source, overall = _margin_column(frame, margin, lines, notes)
+    frame["retention_cost"] = frame["retention_cost"].astype(float) if service else float(retention_cost or 0.0)
+    upkeep = "customers.service_cost (mean per group; none counts 0)" if service else (
+        "given" if retention_cost is not None else "none (0)")
+    frame["formula_clv"] = (frame["aov"] * frame["purchase_frequency"] * frame["margin"]
+                            - frame["retention_cost"]) / churn
     if "model_clv" not in frame:
         frame["model_clv"] = np.nan
     frame["clv_note"] = [_clv_note(r, horizon, no_model) for _, r in frame.iterrows()]
@@ -306,12 +387,14 @@ def unit_economics(
         ltv = frame["model_clv"].where(frame["model_clv"].notna(), frame["formula_clv"])
         frame["ltv_cac"] = ltv / frame["cac"]
         curve = rolling_cells(rows, per, by, end, "month").sort_values([*by, "age"])
-        frame["payback_months"] = [_payback_months(curve, by, r, margin) for _, r in frame.iterrows()]
+        frame["payback_months"] = [_payback_months(curve, by, r) for _, r in frame.iterrows()]
         notes += _demo_notes(source, [t for t in ("marketing_spend", "customers") if t in _tables(source)])
         notes.append("LTV is the model CLV" if scores is not None else f"LTV is the formula CLV ({no_model})")
     if "cohort" in frame:
         frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.date
-    frame = frame.drop(columns=["repeaters", "years", "eligible", "retained"])
-    frame.attrs.update(as_of=str(end), period=period, margin=margin, retention_cost=retention_cost, by=by,
-                       notes=notes)
+    frame = frame.drop(columns=["repeaters", "years", "eligible", "retained", "margin_amount", "costed_revenue",
+                                "known_lines", "lines"],
+                       errors="ignore")
+    frame.attrs.update(as_of=str(end), period=period, margin=overall, margin_source=margin_source,
+                       retention_cost=retention_cost, retention_cost_source=upkeep, by=by, notes=notes)
     return frame

@@ -32,11 +32,12 @@ def _within_data(workspace: Any, as_of: str | dt.date | None) -> str | dt.date |
 
 def write_economics_tables(
     workspace: Any, *, run_id: str, as_of: str | dt.date | None = None, period: str = "month",
-    margin: float = 1.0, retention_cost: float = 0.0,
+    margin: float | None = None, retention_cost: float | None = None,
 ) -> list[str]:
     """Write ``cohorts`` (always, from the transactions) and ``economics`` (by channel when the
     customers carry one, and by cohort; with CAC when spend or acquisition costs are loaded).
 
+    ``margin`` and ``retention_cost`` as in :func:`clvlab.unit_economics` (None: from the data).
     A run as of a day after the last order (a run on the 31st when the last sale was on the 30th)
     computes both as of the last order day, which the tables' ``as_of`` then says: cells after
     the data would read as customers who left.
@@ -58,6 +59,6 @@ def write_economics_tables(
     econ = unit_economics(workspace, by=by, period=period, as_of=end, margin=margin,  # type: ignore[arg-type]
                           cac=bool(cac), retention_cost=retention_cost)
     econ["group"] = [_group_key(r, by) for _, r in econ.iterrows()]
-    econ["notes"] = "; ".join(econ.attrs["notes"])
+    econ["notes"] = "; ".join([*econ.attrs["notes"], f"margin: {econ.attrs['margin_source']}"])
     write_derived(workspace, "economics", econ, run_id=run_id, as_of=end)
     return ["cohorts", "economics"]
