@@ -56,6 +56,9 @@ _EXPORTS: dict[str, str] = {
     "health_scores": "clvlab.lifecycle.health",
     "health_backtest": "clvlab.lifecycle.health",
     "fit_health_weights": "clvlab.lifecycle.health",
+    "ChurnModel": "clvlab.lifecycle.churn",
+    "churn_watchlist": "clvlab.lifecycle.churn_table",
+    "churn_evaluate": "clvlab.lifecycle.churn_eval",
     # voice of the customer
     "nps": "clvlab.voc.metrics",
     "csat": "clvlab.voc.metrics",
@@ -119,6 +122,9 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         ParameterError,
     )
     from clvlab.features.rfm import calibration_holdout, rfm_summary
+    from clvlab.lifecycle.churn import ChurnModel
+    from clvlab.lifecycle.churn_eval import churn_evaluate
+    from clvlab.lifecycle.churn_table import churn_watchlist
     from clvlab.lifecycle.health import fit_health_weights, health_backtest, health_scores
     from clvlab.lifecycle.stages import lifecycle_stages, onboarding_summary, stage_transitions
     from clvlab.lifecycle.thresholds import LifecycleThresholds

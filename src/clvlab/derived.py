@@ -182,9 +182,30 @@ ECONOMICS = DerivedContract(
     produced_by="`clvlab demo` (or clvlab.value.economics_tables.write_economics_tables)",
 )
 
+CHURN = DerivedContract(
+    name="churn",
+    key="customer_id",
+    columns=(
+        DerivedColumn("customer_id", "string", True, "the customer"),
+        DerivedColumn("p_churn", "float64", True, "probability of no purchase in the next window_days (clvlab.ChurnModel)"),
+        DerivedColumn("clv", "float64", True, "clv of the scores table (NaN: not scored)"),
+        DerivedColumn("clv_at_risk", "float64", True, "p_churn x clv"),
+        DerivedColumn("rank", "int64", True, "1 = most CLV at risk"),
+        DerivedColumn("reason_1", "string", True, "the reason that raises p_churn most, written out (null: none)"),
+        DerivedColumn("reason_2", "string", True, "the second reason (null: none)"),
+        DerivedColumn("reason_3", "string", True, "the third reason (null: none)"),
+        DerivedColumn("days_since_last", "float64", False, "days from the last purchase to as_of"),
+        DerivedColumn("gap_ratio", "float64", False, "days since the last purchase / own cadence"),
+        DerivedColumn("nps_latest", "float64", False, "latest NPS answer by as_of"),
+        *RUN_COLUMNS,
+        DerivedColumn("window_days", "int64", False, "the churn window in days"),
+    ),
+    produced_by="`clvlab run` / `clvlab demo` (clvlab.churn_watchlist)",
+)
+
 #: derived tables by name
 DERIVED: dict[str, DerivedContract] = {"scores": SCORES, "stages": STAGES, "health": HEALTH,
-                                       "cohorts": COHORTS, "economics": ECONOMICS}
+                                       "cohorts": COHORTS, "economics": ECONOMICS, "churn": CHURN}
 
 
 def new_run_id() -> str:
