@@ -110,14 +110,14 @@ def watchlist(
                   highlight=False)
 
 
-def print_watchlist(rows: pd.DataFrame, title: str) -> None:
-    """The watchlist rows as a table on stdout (also used by ``clvlab demo``)."""
+def print_watchlist(rows: pd.DataFrame, title: str, target: Any = out) -> None:
+    """The watchlist rows as a table on stdout, or on ``target`` (``clvlab demo``: stderr)."""
     table = new_table(title, [("rank", "right"), "customer", ("P(churn)", "right"), ("CLV", "right"),
                               ("CLV at risk", "right"), "reasons"])
     for cid, r in rows.iterrows():
         table.add_row(fmt_number(int(r["rank"])), str(cid), fmt_number(r["p_churn"], ".2f"),
                       fmt_number(r["clv"], ",.0f"), fmt_number(r["clv_at_risk"], ",.0f"), _reasons(r))
-    out.print(table)
+    target.print(table)
 
 
 @churn_app.command("evaluate")

@@ -31,8 +31,7 @@ from clvlab.lifecycle.thresholds import CHURN_WINDOW_DAYS, LifecycleThresholds
 
 #: reason groups of the workspace features, in display order, and how each reads
 GROUPS: dict[str, tuple[str, ...]] = {
-    "recency": ("since_days", "gap_ratio"),
-    "frequency": ("n", "cadence_days", "last_gap_days"),
+    "recency": ("since_days", "gap_ratio", "n", "cadence_days", "last_gap_days"),
     "frequency_trend": ("n_recent", "n_before", "frequency_trend"),
     "spend": ("spend", "mean_spend"),
     "spend_trend": ("spend_recent", "spend_before", "spend_trend"),
@@ -56,19 +55,20 @@ def _plural(n: float, word: str) -> str:
     return f"{n:,.0f} {word}{'' if round(n) == 1 else 's'}"
 
 
-def _text(group: str, r: Mapping[str, Any], window: int) -> str:
-    """One reason, written out from the customer's own values."""
+def _text(group: str, r: Mapping[str, Any], window: int, typical: Mapping[str, Any]) -> str:
+    """One reason, written out from the customer's own values (and a typical stayer's)."""
     if group == "recency":
-        return f"no purchase for {r['since_days']:,.0f} days, {r['gap_ratio']:.1f}x own cadence"
-    if group == "frequency":
         if r["n"] <= 1:
             return f"one purchase only, {r['since_days']:,.0f} days ago"
-        return f"{_plural(r['n'], 'purchase day')}, one every {r['cadence_days']:,.0f} days"
+        return (f"no purchase for {r['since_days']:,.0f} days, {r['gap_ratio']:.1f}x own cadence (one purchase "
+                f"every {r['cadence_days']:,.0f} days over {r['n']:,.0f} purchase days)")
     if group == "frequency_trend":
         return (f"{_plural(r['n_recent'], 'purchase day')} in the last {window} days, "
                 f"{r['n_before']:,.0f} in the {window} before")
     if group == "spend":
-        return f"spend {r['spend']:,.2f} in all, {r['mean_spend']:,.2f} per purchase day"
+        usual = typical.get("mean_spend", np.nan)
+        than = "" if pd.isna(usual) else f" (a typical stayer: {usual:,.2f})"
+        return f"spend {r['spend']:,.2f} in all, {r['mean_spend']:,.2f} per purchase day{than}"
     if group == "spend_trend":
         return f"spend {r['spend_recent']:,.2f} in the last {window} days, {r['spend_before']:,.2f} before"
     if group == "purchase_model":
@@ -237,10 +237,12 @@ class ChurnModel:
         values = contrib.to_numpy()
         order = np.argsort(-values, axis=1, kind="stable")[:, :top]
         records: list[dict[str, Any]] = X.to_dict(orient="records")  # type: ignore[assignment]
+        assert self.typical_ is not None
+        typical = {str(k): v for k, v in self.typical_.iloc[0].items()}
         rows = []
         for i, rec in enumerate(records):
             texts: list[str | None] = [
-                _describe(names[j], rec, self.window) if values[i, j] >= MIN_CONTRIBUTION else None
+                _describe(names[j], rec, self.window, typical) if values[i, j] >= MIN_CONTRIBUTION else None
                 for j in order[i]]
             rows.append(texts + [None] * (top - len(texts)))
         return pd.DataFrame(rows, index=X.index, columns=[f"reason_{k + 1}" for k in range(top)])
@@ -312,9 +314,9 @@ def _threads() -> Any:
     return threadpool_limits(limits=1, user_api="openmp")
 
 
-def _describe(group: str, record: Mapping[str, Any], window: int) -> str:
+def _describe(group: str, record: Mapping[str, Any], window: int, typical: Mapping[str, Any]) -> str:
     try:
-        return _text(group, record, window)
+        return _text(group, record, window, typical)
     except KeyError:  # a plain frame: the column and its value
         return ", ".join(f"{c} = {record.get(c)}" for c in GROUPS.get(group, (group,)))
 
