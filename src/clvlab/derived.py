@@ -8,9 +8,9 @@ through one function, :func:`read_derived`, instead of guessing at a table. One 
 the run's id and as-of date on every row.
 
 Today's derived tables are ``scores`` (one row per customer, from
-:func:`clvlab.score_customers`), ``stages`` (:func:`clvlab.lifecycle_stages`) and ``health``
-(:func:`clvlab.health_scores`); ``churn``, ``economics`` and ``cohorts`` will join
-:data:`DERIVED`.
+:func:`clvlab.score_customers`), ``stages`` (:func:`clvlab.lifecycle_stages`), ``health``
+(:func:`clvlab.health_scores`), ``churn`` (:func:`clvlab.churn_watchlist`), ``economics`` and
+``cohorts``.
 
 >>> import clvlab
 >>> from clvlab.derived import read_derived, write_derived

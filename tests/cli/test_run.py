@@ -70,7 +70,7 @@ def test_run_human_summary_defaults_to_the_latest_day(cdnow_ws: Path, monkeypatc
     assert result.exit_code == 0, result.output
     assert "as of 1998-06-30" in result.output
     assert "23,570 customers scored" in result.output
-    assert "scores, stages, health, cohorts, economics" in result.output
+    assert "scores, stages, health, churn, cohorts, economics" in result.output
 
 
 @pytest.mark.slow

@@ -66,7 +66,9 @@ def behaviour_features(source: Any, days: Any, as_of: dt.date, window: int, thre
     out["mean_spend"] = frame["spend"] / frame["n"]
     fitted = purchase_models(source, as_of, window, out.index, ("ModifiedBetaGeo",))["ModifiedBetaGeo"]
     out["p_alive"], out["expected_purchases"] = fitted["p_alive"], fitted["expected"]
-    return out[list(BEHAVIOUR)]
+    # the engine sums floats in parallel, in no fixed order: the last bits vary from run to run,
+    # and would move the model's bin edges and early stopping; 6 decimals make the fit repeatable
+    return out[list(BEHAVIOUR)].round(6)
 
 
 def purchase_models(source: Any, as_of: dt.date, window: int, index: pd.Index, names: Sequence[str]
