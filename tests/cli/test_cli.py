@@ -157,6 +157,11 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert payload["alerts"]["opened"] == payload["alerts"]["matched"] > 0
     assert sum(payload["lifecycle"]["stages"].values()) == 23570  # every customer has a stage
     assert sum(payload["lifecycle"]["bands"].values()) > 0
+    watch = payload["churn"]["watchlist"]  # the head of the churn watchlist, most CLV at risk first
+    assert [r["rank"] for r in watch] == list(range(1, 11))
+    assert [r["clv_at_risk"] for r in watch] == sorted((r["clv_at_risk"] for r in watch), reverse=True)
+    assert payload["churn"]["customers"] == 23570
+    assert any(r["reason_1"] for r in watch)
     again = json.loads(runner.invoke(app, ["--json", "demo"]).stdout)
     assert again["load"]["inserted"] == 0  # re-running the demo re-loads nothing
     assert again["feedback_load"]["inserted"] == 0

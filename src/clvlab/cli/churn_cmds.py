@@ -43,11 +43,15 @@ def _stored(ws: Any, as_of: str | None, window: int | None) -> pd.DataFrame | No
     table = read_derived(ws, "churn", where="clvlab churn watchlist", missing_ok=True)
     if table is None:
         return None
+    try:
+        asked = None if as_of is None else pd.Timestamp(as_of).date().isoformat()
+    except (TypeError, ValueError):
+        return None  # computing says what is wrong with the date
     frame = table.execute()
     if frame.empty:
         return None
     stored_as_of = pd.Timestamp(frame["as_of"].iloc[0]).date().isoformat() if "as_of" in frame else None
-    if as_of is not None and stored_as_of != pd.Timestamp(as_of).date().isoformat():
+    if asked is not None and stored_as_of != asked:
         return None
     if window is not None and "window_days" in frame and int(frame["window_days"].iloc[0]) != window:
         return None
