@@ -142,6 +142,8 @@ def test_bad_inputs_are_located_errors() -> None:
         ChurnModel().fit(X, [0, 0, 0, 0])
     with pytest.raises(ParameterError, match="window"):
         ChurnModel(window=0)
+    with pytest.raises(DataValidationError, match="column 'id' has 300 distinct values"):
+        ChurnModel().fit(pd.DataFrame({"id": [f"c{i}" for i in range(300)]}), np.arange(300) % 2)
     model = ChurnModel().fit(pd.DataFrame({"a": np.arange(200.0), "b": np.ones(200)}), np.arange(200) % 2)
     with pytest.raises(DataValidationError, match=r"lacks the feature column\(s\) \['b'\]"):
         model.predict_proba(X)

@@ -45,6 +45,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 #: minimum drop in churn probability for a group to count as a reason
 MIN_CONTRIBUTION = 0.005
+#: most distinct values of a text column (the model's categories; one bin each, 255 bins at most)
+MAX_CATEGORIES = 255
 
 
 def _nps_class(score: float) -> str:
@@ -112,8 +114,9 @@ class ChurnModel:
     thresholds
         Lifecycle thresholds (the cadence of the recency feature), as in the stages.
     random_state, **params
-        Passed to ``HistGradientBoostingClassifier`` (defaults: 200 iterations, learning rate
-        0.05, 15 leaves, 40 customers per leaf, early stopping on a tenth).
+        Passed to ``HistGradientBoostingClassifier`` (defaults: at most 200 iterations,
+        learning rate 0.05, 15 leaves, 100 customers per leaf, L2 penalty 5, early stopping on
+        a tenth of the rows).
 
     Examples
     --------
@@ -153,6 +156,10 @@ class ChurnModel:
             for c in cols:
                 if not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]):
                     self.categories_[str(c)] = sorted(X[c].dropna().astype(str).unique())
+                    if len(self.categories_[str(c)]) > MAX_CATEGORIES:
+                        msg = (f"{where}: column {c!r} has {len(self.categories_[str(c)]):,} distinct values; a "
+                               f"category may have at most {MAX_CATEGORIES}")
+                        raise DataValidationError(msg, hint="drop id-like columns, or make it numeric")
         missing = [c for c in self.features_ if c not in X.columns]
         if missing:
             msg = f"{where}: the frame lacks the feature column(s) {missing} the model was fitted on"
