@@ -57,6 +57,9 @@ _EXPORTS: dict[str, str] = {
     "health_backtest": "clvlab.lifecycle.health",
     "fit_health_weights": "clvlab.lifecycle.health",
     "lead_scores": "clvlab.lifecycle.leads",
+    "ChurnModel": "clvlab.lifecycle.churn",
+    "churn_watchlist": "clvlab.lifecycle.churn_table",
+    "churn_evaluate": "clvlab.lifecycle.churn_eval",
     # voice of the customer
     "nps": "clvlab.voc.metrics",
     "csat": "clvlab.voc.metrics",
@@ -120,6 +123,9 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         ParameterError,
     )
     from clvlab.features.rfm import calibration_holdout, rfm_summary
+    from clvlab.lifecycle.churn import ChurnModel
+    from clvlab.lifecycle.churn_eval import churn_evaluate
+    from clvlab.lifecycle.churn_table import churn_watchlist
     from clvlab.lifecycle.health import fit_health_weights, health_backtest, health_scores
     from clvlab.lifecycle.leads import lead_scores
     from clvlab.lifecycle.stages import lifecycle_stages, onboarding_summary, stage_transitions

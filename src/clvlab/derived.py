@@ -8,9 +8,9 @@ through one function, :func:`read_derived`, instead of guessing at a table. One 
 the run's id and as-of date on every row.
 
 Today's derived tables are ``scores`` (one row per customer, from
-:func:`clvlab.score_customers`), ``stages`` (:func:`clvlab.lifecycle_stages`) and ``health``
-(:func:`clvlab.health_scores`); ``churn``, ``economics`` and ``cohorts`` will join
-:data:`DERIVED`.
+:func:`clvlab.score_customers`), ``stages`` (:func:`clvlab.lifecycle_stages`), ``health``
+(:func:`clvlab.health_scores`), ``churn`` (:func:`clvlab.churn_watchlist`), ``economics`` and
+``cohorts``.
 
 >>> import clvlab
 >>> from clvlab.derived import read_derived, write_derived
@@ -199,9 +199,31 @@ LEADS = DerivedContract(
     produced_by="`clvlab run` / `clvlab demo` (clvlab.lead_scores)",
 )
 
+CHURN = DerivedContract(
+    name="churn",
+    key="customer_id",
+    columns=(
+        DerivedColumn("customer_id", "string", True, "the customer"),
+        DerivedColumn("p_churn", "float64", True, "probability of no purchase in the next window_days (clvlab.ChurnModel)"),
+        DerivedColumn("clv", "float64", True, "clv of the scores table (NaN: not scored)"),
+        DerivedColumn("clv_at_risk", "float64", True, "p_churn x clv"),
+        DerivedColumn("rank", "int64", True, "1 = most CLV at risk"),
+        DerivedColumn("reason_1", "string", True, "the reason that raises p_churn most, written out (null: none)"),
+        DerivedColumn("reason_2", "string", True, "the second reason (null: none)"),
+        DerivedColumn("reason_3", "string", True, "the third reason (null: none)"),
+        DerivedColumn("days_since_last", "float64", False, "days from the last purchase to as_of"),
+        DerivedColumn("gap_ratio", "float64", False, "days since the last purchase / own cadence"),
+        DerivedColumn("nps_latest", "float64", False, "latest NPS answer by as_of"),
+        *RUN_COLUMNS,
+        DerivedColumn("window_days", "int64", False, "the churn window in days"),
+    ),
+    produced_by="`clvlab run` / `clvlab demo` (clvlab.churn_watchlist)",
+)
+
 #: derived tables by name
 DERIVED: dict[str, DerivedContract] = {"scores": SCORES, "stages": STAGES, "health": HEALTH,
-                                       "cohorts": COHORTS, "economics": ECONOMICS, "leads": LEADS}
+                                       "cohorts": COHORTS, "economics": ECONOMICS, "leads": LEADS,
+                                       "churn": CHURN}
 
 
 def new_run_id() -> str:

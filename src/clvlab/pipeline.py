@@ -11,7 +11,7 @@ data) and next by ``clvlab run`` and the server; its CLV half is :func:`run_clv`
 
 :func:`run_pipeline` then writes the scores to the workspace table ``scores`` (through
 :func:`clvlab.derived.write_derived`, with the run id), the lifecycle stages and health score
-(tables ``stages`` and ``health``, :mod:`clvlab.lifecycle`), summarises the feedback (NPS overall and
+(tables ``stages`` and ``health``, :mod:`clvlab.lifecycle`), the churn watchlist (table ``churn``), summarises the feedback (NPS overall and
 by store, value by NPS class) and lets the alert rules open cases in the application store.
 The library draws nothing: it reports each step to an ``on_progress(message, done, total)``
 callback, and the command line draws the bar.
@@ -239,6 +239,8 @@ class PipelineRun:
     lifecycle: dict[str, Any] = field(default_factory=dict)
     #: prospects, base rate and evaluation of the lead score, or its error (clvlab.lifecycle.leads)
     leads: dict[str, Any] = field(default_factory=dict)
+    #: the churn watchlist's head and totals (clvlab.lifecycle.churn_table.write_churn_table)
+    churn: dict[str, Any] = field(default_factory=dict)
 
     def load(self, table: str) -> LoadReport | None:
         """The report of the first load into ``table`` (None when the run loaded none)."""
@@ -275,13 +277,14 @@ def run_pipeline(
     """
     from clvlab.derived import write_derived
     from clvlab.lifecycle._features import shared_features
+    from clvlab.lifecycle.churn_table import write_churn_table
     from clvlab.lifecycle.leads import write_leads_table
     from clvlab.lifecycle.tables import write_lifecycle_tables
     from clvlab.value.economics_tables import write_economics_tables
 
     has_store = app_store is not None
     clv_steps = _clv_steps(options.get("candidates", DEFAULT_CANDIDATES))
-    total = len(sources) + clv_steps + 4 + (int(owners is not None) + 1 if has_store else 0)
+    total = len(sources) + clv_steps + 5 + (int(owners is not None) + 1 if has_store else 0)
     total += 1  # lead scores
     steps = _Steps(on_progress, total)
     loads = []
@@ -297,6 +300,9 @@ def run_pipeline(
         steps("lifecycle stages and health")
         lifecycle = write_lifecycle_tables(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
                                            app_store=app_store, model=clv.model)
+        steps("churn early warning")
+        churn = write_churn_table(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
+                                  app_store=app_store)
     steps("writing the cohorts and economics tables")
     write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
                            margin=options.get("margin"))  # None: from the data's cost column
@@ -310,7 +316,7 @@ def run_pipeline(
         alerts, cases = _close_the_loop(workspace, app_store, owners, steps, has_feedback)
     steps.finish()
     return PipelineRun(loads=loads, clv=clv, run_id=run_id, voc=voc, alerts=alerts, cases=cases,
-                       lifecycle=lifecycle, leads=leads)
+                       lifecycle=lifecycle, leads=leads, churn=churn)
 
 
 #: the whole run under a short name: ``clvlab.run(ws, app_store=store, observation_end="2024-12-31")``

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ["demo", "load", "run", "rfm", "fit", "score", "evaluate", "voc metrics", "voc text", "voc drivers",
             "alerts run", "cases list", "cases start", "cases resolve", "cases resurvey", "cases recovery",
             "cases owners load", "cases resurvey-answer", "cohorts", "economics", "lifecycle", "health",
-            "leads"]
+            "leads", "churn watchlist", "churn evaluate"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -168,6 +168,11 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(stored) == 30000
     assert set(stored["run_id"]) == {payload["run_id"]}
     assert sum(payload["lifecycle"]["bands"].values()) > 0
+    watch = payload["churn"]["watchlist"]  # the head of the churn watchlist, most CLV at risk first
+    assert [r["rank"] for r in watch] == list(range(1, 11))
+    assert [r["clv_at_risk"] for r in watch] == sorted((r["clv_at_risk"] for r in watch), reverse=True)
+    assert payload["churn"]["customers"] == 23570
+    assert any(r["reason_1"] for r in watch)
     again = json.loads(runner.invoke(app, ["--json", "demo"]).stdout)
     assert again["load"]["inserted"] == 0  # re-running the demo re-loads nothing
     assert again["feedback_load"]["inserted"] == 0

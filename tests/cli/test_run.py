@@ -39,7 +39,7 @@ def _run_ids(ws: Path) -> dict[str, set[str]]:
 
     with connect(ws, read_only=True) as con:
         return {t: {r[0] for r in con.con.con.execute(f"SELECT DISTINCT run_id FROM {t}").fetchall()}
-                for t in ("scores", "stages", "health", "cohorts", "economics")}
+                for t in ("scores", "stages", "health", "churn", "cohorts", "economics")}
 
 
 @pytest.mark.slow
@@ -48,7 +48,7 @@ def test_run_writes_every_derived_table_with_one_run_id(cdnow_ws: Path, monkeypa
     first = _run(cdnow_ws, "--as-of", "1998-06-30")
     assert first["as_of"] == "1998-06-30"
     assert first["n_customers"] == CDNOW_CUSTOMERS
-    assert first["tables"] == ["scores", "stages", "health", "cohorts", "economics"]
+    assert first["tables"] == ["scores", "stages", "health", "churn", "cohorts", "economics"]
     assert first["cases_opened"] is None  # no app store configured
     assert _run_ids(cdnow_ws) == {key: {first["run_id"]} for key in first["tables"]}
     from clvlab.data.workspace import connect
@@ -70,7 +70,7 @@ def test_run_human_summary_defaults_to_the_latest_day(cdnow_ws: Path, monkeypatc
     assert result.exit_code == 0, result.output
     assert "as of 1998-06-30" in result.output
     assert "23,570 customers scored" in result.output
-    assert "scores, stages, health, cohorts, economics" in result.output
+    assert "scores, stages, health, churn, cohorts, economics" in result.output
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ import typer
 from clvlab import __version__
 from clvlab.cli import (
     cases_cmds,
+    churn_cmds,
     data_cmds,
     demo,
     economics_cmds,
@@ -69,3 +70,4 @@ voc.command("text")(voc_text_cmds.voc_text)
 app.add_typer(voc, name="voc")
 app.add_typer(cases_cmds.cases_app, name="cases")
 app.add_typer(cases_cmds.alerts_app, name="alerts")
+app.add_typer(churn_cmds.churn_app, name="churn")

@@ -18,6 +18,7 @@ from clvlab.cli._common import (
     styled,
     user_errors,
 )
+from clvlab.cli.churn_cmds import print_watchlist
 from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
 from clvlab.cli.economics_cmds import print_channel_economics
 from clvlab.cli.leads_cmds import print_leads_record
@@ -63,7 +64,7 @@ def demo(
                    "alerts": {"responses": alerts.responses, "matched": alerts.matched, "by_rule": alerts.by_rule,
                               "opened": len(alerts.opened.opened), "already_open": alerts.opened.already_open},
                    "cases": result.cases.to_dict(orient="records"), "lifecycle": result.lifecycle,
-                   "leads": result.leads})
+                   "leads": result.leads, "churn": result.churn})
         return
     console.print(str(report), highlight=False)
     _print_comparison(run.comparison, run.best)
@@ -74,6 +75,7 @@ def demo(
     print_p_alive_note(run.model, run.scores)
     _print_top(run.scores)
     _print_lifecycle(result.lifecycle)
+    _print_churn(result.churn)
     print_leads_record(result.leads)
     console.print(str(feedback_report), highlight=False)
     _print_voc(voc)
@@ -88,6 +90,7 @@ def demo(
         f"Next: clvlab economics -w {workspace} --by channel --by cohort\n"
         f"      clvlab cohorts -w {workspace} --period month\n"
         f"      clvlab lifecycle -w {workspace} --by month; clvlab health -w {workspace} --backtest\n"
+        f"      clvlab churn watchlist -w {workspace} --top 200; clvlab churn evaluate -w {workspace}\n"
         f"      clvlab leads -w {workspace} --top 20 --evaluate\n"
         f"      clvlab voc metrics -w {workspace} --by store --by month\n"
         f"      clvlab voc text -w {workspace} --by touchpoint\n"
@@ -138,6 +141,23 @@ def _print_lifecycle(record: dict[str, Any]) -> None:
                       + "  (clvlab health -w ... --backtest shows how the bands separate churn)", highlight=False)
     elif record.get("health_error"):
         console.print(f"Health: not computed ({record['health_error']})", highlight=False)
+
+
+def _print_churn(record: dict[str, Any]) -> None:
+    """The head of the churn watchlist (clvlab churn watchlist for more)."""
+    import pandas as pd
+
+    if record.get("error"):
+        console.print(f"Churn watchlist: not computed ({record['error']})", highlight=False)
+        return
+    rows = record.get("watchlist") or []
+    if not rows:
+        return
+    frame = pd.DataFrame(rows).set_index("customer_id")
+    print_watchlist(frame, f"Churn watchlist: the {len(frame)} customers with the most CLV at risk (churn = no "
+                           f"purchase in the next {record['window_days']} days)", console)
+    console.print(f"CLV at risk {record['clv_at_risk']:,.0f} of {record['clv']:,.0f} in all "
+                  f"({record['customers']:,} customers; table 'churn')", highlight=False)
 
 
 def _table(title: str, frame: pd.DataFrame, formats: dict[str, str]) -> RichTable:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
 #: the tables every run writes, all with the run's id
-DERIVED_TABLES = ("scores", "stages", "health", "cohorts", "economics")
+DERIVED_TABLES = ("scores", "stages", "health", "churn", "cohorts", "economics")
 
 
 def _day(value: str, flag: str) -> dt.date:

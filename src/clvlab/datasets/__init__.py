@@ -34,6 +34,7 @@ __all__ = [
     "load_donations",
     "load_sbg_cohorts",
     "path",
+    "prepare_telco",
 ]
 
 
@@ -159,3 +160,6 @@ def load_demo_owners() -> pd.DataFrame:
     two stores each.  Invented names, ``example.com`` addresses; made by
     ``scripts/make_demo_feedback.py``."""
     return pd.read_csv(path("demo_owners"), dtype=str, keep_default_na=False)
+
+
+from clvlab.datasets.telco import prepare_telco  # noqa: E402  (the telco example's features and label)

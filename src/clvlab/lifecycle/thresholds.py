@@ -25,6 +25,12 @@ from clvlab.errors import ParameterError, check_param
 #: named components of the health score, in display order
 HEALTH_COMPONENTS = ("recency", "frequency_trend", "spend_trend", "p_alive", "nps", "sentiment", "open_cases")
 
+#: churn early warning (clvlab.ChurnModel): churned = no purchase in this many days after the
+#: date the features hold as of. 90 days is about one population cadence on CDNOW (82 days:
+#: the median over repeat buyers of their mean gap) and leaves room for a second, out-of-time
+#: window in 18 months of data; pass ``window=`` to change it.
+CHURN_WINDOW_DAYS = 90
+
 
 @dataclass(frozen=True)
 class LifecycleThresholds:

@@ -1,0 +1,164 @@
+"""Features of the churn early warning, per customer as of a date: behaviour and voice.
+
+Behaviour comes from the lifecycle's one purchase query (:func:`~clvlab.lifecycle._features.
+customer_features`, :func:`~clvlab.lifecycle._features.cadence_stats`): RFM, the customer's own
+cadence (as in the stages), recency against it, the frequency and spend trends over the last
+``window`` days against the window before. The voice of the customer comes from ``feedback``
+(every answer up to the date; sentiment and complaint intents of the comments, computed once for
+all dates) and from the application store (cases open on the date). Nothing after the date is
+read: a test moves every later purchase and answer and checks the features do not change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from clvlab.lifecycle._features import cadence_stats, customer_features
+from clvlab.lifecycle.stages import _assign
+from clvlab.lifecycle.thresholds import LifecycleThresholds, resolve
+
+#: behaviour features (from the purchases)
+BEHAVIOUR = ("n", "since_days", "last_gap_days", "cadence_days", "gap_ratio", "n_recent", "n_before",
+             "frequency_trend", "spend", "mean_spend", "spend_recent", "spend_before", "spend_trend",
+             "p_alive", "expected_purchases")
+#: voice-of-the-customer features (NaN: the customer never answered / never commented)
+VOC = ("has_feedback", "nps_latest", "nps_change", "csat_latest", "ces_latest", "sentiment_latest",
+       "complaints", "open_cases")
+FEATURES = BEHAVIOUR + VOC
+
+
+def behaviour_features(source: Any, days: Any, as_of: dt.date, window: int, thresholds: LifecycleThresholds
+                       ) -> pd.DataFrame:
+    """:data:`BEHAVIOUR` per customer who bought by ``as_of`` (index ``customer_id``).
+
+    ``cadence_days`` and ``gap_ratio`` are the stages' (own mean gap shrunk to the population's;
+    days since the last purchase / cadence); trends compare the last ``window`` days with the
+    ``window`` before: ``frequency_trend`` = recent / (recent + before) purchase days (NaN when
+    the first purchase is inside the last window or there is none in either), likewise spend;
+    ``p_alive`` and ``expected_purchases`` (in the next ``window`` days) of MBG/NBD fitted on
+    the purchases up to ``as_of``. The age of the customer is left out on purpose: in a
+    single-cohort log every customer is older on the scoring date than on any training date.
+    """
+    th = thresholds
+    stats = cadence_stats(days, as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
+                          th.mature_quantile)
+    frame = customer_features(days, as_of, window)
+    frame["p_alive"] = np.nan
+    _assign(frame, th, resolve(th, stats))  # adds cadence_days and gap_ratio, as in the stages
+    out = frame[["n", "since_days", "last_gap_days", "cadence_days", "gap_ratio"]].astype(float)
+    young = frame["age_days"].to_numpy() < window
+    for name, recent, before in (("frequency_trend", "n_recent", "n_before"),
+                                 ("spend_trend", "spend_recent", "spend_before")):
+        r, b = frame[recent].astype(float).clip(lower=0), frame[before].astype(float).clip(lower=0)
+        total = (r + b).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[name] = np.where(young | (total <= 0), np.nan, r.to_numpy() / total)
+        out[recent], out[before] = frame[recent].astype(float), frame[before].astype(float)
+    out["spend"] = frame["spend"]
+    out["mean_spend"] = frame["spend"] / frame["n"]
+    fitted = purchase_models(source, as_of, window, out.index, ("ModifiedBetaGeo",))["ModifiedBetaGeo"]
+    out["p_alive"], out["expected_purchases"] = fitted["p_alive"], fitted["expected"]
+    # the engine sums floats in parallel, in no fixed order: the last bits vary from run to run,
+    # and would move the model's bin edges and early stopping; 6 decimals make the fit repeatable
+    return out[list(BEHAVIOUR)].round(6)
+
+
+def purchase_models(source: Any, as_of: dt.date, window: int, index: pd.Index, names: Sequence[str]
+                    ) -> dict[str, dict[str, np.ndarray]]:
+    """Per model class of ``names`` (MBG/NBD, Pareto/NBD: never BG/NBD, whose P(alive) is 1 for
+    every one-time buyer), fitted on the weekly RFM up to ``as_of``: ``p_alive`` and
+    ``expected`` (purchases in the next ``window`` days) for the customers of ``index``."""
+    from clvlab import models
+    from clvlab.features.rfm import rfm_summary
+
+    rfm = rfm_summary(source, freq="W", observation_end=as_of).reindex(index)
+    out = {}
+    for name in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a fit's status does not stop a feature
+            m = getattr(models, name)().fit(rfm)
+        args = (rfm["frequency"], rfm["recency"], rfm["T"])
+        out[name] = {"p_alive": np.asarray(m.probability_alive(*args), dtype=float),
+                     "expected": np.asarray(m.conditional_expected_purchases(window / 7, *args), dtype=float)}
+    return out
+
+
+@dataclass
+class Feedback:
+    """Every feedback answer of known customers up to a date, each comment scored once.
+
+    ``rows``: ``customer_id``, ``responded_at``, ``metric``, ``score``, ``sentiment`` (NaN
+    without a comment) and ``complaint`` (bool), sorted by time (ties by ``response_id``).
+    """
+
+    rows: pd.DataFrame
+
+    @classmethod
+    def read(cls, source: Any, until: dt.date) -> Feedback:
+        """Read ``feedback`` up to ``until`` (an empty one without the table)."""
+        cols = ["customer_id", "responded_at", "metric", "score", "sentiment", "complaint"]
+        tables = getattr(source, "tables", None)
+        if not callable(tables) or "feedback" not in tables():
+            return cls(pd.DataFrame(columns=cols))
+        fb = source.table("feedback")
+        fb = fb.filter(fb.customer_id.notnull(), fb.responded_at.cast("date") <= ibis.date(until))
+        keep = {"customer_id": fb.customer_id.cast("string"), "responded_at": fb.responded_at.cast("timestamp"),
+                "metric": fb.metric if "metric" in fb.columns else ibis.null("string"),
+                "score": fb.score.cast("float64") if "score" in fb.columns else ibis.null("float64"),
+                "comment": fb.comment if "comment" in fb.columns else ibis.null("string"),
+                "rid": fb.response_id.cast("string") if "response_id" in fb.columns else ibis.null("string")}
+        rows = fb.select(**keep).execute()
+        rows["responded_at"] = pd.to_datetime(rows["responded_at"])
+        if rows["responded_at"].dt.tz is not None:
+            rows["responded_at"] = rows["responded_at"].dt.tz_convert(None)
+        rows = rows.sort_values(["responded_at", "rid"], kind="stable").reset_index(drop=True)
+        text = rows["comment"].where(rows["comment"].astype(str).str.strip().str.len() > 0)
+        rows["sentiment"], rows["complaint"] = np.nan, False
+        has = text.notna().to_numpy()
+        if has.any():
+            from clvlab.text.intents import detect_intents
+            from clvlab.text.sentiment import sentiment
+
+            comments = text[has].astype(str).tolist()
+            scores = sentiment(comments)["score"].to_numpy(dtype=float)
+            intents = detect_intents(comments, scores=list(scores))
+            rows.loc[has, "sentiment"] = scores
+            rows.loc[has, "complaint"] = ["complaint" in i for i in intents]
+        return cls(rows[cols])
+
+    def features(self, as_of: dt.date, index: pd.Index, open_cases: set[str] | None) -> pd.DataFrame:
+        """:data:`VOC` per customer of ``index`` from the answers up to the end of ``as_of``."""
+        r = self.rows[self.rows["responded_at"] < pd.Timestamp(as_of) + pd.Timedelta(days=1)]
+        out = pd.DataFrame(index=index)
+        out["has_feedback"] = index.isin(pd.Index(r["customer_id"].unique())).astype(float)
+        scored = r[r["score"].notna()]
+        for metric in ("nps", "csat", "ces"):
+            answers = scored[scored["metric"] == metric]
+            out[f"{metric}_latest"] = answers.groupby("customer_id")["score"].last().reindex(index)
+        nps = scored[scored["metric"] == "nps"]
+        before = nps[nps.groupby("customer_id").cumcount(ascending=False).to_numpy() == 1]
+        out["nps_change"] = out["nps_latest"] - before.set_index("customer_id")["score"].reindex(index)
+        comments = r[r["sentiment"].notna()].groupby("customer_id")
+        out["sentiment_latest"] = comments["sentiment"].last().reindex(index)
+        out["complaints"] = comments["complaint"].sum().astype(float).reindex(index)
+        out.loc[out["has_feedback"] == 1, "complaints"] = out["complaints"].fillna(0.0)
+        if open_cases is None:
+            out["open_cases"] = np.nan
+        else:
+            out["open_cases"] = index.isin(list(open_cases)).astype(float)
+        return out[list(VOC)]
+
+
+def purchased(days: Any, start: dt.date, end: dt.date) -> pd.Index:
+    """Customers with a purchase day in (start, end]: the label's complement."""
+    from clvlab.lifecycle.health import _label
+
+    return _label(days, start, end)
