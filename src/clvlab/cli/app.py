@@ -14,6 +14,7 @@ from clvlab.cli import (
     economics_cmds,
     lifecycle_cmds,
     model_cmds,
+    report_cmds,
     run_cmds,
     voc_cmds,
     voc_text_cmds,
@@ -59,6 +60,7 @@ app.command("cohorts")(economics_cmds.cohorts)
 app.command("economics")(economics_cmds.economics)
 app.command("lifecycle")(lifecycle_cmds.lifecycle)
 app.command("health")(lifecycle_cmds.health)
+app.command("report")(report_cmds.report)
 
 voc = typer.Typer(help="Voice of the customer: NPS/CSAT/CES, comments, drivers.", no_args_is_help=True)
 voc.command("metrics")(voc_cmds.voc_metrics)
