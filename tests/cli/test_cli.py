@@ -146,6 +146,9 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert payload["total_clv"] > 0
     scores = pd.read_csv(tmp_path / "clvlab-demo" / "scores.csv")
     assert len(scores) == 23570
+    page = Path(payload["report"]).read_text(encoding="utf-8")  # the demo writes the HTML report too
+    assert page.startswith("<!DOCTYPE html>")
+    assert 'id="chart-tracking"' in page
     diagnostics = (tmp_path / "clvlab-demo" / "diagnostics.json").read_text(encoding="utf-8")
     json.loads(diagnostics, parse_constant=lambda c: pytest.fail(f"{c} in diagnostics.json"))  # valid JSON
     assert payload["feedback_load"]["inserted"] == 6000
