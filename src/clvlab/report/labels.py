@@ -13,6 +13,7 @@ EN: dict[str, str] = {
     "subtitle": "{customers} customers as of {as_of} · run {run_id} · model {model}",
     "generated": "Written {now} by clvlab {version} from workspace {workspace}.",
     "contents": "Contents",
+    "charts_credit": "Charts: Apache ECharts {version} (Apache License 2.0), embedded in this file.",
     "data_table": "The numbers behind the chart",
     "missing": "Not shown",
     "demo_assumption": "demo assumption",
@@ -137,6 +138,9 @@ EN: dict[str, str] = {
                       "period starts the day after the calibration end.",
     "tracking_chart": "Repeat purchases per {unit}",
     "tracking_cumulative": "Cumulative repeat purchases",
+    "tracking_first": "The first period (from {start}) spans {n} days: the {extra} day(s) left of the "
+                      "calibration end's {unit} count as holdout purchases (as in the holdout totals), "
+                      "while the prediction covers one {unit}.",
     "tracking_cut": "The last period ({start} to {end}) holds only {n} day(s) of data, so its actual count "
                     "is low while the prediction covers a whole {unit}.",
     "period_start": "{unit} starting",
@@ -155,6 +159,7 @@ ZH: dict[str, str] = {
     "subtitle": "截至 {as_of} 的 {customers} 位客户 · 运行 {run_id} · 模型 {model}",
     "generated": "由 clvlab {version} 于 {now} 根据工作区 {workspace} 生成。",
     "contents": "目录",
+    "charts_credit": "图表：Apache ECharts {version}（Apache License 2.0），已内嵌于本文件。",
     "data_table": "图表背后的数据",
     "missing": "未显示",
     "demo_assumption": "演示假设",
@@ -258,6 +263,8 @@ ZH: dict[str, str] = {
                       "第一个周期从校准期结束后一天开始。",
     "tracking_chart": "每{unit}重复购买次数",
     "tracking_cumulative": "累计重复购买次数",
+    "tracking_first": "第一个周期（自 {start} 起）共 {n} 天：校准期结束所在{unit}剩余的 {extra} 天计入保留期购买"
+                      "（与保留期总数一致），而预测只覆盖一{unit}。",
     "tracking_cut": "最后一个周期（{start} 至 {end}）只有 {n} 天的数据，因此实际次数偏低，而预测覆盖整{unit}。",
     "period_start": "{unit}起始日",
     "predicted": "预测",

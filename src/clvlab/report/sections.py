@@ -497,6 +497,11 @@ def tracking(ctx: Context) -> Section:
     end = pd.Timestamp(s.get("observation_end") or diag["as_of"])
     length = {"D": 1, "W": 7}.get(freq)
     last_days = int((end - pd.Timestamp(hold["period_start"].iloc[-1])).days) + 1
+    if length is not None and len(hold) > 1:
+        first_days = int((pd.Timestamp(hold["period_start"].iloc[1]) - pd.Timestamp(days[0])).days)
+        if first_days > length:
+            section.remarks.append(t["tracking_first"].format(start=days[0], n=first_days, extra=first_days - length,
+                                                              unit=unit))
     if length is not None and last_days < length:
         section.remarks.append(t["tracking_cut"].format(start=days[-1], end=end.date(), n=last_days, unit=unit))
     section.charts.append(Chart(
