@@ -10,7 +10,9 @@ data) and next by ``clvlab run`` and the server; its CLV half is :func:`run_clv`
    interval, RFM segment).
 
 :func:`run_pipeline` then writes the scores to the workspace table ``scores`` (through
-:func:`clvlab.derived.write_derived`, with the run id), the lifecycle stages and health score
+:func:`clvlab.derived.write_derived`, with the run id), its diagnostics (table ``diagnostics``: the
+comparison, the fits, the holdout period by period, :mod:`clvlab.value.diagnostics`), the
+lifecycle stages and health score
 (tables ``stages`` and ``health``, :mod:`clvlab.lifecycle`), summarises the feedback (NPS overall and
 by store, value by NPS class) and lets the alert rules open cases in the application store.
 The library draws nothing: it reports each step to an ``on_progress(message, done, total)``

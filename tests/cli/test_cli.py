@@ -159,7 +159,9 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert payload["alerts"]["opened"] == payload["alerts"]["matched"] > 0
     assert sum(payload["lifecycle"]["stages"].values()) == 23570  # every customer has a stage
     assert sum(payload["lifecycle"]["bands"].values()) > 0
-    again = json.loads(runner.invoke(app, ["--json", "demo"]).stdout)
+    rerun = runner.invoke(app, ["--json", "demo"])
+    assert rerun.exit_code == 0, rerun.output
+    again = json.loads(rerun.stdout)
     assert again["load"]["inserted"] == 0  # re-running the demo re-loads nothing
     assert again["feedback_load"]["inserted"] == 0
     assert again["alerts"]["opened"] == 0  # and opens no case twice

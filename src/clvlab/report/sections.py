@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -21,106 +19,9 @@ from clvlab.derived import DERIVED, read_derived
 from clvlab.errors import ClvlabError
 from clvlab.report import charts
 from clvlab.report.charts import BAND_COLOURS, STAGE_COLOURS, Chart, Table
+from clvlab.report.context import WHERE, Context, Section, num, pct, plain, rounded
 
-WHERE = "build_report"
-TOP = 20
 MAX_COHORTS, MAX_AGES = 24, 24
-
-
-@dataclass
-class Section:
-    """One part of the page: a title, what it shows, then tiles, charts and tables (or a note)."""
-
-    key: str
-    title: str
-    intro: str = ""
-    note: str | None = None
-    badges: list[str] = field(default_factory=list)
-    tiles: list[tuple[str, str]] = field(default_factory=list)
-    charts: list[Chart] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    remarks: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Context:
-    """What every section needs: the workspace, the labels, units, and the tables read once."""
-
-    ws: Any
-    t: dict[str, str]
-    currency: str = ""
-    app_store: Any = None
-    top: int = TOP
-
-    def money(self, value: Any, digits: int | None = None) -> str:
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return "–"
-        value = float(value)
-        places = digits if digits is not None else (2 if abs(value) < 100 else 0)
-        text = f"{value:,.{places}f}"
-        return f"{self.currency} {text}" if self.currency else text
-
-    def stage(self, name: Any) -> str:
-        return self.t.get(f"stage_{name}", str(name))
-
-    def band(self, name: Any) -> str:
-        return self.t.get(f"band_{name}", str(name))
-
-    @cached_property
-    def tables(self) -> list[str]:
-        return list(self.ws.tables())
-
-    @cached_property
-    def scores(self) -> pd.DataFrame:
-        table = read_derived(self.ws, "scores", columns=("clv",), where=WHERE)
-        keep = [c for c in ("customer_id", "clv", "model", "horizon_days", "as_of", "run_id") if c in table.columns]
-        return table.select(*keep).execute()
-
-    @cached_property
-    def diagnostics(self) -> dict[str, Any] | None:
-        from clvlab.value.diagnostics import read_run_diagnostics
-
-        if "diagnostics" not in self.tables:
-            return None
-        return read_run_diagnostics(self.ws, where=WHERE)
-
-    @cached_property
-    def settings(self) -> dict[str, Any]:
-        diag = self.diagnostics
-        settings = dict(diag["run"].get("settings", {})) if diag else {}
-        scores = self.scores
-        if "horizon_days" in scores and "horizon_days" not in settings and len(scores):
-            settings["horizon_days"] = float(scores["horizon_days"].iloc[0])
-        return settings
-
-    def first(self, column: str) -> Any:
-        frame = self.scores
-        return frame[column].iloc[0] if column in frame and len(frame) else None
-
-    @property
-    def as_of(self) -> str:
-        value = self.first("as_of")
-        return "" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
-
-    @property
-    def alive_model(self) -> str:
-        from clvlab.lifecycle.stages import ALIVE_MODELS
-
-        model = self.first("model")
-        return str(model) if model in ALIVE_MODELS else "ModifiedBetaGeo"
-
-
-def _pct(value: Any, digits: int = 1) -> str:
-    return "–" if value is None or pd.isna(value) else f"{float(value):.{digits}f}%"
-
-
-def _num(value: Any, spec: str = ",.0f") -> str:
-    return "–" if value is None or pd.isna(value) else format(float(value), spec)
-
-
-def _plain(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
 
 # ---- headline ---------------------------------------------------------------------------------
 
@@ -137,7 +38,7 @@ def summary(ctx: Context) -> Section:
     section.tiles += [(f"{len(clv):,}", t["tile_customers"]),
                       (f"{total:,.0f}", t["tile_total_clv"].format(horizon=horizon)
                        + (f" ({ctx.currency})" if ctx.currency else "")),
-                      (_pct(top), t["tile_top_decile"])]
+                      (pct(top), t["tile_top_decile"])]
     if "feedback" in ctx.tables:
         from clvlab.voc.metrics import feedback_metrics
 
@@ -213,9 +114,10 @@ def stages(ctx: Context) -> Section:
     from clvlab.lifecycle.stages import STAGES, month_ends, stage_transitions
 
     t = ctx.t
-    frame = read_derived(ctx.ws, "stages", columns=("stage",), where=WHERE).select("stage", "as_of").execute()
-    as_of = str(pd.Timestamp(frame["as_of"].iloc[0]).date()) if len(frame) else ctx.as_of
-    sizes = frame["stage"].value_counts().reindex(list(STAGES), fill_value=0)
+    table = read_derived(ctx.ws, "stages", columns=("stage", "as_of"), where=WHERE)
+    frame = table.group_by("stage").aggregate(n=table.count(), as_of=table.as_of.max()).execute()
+    as_of = str(pd.Timestamp(frame["as_of"].max()).date()) if len(frame) else ctx.as_of
+    sizes = frame.set_index("stage")["n"].reindex(list(STAGES), fill_value=0)
     shown = [s for s in STAGES if sizes[s] > 0 or s != "prospect"]
     ends = month_ends(ctx.ws, as_of)
     start = str(ends[-4] if len(ends) >= 4 else ends[0])
@@ -248,10 +150,11 @@ def health(ctx: Context) -> Section:
     from clvlab.lifecycle.health import BANDS, health_backtest
 
     t = ctx.t
-    frame = read_derived(ctx.ws, "health", columns=("band", "health"), where=WHERE).select(
-        "band", "health", "as_of").execute()
-    as_of = str(pd.Timestamp(frame["as_of"].iloc[0]).date()) if len(frame) else ctx.as_of
-    by = frame.groupby("band")["health"].agg(["size", "mean"]).reindex(list(BANDS))
+    table = read_derived(ctx.ws, "health", columns=("band", "health", "as_of"), where=WHERE)
+    frame = table.group_by("band").aggregate(size=table.count(), mean=table.health.mean(),
+                                             as_of=table.as_of.max()).execute()
+    as_of = str(pd.Timestamp(frame["as_of"].max()).date()) if len(frame) else ctx.as_of
+    by = frame.set_index("band")[["size", "mean"]].reindex(list(BANDS))
     counts = by["size"].fillna(0).astype(int)
     section = Section("health", t["health"])
     section.charts.append(Chart(
@@ -259,7 +162,7 @@ def health(ctx: Context) -> Section:
         charts.bars([ctx.band(b) for b in BANDS], [int(counts[b]) for b in BANDS], y_name=t["customers"],
                     colours=[BAND_COLOURS[b] for b in BANDS], labels=[f"{int(counts[b]):,}" for b in BANDS]),
         Table(t["health_bands"], [t["band"], t["customers"], t["mean_health"]],
-              [[ctx.band(b), f"{int(counts[b]):,}", _num(by.at[b, "mean"], ".1f")] for b in BANDS])))
+              [[ctx.band(b), f"{int(counts[b]):,}", num(by.at[b, "mean"], ".1f")] for b in BANDS])))
     try:
         bt = health_backtest(ctx.ws, as_of=as_of, model=ctx.alive_model)
     except ClvlabError as exc:
@@ -268,23 +171,18 @@ def health(ctx: Context) -> Section:
         return section
     scored, until, auc = bt.attrs["scored_as_of"], bt.attrs["churn_until"], bt.attrs["auc"]
     section.intro = t["health_intro"].format(scored=scored, until=until)
-    title = t["health_backtest"].format(scored=scored, until=until, auc=_num(auc, ".3f"))
+    title = t["health_backtest"].format(scored=scored, until=until, auc=num(auc, ".3f"))
     section.charts.append(Chart(
         "chart-health-backtest", title,
         charts.grouped_bars([ctx.band(b) for b in BANDS],
-                            {t["churn_rate"]: [_round(bt.at[b, "churn_rate"]) for b in BANDS],
-                             t["predicted_rate"]: [_round(bt.at[b, "mean_churn_probability"]) for b in BANDS]},
+                            {t["churn_rate"]: [rounded(bt.at[b, "churn_rate"]) for b in BANDS],
+                             t["predicted_rate"]: [rounded(bt.at[b, "mean_churn_probability"]) for b in BANDS]},
                             y_name=t["churn_rate"], percent=True, colours=["#c4473a", "#d9a9a3"]),
         Table(title, [t["band"], t["customers"], t["churned"], t["churn_rate"], t["predicted_rate"]],
               [[ctx.band(b), f"{int(n):,}", f"{int(k):,}",
-                _num(bt.at[b, "churn_rate"], ".1f"), _num(bt.at[b, "mean_churn_probability"], ".1f")]
+                num(bt.at[b, "churn_rate"], ".1f"), num(bt.at[b, "mean_churn_probability"], ".1f")]
                for b, n, k in zip(BANDS, bt["customers"], bt["churned"], strict=True)])))
     return section
-
-
-def _round(value: Any, digits: int = 2) -> float | None:
-    plain = _plain(value)
-    return None if plain is None else round(plain, digits)
 
 
 # ---- churn watchlist --------------------------------------------------------------------------
@@ -313,7 +211,7 @@ def watchlist(ctx: Context) -> Section:
     rows = []
     for i, r in enumerate(top.to_dict("records"), start=1):
         why = "; ".join(str(r[c]) for c in reasons if r.get(c) is not None and not pd.isna(r[c]))
-        rows.append([str(i), str(r["customer_id"]), _pct(_plain(r.get("p_churn")) and 100 * float(r["p_churn"])),
+        rows.append([str(i), str(r["customer_id"]), pct(plain(r.get("p_churn")) and 100 * float(r["p_churn"])),
                      ctx.money(r.get("clv")), ctx.money(r["clv_at_risk"]), why])
     section.tables.append(Table(t["watchlist"], columns, rows, [True, False, True, True, True, False]))
     return section
@@ -382,7 +280,7 @@ def cohorts(ctx: Context) -> Section:
     section.charts.append(Chart(
         "chart-cohorts", title, chart,
         Table(title, [t["cohort"], t["cohort_size"], *ages],
-              [[n, f"{int(sizes[c]):,}", *(_pct(v) for v in row)]
+              [[n, f"{int(sizes[c]):,}", *(pct(v) for v in row)]
                for n, c, row in zip(names, matrix.index, cells, strict=True)]),
         height=max(280, 30 * len(names) + 150)))
     if cut:
@@ -408,8 +306,8 @@ def economics(ctx: Context) -> Section:
         section.badges.append(t["demo_assumption"])
     channels = [str(c) for c in frame["channel"]]
     ltv = frame["model_clv"].where(frame["model_clv"].notna(), frame["formula_clv"])
-    option = charts.bars(channels, [_round(v) for v in frame["ltv_cac"]], y_name=t["ltv_cac"],
-                         labels=[_num(v, ".2f") for v in frame["ltv_cac"]])
+    option = charts.bars(channels, [rounded(v) for v in frame["ltv_cac"]], y_name=t["ltv_cac"],
+                         labels=[num(v, ".2f") for v in frame["ltv_cac"]])
     option["series"][0]["markLine"] = {"symbol": "none", "lineStyle": {"type": "dashed", "color": "#555"},
                                        "label": {"formatter": "{b}", "position": "insideEndTop"},
                                        "data": [{"yAxis": 1, "name": t["break_even"]}, {"yAxis": 3, "name": t["target"]}]}
@@ -418,8 +316,8 @@ def economics(ctx: Context) -> Section:
         "chart-ltv-cac", t["ltv_cac_chart"], option,
         Table(t["ltv_cac_chart"], [t["channel"], t["customers"], t["cac"] + unit, t["ltv"] + unit, t["ltv_cac"],
                                    t["payback"]],
-              [[c, f"{int(r['customers']):,}", ctx.money(r["cac"], 2), ctx.money(v, 2), _num(r["ltv_cac"], ".2f"),
-                _num(r["payback_months"], ".0f") if _plain(r["payback_months"]) is not None else t["never"]]
+              [[c, f"{int(r['customers']):,}", ctx.money(r["cac"], 2), ctx.money(v, 2), num(r["ltv_cac"], ".2f"),
+                num(r["payback_months"], ".0f") if plain(r["payback_months"]) is not None else t["never"]]
                for c, v, (_, r) in zip(channels, ltv, frame.iterrows(), strict=True)])))
     section.remarks += notes
     return section
@@ -447,21 +345,21 @@ def model(ctx: Context) -> Section:
     names = [str(m) for m in models["model"]]
     section.charts.append(Chart(
         "chart-model-totals", t["comparison_chart"],
-        charts.grouped_bars(names, {t["predicted_total"]: [_round(v, 0) for v in models["predicted_total"]],
-                                    t["actual_total"]: [_round(v, 0) for v in models["actual_total"]]},
+        charts.grouped_bars(names, {t["predicted_total"]: [rounded(v, 0) for v in models["predicted_total"]],
+                                    t["actual_total"]: [rounded(v, 0) for v in models["actual_total"]]},
                             y_name=t["purchases"], colours=["#9ec3e4", "#3b6ea8"]),
         Table(t["comparison_chart"], [t["model_name"], t["predicted_total"], t["actual_total"]],
-              [[str(r["model"]), _num(r["predicted_total"]), _num(r["actual_total"])]
+              [[str(r["model"]), num(r["predicted_total"]), num(r["actual_total"])]
                for _, r in models.iterrows()])))
     section.tables.append(Table(
         t["comparison"], [t["model_name"], t["chosen"], t["status"], t["log_likelihood"], t["bic"], t["mae"],
                           t["predicted_total"], t["actual_total"]],
         [[str(r["model"]), "✓" if r["chosen"] is True else "", str(r["status"] or ""),
-          _num(r["log_likelihood"], ",.1f"), _num(r["bic"], ",.1f"), _num(r["holdout_mae"], ".4f"),
-          _num(r["predicted_total"]), _num(r["actual_total"])] for _, r in models.iterrows()],
+          num(r["log_likelihood"], ",.1f"), num(r["bic"], ",.1f"), num(r["holdout_mae"], ".4f"),
+          num(r["predicted_total"]), num(r["actual_total"])] for _, r in models.iterrows()],
         [False, False, False, True, True, True, True, True]))
-    rows = [[str(r["model"]), str(r["name"]), _num(r["value"], ".4g"),
-             "–" if _plain(r["se"]) is None else f"({float(r['se']):.3g})", str(r["status"] or "")]
+    rows = [[str(r["model"]), str(r["name"]), num(r["value"], ".4g"),
+             "–" if plain(r["se"]) is None else f"({float(r['se']):.3g})", str(r["status"] or "")]
             for _, r in params.iterrows()]
     section.tables.append(Table(t["params"], [t["model_name"], t["param"], t["estimate"], t["se"], t["status"]], rows,
                                 [False, False, True, True, False]))
@@ -492,7 +390,7 @@ def tracking(ctx: Context) -> Section:
         Table(t["tracking_chart"].format(unit=unit), [t["period_start"].format(unit=unit), t["predicted"],
                                                       t["actual"], t["tracking_cumulative"] + " · " + t["predicted"],
                                                       t["tracking_cumulative"] + " · " + t["actual"]],
-              [[d, _num(p, ",.1f"), _num(a), _num(cp, ",.1f"), _num(ca)]
+              [[d, num(p, ",.1f"), num(a), num(cp, ",.1f"), num(ca)]
                for d, p, a, cp, ca in zip(days, pred, act, pred.cumsum(), act.cumsum(), strict=True)])))
     end = pd.Timestamp(s.get("observation_end") or diag["as_of"])
     length = {"D": 1, "W": 7}.get(freq)
@@ -509,7 +407,7 @@ def tracking(ctx: Context) -> Section:
         charts.lines(days, {t["predicted"]: [round(v, 1) for v in pred.cumsum()],
                             t["actual"]: [round(v, 1) for v in act.cumsum()]}, y_name=t["purchases"]),
         Table(t["tracking_cumulative"], [t["period_start"].format(unit=unit), t["predicted"], t["actual"]],
-              [[d, _num(cp, ",.1f"), _num(ca)] for d, cp, ca in zip(days, pred.cumsum(), act.cumsum(), strict=True)])))
+              [[d, num(cp, ",.1f"), num(ca)] for d, cp, ca in zip(days, pred.cumsum(), act.cumsum(), strict=True)])))
     return section
 
 
