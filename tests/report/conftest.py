@@ -38,3 +38,12 @@ def demo(demo_ws: tuple[Path, str]) -> Iterator[tuple[Any, Any]]:
             yield ws, store
     finally:
         store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_has_churn(demo_ws: tuple[Path, str]) -> bool:
+    """Whether the run wrote a churn table (the churn model's; without it the watchlist is a note)."""
+    import clvlab
+
+    with clvlab.connect(demo_ws[0], read_only=True) as ws:
+        return "churn" in ws.tables()

@@ -33,17 +33,19 @@ def _sql(ws: Any, query: str) -> Any:
 
 
 @pytest.mark.slow
-def test_demo_report_shows_every_section_but_the_watchlist(demo: tuple[Any, Any]) -> None:
+def test_demo_report_shows_every_section(demo: tuple[Any, Any], demo_has_churn: bool) -> None:
     ws, store = demo
     page = clvlab.build_report(ws, currency="USD", app_store=store)
     assert page.startswith("<!DOCTYPE html>")
     assert re.findall(r'<section class="card" id="(\w+)"', page) == SECTIONS
     missing = re.findall(r'<section class="card" id="(\w+)"[^>]*data-missing', page)
-    assert missing == ["watchlist"]  # no churn table on this branch yet
-    assert "run `clvlab run` to compute churn" in _section(page, "watchlist")
+    assert missing == ([] if demo_has_churn else ["watchlist"])
+    if not demo_has_churn:  # until the churn model writes its table
+        assert "run `clvlab run` to compute churn" in _section(page, "watchlist")
     for chart in ("chart-clv-hist", "chart-clv-deciles", "chart-stage-sizes", "chart-stage-flows",
                   "chart-health-bands", "chart-health-backtest", "chart-nps-stage", "chart-cohorts",
-                  "chart-ltv-cac", "chart-model-totals", "chart-tracking", "chart-tracking-cumulative"):
+                  "chart-ltv-cac", "chart-model-totals", "chart-tracking", "chart-tracking-cumulative",
+                  *(["chart-watchlist"] if demo_has_churn else [])):
         assert f'data-chart="{chart}"' in page, chart
     # every chart has its numbers beside it, and nothing is fetched: no src= or href= to elsewhere
     assert page.count("<details>") == page.count("data-chart=")
@@ -157,8 +159,8 @@ def test_bad_language_is_a_parameter_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cli_writes_the_page_and_says_what_it_left_out(demo_ws: tuple[Path, str], tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_writes_the_page_and_says_what_it_left_out(demo_ws: tuple[Path, str], demo_has_churn: bool,
+                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLVLAB_APP_STORE", raising=False)
     path, _ = demo_ws
     out = tmp_path / "r.html"
@@ -168,15 +170,15 @@ def test_cli_writes_the_page_and_says_what_it_left_out(demo_ws: tuple[Path, str]
     assert payload["path"] == str(out)
     assert payload["bytes"] == out.stat().st_size
     shown = {s["key"]: s["shown"] for s in payload["sections"]}
-    assert shown == {k: k != "watchlist" for k in SECTIONS}
+    assert shown == {k: k != "watchlist" or demo_has_churn for k in SECTIONS}
     page = out.read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' in page
     assert "客户价值报告" in page
     assert "个工单" not in page  # no app store given: no open-cases tile
     text = runner.invoke(app, ["report", "-w", str(path), "-o", str(tmp_path / "e.html")])
     assert text.exit_code == 0, text.output
-    assert "9 of 10 sections shown" in text.output
-    assert "not shown: Churn watchlist" in text.output
+    assert f"{10 if demo_has_churn else 9} of 10 sections shown" in text.output
+    assert ("not shown: Churn watchlist" in text.output) is not demo_has_churn
 
 
 def test_cli_errors(tmp_path: Path) -> None:

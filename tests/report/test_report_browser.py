@@ -56,7 +56,8 @@ def _open(browser: Any, page_path: Path, shot: Path) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_report_renders_in_chromium_without_network(demo: tuple[Any, Any], tmp_path: Path) -> None:
+def test_report_renders_in_chromium_without_network(demo: tuple[Any, Any], demo_has_churn: bool,
+                                                    tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     ws, store = demo
@@ -73,7 +74,7 @@ def test_report_renders_in_chromium_without_network(demo: tuple[Any, Any], tmp_p
         assert got["console"] == [], lang
         assert got["blocked"] == [], lang
         assert [u for u in got["requests"] if not u.startswith(LOCAL)] == [], lang
-        assert len(got["charts"]) == 12, lang  # every chart but the watchlist (no churn table here)
+        assert len(got["charts"]) == 12 + demo_has_churn, lang  # the watchlist's once the run writes churn
         for chart in got["charts"]:
             assert min(chart["width"], chart["height"]) > 200, (lang, chart)
             assert chart["shapes"] > 10, (lang, chart)
