@@ -111,7 +111,7 @@ def clv(ctx: Context) -> Section:
 
 
 def stages(ctx: Context) -> Section:
-    from clvlab.lifecycle.stages import STAGES, month_ends, stage_transitions
+    from clvlab.lifecycle.stages import STAGES, lifecycle_stages, month_ends, transition_matrix
 
     t = ctx.t
     table = read_derived(ctx.ws, "stages", columns=("stage", "as_of"), where=WHERE)
@@ -130,7 +130,11 @@ def stages(ctx: Context) -> Section:
         Table(title, [t["stage"], t["customers"]], [[ctx.stage(s), f"{int(sizes[s]):,}"] for s in shown])))
     if start == as_of:
         return section
-    matrix = stage_transitions(ctx.ws, start=start, end=as_of, model=ctx.alive_model)
+    # the stored stages are the end; the start's are computed the way the run computed them
+    now = table.select("customer_id", "stage").execute().set_index("customer_id")
+    now.attrs["as_of"] = as_of
+    then = lifecycle_stages(ctx.ws, as_of=start, model=ctx.alive_model)
+    matrix = transition_matrix(then, now)
     rows = [r for r in matrix.index if matrix.loc[r].sum() > 0]
     cols = [c for c in matrix.columns if matrix[c].sum() > 0]
     cells: list[list[float]] = matrix.loc[rows, cols].to_numpy(np.float64).tolist()
