@@ -86,9 +86,12 @@ _EXPORTS: dict[str, str] = {
     "ConvergenceWarning": "clvlab.errors",
     "DataQualityWarning": "clvlab.errors",
     "Hint": "clvlab.errors",
+    # report
+    "build_report": "clvlab.report",
+    "write_report": "clvlab.report",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
-               "derived", "pipeline", "stats", "lifecycle"}
+               "derived", "pipeline", "stats", "lifecycle", "report"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -139,6 +142,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.models.pareto_nbd import ParetoNBD
     from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
     from clvlab.pipeline import run, run_pipeline
+    from clvlab.report import build_report, write_report
     from clvlab.value.cohorts import cohort_matrix
     from clvlab.value.economics import unit_economics
     from clvlab.value.evaluation import evaluate_holdout

@@ -220,10 +220,37 @@ CHURN = DerivedContract(
     produced_by="`clvlab run` / `clvlab demo` (clvlab.churn_watchlist)",
 )
 
+DIAGNOSTICS = DerivedContract(
+    name="diagnostics",
+    key="key",
+    columns=(
+        DerivedColumn("key", "string", True, "'run', 'model=<m>', 'param=<m>.<p>' or 'holdout=<period>'"),
+        DerivedColumn("kind", "string", True, "run, model, param or holdout (clvlab.value.diagnostics)"),
+        DerivedColumn("model", "string", False, "the model the row is about"),
+        DerivedColumn("chosen", "boolean", False, "model rows: the candidate the run chose"),
+        DerivedColumn("status", "string", False, "the fit's verdict (FitStatus.label)"),
+        DerivedColumn("text", "string", False, "run: settings as JSON; model, param: the fit's message"),
+        DerivedColumn("log_likelihood", "float64", False, "log-likelihood of the fit"),
+        DerivedColumn("bic", "float64", False, "BIC of the calibration fit"),
+        DerivedColumn("holdout_mae", "float64", False, "mean absolute error of holdout purchases per customer"),
+        DerivedColumn("predicted_total", "float64", False, "holdout repeat purchases predicted"),
+        DerivedColumn("actual_total", "float64", False, "holdout repeat purchases made"),
+        DerivedColumn("name", "string", False, "param rows: the parameter"),
+        DerivedColumn("value", "float64", False, "param rows: its estimate"),
+        DerivedColumn("se", "float64", False, "param rows: its standard error"),
+        DerivedColumn("period", "int64", False, "holdout rows: periods after the calibration end (1 = first)"),
+        DerivedColumn("period_start", "date", False, "holdout rows: the period's first day"),
+        DerivedColumn("predicted", "float64", False, "holdout rows: repeat purchases the calibration fit expects"),
+        DerivedColumn("actual", "float64", False, "holdout rows: repeat purchases of the calibration customers"),
+        *RUN_COLUMNS,
+    ),
+    produced_by="`clvlab run` / `clvlab demo` (clvlab.value.diagnostics.write_run_diagnostics)",
+)
+
 #: derived tables by name
 DERIVED: dict[str, DerivedContract] = {"scores": SCORES, "stages": STAGES, "health": HEALTH,
                                        "cohorts": COHORTS, "economics": ECONOMICS, "leads": LEADS,
-                                       "churn": CHURN}
+                                       "churn": CHURN, "diagnostics": DIAGNOSTICS}
 
 
 def new_run_id() -> str:

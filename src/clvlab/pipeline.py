@@ -10,8 +10,10 @@ data) and next by ``clvlab run`` and the server; its CLV half is :func:`run_clv`
    interval, RFM segment).
 
 :func:`run_pipeline` then writes the scores to the workspace table ``scores`` (through
-:func:`clvlab.derived.write_derived`, with the run id), the lifecycle stages and health score
-(tables ``stages`` and ``health``, :mod:`clvlab.lifecycle`), the churn watchlist (table ``churn``), summarises the feedback (NPS overall and
+:func:`clvlab.derived.write_derived`, with the run id), its diagnostics (table ``diagnostics``: the
+comparison, the fits, the holdout period by period, :mod:`clvlab.value.diagnostics`), the
+lifecycle stages and health score (tables ``stages`` and ``health``, :mod:`clvlab.lifecycle`),
+the churn watchlist (table ``churn``), summarises the feedback (NPS overall and
 by store, value by NPS class) and lets the alert rules open cases in the application store.
 The library draws nothing: it reports each step to an ``on_progress(message, done, total)``
 callback, and the command line draws the bar.
@@ -60,7 +62,7 @@ class _Steps:
 
 
 def _clv_steps(candidates: Sequence[str]) -> int:
-    return 5 + len(candidates)
+    return 6 + len(candidates)
 
 
 @dataclass
@@ -74,6 +76,8 @@ class ClvRun:
     spend_model: Any
     scores: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
+    #: the chosen model's holdout, period by period (clvlab.value.diagnostics.holdout_tracking)
+    tracking: pd.DataFrame | None = None
 
     def diagnostics(self) -> dict[str, Any]:
         """A JSON-ready record: settings, the comparison, the chosen fits and a data hash."""
@@ -93,7 +97,7 @@ class ClvRun:
 
 def compare_models(
     cal: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES, *, on_step: Step | None = None,
-    penalizer: float = 0.0,
+    penalizer: float = 0.0, fitted: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Fit each candidate on the calibration columns of ``cal`` and evaluate it on the holdout.
 
@@ -105,7 +109,8 @@ def compare_models(
     (a model whose fit did not converge or sits at a boundary is never first unless no fit
     converged), then by holdout MAE, then BIC. ``penalizer`` is passed to every candidate.
     Each candidate's fit-status warning is summarised in the table instead of being raised;
-    other warnings (e.g. data quality) reach the caller.
+    other warnings (e.g. data quality) reach the caller. ``fitted``, when given, receives each
+    candidate's calibration fit by name.
     """
     from clvlab import models
     from clvlab.errors import ConvergenceWarning
@@ -120,6 +125,8 @@ def compare_models(
                 warnings.simplefilter("ignore", ConvergenceWarning)  # shown as the status column
                 model = getattr(models, name)(penalizer=penalizer).fit(cal)
             ev = evaluate_holdout(model, cal)
+            if fitted is not None:
+                fitted[name] = model
             status = model.fit_status_
             rows.append({
                 "model": name, "log_likelihood": model.log_likelihood_, "bic": model.bic_,
@@ -180,6 +187,7 @@ def _run_clv(
 ) -> ClvRun:
     from clvlab import models
     from clvlab.features.rfm import calibration_holdout, rfm_summary
+    from clvlab.value.diagnostics import holdout_tracking
     from clvlab.value.score import DAYS_PER_PERIOD, score_customers
 
     step("computing RFM summary")
@@ -190,8 +198,11 @@ def _run_clv(
         calibration_end = str((first + (obs_end - first) * 2 / 3).date())
     step("splitting calibration / holdout")
     cal = calibration_holdout(source, calibration_end=calibration_end, observation_end=str(obs_end.date()), freq=freq)
-    comparison = compare_models(cal, candidates, on_step=step, penalizer=penalizer)
+    fitted: dict[str, Any] = {}
+    comparison = compare_models(cal, candidates, on_step=step, penalizer=penalizer, fitted=fitted)
     best = str(comparison.index[0])
+    step(f"tracking {best} on the holdout, period by period")
+    tracking = holdout_tracking(source, fitted[best], cal)
     step(f"refitting {best} on the whole period")
     model = getattr(models, best)(penalizer=penalizer).fit(rfm)  # records rfm's time unit
     step("fitting Gamma-Gamma spend on repeat buyers")
@@ -209,7 +220,7 @@ def _run_clv(
         "candidates": list(candidates), "penalizer": penalizer,
     }
     return ClvRun(rfm=rfm, comparison=comparison, best=best, model=model, spend_model=spend,
-                  scores=scores, settings=settings)
+                  scores=scores, settings=settings, tracking=tracking)
 
 
 # ---- the whole run ---------------------------------------------------------------------------
@@ -280,6 +291,7 @@ def run_pipeline(
     from clvlab.lifecycle.churn_table import write_churn_table
     from clvlab.lifecycle.leads import write_leads_table
     from clvlab.lifecycle.tables import write_lifecycle_tables
+    from clvlab.value.diagnostics import write_run_diagnostics
     from clvlab.value.economics_tables import write_economics_tables
 
     has_store = app_store is not None
@@ -296,6 +308,7 @@ def run_pipeline(
     run_id = write_derived(workspace, "scores", clv.scores, as_of=clv.settings["observation_end"],
                            values={"time_unit": clv.settings["freq"], "horizon_days": float(clv.settings["horizon_days"]),
                                    "model": clv.best})
+    write_run_diagnostics(workspace, clv, run_id=run_id)
     with shared_features():  # stages, health and churn read the same customers as of the same days
         steps("lifecycle stages and health")
         lifecycle = write_lifecycle_tables(workspace, as_of=clv.settings["observation_end"], run_id=run_id,

@@ -147,6 +147,9 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert payload["total_clv"] > 0
     scores = pd.read_csv(tmp_path / "clvlab-demo" / "scores.csv")
     assert len(scores) == 23570
+    page = Path(payload["report"]).read_text(encoding="utf-8")  # the demo writes the HTML report too
+    assert page.startswith("<!DOCTYPE html>")
+    assert 'id="chart-tracking"' in page
     diagnostics = (tmp_path / "clvlab-demo" / "diagnostics.json").read_text(encoding="utf-8")
     json.loads(diagnostics, parse_constant=lambda c: pytest.fail(f"{c} in diagnostics.json"))  # valid JSON
     assert payload["feedback_load"]["inserted"] == 6000
@@ -173,7 +176,9 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert [r["clv_at_risk"] for r in watch] == sorted((r["clv_at_risk"] for r in watch), reverse=True)
     assert payload["churn"]["customers"] == 23570
     assert any(r["reason_1"] for r in watch)
-    again = json.loads(runner.invoke(app, ["--json", "demo"]).stdout)
+    rerun = runner.invoke(app, ["--json", "demo"])
+    assert rerun.exit_code == 0, rerun.output
+    again = json.loads(rerun.stdout)
     assert again["load"]["inserted"] == 0  # re-running the demo re-loads nothing
     assert again["feedback_load"]["inserted"] == 0
     assert again["alerts"]["opened"] == 0  # and opens no case twice

@@ -16,6 +16,7 @@ from clvlab.cli import (
     leads_cmds,
     lifecycle_cmds,
     model_cmds,
+    report_cmds,
     run_cmds,
     voc_cmds,
     voc_text_cmds,
@@ -62,6 +63,7 @@ app.command("economics")(economics_cmds.economics)
 app.command("lifecycle")(lifecycle_cmds.lifecycle)
 app.command("health")(lifecycle_cmds.health)
 app.command("leads")(leads_cmds.leads)
+app.command("report")(report_cmds.report)
 
 voc = typer.Typer(help="Voice of the customer: NPS/CSAT/CES, comments, drivers.", no_args_is_help=True)
 voc.command("metrics")(voc_cmds.voc_metrics)

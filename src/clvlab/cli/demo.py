@@ -38,20 +38,23 @@ def demo(
     """Load CDNOW into a DuckDB workspace, fit and compare the models, score every customer."""
     from clvlab.data.workspace import connect
     from clvlab.pipeline import run_demo
+    from clvlab.report import write_report
     from clvlab.settings import get_settings
     from clvlab.store import open_app_store
 
-    with connect(workspace) as ws, progress_bar() as on_progress:
+    with connect(workspace) as ws:
         store = open_app_store(workspace=workspace)
         try:
-            result = run_demo(ws, store, freq=freq_value(freq), horizon=horizon_days, on_progress=on_progress)
+            with progress_bar() as on_progress:
+                result = run_demo(ws, store, freq=freq_value(freq), horizon=horizon_days, on_progress=on_progress)
+            out.mkdir(parents=True, exist_ok=True)
+            page = write_report(ws, out / "report.html", currency="USD", app_store=store)  # CDNOW is in dollars
         finally:
             store.close()
     run = result.clv
     report, feedback_report = result.loads[:2]  # run_demo loads the transactions, then the feedback
     alerts, voc = result.alerts, result.voc
     assert alerts is not None  # run_demo runs with an app store
-    out.mkdir(parents=True, exist_ok=True)
     run.scores.to_csv(out / "scores.csv")
     (out / "diagnostics.json").write_text(json_text({**run.diagnostics(), "run_id": result.run_id}),
                                          encoding="utf-8")
@@ -64,7 +67,7 @@ def demo(
                    "alerts": {"responses": alerts.responses, "matched": alerts.matched, "by_rule": alerts.by_rule,
                               "opened": len(alerts.opened.opened), "already_open": alerts.opened.already_open},
                    "cases": result.cases.to_dict(orient="records"), "lifecycle": result.lifecycle,
-                   "leads": result.leads, "churn": result.churn})
+                   "leads": result.leads, "churn": result.churn, "report": str(page)})
         return
     console.print(str(report), highlight=False)
     _print_comparison(run.comparison, run.best)
@@ -87,6 +90,8 @@ def demo(
         styled("\n", (f"{len(run.scores):,} customers scored", "bold"), f", expected {horizon_days}-day CLV "
         f"{run.scores['clv'].sum():,.0f} in total.\n"
         f"Scores: {out / 'scores.csv'} and table 'scores' in {workspace}; fits: {out / 'diagnostics.json'}.\n"
+        f"Report: open {page} in a browser; in Chinese: clvlab report -w {workspace} -o report-zh.html --lang zh "
+        f"--currency USD --app-store {get_settings().app_store_url(workspace)}\n"
         f"Next: clvlab economics -w {workspace} --by channel --by cohort\n"
         f"      clvlab cohorts -w {workspace} --period month\n"
         f"      clvlab lifecycle -w {workspace} --by month; clvlab health -w {workspace} --backtest\n"
