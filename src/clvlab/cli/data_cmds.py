@@ -61,6 +61,7 @@ class Table(StrEnum):
     customers = "customers"
     feedback = "feedback"
     marketing_spend = "marketing_spend"
+    experiments = "experiments"
 
 
 def parse_scales(pairs: list[str] | None) -> dict[str, list[float]]:
