@@ -213,7 +213,7 @@ def welch_interval(
     the two-sided p-value of "no difference". NaN when an arm has fewer than 2 customers.
     """
     if n_t < 2 or n_c < 2:
-        return (mean_t - mean_c, *(float("nan"),) * 4)  # type: ignore[return-value]
+        return (mean_t - mean_c, *(float("nan"),) * 4)
     a, b = var_t / n_t, var_c / n_c
     se = float(np.sqrt(a + b))
     diff = float(mean_t - mean_c)
@@ -260,7 +260,7 @@ def relative_interval(
     2018, the form GrowthBook uses). NaN when the control mean is 0.
     """
     if mean_c == 0 or n_t < 2 or n_c < 2:
-        return (float("nan"),) * 3  # type: ignore[return-value]
+        return (float("nan"),) * 3
     rel = mean_t / mean_c - 1
     se = np.sqrt(var_t / (n_t * mean_c**2) + mean_t**2 * var_c / (n_c * mean_c**4))
     half = z_quantile(level) * float(se)

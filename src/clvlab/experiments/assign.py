@@ -183,7 +183,7 @@ def assign(
     check_param(ok, "control", WHERE, "a share in (0, 1)", control)
     check_param(isinstance(experiment_id, str) and bool(experiment_id.strip()), "experiment_id", WHERE,
                 "a non-empty string", experiment_id)
-    given = {"control_share": float(control), "stratify_by": stratify_by or "",
+    given: dict[str, Any] = {"control_share": float(control), "stratify_by": stratify_by or "",
              "segment": ",".join(_names(segment)), "stage": ",".join(_names(stage)),
              "allow_overlap": bool(allow_overlap)}
     share = global_holdout(ws, holdout)
