@@ -73,6 +73,13 @@ _EXPORTS: dict[str, str] = {
     "Settings": "clvlab.settings",
     "get_settings": "clvlab.settings",
     "CaseService": "clvlab.cases.service",
+    # experiments
+    "assign": "clvlab.experiments",
+    "analyze_experiment": "clvlab.experiments",
+    "design_experiment": "clvlab.experiments",
+    "list_experiments": "clvlab.experiments",
+    "stop_experiment": "clvlab.experiments",
+    "global_holdout": "clvlab.experiments",
     # errors
     "ClvlabError": "clvlab.errors",
     "DataValidationError": "clvlab.errors",
@@ -84,7 +91,7 @@ _EXPORTS: dict[str, str] = {
     "Hint": "clvlab.errors",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
-               "derived", "pipeline", "stats", "lifecycle"}
+               "derived", "pipeline", "stats", "lifecycle", "experiments"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -117,6 +124,14 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         Hint,
         NotFittedError,
         ParameterError,
+    )
+    from clvlab.experiments import (
+        analyze_experiment,
+        assign,
+        design_experiment,
+        global_holdout,
+        list_experiments,
+        stop_experiment,
     )
     from clvlab.features.rfm import calibration_holdout, rfm_summary
     from clvlab.lifecycle.health import fit_health_weights, health_backtest, health_scores

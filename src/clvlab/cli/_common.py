@@ -220,6 +220,7 @@ FLAGS: dict[str, str] = {
     "config": "--config", "merge_duplicates": "--merge-duplicates", "rejects": "--rejects",
     "freq": "--freq", "observation_end": "--observation-end", "calibration_end": "--calibration-end",
     "root_cause": "--root-cause",
+    "segment": "--segment", "stage": "--stage", "allow_overlap": "--allow-overlap",
 }
 _BARE = re.compile(r"[\w.:+=@-]+")
 

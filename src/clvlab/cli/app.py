@@ -67,3 +67,7 @@ voc.command("text")(voc_text_cmds.voc_text)
 app.add_typer(voc, name="voc")
 app.add_typer(cases_cmds.cases_app, name="cases")
 app.add_typer(cases_cmds.alerts_app, name="alerts")
+
+from clvlab.cli import experiment_cmds  # noqa: E402
+
+app.add_typer(experiment_cmds.experiment_app, name="experiment")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab import stats
-from clvlab.errors import DataValidationError, Hint, check_param
+from clvlab.errors import DataValidationError, check_param
 from clvlab.experiments.definitions import get_definition, read_baselines
 from clvlab.experiments.metrics import (
     METRICS,
@@ -86,7 +86,7 @@ def _assignments(ws: Any, experiment_id: str) -> pd.DataFrame:
     if frame.empty:
         have = sorted(t.select("experiment_id").distinct().execute()["experiment_id"].astype(str))
         msg = f"{WHERE}: no customer is assigned to experiment '{experiment_id}' (experiments: {', '.join(have)})"
-        raise DataValidationError(msg, hint=Hint(option="experiment_id", value=have[0] if have else None))
+        raise DataValidationError(msg, hint="analyze one of the experiments listed, or assign it first")
     arms = set(frame["arm"])
     if arms != {"control", "treatment"}:
         msg = f"{WHERE}: experiment '{experiment_id}' has arms {sorted(arms)}; the analysis compares 'control' and 'treatment'"

@@ -184,8 +184,12 @@ def list_experiments(ws: Any) -> pd.DataFrame:
 # --- the global holdout ----------------------------------------------------------------------
 
 def _meta(con: Any, key: str) -> str | None:
-    con.execute(f"CREATE TABLE IF NOT EXISTS {META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
-    row = con.execute(f"SELECT value FROM {META} WHERE key = ?", [key]).fetchone()
+    import duckdb
+
+    try:
+        row = con.execute(f"SELECT value FROM {META} WHERE key = ?", [key]).fetchone()
+    except duckdb.CatalogException:  # nothing stored yet
+        return None
     return None if row is None else str(row[0])
 
 
@@ -213,6 +217,7 @@ def global_holdout(ws: Any, share: float | None = None) -> float:
                f"{float(share):.0%} would move customers in or out of it")
         raise ParameterError(msg, hint="leave holdout out (the stored share applies to every assignment)")
     if not stored:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
         con.execute(f"INSERT INTO {META} VALUES ('holdout_salt', ?) ON CONFLICT DO NOTHING", [secrets.token_hex(16)])
         con.execute(f"INSERT INTO {META} VALUES ('holdout_share', ?)", [repr(float(share))])
     return float(share)
