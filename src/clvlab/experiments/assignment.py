@@ -139,8 +139,9 @@ def _check(given: dict[str, Any], stored: Definition) -> None:
         same = abs(float(have) - float(value)) < 1e-12 if isinstance(value, float) else have == value
         if not same:
             msg = (f"{WHERE}: experiment '{stored.experiment_id}' is already assigned with {key}={have!r}; "
-                   f"this call asks for {value!r}, and re-drawing the arms would break the experiment")
-            raise ParameterError(msg, hint="give the new design a new experiment id")
+                   f"this call asks for {value!r}, and re-drawing the arms would break the experiment: give the new "
+                   "design a new experiment id")
+            raise ParameterError(msg)
 
 
 def assign(

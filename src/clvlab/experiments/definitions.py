@@ -214,8 +214,9 @@ def global_holdout(ws: Any, share: float | None = None) -> float:
         return float(stored) if stored else 0.0
     if stored and abs(float(stored) - float(share)) > 1e-12:
         msg = (f"{where}: this workspace already keeps a global holdout of {float(stored):.0%}; changing it to "
-               f"{float(share):.0%} would move customers in or out of it")
-        raise ParameterError(msg, hint="leave holdout out (the stored share applies to every assignment)")
+               f"{float(share):.0%} would move customers in or out of it; leave holdout out (the stored share "
+               "applies to every assignment)")
+        raise ParameterError(msg)
     if not stored:
         con.execute(f"CREATE TABLE IF NOT EXISTS {META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
         con.execute(f"INSERT INTO {META} VALUES ('holdout_salt', ?) ON CONFLICT DO NOTHING", [secrets.token_hex(16)])
