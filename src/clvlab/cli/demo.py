@@ -35,6 +35,7 @@ def demo(
 ) -> None:
     """Load CDNOW into a DuckDB workspace, fit and compare the models, score every customer."""
     from clvlab.data.workspace import connect
+    from clvlab.experiments.demo import demo_experiment
     from clvlab.pipeline import run_demo
     from clvlab.settings import get_settings
     from clvlab.store import open_app_store
@@ -45,6 +46,8 @@ def demo(
             result = run_demo(ws, store, freq=freq_value(freq), horizon=horizon_days, on_progress=on_progress)
         finally:
             store.close()
+        on_progress("simulated experiment (A/A): assigning", 0, 1)
+        experiment = demo_experiment(ws)
     run = result.clv
     report, feedback_report = result.loads[:2]  # run_demo loads the transactions, then the feedback
     alerts, voc = result.alerts, result.voc
@@ -61,7 +64,8 @@ def demo(
                    "voc": {name: frame.reset_index().to_dict(orient="records") for name, frame in voc.items()},
                    "alerts": {"responses": alerts.responses, "matched": alerts.matched, "by_rule": alerts.by_rule,
                               "opened": len(alerts.opened.opened), "already_open": alerts.opened.already_open},
-                   "cases": result.cases.to_dict(orient="records"), "lifecycle": result.lifecycle})
+                   "cases": result.cases.to_dict(orient="records"), "lifecycle": result.lifecycle,
+                   "experiment": experiment.to_dict()})
         return
     console.print(str(report), highlight=False)
     _print_comparison(run.comparison, run.best)
@@ -78,6 +82,9 @@ def demo(
     console.print(_table("Open cases by owner (priority from CLV; SLA from the rules)", result.cases,
                          {"P1": "{:,}", "P2": "{:,}", "P3": "{:,}", "overdue": "{:,}"}))
     print_channel_economics(workspace)
+    d = experiment.definition
+    console.print(f"\nExperiment {d.experiment_id}: {d.name}; {d.customers:,} customers assigned {d.assigned_at:%Y-%m-%d}, "
+                  f"{d.control_share:.0%} in control (seed {d.seed})", highlight=False)
     console.print(
         styled("\n", (f"{len(run.scores):,} customers scored", "bold"), f", expected {horizon_days}-day CLV "
         f"{run.scores['clv'].sum():,.0f} in total.\n"
@@ -87,6 +94,7 @@ def demo(
         f"      clvlab lifecycle -w {workspace} --by month; clvlab health -w {workspace} --backtest\n"
         f"      clvlab voc metrics -w {workspace} --by store --by month\n"
         f"      clvlab voc text -w {workspace} --by touchpoint\n"
+        f"      clvlab experiment analyze {d.experiment_id} -w {workspace}\n"
         f"      clvlab cases list --app-store {get_settings().app_store_url(workspace)} --owner O01\n"
         f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)")
     )

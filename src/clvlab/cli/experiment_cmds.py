@@ -159,6 +159,8 @@ def analyze(
         emit_json(result.to_dict())
         return
     srm = result.srm
+    if result.name != experiment_id:
+        console.print(styled((f"{experiment_id}: {result.name}", "bold")), soft_wrap=True)
     console.print(styled((srm["text"], "bold red" if srm["flagged"] else "green")), soft_wrap=True)
     table = new_table(
         f"Experiment {experiment_id}: {result.n_control:,} control, {result.n_treatment:,} treatment; post "

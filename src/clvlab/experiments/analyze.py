@@ -61,6 +61,7 @@ class ExperimentAnalysis:
     metrics: pd.DataFrame
     covariates: dict[str, list[str]]
     notes: list[str] = field(default_factory=list)
+    name: str = ""
 
     @property
     def summaries(self) -> list[str]:
@@ -69,7 +70,7 @@ class ExperimentAnalysis:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for JSON."""
-        return {"experiment_id": self.experiment_id, "pre_period": list(self.pre_period),
+        return {"experiment_id": self.experiment_id, "name": self.name, "pre_period": list(self.pre_period),
                 "post_period": list(self.post_period), "n_control": self.n_control,
                 "n_treatment": self.n_treatment, "srm": self.srm, "adjust": self.adjust,
                 "correction": CORRECTION_NAMES[self.correction], "winsor_percentile": self.winsor_percentile,
@@ -230,7 +231,8 @@ def analyze_experiment(
     n_c, n_t = int((frame["arm"] == "control").sum()), int((frame["arm"] == "treatment").sum())
     srm = srm_check(n_c, n_t, control if control is not None else (definition.control_share if definition else None))
     result = ExperimentAnalysis(experiment_id, pre, post, n_c, n_t, srm, adjust, correction, winsorize, level,
-                                table, covs, notes=[f"pre-period CLV covariate: {data.attrs['pre_clv_source']}"])
+                                table, covs, notes=[f"pre-period CLV covariate: {data.attrs['pre_clv_source']}"],
+                                name=definition.name if definition else experiment_id)
     table["summary"] = [plain_words(str(m), r, result) for m, r in table.iterrows()]
     return result
 
