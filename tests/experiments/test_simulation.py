@@ -94,3 +94,13 @@ def test_a_a_metric_shows_no_effect() -> None:
                 winsor=99.0, n_boot=500, seed=1, covariates=["pre_spend", "pre_clv", *RFM])
     assert r["lower"] <= 0 <= r["upper"]
     assert r["bootstrap_lower"] <= 0 <= r["bootstrap_upper"]
+
+
+def test_no_variance_keeps_the_raw_interval() -> None:
+    """Nobody bought after assignment: CUPED has nothing to adjust and the Newcombe interval stands."""
+    frame = _experiment(np.random.default_rng(3), n=200)
+    frame["retention"], frame["pre_retention"] = 0.0, (frame["pre_spend"] > 20).astype(float)
+    r = _metric(frame, "retention", adjust="cuped", level=0.95, winsor=None, n_boot=0, seed=0,
+                covariates=["pre_retention", "pre_clv", *RFM])
+    assert (r["lower"], r["upper"]) == (r["raw_lower"], r["raw_upper"])
+    assert r["lower"] < 0 < r["upper"]

@@ -152,6 +152,8 @@ def _metric(
     for name, x in (("cuped", pre), ("regression", x_reg)):
         values, theta, r2 = stats.covariate_adjust(y, x, treated)
         d, lo, hi, se, p = _welch(values, treated, level)
+        if not se > 0:  # nothing varies (e.g. nobody bought): the adjustment adds nothing, keep raw
+            values, (d, lo, hi, p), se = y, raw, welch_raw[3]
         adjusted[name] = values
         row.update({f"{name}_effect": d, f"{name}_lower": lo, f"{name}_upper": hi, f"{name}_p": p,
                     f"{name}_r2": r2, f"{name}_narrowing": 1 - se / welch_raw[3] if welch_raw[3] else float("nan")})
