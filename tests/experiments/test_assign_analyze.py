@@ -159,3 +159,24 @@ def test_cli_assign_list_analyze_design_json(shop: Path) -> None:
     r = runner.invoke(app, ["experiment", "analyze", "winback", *w, "--pre-period", "1998"])
     assert r.exit_code == 2
     assert "FIRST:LAST" in r.output
+
+
+def test_clv_at_assignment_is_the_pre_period_clv(shop: Path) -> None:
+    """Scores as of the day before assignment are stored as baselines and used as the CLV covariate;
+    a customer without a score gets the mean."""
+    from clvlab.derived import write_derived
+
+    rng = np.random.default_rng(1)
+    ids = [f"c{i:04d}" for i in range(1, 2000)]  # c0000 has no score
+    clv = rng.gamma(2.0, 20.0, len(ids))
+    scores = pd.DataFrame({"customer_id": ids, "frequency": 1.0, "recency": 1.0, "T": 2.0, "monetary_value": 1.0,
+                           "p_alive": 0.5, "expected_purchases": 1.0, "expected_spend": 1.0, "clv": clv})
+    with clvlab.connect(shop) as ws:
+        write_derived(ws, "scores", scores, as_of="1998-06-30")
+        made = clvlab.assign(ws, "base", control=0.5, seed=2, assigned_at="1998-07-01")
+        result = clvlab.analyze_experiment(ws, "base", metrics=["clv", "spend"], bootstrap=0)
+    assert "stored from the scores as of 1998-06-30" in made.notes[0]
+    assert result.notes == ["pre-period CLV covariate: clv at assignment"]
+    clv_row = result.metrics.loc["clv"]
+    assert clv_row["n_control"] + clv_row["n_treatment"] == 1999
+    assert clv_row["cuped_r2"] > 0.99  # the CLV did not change: its value at assignment explains it

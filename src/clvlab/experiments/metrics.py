@@ -20,7 +20,8 @@ p_alive     P(alive) from the ``scores`` table at analysis time                 
 Pre-period RFM, the regression covariates: ``pre_frequency`` (purchase days before assignment,
 whole history), ``pre_recency`` (days from the last purchase to the assignment; customers who
 never bought get the longest recency seen plus one day) and ``pre_monetary`` (net spend before
-assignment, whole history).
+assignment, whole history). ``pre_clv``: the CLV stored at assignment (customers without one get
+the mean of the others), else pre-period spend.
 """
 
 from __future__ import annotations
@@ -118,8 +119,11 @@ def customer_metrics(
         for m in FROM_SCORES:
             out[m] = values[m].reindex(out.index).to_numpy(dtype=float)
     has_base = baselines is not None and baselines["clv"].notna().any()
-    out["pre_clv"] = (baselines["clv"].reindex(out.index).to_numpy(dtype=float)
-                      if has_base and baselines is not None else out["pre_spend"].to_numpy())
+    if has_base and baselines is not None:  # customers without a stored CLV get the mean (pre-treatment imputation)
+        base = baselines["clv"].reindex(out.index).astype(float)
+        out["pre_clv"] = base.fillna(base.mean()).to_numpy()
+    else:
+        out["pre_clv"] = out["pre_spend"].to_numpy()
     out.attrs["pre_clv_source"] = "clv at assignment" if has_base else "pre-period spend"
     return out
 
