@@ -77,6 +77,13 @@ _EXPORTS: dict[str, str] = {
     "Settings": "clvlab.settings",
     "get_settings": "clvlab.settings",
     "CaseService": "clvlab.cases.service",
+    # experiments
+    "assign": "clvlab.experiments",
+    "analyze_experiment": "clvlab.experiments",
+    "design_experiment": "clvlab.experiments",
+    "list_experiments": "clvlab.experiments",
+    "stop_experiment": "clvlab.experiments",
+    "global_holdout": "clvlab.experiments",
     # errors
     "ClvlabError": "clvlab.errors",
     "DataValidationError": "clvlab.errors",
@@ -91,7 +98,7 @@ _EXPORTS: dict[str, str] = {
     "write_report": "clvlab.report",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
-               "derived", "pipeline", "stats", "lifecycle", "report"}
+               "derived", "pipeline", "stats", "lifecycle", "report", "experiments"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -124,6 +131,14 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         Hint,
         NotFittedError,
         ParameterError,
+    )
+    from clvlab.experiments import (
+        analyze_experiment,
+        assign,
+        design_experiment,
+        global_holdout,
+        list_experiments,
+        stop_experiment,
     )
     from clvlab.features.rfm import calibration_holdout, rfm_summary
     from clvlab.lifecycle.churn import ChurnModel

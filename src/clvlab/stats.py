@@ -26,6 +26,12 @@ Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions wit
 number of positive counts estimated from survey data. Survey Methodology 24(2), 193-201.
 Rocks, B. (2016). Interval estimation for the "net promoter score". The American Statistician
 70(4), 365-372.
+
+Two-sample comparisons and design (experiments, :mod:`clvlab.experiments`): :func:`welch_interval`,
+:func:`newcombe_interval`, :func:`relative_interval`, :func:`srm_test`, :func:`holm`,
+:func:`benjamini_hochberg`, :func:`winsorize`, :func:`covariate_adjust` (CUPED),
+:func:`bootstrap_interval`, :func:`sample_size_proportions`, :func:`sample_size_means`; their
+sources are in their docstrings and in docs/experiments.md.
 """
 
 from __future__ import annotations
@@ -38,12 +44,24 @@ from scipy import stats as _dist
 from clvlab.errors import check_param
 
 __all__ = [
+    "benjamini_hochberg",
+    "bootstrap_interval",
     "bounded_mean_interval",
     "check_level",
+    "covariate_adjust",
+    "holm",
+    "newcombe_interval",
     "nps_interval",
+    "relative_interval",
+    "sample_size_means",
+    "sample_size_proportions",
+    "srm_test",
     "t_interval",
+    "two_proportion_p",
     "wald_interval",
+    "welch_interval",
     "wilson_interval",
+    "winsorize",
     "z_quantile",
 ]
 
@@ -175,3 +193,208 @@ def nps_interval(
     lower = np.clip(centre - half, -1.0, 1.0)
     upper = np.clip(centre + half, -1.0, 1.0)
     return 100 * value, 100 * lower, 100 * upper, 100 * se
+
+
+# --- two-sample comparisons, multiplicity and design (clvlab.experiments) ----------------------
+#
+# Welch (1947) for a difference of means; Newcombe (1998, method 10) for a difference of
+# proportions; the delta method for the relative effect (Deng, Knoblich and Lu 2018); the SRM
+# chi-squared test; Holm (1979) and Benjamini-Hochberg (1995); CUPED (Deng, Xu, Kohavi and Walker
+# 2013) and its multi-covariate form; sample sizes by Fleiss, Tytun and Ury (1980) for proportions
+# and the t-based formula (Cohen 1988, ch. 2) for means.
+
+
+def welch_interval(
+    mean_t: float, var_t: float, n_t: int, mean_c: float, var_c: float, n_c: int, *, level: float = 0.95
+) -> tuple[float, float, float, float, float]:
+    """Difference of means (treatment - control): ``(diff, lower, upper, se, p)`` by Welch's t.
+
+    se = sqrt(s_t^2 / n_t + s_c^2 / n_c); degrees of freedom by Welch-Satterthwaite; ``p`` is
+    the two-sided p-value of "no difference". NaN when an arm has fewer than 2 customers.
+    """
+    if n_t < 2 or n_c < 2:
+        return (mean_t - mean_c, *(float("nan"),) * 4)
+    a, b = var_t / n_t, var_c / n_c
+    se = float(np.sqrt(a + b))
+    diff = float(mean_t - mean_c)
+    if se == 0:
+        return diff, diff, diff, 0.0, float("nan")
+    df = (a + b) ** 2 / (a**2 / (n_t - 1) + b**2 / (n_c - 1))
+    q = float(_dist.t.ppf(0.5 + level / 2, df))
+    p = float(2 * _dist.t.sf(abs(diff) / se, df))
+    return diff, diff - q * se, diff + q * se, se, p
+
+
+def newcombe_interval(k_t: int, n_t: int, k_c: int, n_c: int, *, level: float = 0.95) -> tuple[float, float, float]:
+    """Difference of proportions k_t / n_t - k_c / n_c with Newcombe's hybrid score interval.
+
+    Method 10 of Newcombe (1998): the Wilson intervals (l, u) of each proportion combine as
+    d - sqrt((p_t - l_t)^2 + (u_c - p_c)^2) and d + sqrt((u_t - p_t)^2 + (p_c - l_c)^2).
+
+    Examples
+    --------
+    >>> d, lo, hi = newcombe_interval(56, 70, 48, 80)     # Newcombe (1998), table II, example (a)
+    >>> round(d, 4), round(lo, 4), round(hi, 4)
+    (0.2, 0.0524, 0.3339)
+    """
+    p_t, p_c = k_t / n_t, k_c / n_c
+    (l_t, u_t), (l_c, u_c) = (tuple(float(v) for v in wilson_interval(k, n, level=level))
+                              for k, n in ((k_t, n_t), (k_c, n_c)))
+    d = p_t - p_c
+    return d, d - float(np.hypot(p_t - l_t, u_c - p_c)), d + float(np.hypot(u_t - p_t, p_c - l_c))
+
+
+def two_proportion_p(k_t: int, n_t: int, k_c: int, n_c: int) -> float:
+    """Two-sided p-value of the pooled two-proportion z-test (= Pearson's chi-squared, 1 df)."""
+    pooled = (k_t + k_c) / (n_t + n_c)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n_t + 1 / n_c))
+    return float(2 * _dist.norm.sf(abs(k_t / n_t - k_c / n_c) / se)) if se > 0 else float("nan")
+
+
+def relative_interval(
+    mean_t: float, var_t: float, n_t: int, mean_c: float, var_c: float, n_c: int, *, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Relative effect mean_t / mean_c - 1 and its interval by the delta method.
+
+    Var(m_t / m_c) ~ s_t^2 / (n_t m_c^2) + m_t^2 s_c^2 / (n_c m_c^4) (Deng, Knoblich and Lu
+    2018, the form GrowthBook uses). NaN when the control mean is 0.
+    """
+    if mean_c == 0 or n_t < 2 or n_c < 2:
+        return (float("nan"),) * 3
+    rel = mean_t / mean_c - 1
+    se = np.sqrt(var_t / (n_t * mean_c**2) + mean_t**2 * var_c / (n_c * mean_c**4))
+    half = z_quantile(level) * float(se)
+    return float(rel), float(rel - half), float(rel + half)
+
+
+def srm_test(counts: Any, shares: Any) -> tuple[float, float]:
+    """Sample-ratio-mismatch test: Pearson's chi-squared of arm counts against the planned shares.
+
+    Returns ``(chi2, p)``; a p below 0.001 is the usual alarm (Fabijan et al. 2019).
+    """
+    obs = np.asarray(counts, dtype=float)
+    exp = np.asarray(shares, dtype=float) / np.sum(shares) * obs.sum()
+    chi2 = float(np.sum((obs - exp) ** 2 / exp))
+    return chi2, float(_dist.chi2.sf(chi2, len(obs) - 1))
+
+
+def holm(p: Any) -> FloatArray:
+    """Holm (1979) step-down adjusted p-values: max over j <= i of (m - j + 1) p_(j), capped at 1."""
+    arr = np.asarray(p, dtype=float)
+    order = np.argsort(arr)
+    m = len(arr)
+    adj = np.minimum(np.maximum.accumulate((m - np.arange(m)) * arr[order]), 1.0)
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+def benjamini_hochberg(p: Any) -> FloatArray:
+    """Benjamini-Hochberg (1995) adjusted p-values: min over j >= i of m p_(j) / j, capped at 1."""
+    arr = np.asarray(p, dtype=float)
+    order = np.argsort(arr)
+    m = len(arr)
+    ranked = arr[order] * m / np.arange(1, m + 1)
+    adj = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+def winsorize(values: Any, percentile: float) -> tuple[FloatArray, float]:
+    """``values`` capped above at their ``percentile`` (0-100, linear interpolation) and the cap."""
+    arr = np.asarray(values, dtype=float)
+    cap = float(np.percentile(arr, percentile)) if len(arr) else float("nan")
+    return np.minimum(arr, cap), cap
+
+
+def covariate_adjust(y: Any, covariates: Any, groups: Any) -> tuple[FloatArray, FloatArray, float]:
+    """CUPED / regression adjustment: ``y - (X - mean(X)) theta``, theta, and the variance explained.
+
+    theta is the least-squares slope of y on the covariates X after centring both within each
+    group (arm), i.e. pooled over arms: with one covariate theta = cov(y, x) / var(x) (Deng et al.
+    2013); with several it is the regression adjustment without interactions (the "CUPED with
+    multiple covariates" of Deng et al., sec. 3.3; Lin 2013 adds interactions). The returned r2
+    is 1 - var(within-arm residual) / var(within-arm y): the share of variance removed.
+    Constant covariates are dropped.
+    """
+    yv = np.asarray(y, dtype=float)
+    x = np.asarray(covariates, dtype=float).reshape(len(yv), -1)
+    g = np.asarray(groups)
+    xc, yc = x.copy(), yv.copy()
+    for level_ in np.unique(g):
+        sel = g == level_
+        xc[sel] -= x[sel].mean(axis=0)
+        yc[sel] -= yv[sel].mean()
+    keep = xc.std(axis=0) > 0
+    theta = np.zeros(x.shape[1])
+    if keep.any() and yc.var() > 0:
+        theta[keep] = np.linalg.lstsq(xc[:, keep], yc, rcond=None)[0]
+    resid = yc - xc @ theta
+    r2 = 1 - float(resid.var() / yc.var()) if yc.var() > 0 else 0.0
+    return yv - (x - x.mean(axis=0)) @ theta, theta, r2
+
+
+def bootstrap_interval(
+    y_t: Any, y_c: Any, *, level: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of mean(y_t) - mean(y_c), each arm resampled on its own
+    (Efron and Tibshirani 1993, ch. 13); seeded, so the same data give the same interval."""
+    rng = np.random.default_rng(seed)
+    t, c = np.asarray(y_t, dtype=float), np.asarray(y_c, dtype=float)
+    diffs = np.empty(n_resamples)
+    for i in range(0, n_resamples, 100):
+        b = min(100, n_resamples - i)
+        diffs[i:i + b] = (t[rng.integers(0, len(t), (b, len(t)))].mean(axis=1)
+                          - c[rng.integers(0, len(c), (b, len(c)))].mean(axis=1))
+    lo, hi = np.percentile(diffs, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
+
+
+def sample_size_proportions(
+    p_c: float, p_t: float, *, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0,
+    continuity: bool = True,
+) -> float:
+    """Control-arm size to tell p_t from p_c (two-sided); the treatment arm is ``ratio`` times it.
+
+    Fleiss, Tytun and Ury (1980): n = [z_a sqrt((1 + 1/k) pbar qbar) + z_b sqrt(p_c q_c + p_t q_t / k)]^2
+    / d^2 with pbar = (p_c + k p_t) / (1 + k), then with the continuity correction
+    n / 4 (1 + sqrt(1 + 2 (k + 1) / (k n |d|)))^2. Not rounded.
+
+    Examples
+    --------
+    >>> import math; math.ceil(sample_size_proportions(0.20, 0.25))   # Fleiss et al. (2003), table A.4
+    1134
+    """
+    k, d = ratio, abs(p_t - p_c)
+    z_a, z_b = _dist.norm.ppf(1 - alpha / 2), _dist.norm.ppf(power)
+    pbar = (p_c + k * p_t) / (1 + k)
+    n = (z_a * np.sqrt((1 + 1 / k) * pbar * (1 - pbar))
+         + z_b * np.sqrt(p_c * (1 - p_c) + p_t * (1 - p_t) / k)) ** 2 / d**2
+    if continuity:
+        n = n / 4 * (1 + np.sqrt(1 + 2 * (k + 1) / (k * n * d))) ** 2
+    return float(n)
+
+
+def sample_size_means(
+    delta: float, sd: float, *, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0
+) -> float:
+    """Control-arm size to detect a difference ``delta`` of means with standard deviation ``sd``.
+
+    n = (1 + 1/k) (t_{1-a/2, df} + t_{power, df})^2 sd^2 / delta^2, df = n (1 + k) - 2, solved by
+    iteration from the normal quantiles (Cohen 1988, ch. 2). Not rounded.
+
+    Examples
+    --------
+    >>> import math; math.ceil(sample_size_means(0.5, 1.0))   # Cohen (1988), table 2.4.1: d=.5 -> 64
+    64
+    """
+    k = ratio
+    n = (1 + 1 / k) * (_dist.norm.ppf(1 - alpha / 2) + _dist.norm.ppf(power)) ** 2 * sd**2 / delta**2
+    for _ in range(50):
+        df = max(n * (1 + k) - 2, 1.0)
+        new = (1 + 1 / k) * (_dist.t.ppf(1 - alpha / 2, df) + _dist.t.ppf(power, df)) ** 2 * sd**2 / delta**2
+        if abs(new - n) < 1e-9:
+            break
+        n = new
+    return float(n)

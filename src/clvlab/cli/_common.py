@@ -231,6 +231,7 @@ FLAGS: dict[str, str] = {
     "freq": "--freq", "observation_end": "--observation-end", "calibration_end": "--calibration-end",
     "root_cause": "--root-cause",
     "as_of": "--as-of", "window": "--window",
+    "segment": "--segment", "stage": "--stage", "allow_overlap": "--allow-overlap",
 }
 _BARE = re.compile(r"[\w.:+=@-]+")
 

@@ -13,6 +13,7 @@ from clvlab.cli import (
     data_cmds,
     demo,
     economics_cmds,
+    experiment_cmds,
     leads_cmds,
     lifecycle_cmds,
     model_cmds,
@@ -73,3 +74,4 @@ app.add_typer(voc, name="voc")
 app.add_typer(cases_cmds.cases_app, name="cases")
 app.add_typer(cases_cmds.alerts_app, name="alerts")
 app.add_typer(churn_cmds.churn_app, name="churn")
+app.add_typer(experiment_cmds.experiment_app, name="experiment")

@@ -62,6 +62,7 @@ class Table(StrEnum):
     feedback = "feedback"
     marketing_spend = "marketing_spend"
     events = "events"
+    experiments = "experiments"
 
 
 def parse_scales(pairs: list[str] | None) -> dict[str, list[float]]:

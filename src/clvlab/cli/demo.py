@@ -37,6 +37,7 @@ def demo(
 ) -> None:
     """Load CDNOW into a DuckDB workspace, fit and compare the models, score every customer."""
     from clvlab.data.workspace import connect
+    from clvlab.experiments.demo import demo_experiment
     from clvlab.pipeline import run_demo
     from clvlab.report import write_report
     from clvlab.settings import get_settings
@@ -51,6 +52,8 @@ def demo(
             page = write_report(ws, out / "report.html", currency="USD", app_store=store)  # CDNOW is in dollars
         finally:
             store.close()
+        on_progress("simulated experiment (A/A): assigning", 0, 1)
+        experiment = demo_experiment(ws)
     run = result.clv
     report, feedback_report = result.loads[:2]  # run_demo loads the transactions, then the feedback
     alerts, voc = result.alerts, result.voc
@@ -67,7 +70,8 @@ def demo(
                    "alerts": {"responses": alerts.responses, "matched": alerts.matched, "by_rule": alerts.by_rule,
                               "opened": len(alerts.opened.opened), "already_open": alerts.opened.already_open},
                    "cases": result.cases.to_dict(orient="records"), "lifecycle": result.lifecycle,
-                   "leads": result.leads, "churn": result.churn, "report": str(page)})
+                   "leads": result.leads, "churn": result.churn, "report": str(page),
+                   "experiment": experiment.to_dict()})
         return
     console.print(str(report), highlight=False)
     _print_comparison(run.comparison, run.best)
@@ -86,6 +90,9 @@ def demo(
     console.print(_table("Open cases by owner (priority from CLV; SLA from the rules)", result.cases,
                          {"P1": "{:,}", "P2": "{:,}", "P3": "{:,}", "overdue": "{:,}"}))
     print_channel_economics(workspace)
+    d = experiment.definition
+    console.print(f"\nExperiment {d.experiment_id}: {d.name}; {d.customers:,} customers assigned {d.assigned_at:%Y-%m-%d}, "
+                  f"{d.control_share:.0%} in control (seed {d.seed})", highlight=False)
     console.print(
         styled("\n", (f"{len(run.scores):,} customers scored", "bold"), f", expected {horizon_days}-day CLV "
         f"{run.scores['clv'].sum():,.0f} in total.\n"
@@ -99,6 +106,7 @@ def demo(
         f"      clvlab leads -w {workspace} --top 20 --evaluate\n"
         f"      clvlab voc metrics -w {workspace} --by store --by month\n"
         f"      clvlab voc text -w {workspace} --by touchpoint\n"
+        f"      clvlab experiment analyze {d.experiment_id} -w {workspace}\n"
         f"      clvlab cases list --app-store {get_settings().app_store_url(workspace)} --owner O01\n"
         f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)")
     )

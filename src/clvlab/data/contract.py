@@ -350,7 +350,27 @@ EVENTS = TableContract(
                          update=True)),
 )
 
+EXPERIMENTS = TableContract(
+    name="experiments",
+    description=(
+        "One row per customer and experiment: the arm the customer was assigned to, when, and the "
+        "stratum randomised within. Written by :func:`clvlab.assign`, or loaded from an outside "
+        "tool; analysed by :func:`clvlab.analyze_experiment` (arms 'control' and 'treatment')."
+    ),
+    columns=(
+        Column("experiment_id", "id", True, ("experiment", "test_id", "campaign_id", "campaign")),
+        Column("customer_id", "id", True, ("customer", "customerid", "cust_id", "client_id", "user_id")),
+        Column("arm", "category", True, ("group", "variant", "variation", "cell", "test_group"),
+               values={"control": ("c", "ctrl", "control group", "holdout", "untreated"),
+                       "treatment": ("t", "treated", "test", "treatment group", "variant")}),
+        Column("assigned_at", "timestamp", True,
+               ("assigned", "assignment_date", "date", "start_date", "enrolled_at", "exposed_at")),
+        Column("stratum", "string", False, ("strata", "block", "segment", "stage")),
+    ),
+    key=Key(columns=("experiment_id", "customer_id"), unique=True, merge_identical=True),
+)
+
 #: every table the loader knows, by stored name
 CONTRACTS: dict[str, TableContract] = {
-    c.name: c for c in (TRANSACTIONS, CUSTOMERS, FEEDBACK, MARKETING_SPEND, EVENTS)
+    c.name: c for c in (TRANSACTIONS, CUSTOMERS, FEEDBACK, MARKETING_SPEND, EVENTS, EXPERIMENTS)
 }

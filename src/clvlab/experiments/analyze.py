@@ -1,0 +1,270 @@
+"""The analysis of an experiment (:func:`analyze_experiment`): effects, intervals, CUPED, SRM.
+
+For each metric (see :mod:`clvlab.experiments.metrics`), treatment minus control:
+
+- **raw**: proportions by Newcombe's hybrid score interval and the pooled z-test, means by Welch;
+- **CUPED**: y - theta (x - mean x) with x the metric's pre-period value, theta = cov / var within
+  arms, pooled (Deng et al. 2013), then Welch;
+- **regression**: the same with several covariates at once (the pre-period metric, pre-period
+  CLV and RFM: frequency, recency, monetary), theta by least squares within arms;
+- the **primary** analysis (``adjust``) gives the effect, its interval, the relative effect
+  (delta method) and the p-value that is adjusted across metrics (Holm, or Benjamini-Hochberg);
+- money metrics (spend, clv) are winsorized at a percentile of the pooled data (both arms) before
+  anything else, and get a seeded percentile bootstrap interval of the primary difference;
+- a sample-ratio-mismatch chi-squared test of the arm counts against the planned split
+  (p < 0.001 is flagged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from clvlab import stats
+from clvlab.errors import DataValidationError, check_param
+from clvlab.experiments.definitions import get_definition, read_baselines
+from clvlab.experiments.metrics import (
+    METRICS,
+    MONEY,
+    PRE,
+    PROPORTIONS,
+    RFM,
+    customer_metrics,
+    periods,
+)
+
+WHERE = "analyze_experiment"
+SRM_ALPHA = 0.001
+Adjust = Literal["none", "cuped", "regression"]
+Correction = Literal["holm", "bh"]
+CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
+
+
+@dataclass
+class ExperimentAnalysis:
+    """What :func:`analyze_experiment` found: one row per metric in ``metrics`` and the checks."""
+
+    experiment_id: str
+    pre_period: tuple[Any, Any]
+    post_period: tuple[Any, Any]
+    n_control: int
+    n_treatment: int
+    srm: dict[str, Any]
+    adjust: str
+    correction: str
+    winsor_percentile: float | None
+    level: float
+    metrics: pd.DataFrame
+    covariates: dict[str, list[str]]
+    notes: list[str] = field(default_factory=list)
+    name: str = ""
+
+    @property
+    def summaries(self) -> list[str]:
+        """The plain-words sentence of every metric."""
+        return list(self.metrics["summary"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for JSON."""
+        return {"experiment_id": self.experiment_id, "name": self.name, "pre_period": list(self.pre_period),
+                "post_period": list(self.post_period), "n_control": self.n_control,
+                "n_treatment": self.n_treatment, "srm": self.srm, "adjust": self.adjust,
+                "correction": CORRECTION_NAMES[self.correction], "winsor_percentile": self.winsor_percentile,
+                "level": self.level, "covariates": self.covariates, "notes": self.notes,
+                "metrics": self.metrics.reset_index().to_dict(orient="records")}
+
+
+def _assignments(ws: Any, experiment_id: str) -> pd.DataFrame:
+    if "experiments" not in ws.tables():
+        msg = f"{WHERE}: the workspace has no experiments table"
+        raise DataValidationError(msg, hint="assign one (clvlab.assign) or load one (clvlab load experiments FILE)")
+    t = ws.table("experiments")
+    frame = t.filter(t.experiment_id == experiment_id).select("customer_id", "arm", "assigned_at").execute()
+    if frame.empty:
+        have = sorted(t.select("experiment_id").distinct().execute()["experiment_id"].astype(str))
+        msg = f"{WHERE}: no customer is assigned to experiment '{experiment_id}' (experiments: {', '.join(have)})"
+        raise DataValidationError(msg, hint="analyze one of the experiments listed, or assign it first")
+    arms = set(frame["arm"])
+    if arms != {"control", "treatment"}:
+        msg = f"{WHERE}: experiment '{experiment_id}' has arms {sorted(arms)}; the analysis compares 'control' and 'treatment'"
+        raise DataValidationError(msg, hint="load the arms as 'control' and 'treatment'")
+    return frame
+
+
+def srm_check(n_control: int, n_treatment: int, control_share: float | None) -> dict[str, Any]:
+    """The sample-ratio-mismatch verdict as a dict (``flagged`` when p < 0.001)."""
+    if control_share is None:
+        return {"checked": False, "flagged": False, "expected_control_share": None,
+                "text": "SRM not checked: the planned split is unknown (pass control=)"}
+    chi2, p = stats.srm_test([n_control, n_treatment], [control_share, 1 - control_share])
+    flagged = p < SRM_ALPHA
+    seen = n_control / (n_control + n_treatment)
+    text = (f"SAMPLE RATIO MISMATCH: {n_control:,} control / {n_treatment:,} treatment ({seen:.1%} control) "
+            f"against a planned {control_share:.0%} (chi-squared {chi2:.1f}, p = {p:.2g} < {SRM_ALPHA}): the "
+            "assignment or the data are broken; do not trust the effects" if flagged else
+            f"no sample ratio mismatch: {seen:.1%} control against a planned {control_share:.0%} "
+            f"(chi-squared {chi2:.2f}, p = {p:.2g})")
+    return {"checked": True, "flagged": bool(flagged), "chi2": chi2, "p_value": p,
+            "expected_control_share": control_share, "observed_control_share": seen, "text": text}
+
+
+def _welch(values: np.ndarray[Any, Any], treated: np.ndarray[Any, Any], level: float) -> tuple[float, ...]:
+    t, c = values[treated], values[~treated]
+    return stats.welch_interval(t.mean(), t.var(ddof=1), len(t), c.mean(), c.var(ddof=1), len(c), level=level)
+
+
+def _metric(
+    frame: pd.DataFrame, metric: str, *, adjust: str, level: float, winsor: float | None, n_boot: int, seed: int,
+    covariates: list[str],
+) -> dict[str, Any]:
+    treated = (frame["arm"] == "treatment").to_numpy()
+    y = frame[metric].to_numpy(dtype=float)
+    keep = ~np.isnan(y)
+    frame, y, treated = frame[keep], y[keep], treated[keep]
+    money = metric in MONEY
+    pre = frame[PRE[metric]].to_numpy(dtype=float)
+    x_reg = frame[covariates].to_numpy(dtype=float)
+    cap = None
+    if money and winsor is not None:
+        y, cap = stats.winsorize(y, winsor)
+        pre = stats.winsorize(pre, winsor)[0]
+        x_reg = x_reg.copy()
+        for i, name in enumerate(covariates):
+            if name in ("pre_spend", "pre_clv", "pre_monetary"):
+                x_reg[:, i] = stats.winsorize(x_reg[:, i], winsor)[0]
+    row: dict[str, Any] = {"metric": metric, "kind": "proportion" if metric in PROPORTIONS else "mean",
+                           "n_control": int((~treated).sum()), "n_treatment": int(treated.sum()),
+                           "mean_control": float(y[~treated].mean()), "mean_treatment": float(y[treated].mean()),
+                           "winsor_cap": cap}
+    welch_raw = _welch(y, treated, level)
+    if metric in PROPORTIONS:
+        kt, kc = int(y[treated].sum()), int(y[~treated].sum())
+        d, lo, hi = stats.newcombe_interval(kt, int(treated.sum()), kc, int((~treated).sum()), level=level)
+        raw = (d, lo, hi, stats.two_proportion_p(kt, int(treated.sum()), kc, int((~treated).sum())))
+    else:
+        raw = (welch_raw[0], welch_raw[1], welch_raw[2], welch_raw[4])
+    row.update(raw_effect=raw[0], raw_lower=raw[1], raw_upper=raw[2], raw_p=raw[3])
+    adjusted: dict[str, np.ndarray[Any, Any]] = {}
+    for name, x in (("cuped", pre), ("regression", x_reg)):
+        values, theta, r2 = stats.covariate_adjust(y, x, treated)
+        d, lo, hi, se, p = _welch(values, treated, level)
+        if not se > 0:  # nothing varies (e.g. nobody bought): the adjustment adds nothing, keep raw
+            values, (d, lo, hi, p), se = y, raw, welch_raw[3]
+        adjusted[name] = values
+        row.update({f"{name}_effect": d, f"{name}_lower": lo, f"{name}_upper": hi, f"{name}_p": p,
+                    f"{name}_r2": r2, f"{name}_narrowing": 1 - se / welch_raw[3] if welch_raw[3] else float("nan")})
+        if name == "cuped":
+            row["cuped_theta"] = float(theta[0])
+    prim = y if adjust == "none" else adjusted[adjust]
+    key = "raw" if adjust == "none" else adjust
+    row.update(effect=row[f"{key}_effect"], lower=row[f"{key}_lower"], upper=row[f"{key}_upper"],
+               p_value=row[f"{key}_p"], narrowing=row.get(f"{key}_narrowing", 0.0))
+    t, c = prim[treated], prim[~treated]
+    rel = stats.relative_interval(t.mean(), t.var(ddof=1), len(t), c.mean(), c.var(ddof=1), len(c), level=level)
+    row.update(relative=rel[0], relative_lower=rel[1], relative_upper=rel[2])
+    boot = stats.bootstrap_interval(t, c, level=level, n_resamples=n_boot, seed=seed) if money and n_boot else None
+    row.update(bootstrap_lower=boot[0] if boot else None, bootstrap_upper=boot[1] if boot else None)
+    return row
+
+
+def analyze_experiment(
+    ws: Any, experiment_id: str, *, metrics: Sequence[str] | None = None, pre_period: Any = None,
+    post_period: Any = None, adjust: Adjust = "cuped", correction: Correction = "holm",
+    winsorize: float | None = 99.0, bootstrap: int = 2000, level: float = 0.95, control: float | None = None,
+    seed: int | None = None,
+) -> ExperimentAnalysis:
+    """Effects of ``experiment_id`` on each metric, with intervals, CUPED and the SRM check.
+
+    Parameters
+    ----------
+    ws
+        The workspace holding ``experiments`` (and ``transactions``; ``scores`` for clv, p_alive).
+    metrics
+        Of ``retention``, ``repurchase``, ``spend``, ``clv``, ``p_alive``; default: the
+        definition's, else the first four.
+    pre_period, post_period
+        ``(first day, last day)``; see :func:`clvlab.experiments.metrics.periods`.
+    adjust
+        The primary analysis: ``"cuped"`` (default), ``"regression"`` or ``"none"``.
+    correction
+        Multiple-metric adjustment of the primary p-values: ``"holm"`` (default) or ``"bh"``.
+    winsorize
+        Percentile (pooled over arms) at which money metrics are capped; None: no cap.
+    bootstrap
+        Resamples of the bootstrap interval of money metrics (0: none); seeded by the experiment.
+    control
+        The planned control share for the SRM check (default: the definition's).
+    """
+    check_param(adjust in ("none", "cuped", "regression"), "adjust", WHERE, "'none', 'cuped' or 'regression'", adjust)
+    check_param(correction in CORRECTION_NAMES, "correction", WHERE, "'holm' or 'bh'", correction)
+    level = stats.check_level(level, WHERE)
+    ok = winsorize is None or (isinstance(winsorize, float | int) and 50 <= winsorize <= 100)
+    check_param(ok, "winsorize", WHERE, "a percentile in [50, 100] or None", winsorize)
+    definition = get_definition(ws, experiment_id)
+    chosen = list(metrics) if metrics else (definition.to_dict()["metrics"] if definition else
+                                            ["retention", "repurchase", "spend", "clv"])
+    for m in chosen:
+        check_param(m in METRICS, "metrics", WHERE, f"a list of {list(METRICS)}", m)
+    frame = _assignments(ws, experiment_id)
+    tx = ws.table("transactions")
+    last_day = pd.Timestamp(tx.ordered_at.max().execute()).date()
+    pre, post = periods(frame, last_day, pre_period, post_period, WHERE)
+    baselines = read_baselines(ws, experiment_id)
+    data = customer_metrics(ws, frame, pre=pre, post=post, metrics=tuple(chosen), baselines=baselines, where=WHERE)
+    seed = seed if seed is not None else (definition.seed if definition else 0)
+    rows = []
+    covs = {}
+    for m in chosen:
+        cov = list(dict.fromkeys([PRE[m], "pre_clv", *RFM]))
+        covs[m] = cov
+        rows.append(_metric(data, m, adjust=adjust, level=level, winsor=winsorize if m in MONEY else None,
+                            n_boot=bootstrap, seed=seed, covariates=cov))
+    table = pd.DataFrame(rows).set_index("metric")
+    p = table["p_value"].to_numpy(dtype=float)
+    finite = np.isfinite(p)
+    adj = np.full(len(p), np.nan)
+    if finite.any():
+        adj[finite] = (stats.holm if correction == "holm" else stats.benjamini_hochberg)(p[finite])
+    table["p_adjusted"] = adj
+    n_c, n_t = int((frame["arm"] == "control").sum()), int((frame["arm"] == "treatment").sum())
+    srm = srm_check(n_c, n_t, control if control is not None else (definition.control_share if definition else None))
+    result = ExperimentAnalysis(experiment_id, pre, post, n_c, n_t, srm, adjust, correction, winsorize, level,
+                                table, covs, notes=[f"pre-period CLV covariate: {data.attrs['pre_clv_source']}"],
+                                name=definition.name if definition else experiment_id)
+    table["summary"] = [plain_words(str(m), r, result) for m, r in table.iterrows()]
+    return result
+
+
+def _num(value: float, money: bool) -> str:
+    return f"{value:,.2f}" if money else f"{value:.3g}"
+
+
+def plain_words(metric: str, r: pd.Series, result: ExperimentAnalysis) -> str:
+    """One sentence: the effect, its interval, the adjusted p-value and what CUPED did."""
+    pct = round(result.level * 100)
+    corr = CORRECTION_NAMES[result.correction]
+    d, lo, hi = float(r["effect"]), float(r["lower"]), float(r["upper"])
+    p = f"{corr}-adjusted p = {float(r['p_adjusted']):.2g}" if np.isfinite(r["p_adjusted"]) else "p undefined"
+    if r["kind"] == "proportion":
+        verb = {"retention": "bought in the post period", "repurchase": "bought on 2+ days"}[metric]
+        what = (f"{abs(d) * 100:.1f} percentage points {'more' if d >= 0 else 'fewer'} treatment customers "
+                f"{verb} than control ({r['mean_treatment']:.1%} vs {r['mean_control']:.1%}; {pct}% CI "
+                f"{lo * 100:.1f} to {hi * 100:.1f} points, {p})")
+    else:
+        money = metric in MONEY
+        noun = {"spend": "spent", "clv": "have a predicted CLV", "p_alive": "have a P(alive)"}[metric]
+        what = (f"Treatment customers {noun} {_num(abs(d), money)} {'more' if d >= 0 else 'less'} on average "
+                f"({pct}% CI {_num(lo, money)} to {_num(hi, money)}, {p})")
+    if lo <= 0 <= hi:
+        what += "; the interval includes 0: no detectable effect"
+    if result.adjust != "none" and np.isfinite(r["narrowing"]):
+        name = "CUPED" if result.adjust == "cuped" else "regression adjustment"
+        change = "narrowed" if r["narrowing"] >= 0 else "widened"
+        what += f"; {name} {change} the interval by {abs(float(r['narrowing'])):.0%}"
+    if r["winsor_cap"] is not None and np.isfinite(r["winsor_cap"]):
+        what += f" (values capped at {_num(float(r['winsor_cap']), True)}, the {result.winsor_percentile:g}th percentile)"
+    return what[0].upper() + what[1:] + "."
