@@ -128,10 +128,21 @@ def test_model_clv_from_scores_and_the_note(shop: clvlab.Workspace) -> None:
     write_derived(shop, "scores", scores, as_of="2025-06-30", values={"horizon_days": 365.0})
     got = clvlab.unit_economics(shop, by=("channel",), margin=0.8).set_index("channel")
     assert got.loc["search", "model_clv"] == 20.0
-    assert got.loc["search", "ltv_cac"] == pytest.approx(20.0 / 50.0)
-    ratio = got.loc["search", "formula_clv"] / 20.0
-    assert got.loc["search", "clv_note"].startswith(f"disagree (formula / model = {ratio:.2f}): the formula counts")
-    assert "the model covers 365 days" in got.loc["search", "clv_note"]
+    # CAC is paid at acquisition, so LTV counts from there: A and B brought 150 x 0.8 / 2 = 60 of
+    # margin each so far, and the model expects 20 more
+    assert got.loc["search", "realised_value"] == pytest.approx(60.0)
+    assert got.loc["search", "ltv"] == pytest.approx(80.0)
+    assert got.loc["search", "ltv_cac"] == pytest.approx(80.0 / 50.0)
+    ratio = got.loc["search", "formula_clv"] / 80.0
+    assert 2 / 3 <= ratio <= 1.5
+    assert got.loc["search", "clv_note"] == f"agree (formula / LTV = {ratio:.2f})"
+    # a model expecting ten times more: the note says why the two differ
+    write_derived(shop, "scores", scores.assign(clv=scores["clv"] * 10), as_of="2025-06-30",
+                  values={"horizon_days": 365.0})
+    got = clvlab.unit_economics(shop, by=("channel",), margin=0.8).set_index("channel")
+    ratio = got.loc["search", "formula_clv"] / 260.0
+    assert got.loc["search", "clv_note"].startswith(f"disagree (formula / LTV = {ratio:.2f}): the formula counts")
+    assert "the model's next 365 days" in got.loc["search", "clv_note"]
 
 
 def test_negative_spend_total_is_located(shop: clvlab.Workspace, tmp_path: Path) -> None:

@@ -304,12 +304,12 @@ def economics(ctx: Context) -> Section:
         msg = f"{WHERE}: the economics table has no acquisition channel"
         raise DataValidationError(msg, hint="load customers with an acquisition_channel column "
                                   "(`clvlab load customers FILE`), then `clvlab run`")
-    frame = unit_economics(ctx.ws, by=("channel",), as_of=as_of, margin=float(ctx.settings.get("margin", 1.0)))
+    frame = unit_economics(ctx.ws, by=("channel",), as_of=as_of)  # margin from the data, as in the run
     notes = list(frame.attrs.get("notes", []))
     if any(n.startswith("demo assumption") for n in notes):
         section.badges.append(t["demo_assumption"])
     channels = [str(c) for c in frame["channel"]]
-    ltv = frame["model_clv"].where(frame["model_clv"].notna(), frame["formula_clv"])
+    ltv = frame["ltv"].where(frame["ltv"].notna(), frame["formula_clv"])
     option = charts.bars(channels, [rounded(v) for v in frame["ltv_cac"]], y_name=t["ltv_cac"],
                          labels=[num(v, ".2f") for v in frame["ltv_cac"]])
     option["series"][0]["markLine"] = {"symbol": "none", "lineStyle": {"type": "dashed", "color": "#555"},

@@ -19,11 +19,14 @@ rows come to pandas). Definitions (docs/lifecycle.md, "Economics and cohorts"):
   ``customers.service_cost`` of the group (a customer without one counts 0) unless given;
 - ``formula_clv`` = (aov x purchase_frequency x margin - retention_cost) / churn_rate (seed
   003: lifetime, undiscounted, everyone alike) beside ``model_clv``, the mean ``clv`` of the
-  ``scores`` table, with ``clv_note`` saying when and why they disagree;
+  ``scores`` table, with ``clv_note`` saying when and why the formula and ``ltv`` (below) disagree;
 - ``cac`` = spend / new customers from ``marketing_spend`` (new customers: its
   ``new_customers`` column, else the customers whose first purchase falls in the spend's
-  channel and period), or the mean ``customers.acquisition_cost``; ``ltv_cac`` = LTV (the model
-  CLV, else the formula CLV) / CAC; ``payback_months``: months from the first purchase until the
+  channel and period), or the mean ``customers.acquisition_cost``; ``realised_value``: the margin
+  a customer brought from the first purchase to ``as_of`` (revenue x margin / customers); ``ltv`` =
+  ``realised_value`` + ``model_clv`` (value from acquisition, as CAC is paid then: the scores'
+  CLV alone is only the value still to come); ``ltv_cac`` = LTV (that, else the formula
+  CLV) / CAC; ``payback_months``: months from the first purchase until the
   margin a customer brought (averaged over the customers observed that long) covers the CAC.
 """
 
@@ -230,7 +233,7 @@ def _payback_months(curve: pd.DataFrame, keys: list[str], row: pd.Series) -> flo
 
 
 def _clv_note(row: pd.Series, horizon: float | None, no_model: str) -> str:
-    formula, model, churn = row["formula_clv"], row.get("model_clv", np.nan), row["churn_rate"]
+    formula, model, churn = row["formula_clv"], row.get("ltv", np.nan), row["churn_rate"]
     if not np.isfinite(churn):
         return "no formula CLV: no customer was acquired a year before as_of (annual churn unknown)"
     if churn == 0:
@@ -239,11 +242,12 @@ def _clv_note(row: pd.Series, horizon: float | None, no_model: str) -> str:
         return no_model
     ratio = formula / model if model else np.inf
     if AGREE[0] <= ratio <= AGREE[1]:
-        return f"agree (formula / model = {ratio:.2f})"
+        return f"agree (formula / LTV = {ratio:.2f})"
     span = f"{horizon:.0f} days, discounted" if horizon else "the scoring horizon, discounted"
-    return (f"disagree (formula / model = {ratio:.2f}): the formula counts a whole expected lifetime "
+    return (f"disagree (formula / LTV = {ratio:.2f}): the formula counts a whole expected lifetime "
             f"(1 / churn = {1 / churn:.1f} years) undiscounted, with every customer at the average rates; "
-            f"the model covers {span}, customer by customer (one-time buyers who look gone add little)")
+            f"LTV is the margin realised so far plus the model's next {span}, customer by customer "
+            "(one-time buyers who look gone add little)")
 
 
 def _margin_column(frame: pd.DataFrame, margin: float | None, lines: tuple[ir.Table, str] | None,
@@ -379,17 +383,21 @@ def unit_economics(
                             - frame["retention_cost"]) / churn
     if "model_clv" not in frame:
         frame["model_clv"] = np.nan
+    # value from acquisition, as CAC is paid at acquisition: what customers brought up to as_of
+    # plus what the model expects next (scores' clv alone is only the value still to come)
+    frame["realised_value"] = frame["revenue"] * frame["margin"] / frame["customers"]
+    frame["ltv"] = frame["realised_value"] + frame["model_clv"]
     frame["clv_note"] = [_clv_note(r, horizon, no_model) for _, r in frame.iterrows()]
     if cac_frame is not None:
         frame = frame.merge(cac_frame, on=by, how="left") if by else frame.join(cac_frame)
         notes += _unmatched_spend(cac_frame, frame, by)
         frame["cac_source"] = frame["cac_source"].fillna("none: no spend or acquisition cost for this group")
-        ltv = frame["model_clv"].where(frame["model_clv"].notna(), frame["formula_clv"])
-        frame["ltv_cac"] = ltv / frame["cac"]
+        frame["ltv_cac"] = frame["ltv"].where(frame["ltv"].notna(), frame["formula_clv"]) / frame["cac"]
         curve = rolling_cells(rows, per, by, end, "month").sort_values([*by, "age"])
         frame["payback_months"] = [_payback_months(curve, by, r) for _, r in frame.iterrows()]
         notes += _demo_notes(source, [t for t in ("marketing_spend", "customers") if t in _tables(source)])
-        notes.append("LTV is the model CLV" if scores is not None else f"LTV is the formula CLV ({no_model})")
+        notes.append("LTV = margin realised per customer to as_of + the model CLV still to come"
+                     if scores is not None else f"LTV is the formula CLV ({no_model})")
     if "cohort" in frame:
         frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.date
     frame = frame.drop(columns=["repeaters", "years", "eligible", "retained", "margin_amount", "costed_revenue",
