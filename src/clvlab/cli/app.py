@@ -8,6 +8,7 @@ import typer
 
 from clvlab import __version__
 from clvlab.cli import (
+    access_cmds,
     cases_cmds,
     data_cmds,
     demo,
@@ -15,6 +16,7 @@ from clvlab.cli import (
     lifecycle_cmds,
     model_cmds,
     run_cmds,
+    serve_cmd,
     voc_cmds,
     voc_text_cmds,
 )
@@ -67,3 +69,7 @@ voc.command("text")(voc_text_cmds.voc_text)
 app.add_typer(voc, name="voc")
 app.add_typer(cases_cmds.cases_app, name="cases")
 app.add_typer(cases_cmds.alerts_app, name="alerts")
+app.add_typer(access_cmds.db_app, name="db")
+app.add_typer(access_cmds.users_app, name="users")
+app.add_typer(access_cmds.tokens_app, name="tokens")
+app.command("serve")(serve_cmd.serve)

@@ -1,0 +1,106 @@
+"""Request dependencies: the server's context, who is asking (session cookie or bearer token),
+CSRF protection of cookie-authenticated writes, and the user's :class:`~clvlab.server.scope.Scope`.
+
+CSRF: a *signed double-submit token*.  Logging in sets the HttpOnly session cookie and a readable
+``clvlab_csrf`` cookie whose value is HMAC-SHA256(secret key, session id) (also returned in the
+login answer).  A cookie-authenticated POST/PUT/PATCH/DELETE must echo it in the ``X-CSRF-Token``
+header; the server recomputes it from the session cookie, so a value set by another site is
+useless.  A request whose ``Origin`` header names another host is refused too.  Bearer-token
+requests carry no ambient credential and need no CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from clvlab.server.auth.accounts import Accounts, AuthError, Principal
+from clvlab.server.scope import ForbiddenError, Scope
+from clvlab.server.workspace import SnapshotReader, WorkspaceUnavailable
+from clvlab.settings import Settings
+from clvlab.store import AppStore
+
+SESSION_COOKIE = "clvlab_session"
+CSRF_COOKIE = "clvlab_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class ServerContext:
+    """What every request shares: settings, the app store, accounts, the workspace snapshot."""
+
+    settings: Settings
+    store: AppStore
+    accounts: Accounts
+    secret: bytes
+    reader: SnapshotReader | None
+
+    def csrf_token(self, session_id: str) -> str:
+        """The CSRF token bound to a session id."""
+        return hmac.new(self.secret, session_id.encode(), hashlib.sha256).hexdigest()
+
+
+def context(request: Request) -> ServerContext:
+    """The server's context (set by :func:`clvlab.server.app.create_app`)."""
+    ctx: ServerContext = request.app.state.clvlab
+    return ctx
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address (behind a proxy: as the proxy reports it, with ``--forwarded-allow-ips``)."""
+    return request.client.host if request.client else None
+
+
+def _check_csrf(request: Request, ctx: ServerContext, session_id: str) -> None:
+    origin = request.headers.get("origin")
+    if origin and origin.split("://", 1)[-1].rstrip("/") != request.headers.get("host", ""):
+        msg = f"cross-site request refused (Origin {origin!r} is not this server)"
+        raise ForbiddenError(msg)
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent, ctx.csrf_token(session_id)):
+        msg = f"missing or wrong CSRF token: send the {CSRF_HEADER} header with the value of the {CSRF_COOKIE} cookie"
+        raise ForbiddenError(msg)
+
+
+def current_user(request: Request, ctx: Annotated[ServerContext, Depends(context)]) -> Principal:
+    """The requesting user: ``Authorization: Bearer <token>``, else the session cookie (with CSRF
+    checked on unsafe methods); :class:`AuthError` (401) when neither is valid."""
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            msg = "the Authorization header must be 'Bearer <token>'"
+            raise AuthError(msg)
+        return ctx.accounts.token_user(token.strip())
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        msg = "not logged in: log in (POST /api/v1/auth/login) or send 'Authorization: Bearer <token>'"
+        raise AuthError(msg)
+    user = ctx.accounts.session_user(session_id)
+    if request.method not in _SAFE:
+        _check_csrf(request, ctx, session_id)
+    return user
+
+
+def scope(user: Annotated[Principal, Depends(current_user)]) -> Scope:
+    """The requesting user's scope: every query of store data goes through it."""
+    return Scope(user)
+
+
+def reader(ctx: Annotated[ServerContext, Depends(context)]) -> SnapshotReader:
+    """The workspace snapshot reader; 503 when the server runs without a workspace."""
+    if ctx.reader is None:
+        msg = "this server runs without an analytics workspace"
+        raise WorkspaceUnavailable(msg, hint="start it with clvlab serve -w WORKSPACE")
+    return ctx.reader
+
+
+Ctx = Annotated[ServerContext, Depends(context)]
+User = Annotated[Principal, Depends(current_user)]
+UserScope = Annotated[Scope, Depends(scope)]
+Reader = Annotated[SnapshotReader, Depends(reader)]
