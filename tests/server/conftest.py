@@ -22,6 +22,17 @@ def pg_store_url(schema: str) -> str:
 
 
 @pytest.fixture(autouse=True)
+def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 with its smallest cost: the default (RFC 9106 low-memory, about 0.4 s per hash on the
+    CI machine) is what the product uses and test_auth checks; here it would dominate the run."""
+    from argon2 import PasswordHasher
+
+    from clvlab.server.auth import accounts
+
+    monkeypatch.setattr(accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture(autouse=True)
 def _settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CLVLAB_APP_STORE", "CLVLAB_WORKSPACE", "CLVLAB_TIMEZONE", "CLVLAB_CONFIG", "CLVLAB_SMTP",
                  "CLVLAB_SECRET_KEY", "CLVLAB_DEV", "CLVLAB_LOGIN_MAX_FAILURES", "CLVLAB_SESSION_HOURS"):
@@ -99,7 +110,7 @@ def settings_for(served_workspace: Path) -> Callable[..., Any]:
     from clvlab.settings import get_settings
 
     def make(url: str, **overrides: Any) -> Any:
-        return get_settings(workspace=str(served_workspace), app_store=url, secret_key=SECRET, **overrides)
+        return get_settings(**{"workspace": str(served_workspace), "app_store": url, "secret_key": SECRET, **overrides})
 
     return make
 

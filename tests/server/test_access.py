@@ -54,16 +54,19 @@ def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, sto
     assert set(_case_ids(mgr)) == {"S1"}
     export = mgr.get("/api/v1/cases/export.csv")
     assert export.status_code == 200
-    assert ",S2," not in export.text and ",S1," in export.text
+    assert ",S2," not in export.text
+    assert ",S1," in export.text
     nps = mgr.get("/api/v1/voc/nps", params={"by": "store"}).json()
     assert [r["store_id"] for r in nps["rows"]] == ["S1"]
     overall = mgr.get("/api/v1/voc/nps", params={"by": "none", "min_n": 0}).json()
     assert overall["rows"][0]["n"] == 20  # the 20 responses of S1, none of S2
     own = mgr.get("/api/v1/customers/c03").json()
-    assert own["customer_id"] == "c03" and {f["store_id"] for f in own["feedback"]} == {"S1"}
+    assert own["customer_id"] == "c03"
+    assert {f["store_id"] for f in own["feedback"]} == {"S1"}
     # the other store's case is untouched
     case = client_for("boss").get(f"/api/v1/cases/{other}").json()
-    assert case["state"] == "open" and case["owner_id"] == "O2"
+    assert case["state"] == "open"
+    assert case["owner_id"] == "O2"
 
 
 def test_unknown_and_foreign_ids_answer_alike(client_for: Any) -> None:
@@ -82,12 +85,14 @@ def test_store_manager_works_own_cases_and_analyst_sees_all(client_for: Any) -> 
     assert started.status_code == 200, started.text
     assert started.json()["state"] == "in_progress"
     resolved = mgr.post(f"/api/v1/cases/{case_id}/resolve", json={"root_cause": "Delivery"})
-    assert resolved.json()["state"] == "resolved" and resolved.json()["root_cause"] == "delivery"
+    assert resolved.json()["state"] == "resolved"
+    assert resolved.json()["root_cause"] == "delivery"
     history = mgr.get(f"/api/v1/cases/{case_id}").json()["history"]
     assert [h["action"] for h in history][-2:] == ["start", "resolve"]
     assert history[-1]["actor"] == "mgr1"
     again = mgr.post(f"/api/v1/cases/{case_id}/start")
-    assert again.status_code == 409 and "cannot start" in again.json()["error"]
+    assert again.status_code == 409
+    assert "cannot start" in again.json()["error"]
     analyst = client_for("ana")
     assert set(_case_ids(analyst)) == {"S1", "S2"}
     assert analyst.get("/api/v1/customers/c15").status_code == 200
@@ -97,12 +102,15 @@ def test_pagination_and_filters(client_for: Any) -> None:
     boss = client_for("boss")
     total = boss.get("/api/v1/cases").json()["total"]
     pages = [boss.get("/api/v1/cases", params={"per_page": 3, "page": p}).json() for p in (1, 2)]
-    assert pages[0]["total"] == total and len(pages[0]["items"]) == 3
+    assert pages[0]["total"] == total
+    assert len(pages[0]["items"]) == 3
     assert not {c["id"] for c in pages[0]["items"]} & {c["id"] for c in pages[1]["items"]}
     s2 = boss.get("/api/v1/cases", params={"store": "S2", "state": "open"}).json()
-    assert s2["items"] and {c["store_id"] for c in s2["items"]} == {"S2"}
+    assert s2["items"]
+    assert {c["store_id"] for c in s2["items"]} == {"S2"}
     bad = boss.get("/api/v1/cases", params={"per_page": 0})
-    assert bad.status_code == 422 and set(bad.json()) == ERROR_KEYS
+    assert bad.status_code == 422
+    assert set(bad.json()) == ERROR_KEYS
     assert boss.get("/api/v1/cases", params={"state": "lost"}).status_code == 409
 
 
@@ -110,7 +118,8 @@ def test_anonymous_gets_401_in_the_error_shape(anonymous: Any) -> None:
     for url in ("/api/v1/me", "/api/v1/cases", "/api/v1/customers/c01", "/api/v1/voc/nps"):
         answer = anonymous.get(url)
         assert answer.status_code == 401
-        assert answer.json()["ok"] is False and answer.json()["status"] == 401
+        assert answer.json()["ok"] is False
+        assert answer.json()["status"] == 401
     assert anonymous.get("/api/v1/me", headers={"Authorization": "Basic abc"}).status_code == 401
     assert anonymous.get("/api/docs").status_code == 200
     assert "/api/v1/cases" in anonymous.get("/api/openapi.json").json()["paths"]

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clvlab.cases.model import CaseError, CaseNotFoundError
-from clvlab.errors import ClvlabError, ParameterError, error_payload
+from clvlab.errors import ClvlabError, error_payload
 from clvlab.server.auth.accounts import AccessError, Accounts, AuthError, ThrottledError
 from clvlab.server.deps import ServerContext
 from clvlab.server.scope import ForbiddenError, NotFoundError
@@ -40,15 +40,19 @@ DEFAULT_SECRETS = frozenset({DEV_SECRET, "changeme", "change-me", "secret", "dev
 MIN_SECRET_LENGTH = 16
 
 
+class StartupError(ClvlabError):
+    """The server cannot start with these settings (no usable secret key)."""
+
+
 def secret_key(settings: Settings) -> bytes:
-    """The server's secret key; a :class:`ParameterError` for a missing, default or short one unless ``dev``."""
+    """The server's secret key; a :class:`StartupError` for a missing, default or short one unless ``dev``."""
     value = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
     if settings.dev:
         return (value or DEV_SECRET).encode()
     if value is None or value in DEFAULT_SECRETS or len(value) < MIN_SECRET_LENGTH:
         what = "no secret key is set" if value is None else "the secret key is a default or shorter than 16 characters"
         msg = f"clvlab serve refuses to start: {what}"
-        raise ParameterError(msg, hint="set CLVLAB_SECRET_KEY to a random value, e.g. the output of "
+        raise StartupError(msg, hint="set CLVLAB_SECRET_KEY to a random value, e.g. the output of "
                              "python -c 'import secrets; print(secrets.token_urlsafe(32))' (or use --dev "
                              "on your own machine)")
     return value.encode()
@@ -110,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     Raises
     ------
-    ParameterError
+    StartupError
         No usable secret key outside ``dev``.
     StoreBehindError
         The application store is behind the code (run ``clvlab db upgrade``).

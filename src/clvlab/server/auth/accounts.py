@@ -207,26 +207,29 @@ class Accounts:
                                .where(LoginAttempt.name == name, LoginAttempt.at >= since)) or 0
             by_ip = 0 if ip is None else s.scalar(select(func.count()).select_from(LoginAttempt)
                                                   .where(LoginAttempt.ip == ip, LoginAttempt.at >= since)) or 0
-            if by_name >= self.max_failures or by_ip >= 4 * self.max_failures:
-                self.audit(s, name, "login.throttled", name, ip=ip)
-                wait = int(THROTTLE_WINDOW.total_seconds())
-                msg = f"too many failed logins for '{name}'; try again in {wait // 60} minutes"
-                raise ThrottledError(msg, retry_after=wait, hint="or ask an admin to reset the password "
-                                     "(clvlab users password NAME)")
-            user = s.scalars(select(User).where(User.name == name)).first()
-            ok = _verify(user.password_hash if user is not None else _DUMMY_HASH, password)
-            if user is None or not ok or not user.active:
-                s.add(LoginAttempt(name=name[:128], ip=ip, at=now))
-                self.audit(s, name[:128], "login.failed", name[:128], ip=ip)
-                failed = True
+            principal: Principal | None = None
+            throttled = by_name >= self.max_failures or by_ip >= 4 * self.max_failures
+            if throttled:
+                self.audit(s, name[:128], "login.throttled", name[:128], ip=ip)
             else:
-                failed = False
-                if _HASHER.check_needs_rehash(user.password_hash):
-                    user.password_hash = _HASHER.hash(password)
-                s.execute(delete(LoginAttempt).where(LoginAttempt.name == name))
-                self.audit(s, name, "login", name, ip=ip)
-                principal = self._principal(s, user, "password")
-        if failed:  # committed above: the failure counts even though we raise
+                user = s.scalars(select(User).where(User.name == name)).first()
+                ok = _verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+                if user is None or not ok or not user.active:
+                    s.add(LoginAttempt(name=name[:128], ip=ip, at=now))
+                    self.audit(s, name[:128], "login.failed", name[:128], ip=ip)
+                else:
+                    if _HASHER.check_needs_rehash(user.password_hash):
+                        user.password_hash = _HASHER.hash(password)
+                    s.execute(delete(LoginAttempt).where(LoginAttempt.name == name))
+                    self.audit(s, name, "login", name, ip=ip)
+                    principal = self._principal(s, user, "password")
+        # raised after the commit: failures and refusals are counted and audited
+        if throttled:
+            wait = int(THROTTLE_WINDOW.total_seconds())
+            msg = f"too many failed logins for '{name}'; try again in {wait // 60} minutes"
+            raise ThrottledError(msg, retry_after=wait, hint="or ask an admin to reset the password "
+                                 "(clvlab users password NAME)")
+        if principal is None:
             msg = "wrong user name or password"
             raise AuthError(msg)
         return principal
