@@ -185,8 +185,8 @@ class Accounts:
             grants: dict[int, list[str]] = {}
             for uid, sid in s.execute(select(UserStore.user_id, UserStore.store_id).order_by(UserStore.store_id)):
                 grants.setdefault(uid, []).append(sid)
-            tokens = dict(s.execute(select(ApiToken.user_id, func.count()).where(ApiToken.revoked_at.is_(None))
-                                    .group_by(ApiToken.user_id)).tuples())
+            live = select(ApiToken.user_id, func.count()).where(ApiToken.revoked_at.is_(None)).group_by(ApiToken.user_id)
+            tokens = dict(s.execute(live).tuples().all())
             return [{"name": u.name, "role": u.role, "stores": grants.get(u.id, []), "active": u.active,
                      "created_at": u.created_at, "tokens": int(tokens.get(u.id, 0))}
                     for u in s.scalars(select(User).order_by(User.name))]
