@@ -39,7 +39,9 @@ def test_users_and_tokens_from_the_command_line(url: str) -> None:
     token = runner.invoke(app, ["--json", "tokens", "create", "li.na", "--label", "bi", "--app-store", url])
     made = json.loads(token.stdout)
     assert made["token"].startswith("clv_")
-    listed = json.loads(runner.invoke(app, ["--json", "users", "list", "--app-store", url]).stdout)
+    listing = runner.invoke(app, ["--json", "users", "list", "--app-store", url])
+    assert listing.exit_code == 0, listing.output
+    listed = json.loads(listing.stdout)
     assert [(u["name"], u["role"], u["stores"], u["tokens"]) for u in listed] == [
         ("li.na", "store_manager", ["S013"], 1), ("wu", "analyst", [], 0)]
     tokens = runner.invoke(app, ["tokens", "list", "--app-store", url])

@@ -186,7 +186,7 @@ class Accounts:
             for uid, sid in s.execute(select(UserStore.user_id, UserStore.store_id).order_by(UserStore.store_id)):
                 grants.setdefault(uid, []).append(sid)
             live = select(ApiToken.user_id, func.count()).where(ApiToken.revoked_at.is_(None)).group_by(ApiToken.user_id)
-            tokens = dict(s.execute(live).tuples().all())
+            tokens: dict[int, int] = {row[0]: row[1] for row in s.execute(live)}
             return [{"name": u.name, "role": u.role, "stores": grants.get(u.id, []), "active": u.active,
                      "created_at": u.created_at, "tokens": int(tokens.get(u.id, 0))}
                     for u in s.scalars(select(User).order_by(User.name))]
