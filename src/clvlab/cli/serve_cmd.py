@@ -1,8 +1,8 @@
 """``clvlab serve``: the server (FastAPI under uvicorn) over a workspace and an application store.
 
 Before uvicorn starts, in this one process: the secret key is checked (refused when missing or a
-default, unless ``--dev``), the application store must be at the code's revision (else: run
-``clvlab db upgrade``), the first admin is created when there is none (its password printed
+default, unless ``--dev``), a new (empty) application store is created, one with an older schema
+is refused (run ``clvlab db upgrade``: a server never migrates a store by surprise), the first admin is created when there is none (its password printed
 once), and the workspace's serving snapshot is published when missing or older than the
 workspace.  Workers then read their settings from the environment this process passes on.
 """
@@ -47,7 +47,7 @@ def serve(
     from clvlab.server.app import secret_key
     from clvlab.server.auth.accounts import Accounts
     from clvlab.settings import get_settings
-    from clvlab.store import check_current, open_app_store
+    from clvlab.store import check_current, open_app_store, upgrade
 
     overrides: dict[str, object] = {"dev": True} if dev else {}
     if workspace is not None:
@@ -62,6 +62,9 @@ def serve(
         raise DataValidationError(msg, hint="create one first: clvlab demo -w clvlab-demo.duckdb, "
                                   "or clvlab load transactions FILE -w WORKSPACE")
     with open_app_store(store_url, migrate=False) as store:
+        if store.revision() is None:  # a new, empty store is created; one that is behind is refused
+            console.print(f"creating the app store {store.url}", soft_wrap=True)
+            upgrade(store)
         check_current(store)
         accounts = Accounts(store)
         if not accounts.has_admin():
