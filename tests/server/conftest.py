@@ -89,13 +89,18 @@ def _detractors() -> pd.DataFrame:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An app store with users of every role, owners O1 (S1) and O2 (S2), and cases in both stores."""
+    url = (f"sqlite:///{tmp_path / 'app.sqlite'}" if request.param == "sqlite"
+           else pg_store_url(request.getfixturevalue("pg_schema")))
+    return seed_store(url)
+
+
+def seed_store(url: str) -> str:
+    """Users of every role, owners O1 (S1) and O2 (S2), and cases in both stores, in the app store ``url``."""
     from clvlab.cases.owners import load_owners
     from clvlab.cases.service import CaseService
     from clvlab.server.auth.accounts import Accounts
     from clvlab.store import open_app_store
 
-    url = (f"sqlite:///{tmp_path / 'app.sqlite'}" if request.param == "sqlite"
-           else pg_store_url(request.getfixturevalue("pg_schema")))
     with open_app_store(url) as store:
         accounts = Accounts(store)
         for name, (role, stores) in USERS.items():

@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from pydantic import BaseModel
 
 from clvlab.server.auth.accounts import Accounts, AuthError, Principal
 from clvlab.server.scope import ForbiddenError, Scope
@@ -104,3 +105,22 @@ Ctx = Annotated[ServerContext, Depends(context)]
 User = Annotated[Principal, Depends(current_user)]
 UserScope = Annotated[Scope, Depends(scope)]
 Reader = Annotated[SnapshotReader, Depends(reader)]
+
+
+class ErrorOut(BaseModel):
+    """The one error shape (the CLI's ``--json`` one): message, located issues, hints, HTTP status."""
+
+    ok: bool = False
+    error: str
+    errors: list[dict[str, Any]]
+    hints: list[dict[str, Any]]
+    status: int
+
+
+#: the error answers every router documents (OpenAPI), all in the shape of :class:`ErrorOut`
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text} for code, text in (
+        (401, "not logged in, or an unknown/revoked token"), (403, "role, grants or CSRF refuse it"),
+        (404, "no such object the user may see"), (409, "the change is not possible in this state"),
+        (422, "invalid request"), (429, "too many failed logins (Retry-After)"),
+        (503, "the workspace snapshot is not available (Retry-After)"))}

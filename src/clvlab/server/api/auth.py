@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from clvlab.server.deps import CSRF_COOKIE, SESSION_COOKIE, Ctx, User, client_ip
+from clvlab.server.deps import CSRF_COOKIE, ERRORS, SESSION_COOKIE, Ctx, User, client_ip
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=ERRORS)
 
 
 class LoginIn(BaseModel):

@@ -9,17 +9,17 @@ import io
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from clvlab.cases.model import STATES, CaseError
 from clvlab.cases.service import CaseService
-from clvlab.server.deps import Ctx, UserScope, client_ip
+from clvlab.server.deps import ERRORS, Ctx, UserScope, client_ip
 from clvlab.store import Case, CaseEvent
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], responses=ERRORS)
 
 
 class CaseOut(BaseModel):
@@ -123,6 +123,8 @@ def _filtered(scope: UserScope, state: list[str] | None, owner: str | None, stor
     return query
 
 
+#: a case id: within the range every backend's integer holds (a larger one is a 422, not a crash)
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="case id")]
 StateQ = Annotated[list[str] | None, Query(description="states: open, in_progress, resolved, closed")]
 StoreQ = Annotated[list[str] | None, Query(description="store ids (within the user's grants)")]
 
@@ -163,7 +165,7 @@ def export_cases(request: Request, ctx: Ctx, scope: UserScope, state: StateQ = N
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)
-def get_case(case_id: int, ctx: Ctx, scope: UserScope) -> CaseDetail:
+def get_case(case_id: CaseId, ctx: Ctx, scope: UserScope) -> CaseDetail:
     """One case with its history; 404 for a case outside the user's stores."""
     svc = CaseService(ctx.store)
     with ctx.store.session() as s:
@@ -187,18 +189,18 @@ def _change(request: Request, ctx: Ctx, scope: UserScope, case_id: int, action: 
 
 
 @router.post("/cases/{case_id}/assign", response_model=CaseOut)
-def assign(case_id: int, body: Assign, request: Request, ctx: Ctx, scope: UserScope) -> CaseOut:
+def assign(case_id: CaseId, body: Assign, request: Request, ctx: Ctx, scope: UserScope) -> CaseOut:
     """Give the case to another owner (who is notified)."""
     return _change(request, ctx, scope, case_id, "assign", owner_id=body.owner_id, note=body.note)
 
 
 @router.post("/cases/{case_id}/start", response_model=CaseOut)
-def start(case_id: int, request: Request, ctx: Ctx, scope: UserScope, body: Note | None = None) -> CaseOut:
+def start(case_id: CaseId, request: Request, ctx: Ctx, scope: UserScope, body: Note | None = None) -> CaseOut:
     """Contact made: ``open -> in_progress`` (stops the SLA clock)."""
     return _change(request, ctx, scope, case_id, "start", note=body.note if body else None)
 
 
 @router.post("/cases/{case_id}/resolve", response_model=CaseOut)
-def resolve(case_id: int, body: Resolve, request: Request, ctx: Ctx, scope: UserScope) -> CaseOut:
+def resolve(case_id: CaseId, body: Resolve, request: Request, ctx: Ctx, scope: UserScope) -> CaseOut:
     """``in_progress`` (or ``open``) ``-> resolved`` with a root cause."""
     return _change(request, ctx, scope, case_id, "resolve", root_cause=body.root_cause, note=body.note)

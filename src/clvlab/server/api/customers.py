@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from clvlab.server.deps import Ctx, Reader, UserScope
+from clvlab.server.deps import ERRORS, Ctx, Reader, UserScope
 from clvlab.store import Case
 
-router = APIRouter(tags=["customers"])
+router = APIRouter(tags=["customers"], responses=ERRORS)
 
 #: how many of a customer's latest responses the answer carries
 FEEDBACK_LIMIT = 50

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from clvlab.server.deps import Reader, UserScope
+from clvlab.server.deps import ERRORS, Reader, UserScope
 
-router = APIRouter(tags=["voc"])
+router = APIRouter(tags=["voc"], responses=ERRORS)
 
 
 class By(StrEnum):
