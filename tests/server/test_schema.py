@@ -12,7 +12,6 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-
 from tests.server.conftest import seed_store
 
 
