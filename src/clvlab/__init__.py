@@ -73,6 +73,10 @@ _EXPORTS: dict[str, str] = {
     "Settings": "clvlab.settings",
     "get_settings": "clvlab.settings",
     "CaseService": "clvlab.cases.service",
+    # server
+    "create_app": "clvlab.server",
+    "Accounts": "clvlab.server.auth.accounts",
+    "publish_snapshot": "clvlab.data.snapshot",
     # errors
     "ClvlabError": "clvlab.errors",
     "DataValidationError": "clvlab.errors",
@@ -84,7 +88,7 @@ _EXPORTS: dict[str, str] = {
     "Hint": "clvlab.errors",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
-               "derived", "pipeline", "stats", "lifecycle"}
+               "derived", "pipeline", "stats", "lifecycle", "server"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -106,6 +110,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.data.load import LoadReport
+    from clvlab.data.snapshot import publish_snapshot
     from clvlab.data.workspace import Workspace, connect
     from clvlab.derived import read_derived, write_derived
     from clvlab.errors import (
@@ -131,6 +136,8 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.models.pareto_nbd import ParetoNBD
     from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
     from clvlab.pipeline import run, run_pipeline
+    from clvlab.server.app import create_app
+    from clvlab.server.auth.accounts import Accounts
     from clvlab.value.cohorts import cohort_matrix
     from clvlab.value.economics import unit_economics
     from clvlab.value.evaluation import evaluate_holdout
