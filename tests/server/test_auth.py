@@ -166,3 +166,16 @@ def test_start_up_refuses_store_behind_and_default_secret(settings_for: Any, tmp
     with open_app_store(url, migrate=False) as store:  # what clvlab db upgrade does
         upgrade(store)
     assert create_app(settings_for(url, secret_key=None, dev=True)).title == "clvlab"
+
+
+def test_nul_characters_and_foreign_logins_are_refused(client_for: Any, anonymous: Any) -> None:
+    boss = client_for("boss")
+    answers = [boss.get("/api/v1/cases", params={"owner": "a\x00b"}), boss.get("/api/v1/customers/a%00b"),
+               boss.post("/api/v1/cases/1/assign", json={"owner_id": "a\x00"}),
+               boss.get("/api/v1/voc/nps", params={"store": "S\x001"})]
+    for answer in answers:
+        assert answer.status_code == 422
+        assert "NUL character" in answer.json()["error"]
+    foreign = anonymous.post("/api/v1/auth/login", json={"name": "boss", "password": PASSWORD},
+                             headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403

@@ -12,16 +12,17 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
-from tests.server.conftest import seed_store
+from tests.server.conftest import pg_store_url, seed_store
 
 
-@pytest.fixture
-def api(tmp_path: Path, settings_for: Callable[..., Any]) -> Iterator[tuple[Any, str]]:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def api(request: pytest.FixtureRequest, tmp_path: Path, settings_for: Callable[..., Any]) -> Iterator[tuple[Any, str]]:
     from clvlab.server import create_app
     from clvlab.server.auth.accounts import Accounts
     from clvlab.store import open_app_store
 
-    url = seed_store(f"sqlite:///{tmp_path / 'app.sqlite'}")
+    url = seed_store(f"sqlite:///{tmp_path / 'app.sqlite'}" if request.param == "sqlite"
+                     else pg_store_url(request.getfixturevalue("pg_schema")))
     with open_app_store(url) as store:
         _, token = Accounts(store).create_token("boss")
     application = create_app(settings_for(url))

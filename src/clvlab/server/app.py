@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from clvlab.cases.model import CaseError, CaseNotFoundError
 from clvlab.errors import ClvlabError, error_payload
 from clvlab.server.auth.accounts import AccessError, Accounts, AuthError, ThrottledError
-from clvlab.server.deps import ServerContext
+from clvlab.server.deps import ServerContext, reject_nul
 from clvlab.server.scope import ForbiddenError, NotFoundError
 from clvlab.server.workspace import SnapshotReader, WorkspaceUnavailable
 from clvlab.settings import Settings, get_settings
@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from clvlab import __version__
 
     app = FastAPI(title="clvlab", version=__version__, docs_url="/api/docs", redoc_url=None,
-                  openapi_url="/api/openapi.json", lifespan=lifespan,
+                  openapi_url="/api/openapi.json", lifespan=lifespan, dependencies=[Depends(reject_nul)],
                   description="Customer lifetime value and voice of the customer: the REST API.")
     app.state.clvlab = ctx
     _handlers(app)

@@ -15,10 +15,12 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from fastapi import Depends, Request
 from pydantic import BaseModel
 
+from clvlab.errors import ClvlabError
 from clvlab.server.auth.accounts import Accounts, AuthError, Principal
 from clvlab.server.scope import ForbiddenError, Scope
 from clvlab.server.workspace import SnapshotReader, WorkspaceUnavailable
@@ -57,15 +59,37 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _check_csrf(request: Request, ctx: ServerContext, session_id: str) -> None:
+def check_origin(request: Request) -> None:
+    """:class:`ForbiddenError` when the browser says the request comes from another site."""
     origin = request.headers.get("origin")
     if origin and origin.split("://", 1)[-1].rstrip("/") != request.headers.get("host", ""):
         msg = f"cross-site request refused (Origin {origin!r} is not this server)"
         raise ForbiddenError(msg)
+
+
+def _check_csrf(request: Request, ctx: ServerContext, session_id: str) -> None:
+    check_origin(request)
     sent = request.headers.get(CSRF_HEADER, "")
     if not hmac.compare_digest(sent, ctx.csrf_token(session_id)):
         msg = f"missing or wrong CSRF token: send the {CSRF_HEADER} header with the value of the {CSRF_COOKIE} cookie"
         raise ForbiddenError(msg)
+
+
+class InvalidInputError(ClvlabError):
+    """A request the server refuses to read (HTTP 422)."""
+
+
+async def reject_nul(request: Request) -> None:
+    """Refuse NUL characters in the path, the query or a body (422): PostgreSQL text cannot hold
+    them and DuckDB's SQL parser stops at them, so they could only end in a crash."""
+    if "\x00" in request.url.path or "\x00" in unquote_plus(request.url.query):
+        msg = "the request's path or query contains a NUL character"
+        raise InvalidInputError(msg)
+    if request.method not in _SAFE:
+        body = await request.body()
+        if b"\x00" in body or b"\\u0000" in body:
+            msg = "the request's body contains a NUL character"
+            raise InvalidInputError(msg)
 
 
 def current_user(request: Request, ctx: Annotated[ServerContext, Depends(context)]) -> Principal:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from clvlab.server.deps import CSRF_COOKIE, ERRORS, SESSION_COOKIE, Ctx, User, client_ip
+from clvlab.server.deps import (
+    CSRF_COOKIE,
+    ERRORS,
+    SESSION_COOKIE,
+    Ctx,
+    User,
+    check_origin,
+    client_ip,
+)
 
 router = APIRouter(tags=["auth"], responses=ERRORS)
 
@@ -42,6 +50,7 @@ def _me(user: User) -> Me:
 def login(body: LoginIn, request: Request, response: Response, ctx: Ctx) -> LoginOut:
     """Log in: sets the session cookie (HttpOnly) and the CSRF cookie; 401 on a wrong password,
     429 after too many failures."""
+    check_origin(request)  # no login from another site's form (login CSRF)
     ip = client_ip(request)
     user = ctx.accounts.authenticate(body.name, body.password, ip=ip)
     session_id = ctx.accounts.open_session(user, ip=ip)
