@@ -44,6 +44,8 @@ def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, sto
         ("GET", "/api/v1/customers/c15", None, 404),
         ("GET", "/api/v1/voc/nps?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?by=store&store=S2", None, 403),
+        ("GET", "/api/v1/value/clv?store=S2", None, 403),
+        ("GET", "/api/v1/value/clv?by=none&store=S1&store=S2", None, 403),
     ]
     for method, url, body, status in denied:
         answer = mgr.request(method, url, json=body)
@@ -60,6 +62,9 @@ def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, sto
     assert [r["store_id"] for r in nps["rows"]] == ["S1"]
     overall = mgr.get("/api/v1/voc/nps", params={"by": "none", "min_n": 0}).json()
     assert overall["rows"][0]["n"] == 20  # the 20 responses of S1, none of S2
+    clv = mgr.get("/api/v1/value/clv").json()["rows"]
+    assert [(r["store_id"], r["customers"], r["clv_total"]) for r in clv] == [("S1", 10, sum(range(100, 110)))]
+    assert mgr.get("/api/v1/value/clv", params={"by": "none"}).json()["rows"][0]["customers"] == 10
     own = mgr.get("/api/v1/customers/c03").json()
     assert own["customer_id"] == "c03"
     assert {f["store_id"] for f in own["feedback"]} == {"S1"}

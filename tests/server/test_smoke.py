@@ -13,6 +13,12 @@ def test_admin_sees_every_store(client_for: Any) -> None:
     assert {c["store_id"] for c in cases["items"]} == {"S1", "S2"}
     nps = boss.get("/api/v1/voc/nps", params={"by": "store"}).json()
     assert [r["store_id"] for r in nps["rows"]] == ["S1", "S2"]
+    monthly = boss.get("/api/v1/voc/nps", params={"by": "month", "min_n": 0}).json()
+    assert monthly["by"] == ["month"]
+    assert sum(r["n"] for r in monthly["rows"]) == 40
+    clv = boss.get("/api/v1/value/clv").json()["rows"]
+    assert [(r["store_id"], r["customers"], r["clv_total"]) for r in clv] == [
+        ("S1", 10, sum(range(100, 110))), ("S2", 10, sum(range(110, 120)))]
     customer = boss.get("/api/v1/customers/c15").json()
     assert customer["scores"]["clv"] == 114.0
     assert customer["stage"]["stage"] == "active"

@@ -102,6 +102,19 @@ class Scope:
         msg = "the workspace places no customer in a store (no store_id in customers or transactions)"
         raise NotFoundError(msg)
 
+    def scores(self, ws: Any) -> Any:
+        """The ``scores`` table (Ibis) with each customer's ``store_id``, narrowed to the user's stores
+        (every scored customer, ``store_id`` null when unplaced, for roles that see every store)."""
+        from clvlab.derived import read_derived
+
+        scores = read_derived(ws, "scores", columns=("clv",), where="scores by store")
+        try:
+            places = self.customer_stores(ws)
+        except NotFoundError:
+            return self._narrow(scores.mutate(store_id=ibis_null()))
+        home = places.group_by("customer_id").aggregate(store_id=places.store_id.min())
+        return self._narrow(scores.left_join(home, "customer_id").select(*scores.columns, home.store_id))
+
     def require_customer(self, ws: Any, customer_id: str) -> None:
         """:class:`NotFoundError` (404) unless the customer is in the workspace and in the user's stores."""
         if self.stores is None:
@@ -113,6 +126,13 @@ class Scope:
         if not known:
             msg = f"no customer '{customer_id}'"
             raise NotFoundError(msg)
+
+
+def ibis_null() -> Any:
+    """A null string column value (Ibis)."""
+    import ibis
+
+    return ibis.null().cast("string")
 
 
 def _has(table: Any, customer_id: str) -> bool:
