@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     secret_key: SecretStr | None = None
-    session_hours: float = 12.0
-    login_max_failures: int = 5
+    session_hours: float = Field(12.0, gt=0)
+    login_max_failures: int = Field(5, ge=1)
     dev: bool = False
 
     @classmethod
