@@ -8,8 +8,10 @@ from pydantic import BaseModel, Field
 from clvlab.server.deps import (
     CSRF_COOKIE,
     ERRORS,
+    NO_NUL,
     SESSION_COOKIE,
     Ctx,
+    StrictModel,
     User,
     check_origin,
     client_ip,
@@ -18,11 +20,11 @@ from clvlab.server.deps import (
 router = APIRouter(tags=["auth"], responses=ERRORS)
 
 
-class LoginIn(BaseModel):
+class LoginIn(StrictModel):
     """A name and a password."""
 
-    name: str = Field(min_length=1, max_length=128)
-    password: str = Field(min_length=1, max_length=1024)
+    name: str = Field(min_length=1, max_length=128, pattern=NO_NUL)
+    password: str = Field(min_length=1, max_length=1024, pattern=NO_NUL)
 
 
 class Me(BaseModel):

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from clvlab.cases.model import STATES, CaseError
 from clvlab.cases.service import CaseService
-from clvlab.server.deps import ERRORS, Ctx, UserScope, client_ip
+from clvlab.server.deps import ERRORS, NO_NUL, Ctx, StrictModel, Text, UserScope, client_ip
 from clvlab.store import Case, CaseEvent
 
 router = APIRouter(tags=["cases"], responses=ERRORS)
@@ -75,23 +75,23 @@ class CasePage(BaseModel):
     per_page: int
 
 
-class Assign(BaseModel):
+class Assign(StrictModel):
     """The new owner."""
 
-    owner_id: str = Field(min_length=1, max_length=64)
-    note: str | None = Field(default=None, max_length=2000)
+    owner_id: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+    note: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
 
 
-class Note(BaseModel):
+class Note(StrictModel):
     """An optional note for the history."""
 
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
 
 
 class Resolve(Note):
     """The root cause (delivery, product, staff, price, ...)."""
 
-    root_cause: str | None = Field(default=None, max_length=100)
+    root_cause: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
 
 
 def _clean(value: Any) -> Any:
@@ -99,7 +99,7 @@ def _clean(value: Any) -> Any:
 
 
 def _out(svc: CaseService, case: Case) -> CaseOut:
-    view = svc._view(case)
+    view = svc.view(case)
     return CaseOut(**{k: _clean(v) for k, v in view.to_dict().items()})
 
 
@@ -125,13 +125,14 @@ def _filtered(scope: UserScope, state: list[str] | None, owner: str | None, stor
 
 #: a case id: within the range every backend's integer holds (a larger one is a 422, not a crash)
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="case id")]
-StateQ = Annotated[list[str] | None, Query(description="states: open, in_progress, resolved, closed")]
-StoreQ = Annotated[list[str] | None, Query(description="store ids (within the user's grants)")]
+StateQ = Annotated[list[Text] | None, Query(description="states: open, in_progress, resolved, closed")]
+StoreQ = Annotated[list[Text] | None, Query(description="store ids (within the user's grants)")]
+OneQ = Annotated[Text | None, Query()]
 
 
 @router.get("/cases", response_model=CasePage)
-def list_cases(ctx: Ctx, scope: UserScope, state: StateQ = None, owner: str | None = None, store: StoreQ = None,
-               priority: str | None = None, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+def list_cases(ctx: Ctx, scope: UserScope, state: StateQ = None, owner: OneQ = None, store: StoreQ = None,
+               priority: OneQ = None, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
                per_page: Annotated[int, Query(ge=1, le=200)] = 50) -> CasePage:
     """Cases the user may see, oldest first, filtered and paginated."""
     svc = CaseService(ctx.store)
@@ -145,8 +146,8 @@ def list_cases(ctx: Ctx, scope: UserScope, state: StateQ = None, owner: str | No
 
 @router.get("/cases/export.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "the cases as CSV"}})
-def export_cases(request: Request, ctx: Ctx, scope: UserScope, state: StateQ = None, owner: str | None = None,
-                 store: StoreQ = None, priority: str | None = None) -> Response:
+def export_cases(request: Request, ctx: Ctx, scope: UserScope, state: StateQ = None, owner: OneQ = None,
+                 store: StoreQ = None, priority: OneQ = None) -> Response:
     """The cases the user may see as CSV (audited as an export)."""
     svc = CaseService(ctx.store)
     query = _filtered(scope, state, owner, store, priority)

@@ -4,12 +4,12 @@ outside a store manager's stores)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
-from clvlab.server.deps import ERRORS, Ctx, Reader, UserScope
+from clvlab.server.deps import ERRORS, NO_NUL, Ctx, Reader, UserScope
 from clvlab.store import Case
 
 router = APIRouter(tags=["customers"], responses=ERRORS)
@@ -42,7 +42,7 @@ def _row(ws: Any, name: str, customer_id: str) -> dict[str, Any] | None:
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
-def customer(customer_id: str, ctx: Ctx, scope: UserScope, reader: Reader) -> CustomerOut:
+def customer(customer_id: Annotated[str, Path(pattern=NO_NUL, max_length=128)], ctx: Ctx, scope: UserScope, reader: Reader) -> CustomerOut:
     """Scores, stage, health, feedback and cases of one customer."""
     from clvlab.cli._common import plain
 

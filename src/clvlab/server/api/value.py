@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from clvlab.server.deps import ERRORS, Reader, UserScope
+from clvlab.server.deps import ERRORS, Reader, Text, UserScope
 
 router = APIRouter(tags=["value"], responses=ERRORS)
 
@@ -30,7 +30,7 @@ class ClvOut(BaseModel):
 
 @router.get("/value/clv", response_model=ClvOut)
 def clv(scope: UserScope, reader: Reader, by: By = By.store,
-        store: Annotated[list[str] | None, Query(description="only these stores (within the user's grants)")] = None
+        store: Annotated[list[Text] | None, Query(description="only these stores (within the user's grants)")] = None
         ) -> ClvOut:
     """Customers, total and mean CLV per store; a store manager's rows cover their stores only."""
     from clvlab.cli._common import plain

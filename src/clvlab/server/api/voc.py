@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from clvlab.server.deps import ERRORS, Reader, UserScope
+from clvlab.server.deps import ERRORS, Reader, Text, UserScope
 
 router = APIRouter(tags=["voc"], responses=ERRORS)
 
@@ -35,7 +35,7 @@ class NpsOut(BaseModel):
 
 @router.get("/voc/nps", response_model=NpsOut)
 def nps(scope: UserScope, reader: Reader, by: By = By.store,
-        store: Annotated[list[str] | None, Query(description="only these stores (within the user's grants)")] = None,
+        store: Annotated[list[Text] | None, Query(description="only these stores (within the user's grants)")] = None,
         min_n: Annotated[int, Query(ge=0, le=1_000_000)] = 30) -> NpsOut:
     """NPS by ``by`` with 95% intervals; a store manager's rows cover their stores only."""
     from clvlab.cli._common import plain
