@@ -128,3 +128,19 @@ def test_anonymous_gets_401_in_the_error_shape(anonymous: Any) -> None:
     assert anonymous.get("/api/v1/me", headers={"Authorization": "Basic abc"}).status_code == 401
     assert anonymous.get("/api/docs").status_code == 200
     assert "/api/v1/cases" in anonymous.get("/api/openapi.json").json()["paths"]
+
+
+def test_only_admins_read_the_audit_log_and_the_users(client_for: Any) -> None:
+    for name in ("ana", "mgr1"):
+        client = client_for(name)
+        for url in ("/api/v1/audit", "/api/v1/users"):
+            answer = client.get(url)
+            assert answer.status_code == 403
+            assert "needs the role admin" in answer.json()["error"]
+    boss = client_for("boss")
+    entries = boss.get("/api/v1/audit", params={"limit": 5}).json()
+    assert entries[0]["action"] == "login"
+    assert entries[0]["actor"] == "boss"
+    users = {u["name"]: u for u in boss.get("/api/v1/users").json()}
+    assert users["mgr2"]["stores"] == ["S2"]
+    assert users["ana"]["role"] == "analyst"

@@ -32,7 +32,7 @@ from clvlab.store import StoreBehindError, check_current, open_app_store
 log = logging.getLogger("clvlab.server")
 
 #: modules of clvlab.server.api whose ``router`` is mounted under /api/v1, in this order
-ROUTERS = ("auth", "cases", "customers", "voc", "value")
+ROUTERS = ("auth", "cases", "customers", "voc", "value", "admin")
 #: the secret key of development servers (refused outside --dev)
 DEV_SECRET = "clvlab-dev-insecure-secret-key"
 #: secrets refused outside --dev: the development one and placeholders people paste
