@@ -180,3 +180,27 @@ def test_nul_characters_and_foreign_logins_are_refused(client_for: Any, anonymou
     foreign = anonymous.post("/api/v1/auth/login", json={"name": "boss", "password": PASSWORD},
                              headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403
+
+
+def test_sessions_expire_and_a_new_password_ends_them(store_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from clvlab.server.auth.accounts import Accounts, AuthError
+    from clvlab.store import open_app_store
+
+    now = [datetime(2026, 1, 1, 9, tzinfo=UTC)]
+    with open_app_store(store_url) as store:
+        accounts = Accounts(store, session_hours=1, clock=lambda: now[0])
+        user = accounts.authenticate("mgr1", PASSWORD)
+        session = accounts.open_session(user)
+        assert accounts.session_user(session).stores == ("S1",)
+        now[0] += timedelta(minutes=61)
+        with pytest.raises(AuthError, match="expired"):
+            accounts.session_user(session)
+        fresh = accounts.open_session(user)
+        accounts.set_password("mgr1", "another long password")
+        with pytest.raises(AuthError):
+            accounts.session_user(fresh)
+        with pytest.raises(AuthError, match="wrong user name or password"):
+            accounts.authenticate("mgr1", PASSWORD)
+        assert accounts.authenticate("mgr1", "another long password").name == "mgr1"

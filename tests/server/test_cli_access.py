@@ -83,3 +83,20 @@ def test_serve_refuses_without_a_secret(tmp_path: Path, url: str) -> None:
     assert refused.exit_code == 1
     assert "refuses to start: no secret key is set" in refused.output
     assert "--dev" in refused.output
+
+
+def test_db_snapshot_publishes_what_the_server_reads(tmp_path: Path) -> None:
+    import duckdb
+
+    ws = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(ws)) as con:
+        con.execute("CREATE TABLE scores AS SELECT 'c1' AS customer_id, 1.5 AS clv")
+    done = runner.invoke(app, ["--json", "db", "snapshot", "-w", str(ws)])
+    assert done.exit_code == 0, done.output
+    snap = Path(json.loads(done.stdout)["snapshot"])
+    assert snap == tmp_path / "shop.serve.duckdb"
+    with duckdb.connect(str(snap), read_only=True) as con:
+        assert con.execute("SELECT clv FROM scores").fetchall() == [(1.5,)]
+    missing = runner.invoke(app, ["db", "snapshot", "-w", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 1
+    assert "does not exist" in missing.output
