@@ -64,11 +64,20 @@ class Scope:
             raise ForbiddenError(msg)
 
     # ------------------------------------------------------------------ application store
-    def cases(self, query: Select[Any] | None = None) -> Select[Any]:
-        """``query`` (default: every case) narrowed to the user's stores."""
+    def cases(self, query: Select[Any] | None = None, *, stores: Iterable[str] | None = None) -> Select[Any]:
+        """``query`` (default: every case) narrowed to the user's stores, and to ``stores`` when the
+        request asks for some (403 for one outside the grants)."""
         query = select(Case) if query is None else query
-        allowed = self.stores
+        allowed = self._allowed(stores)
         return query if allowed is None else query.where(Case.store_id.in_(sorted(allowed)))
+
+    def _allowed(self, wanted: Iterable[str] | None) -> frozenset[str] | None:
+        """The stores a query may cover: the grants, cut to ``wanted`` (checked) when given."""
+        if not wanted:
+            return self.stores
+        chosen = frozenset(wanted)
+        self.check_stores(chosen)
+        return chosen
 
     def case(self, session: Session, case_id: int) -> Case:
         """One case the user may see; :class:`CaseNotFoundError` (404) otherwise."""
@@ -79,17 +88,17 @@ class Scope:
         return found
 
     # ------------------------------------------------------------------ analytics workspace
-    def _narrow(self, table: Any) -> Any:
-        allowed = self.stores
+    def _narrow(self, table: Any, stores: Iterable[str] | None = None) -> Any:
+        allowed = self._allowed(stores)
         if allowed is None:
             return table
         if "store_id" not in table.columns:  # rows without a store belong to no manager
             return table.filter(False)
         return table.filter(table.store_id.cast("string").isin(sorted(allowed)))
 
-    def feedback(self, ws: Any) -> Any:
-        """The workspace's feedback (Ibis) the user may see."""
-        return self._narrow(ws.table("feedback"))
+    def feedback(self, ws: Any, *, stores: Iterable[str] | None = None) -> Any:
+        """The workspace's feedback (Ibis) the user may see (of ``stores`` when asked, checked)."""
+        return self._narrow(ws.table("feedback"), stores)
 
     def customer_stores(self, ws: Any) -> Any:
         """(customer_id, store_id) pairs that place a customer in a store: the customers table's
@@ -102,7 +111,7 @@ class Scope:
         msg = "the workspace places no customer in a store (no store_id in customers or transactions)"
         raise NotFoundError(msg)
 
-    def scores(self, ws: Any) -> Any:
+    def scores(self, ws: Any, *, stores: Iterable[str] | None = None) -> Any:
         """The ``scores`` table (Ibis) with each customer's ``store_id``, narrowed to the user's stores
         (every scored customer, ``store_id`` null when unplaced, for roles that see every store)."""
         from clvlab.derived import read_derived
@@ -111,9 +120,9 @@ class Scope:
         try:
             places = self.customer_stores(ws)
         except NotFoundError:
-            return self._narrow(scores.mutate(store_id=ibis_null()))
+            return self._narrow(scores.mutate(store_id=ibis_null()), stores)
         home = places.group_by("customer_id").aggregate(store_id=places.store_id.min())
-        return self._narrow(scores.left_join(home, "customer_id").select(*scores.columns, home.store_id))
+        return self._narrow(scores.left_join(home, "customer_id").select(*scores.columns, home.store_id), stores)
 
     def require_customer(self, ws: Any, customer_id: str) -> None:
         """:class:`NotFoundError` (404) unless the customer is in the workspace and in the user's stores."""

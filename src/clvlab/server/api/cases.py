@@ -105,9 +105,7 @@ def _out(svc: CaseService, case: Case) -> CaseOut:
 
 def _filtered(scope: UserScope, state: list[str] | None, owner: str | None, store: list[str] | None,
               priority: str | None) -> Any:
-    if store:
-        scope.check_stores(store)
-    query = scope.cases()
+    query = scope.cases(stores=store)
     if state:
         bad = [s for s in state if s not in STATES]
         if bad:
@@ -116,8 +114,6 @@ def _filtered(scope: UserScope, state: list[str] | None, owner: str | None, stor
         query = query.where(Case.state.in_(state))
     if owner:
         query = query.where(Case.owner_id == owner)
-    if store:
-        query = query.where(Case.store_id.in_(store))
     if priority:
         query = query.where(Case.priority == priority)
     return query

@@ -35,14 +35,11 @@ def clv(scope: UserScope, reader: Reader, by: By = By.store,
     """Customers, total and mean CLV per store; a store manager's rows cover their stores only."""
     from clvlab.cli._common import plain
 
-    if store:
-        scope.check_stores(store)
+    scope.check_stores(store or ())  # 403 even when the workspace has no such table
     with reader.open() as ws:
         if "scores" not in ws.tables():
             return ClvOut(by=[] if by is By.none else ["store_id"], rows=[])
-        t = scope.scores(ws)
-        if store:
-            t = t.filter(t.store_id.isin(store))
+        t = scope.scores(ws, stores=store)
         aggs = {"customers": t.customer_id.count(), "clv_total": t.clv.sum(), "clv_mean": t.clv.mean(),
                 "run_id": t.run_id.max(), "as_of": t.as_of.max()}
         expr = t.aggregate(**aggs) if by is By.none else t.group_by("store_id").aggregate(**aggs).order_by("store_id")

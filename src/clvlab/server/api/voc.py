@@ -41,15 +41,12 @@ def nps(scope: UserScope, reader: Reader, by: By = By.store,
     from clvlab.cli._common import plain
     from clvlab.voc.metrics import feedback_metrics
 
-    if store:
-        scope.check_stores(store)
+    scope.check_stores(store or ())  # 403 even when the workspace has no such table
     dims: tuple[str, ...] = () if by is By.none else (by.value,)
     with reader.open() as ws:
         if "feedback" not in ws.tables():
             return NpsOut(by=list(dims), level=0.95, rows=[])
-        table = scope.feedback(ws)
-        if store:
-            table = table.filter(table.store_id.cast("string").isin(store))
+        table = scope.feedback(ws, stores=store)
         has_nps = table.filter(table.metric.lower() == "nps") if "metric" in table.columns else table
         if int(has_nps.count().execute()) == 0:
             return NpsOut(by=list(dims), level=0.95, rows=[])
