@@ -84,6 +84,10 @@ _EXPORTS: dict[str, str] = {
     "list_experiments": "clvlab.experiments",
     "stop_experiment": "clvlab.experiments",
     "global_holdout": "clvlab.experiments",
+    # server
+    "create_app": "clvlab.server",
+    "Accounts": "clvlab.server.auth.accounts",
+    "publish_snapshot": "clvlab.data.snapshot",
     # errors
     "ClvlabError": "clvlab.errors",
     "DataValidationError": "clvlab.errors",
@@ -98,7 +102,7 @@ _EXPORTS: dict[str, str] = {
     "write_report": "clvlab.report",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
-               "derived", "pipeline", "stats", "lifecycle", "report", "experiments"}
+               "derived", "pipeline", "stats", "lifecycle", "report", "experiments", "server"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -120,6 +124,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.data.load import LoadReport
+    from clvlab.data.snapshot import publish_snapshot
     from clvlab.data.workspace import Workspace, connect
     from clvlab.derived import read_derived, write_derived
     from clvlab.errors import (
@@ -158,6 +163,8 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
     from clvlab.pipeline import run, run_pipeline
     from clvlab.report import build_report, write_report
+    from clvlab.server.app import create_app
+    from clvlab.server.auth.accounts import Accounts
     from clvlab.value.cohorts import cohort_matrix
     from clvlab.value.economics import unit_economics
     from clvlab.value.evaluation import evaluate_holdout

@@ -189,6 +189,20 @@ class DataQualityWarning(UserWarning):
     """Data was usable but something in it deserves a look (e.g. customers left out of a fit)."""
 
 
+def error_payload(exc: BaseException, status: int,
+                  setting: Callable[[Hint], str] | None = None) -> dict[str, Any]:
+    """The one JSON shape of an error, printed by the CLI's ``--json`` and answered by the server.
+
+    ``{"ok": false, "error": text, "errors": [{row, column, value, message}], "hints": [{option,
+    value, text}], "status": code}``; ``setting`` renders settings named in the text (the CLI: as flags).
+    """
+    text = exc.describe(setting) if isinstance(exc, ClvlabError) else str(exc)
+    rows = [{"row": i.row, "column": i.column, "value": i.value, "message": i.message}
+            for i in getattr(exc, "issues", [])]
+    hints = [h.to_dict() for h in getattr(exc, "hints", ())]
+    return {"ok": False, "error": text, "errors": rows, "hints": hints, "status": status}
+
+
 def check_param(
     ok: bool, name: str, where: str, expected: str, got: object
 ) -> None:

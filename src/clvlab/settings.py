@@ -16,6 +16,12 @@ CLVLAB_SMTP         none                         ``HOST:PORT`` of the mail serve
 CLVLAB_SMTP_FROM    ``clvlab@localhost``         sender of e-mail notifications
 CLVLAB_SMTP_USER    none                         SMTP login
 CLVLAB_SMTP_PASSWORD none                        SMTP password (secret)
+CLVLAB_SECRET_KEY   none                         server key of CSRF tokens (secret; ``clvlab serve``
+                                                 refuses to start without one unless ``--dev``)
+CLVLAB_SESSION_HOURS ``12``                      how long a login session of the server lasts
+CLVLAB_LOGIN_MAX_FAILURES ``5``                  failed logins (per name, per 15 minutes) before 429
+CLVLAB_DEV          ``false``                    development server (``clvlab serve --dev``): a fixed
+                                                 insecure secret key is allowed
 ==================  ===========================  ==============================================
 
 Secrets are :class:`pydantic.SecretStr` (shown as ``**********``), and passwords inside URLs are
@@ -35,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -65,6 +71,10 @@ class Settings(BaseSettings):
     smtp_from: str = "clvlab@localhost"
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    session_hours: float = Field(12.0, gt=0)
+    login_max_failures: int = Field(5, ge=1)
+    dev: bool = False
 
     @classmethod
     def settings_customise_sources(
@@ -147,7 +157,7 @@ def get_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "?"
-        secret = name in {"link_secret", "smtp_password"}
+        secret = name in {"link_secret", "smtp_password", "secret_key"}
         shown = "" if secret else f" Got {redact(first.get('input'))!r} instead."
         msg = f"setting {ENV_PREFIX}{name.upper()} {first['msg'].removeprefix('Value error, ')}.{shown}"
         raise ParameterError(msg) from None

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ["demo", "load", "run", "rfm", "fit", "score", "evaluate", "voc metrics", "voc text", "voc drivers",
             "alerts run", "cases list", "cases start", "cases resolve", "cases resurvey", "cases recovery",
             "cases owners load", "cases resurvey-answer", "cohorts", "economics", "lifecycle", "health",
-            "leads", "churn watchlist", "churn evaluate"]
+            "leads", "churn watchlist", "churn evaluate",
+            "serve", "db upgrade", "db snapshot", "users add", "users grant", "users list", "tokens create"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -148,6 +148,10 @@ class CaseService:
         with self._tx(session) as s:
             return [self._view(c) for c in s.scalars(query)]
 
+    def view(self, case: Case) -> CaseView:
+        """The view of a case row read in the caller's session (e.g. through a server scope)."""
+        return self._view(case)
+
     def history(self, case_id: int, *, session: Session | None = None) -> list[HistoryEntry]:
         """Every change of the case, in order."""
         with self._tx(session) as s:

@@ -35,7 +35,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 from rich.text import Text
 
-from clvlab.errors import ClvlabError, DataValidationError, Hint, ParameterError
+from clvlab.errors import ClvlabError, DataValidationError, Hint, ParameterError, error_payload
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -229,7 +229,7 @@ FLAGS: dict[str, str] = {
     "sep": "--sep", "decimal": "--decimal", "encoding": "--encoding", "refunds": "--refunds",
     "config": "--config", "merge_duplicates": "--merge-duplicates", "rejects": "--rejects",
     "freq": "--freq", "observation_end": "--observation-end", "calibration_end": "--calibration-end",
-    "root_cause": "--root-cause",
+    "root_cause": "--root-cause", "store": "--store",
     "as_of": "--as-of", "window": "--window",
     "segment": "--segment", "stage": "--stage", "allow_overlap": "--allow-overlap",
 }
@@ -267,9 +267,7 @@ def _report(exc: Exception, code: int, issues: list[Any]) -> None:
         traceback.print_exc()
     text = exc.describe(as_flag) if isinstance(exc, ClvlabError) else str(exc)
     if state.json:
-        rows = [{"row": i.row, "column": i.column, "value": i.value, "message": i.message} for i in issues]
-        hints = [h.to_dict() for h in getattr(exc, "hints", ())]
-        print(json_text({"ok": False, "error": text, "errors": rows, "hints": hints, "status": code}, indent=None))
+        print(json_text(error_payload(exc, code, as_flag), indent=None))
     else:
         console.print(styled(("error:", "bold red"), " ", text), soft_wrap=True)
     raise typer.Exit(code) from None

@@ -8,6 +8,7 @@ import typer
 
 from clvlab import __version__
 from clvlab.cli import (
+    access_cmds,
     cases_cmds,
     churn_cmds,
     data_cmds,
@@ -19,6 +20,7 @@ from clvlab.cli import (
     model_cmds,
     report_cmds,
     run_cmds,
+    serve_cmd,
     voc_cmds,
     voc_text_cmds,
 )
@@ -75,3 +77,7 @@ app.add_typer(cases_cmds.cases_app, name="cases")
 app.add_typer(cases_cmds.alerts_app, name="alerts")
 app.add_typer(churn_cmds.churn_app, name="churn")
 app.add_typer(experiment_cmds.experiment_app, name="experiment")
+app.add_typer(access_cmds.db_app, name="db")
+app.add_typer(access_cmds.users_app, name="users")
+app.add_typer(access_cmds.tokens_app, name="tokens")
+app.command("serve")(serve_cmd.serve)

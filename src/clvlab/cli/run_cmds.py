@@ -10,6 +10,7 @@ draws the progress bar and prints the summary.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -77,6 +78,15 @@ def check_dates(first: dt.date, last: dt.date, as_of: str | None, calibration_en
     return str(day), str(cal)
 
 
+def _publish_if_served(ws: Any) -> Path | None:
+    """A served workspace (one with a serving snapshot) gets a new snapshot: the server shows this run."""
+    from clvlab.data.snapshot import publish_snapshot, snapshot_path
+
+    if ws.path is None or not ws.is_duckdb or not snapshot_path(ws.path).exists():
+        return None
+    return publish_snapshot(ws)
+
+
 @user_errors
 def run(
     workspace: WorkspaceOpt = None,
@@ -113,6 +123,7 @@ def run(
         tables_after = ws.tables()
         tables = [t for t in DERIVED_TABLES if t in tables_after]
         tables += ["leads"] if result.leads.get("n_prospects") else []  # with events or customers
+        served = _publish_if_served(ws)
     scores = result.clv.scores
     opened = len(result.alerts.opened.opened) if result.alerts is not None else 0
     has_feedback = "feedback" in tables_before
@@ -121,6 +132,7 @@ def run(
         "calibration_end": result.clv.settings["calibration_end"], "model": result.clv.best,
         "n_customers": len(scores), "total_clv": float(scores["clv"].sum()), "horizon_days": horizon_days,
         "tables": tables, "cases_opened": opened if store_url else None, "leads": result.leads or None,
+        "snapshot": None if served is None else str(served),
     }
     if state.json:
         emit_json(summary)

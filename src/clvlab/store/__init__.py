@@ -1,5 +1,5 @@
-"""The application store: what users and the server write (owners, cases, outbox; next surveys,
-users, audit), as SQLAlchemy tables per domain with Alembic migrations.
+"""The application store: what users and the server write (owners, cases, outbox, users and
+audit; next surveys), as SQLAlchemy tables per domain with Alembic migrations.
 
 ``engine`` opens the database (:func:`open_app_store`), ``base`` holds the declarative base and the
 UTC timestamp type, and each domain has its module of tables (``cases``, ``outbox``).  Services
@@ -13,12 +13,29 @@ entry in one transaction::
 
 from __future__ import annotations
 
+from clvlab.store.access import (
+    ROLES,
+    ApiToken,
+    AuditEntry,
+    LoginAttempt,
+    LoginSession,
+    User,
+    UserStore,
+)
 from clvlab.store.base import Base, StoreError, UTCDateTime, utcnow
 from clvlab.store.cases import Case, CaseEvent, Owner, OwnerScope, Resurvey
-from clvlab.store.engine import AppStore, open_app_store, upgrade
+from clvlab.store.engine import (
+    AppStore,
+    StoreBehindError,
+    check_current,
+    head_revision,
+    open_app_store,
+    upgrade,
+)
 from clvlab.store.outbox import OutboxMessage
 
 __all__ = [
-    "AppStore", "Base", "Case", "CaseEvent", "OutboxMessage", "Owner", "OwnerScope", "Resurvey",
-    "StoreError", "UTCDateTime", "open_app_store", "upgrade", "utcnow",
+    "ROLES", "ApiToken", "AppStore", "AuditEntry", "Base", "Case", "CaseEvent", "LoginAttempt", "LoginSession",
+    "OutboxMessage", "Owner", "OwnerScope", "Resurvey", "StoreBehindError", "StoreError", "UTCDateTime", "User",
+    "UserStore", "check_current", "head_revision", "open_app_store", "upgrade", "utcnow",
 ]

@@ -10,8 +10,13 @@ failing with "database is locked".  PostgreSQL is used through ``postgresql+psyc
 
 >>> from clvlab.store import open_app_store
 >>> with open_app_store("sqlite:///:memory:") as store:
-...     store.revision()
-'0001'
+...     store.revision() == head_revision()
+True
+
+The CLI's commands open the store with ``migrate=True`` (a new store, or one a newer clvlab
+meets, is brought up to date on the spot); the server opens it with ``migrate=False`` and
+:func:`check_current` refuses a store that is behind, naming ``clvlab db upgrade``: several
+server processes never migrate a production database by surprise.
 """
 
 from __future__ import annotations
@@ -171,6 +176,38 @@ def open_app_store(
             msg = f"cannot open app store {store.url!r}: {first}"
             raise StoreError(msg) from None
     return store
+
+
+class StoreBehindError(StoreError):
+    """The application store's schema is older than this clvlab (run ``clvlab db upgrade``)."""
+
+
+def head_revision() -> str:
+    """The latest revision the shipped migrations define."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def check_current(store: AppStore) -> str:
+    """The store's revision; :class:`StoreBehindError` (with the command to run) unless it is the head."""
+    try:
+        current = store.revision()
+    except DBAPIError as exc:
+        first = redact(str(exc.orig or exc).splitlines()[0])
+        msg = f"cannot open app store {store.url!r}: {first}"
+        raise StoreError(msg) from None
+    head = head_revision()
+    if current != head:
+        state = "has no schema yet" if current is None else f"is at revision {current}"
+        msg = f"app store {store.url!r} {state}; this clvlab needs revision {head}"
+        raise StoreBehindError(msg, hint=f"migrate it first: clvlab db upgrade --app-store '{store.url}'")
+    return current
 
 
 def upgrade(store: AppStore, revision: str = "head") -> None:

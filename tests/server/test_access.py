@@ -1,0 +1,146 @@
+"""A store manager cannot read or change another store by any API route (session or token), on
+SQLite and on PostgreSQL; admins and analysts see every store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+ERROR_KEYS = {"ok", "error", "errors", "hints", "status"}
+
+
+def _case_ids(client: Any) -> dict[str, list[int]]:
+    items = client.get("/api/v1/cases", params={"per_page": 200}).json()["items"]
+    out: dict[str, list[int]] = {}
+    for c in items:
+        out.setdefault(c["store_id"], []).append(c["id"])
+    return out
+
+
+def _token_client(app: Any, store_url: str, name: str) -> TestClient:
+    from clvlab.server.auth.accounts import Accounts
+    from clvlab.store import open_app_store
+
+    with open_app_store(store_url) as store:
+        _, token = Accounts(store).create_token(name)
+    return TestClient(app, headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.mark.parametrize("via", ["session", "token"])
+def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, store_url: str, via: str) -> None:
+    ids = _case_ids(client_for("boss"))
+    other = ids["S2"][0]
+    mgr = client_for("mgr1") if via == "session" else _token_client(app, store_url, "mgr1")
+    denied = [
+        ("GET", f"/api/v1/cases/{other}", None, 404),
+        ("POST", f"/api/v1/cases/{other}/start", {}, 404),
+        ("POST", f"/api/v1/cases/{other}/resolve", {"root_cause": "delivery"}, 404),
+        ("POST", f"/api/v1/cases/{other}/assign", {"owner_id": "O1"}, 404),
+        ("GET", "/api/v1/cases?store=S2", None, 403),
+        ("GET", "/api/v1/cases?store=S1&store=S2", None, 403),
+        ("GET", "/api/v1/cases/export.csv?store=S2", None, 403),
+        ("GET", "/api/v1/customers/c15", None, 404),
+        ("GET", "/api/v1/voc/nps?store=S2", None, 403),
+        ("GET", "/api/v1/voc/nps?by=store&store=S2", None, 403),
+        ("GET", "/api/v1/value/clv?store=S2", None, 403),
+        ("GET", "/api/v1/value/clv?by=none&store=S1&store=S2", None, 403),
+    ]
+    for method, url, body, status in denied:
+        answer = mgr.request(method, url, json=body)
+        assert answer.status_code == status, (method, url, answer.text)
+        assert set(answer.json()) == ERROR_KEYS
+        assert "S2" not in answer.json()["error"] or status == 403
+    # what the manager does see is their own store only
+    assert set(_case_ids(mgr)) == {"S1"}
+    export = mgr.get("/api/v1/cases/export.csv")
+    assert export.status_code == 200
+    assert ",S2," not in export.text
+    assert ",S1," in export.text
+    nps = mgr.get("/api/v1/voc/nps", params={"by": "store"}).json()
+    assert [r["store_id"] for r in nps["rows"]] == ["S1"]
+    overall = mgr.get("/api/v1/voc/nps", params={"by": "none", "min_n": 0}).json()
+    assert overall["rows"][0]["n"] == 20  # the 20 responses of S1, none of S2
+    clv = mgr.get("/api/v1/value/clv").json()["rows"]
+    assert [(r["store_id"], r["customers"], r["clv_total"]) for r in clv] == [("S1", 10, sum(range(100, 110)))]
+    assert mgr.get("/api/v1/value/clv", params={"by": "none"}).json()["rows"][0]["customers"] == 10
+    own = mgr.get("/api/v1/customers/c03").json()
+    assert own["customer_id"] == "c03"
+    assert {f["store_id"] for f in own["feedback"]} == {"S1"}
+    # the other store's case is untouched
+    case = client_for("boss").get(f"/api/v1/cases/{other}").json()
+    assert case["state"] == "open"
+    assert case["owner_id"] == "O2"
+
+
+def test_unknown_and_foreign_ids_answer_alike(client_for: Any) -> None:
+    ids = _case_ids(client_for("boss"))
+    mgr = client_for("mgr1")
+    foreign = mgr.get(f"/api/v1/cases/{ids['S2'][0]}").json()
+    missing = mgr.get("/api/v1/cases/999999").json()
+    assert foreign["error"].replace(str(ids["S2"][0]), "N") == missing["error"].replace("999999", "N")
+    assert mgr.get("/api/v1/customers/nobody").status_code == 404
+
+
+def test_store_manager_works_own_cases_and_analyst_sees_all(client_for: Any) -> None:
+    mgr = client_for("mgr1")
+    case_id = _case_ids(mgr)["S1"][0]
+    started = mgr.post(f"/api/v1/cases/{case_id}/start", json={"note": "called"})
+    assert started.status_code == 200, started.text
+    assert started.json()["state"] == "in_progress"
+    resolved = mgr.post(f"/api/v1/cases/{case_id}/resolve", json={"root_cause": "Delivery"})
+    assert resolved.json()["state"] == "resolved"
+    assert resolved.json()["root_cause"] == "delivery"
+    history = mgr.get(f"/api/v1/cases/{case_id}").json()["history"]
+    assert [h["action"] for h in history][-2:] == ["start", "resolve"]
+    assert history[-1]["actor"] == "mgr1"
+    again = mgr.post(f"/api/v1/cases/{case_id}/start")
+    assert again.status_code == 409
+    assert "cannot start" in again.json()["error"]
+    analyst = client_for("ana")
+    assert set(_case_ids(analyst)) == {"S1", "S2"}
+    assert analyst.get("/api/v1/customers/c15").status_code == 200
+
+
+def test_pagination_and_filters(client_for: Any) -> None:
+    boss = client_for("boss")
+    total = boss.get("/api/v1/cases").json()["total"]
+    pages = [boss.get("/api/v1/cases", params={"per_page": 3, "page": p}).json() for p in (1, 2)]
+    assert pages[0]["total"] == total
+    assert len(pages[0]["items"]) == 3
+    assert not {c["id"] for c in pages[0]["items"]} & {c["id"] for c in pages[1]["items"]}
+    s2 = boss.get("/api/v1/cases", params={"store": "S2", "state": "open"}).json()
+    assert s2["items"]
+    assert {c["store_id"] for c in s2["items"]} == {"S2"}
+    bad = boss.get("/api/v1/cases", params={"per_page": 0})
+    assert bad.status_code == 422
+    assert set(bad.json()) == ERROR_KEYS
+    assert boss.get("/api/v1/cases", params={"state": "lost"}).status_code == 409
+
+
+def test_anonymous_gets_401_in_the_error_shape(anonymous: Any) -> None:
+    for url in ("/api/v1/me", "/api/v1/cases", "/api/v1/customers/c01", "/api/v1/voc/nps"):
+        answer = anonymous.get(url)
+        assert answer.status_code == 401
+        assert answer.json()["ok"] is False
+        assert answer.json()["status"] == 401
+    assert anonymous.get("/api/v1/me", headers={"Authorization": "Basic abc"}).status_code == 401
+    assert anonymous.get("/api/docs").status_code == 200
+    assert "/api/v1/cases" in anonymous.get("/api/openapi.json").json()["paths"]
+
+
+def test_only_admins_read_the_audit_log_and_the_users(client_for: Any) -> None:
+    for name in ("ana", "mgr1"):
+        client = client_for(name)
+        for url in ("/api/v1/audit", "/api/v1/users"):
+            answer = client.get(url)
+            assert answer.status_code == 403
+            assert "needs the role admin" in answer.json()["error"]
+    boss = client_for("boss")
+    entries = boss.get("/api/v1/audit", params={"limit": 5}).json()
+    assert entries[0]["action"] == "login"
+    assert entries[0]["actor"] == "boss"
+    users = {u["name"]: u for u in boss.get("/api/v1/users").json()}
+    assert users["mgr2"]["stores"] == ["S2"]
+    assert users["ana"]["role"] == "analyst"
