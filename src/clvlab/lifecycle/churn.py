@@ -120,10 +120,17 @@ class ChurnModel:
 
     Examples
     --------
-    >>> model = clvlab.ChurnModel().fit(X, y)                        # doctest: +SKIP
-    >>> p = model.predict_proba(X_new)[:, 1]                         # doctest: +SKIP
-    >>> model = clvlab.ChurnModel().fit_workspace(ws, as_of="1998-06-30")  # doctest: +SKIP
-    >>> scored = model.score(ws, as_of="1998-06-30")                 # doctest: +SKIP
+    Any feature frame and 0/1 label (on a workspace: ``fit_workspace(ws, as_of=...)``, then
+    ``score(ws, as_of=...)``):
+
+    >>> import numpy as np, pandas as pd, clvlab
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"days_since_last": rng.uniform(0, 300, 1000)})
+    >>> y = (X["days_since_last"] + rng.normal(0, 40, 1000) > 150).astype(int)
+    >>> model = clvlab.ChurnModel().fit(X, y)
+    >>> p = model.predict_proba(pd.DataFrame({"days_since_last": [10.0, 290.0]}))[:, 1]
+    >>> bool(p[0] < 0.2 < 0.8 < p[1])
+    True
     """
 
     def __init__(self, *, window: int | None = None, voc: bool = True, thresholds: Any = None,
