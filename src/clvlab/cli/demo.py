@@ -108,6 +108,7 @@ def demo(
         f"      clvlab voc text -w {workspace} --by touchpoint\n"
         f"      clvlab experiment analyze {d.experiment_id} -w {workspace}\n"
         f"      clvlab cases list --app-store {get_settings().app_store_url(workspace)} --owner O01\n"
+        f"      clvlab serve -w {workspace} --dev      (the REST API and pages on http://127.0.0.1:8000)\n"
         f"      clvlab fit bgnbd -w {workspace} --freq W      (and clvlab --help)")
     )
 
