@@ -40,6 +40,7 @@ class State(StrEnum):
     in_progress = "in_progress"
     resolved = "resolved"
     closed = "closed"
+    held_out = "held_out"  # the closed-loop holdout: on record, uncontacted
 
 
 def _store(url: str | None) -> Any:
