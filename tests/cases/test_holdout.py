@@ -166,3 +166,27 @@ def test_recovery_cli_reports_the_closed_loop(tmp_path: Path) -> None:
     assert loop["held_out"] > 0
     assert [e["metric"] for e in loop["effects"]] == ["repurchase within 90 days", "NPS change (next answer - score)",
                                                        "CLV"]
+
+
+def test_alerts_cli_holds_out_and_lists_the_holdout(tmp_path: Path) -> None:
+    """Through the CLI: a rules file with a holdout; held-out cases are listed apart and cannot be worked."""
+    from clvlab.cli.app import app
+
+    path, _ = _shop(tmp_path / "shop.duckdb", n=200, effect={"repurchase": 0.0, "nps": 0.0, "clv": 0.0}, seed=1)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {name: nps_detractor, metric: nps, max_score: 6, holdout: 0.3}\n"
+                     "holdout_salt: test-salt\n", encoding="utf-8")
+    store = ["--app-store", f"sqlite:///{tmp_path / 'app.sqlite'}"]
+    runner = CliRunner()
+    res = runner.invoke(app, ["--json", "alerts", "run", "-w", str(path), "--rules", str(rules), "--no-notify", *store])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    expected = int(held_out([f"r{i:05d}" for i in range(200)], 0.3, "test-salt").sum())
+    assert out["held_out"] == expected
+    assert len(out["opened"]) == 200 - expected
+    listed = json.loads(runner.invoke(app, ["--json", "cases", "list", "--state", "held_out", *store]).output)
+    assert len(listed) == expected
+    assert {c["owner_id"] for c in listed} == {None}
+    start = runner.invoke(app, ["cases", "start", str(listed[0]["id"]), *store])
+    assert start.exit_code != 0
+    assert "closed-loop holdout" in start.output

@@ -326,7 +326,8 @@ def alerts_run(
     if state.json:
         emit_json({"responses": report.responses, "matched": report.matched, "by_rule": report.by_rule,
                    "opened": report.opened.opened, "already_open": report.opened.already_open,
-                   "unassigned": report.opened.unassigned, "assigned": report.opened.assigned})
+                   "unassigned": report.opened.unassigned, "assigned": report.opened.assigned,
+                   "held_out": report.opened.held_out})
     else:
         console.print(str(report), highlight=False)
 
