@@ -84,6 +84,13 @@ _EXPORTS: dict[str, str] = {
     "list_experiments": "clvlab.experiments",
     "stop_experiment": "clvlab.experiments",
     "global_holdout": "clvlab.experiments",
+    # next best action, promoters and tiers
+    "next_best_actions": "clvlab.actions",
+    "assign_action": "clvlab.actions",
+    "ActionRules": "clvlab.actions",
+    "promoter_list": "clvlab.actions",
+    "loyalty_tiers": "clvlab.actions",
+    "tier_transitions": "clvlab.actions",
     # server
     "create_app": "clvlab.server",
     "Accounts": "clvlab.server.auth.accounts",
@@ -102,7 +109,8 @@ _EXPORTS: dict[str, str] = {
     "write_report": "clvlab.report",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
-               "derived", "pipeline", "stats", "lifecycle", "report", "experiments", "server"}
+               "derived", "pipeline", "stats", "lifecycle", "report", "experiments", "server",
+               "actions"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -123,6 +131,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
+    from clvlab.actions import (
+        ActionRules,
+        assign_action,
+        loyalty_tiers,
+        next_best_actions,
+        promoter_list,
+        tier_transitions,
+    )
     from clvlab.data.load import LoadReport
     from clvlab.data.snapshot import publish_snapshot
     from clvlab.data.workspace import Workspace, connect

@@ -95,6 +95,9 @@ def run_alerts(
     for reasons in matched["reasons"]:
         for name in str(reasons).split(","):
             by_rule[name] = by_rule.get(name, 0) + 1
+    from clvlab.cases.holdout import held_out
+
+    matched["held_out"] = held_out(matched["response_id"], matched.get("holdout", 0.0), config.holdout_salt)
     service = CaseService(store, policy=config.policy, notifiers=notifiers, timezone=workspace.timezone)
     opened = service.open_cases(matched, clv=read_clv(workspace), actor=actor)
     return AlertsReport(responses=len(feedback), matched=len(matched), by_rule=by_rule, opened=opened)

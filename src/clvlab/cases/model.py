@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from clvlab.errors import ClvlabError
 from clvlab.store import Case, CaseEvent, Resurvey
 
-STATES = ("open", "in_progress", "resolved", "closed")
+STATES = ("open", "in_progress", "resolved", "closed", "held_out")  # held_out: the closed-loop holdout
 #: action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "start": (frozenset({"open"}), "in_progress"),
@@ -25,7 +25,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "reopen": (frozenset({"resolved", "closed"}), "open"),
 }
 NEXT_STEP = {"open": "start (or resolve with a root cause)", "in_progress": "resolve",
-             "resolved": "close (or reopen)", "closed": "reopen"}
+             "resolved": "close (or reopen)", "closed": "reopen",
+             "held_out": "none: kept uncontacted as the closed-loop holdout (clvlab cases recovery)"}
 
 
 class CaseError(ClvlabError):
@@ -109,11 +110,14 @@ class OpenReport:
     already_open: int
     unassigned: int
     assigned: int = 0
+    held_out: int = 0
 
     def __str__(self) -> str:
         extra = f", {self.unassigned} without an owner" if self.unassigned else ""
         earlier = f"; {self.assigned} earlier cases given their owner" if self.assigned else ""
-        return f"{len(self.opened)} cases opened, {self.already_open} responses already had a case{extra}{earlier}"
+        held = f"; {self.held_out} held out uncontacted (closed-loop holdout)" if self.held_out else ""
+        return (f"{len(self.opened)} cases opened, {self.already_open} responses already had a case"
+                f"{extra}{earlier}{held}")
 
 
 def case_record(case: Case) -> dict[str, Any]:

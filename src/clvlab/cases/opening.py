@@ -46,7 +46,7 @@ def open_cases(session: Session, alerts: pd.DataFrame, *, policy: CasePolicy, cl
     records = [_record(r, clv, cuts, policy, owner_of, now, timezone) for r in rows
                if str(r["response_id"]) not in existing]
     opened: list[int] = []
-    unassigned = 0
+    unassigned = held = 0
     if records:
         dialect = session.get_bind().dialect.name
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Case)
@@ -55,15 +55,21 @@ def open_cases(session: Session, alerts: pd.DataFrame, *, policy: CasePolicy, cl
         by_rid = {rec["response_id"]: rec for rec in records}
         for rid, cid in sorted(new.items(), key=lambda kv: kv[1]):
             rec = by_rid[rid]
+            if rec["state"] == "held_out":
+                session.add(CaseEvent(case_id=cid, at=now, actor=actor, action="hold out", from_state=None,
+                                      to_state="held_out", note=f"reasons: {rec['reasons']}; kept uncontacted "
+                                      "(closed-loop holdout)"))
+                held += 1
+                continue
             note = f"reasons: {rec['reasons']}; priority {rec['priority']}; owner {rec['owner_id']}"
             session.add(CaseEvent(case_id=cid, at=now, actor=actor, action="open",
                                   from_state=None, to_state="open", note=note))
             notify_owner(session, cid, rec, rec["owner_id"], "new case", now)
             unassigned += rec["owner_id"] is None
-        opened = sorted(new.values())
+        opened = sorted(cid for rid, cid in new.items() if by_rid[rid]["state"] != "held_out")
     assigned = assign_unowned(session, actor=actor, now=now)
-    return OpenReport(opened=opened, already_open=len(rows) - len(opened), unassigned=unassigned,
-                      assigned=assigned)
+    return OpenReport(opened=opened, already_open=len(rows) - len(opened) - held, unassigned=unassigned,
+                      assigned=assigned, held_out=held)
 
 
 def assign_unowned(session: Session, *, actor: str, now: datetime) -> int:
@@ -74,7 +80,7 @@ def assign_unowned(session: Session, *, actor: str, now: datetime) -> int:
     """
     owner_of = owner_lookup(session)
     done = 0
-    query = select(Case).where(Case.owner_id.is_(None), Case.state != "closed").order_by(Case.id)
+    query = select(Case).where(Case.owner_id.is_(None), Case.state.not_in(("closed", "held_out"))).order_by(Case.id)
     for case in session.scalars(query.with_for_update()):
         owner = owner_of(case.store_id, case.product_id)
         if owner is None:
@@ -93,6 +99,7 @@ def _record(r: dict[Any, Any], clv: pd.Series, cuts: Any, policy: CasePolicy, ow
     cust = None if cust is None else str(cust)
     value = clean(clv.get(cust)) if cust is not None else None
     priority = policy.priority_for(value, cuts)
+    held = bool(clean(r.get("held_out")))
     store_id, product_id = clean(r.get("store_id")), clean(r.get("product_id"))
     return {
         "response_id": str(r["response_id"]), "customer_id": cust,
@@ -101,7 +108,8 @@ def _record(r: dict[Any, Any], clv: pd.Series, cuts: Any, policy: CasePolicy, ow
         "metric": clean(r.get("metric")), "score": clean(r.get("score")),
         "comment": clean(r.get("comment")), "reasons": str(clean(r.get("reasons")) or ""),
         "responded_at": to_utc(r.get("responded_at"), timezone),
-        "clv": value, "priority": priority, "owner_id": owner_of(store_id, product_id), "state": "open",
+        "clv": value, "priority": priority, "owner_id": None if held else owner_of(store_id, product_id),
+        "state": "held_out" if held else "open",
         "opened_at": now, "due_at": policy.due(priority, now), "updated_at": now,
     }
 

@@ -10,6 +10,11 @@
   row per detractor response comes into Python).  Responses whose window runs past the last
   transaction are left out (their outcome is not known yet).
 
+* **closed-loop holdout**: when an alert rule holds out a share of new detractors, the effect of
+  contacting a detractor (contacted vs held out) on repurchase, NPS change and CLV, with 95 %
+  intervals and the ROI (:mod:`clvlab.cases.holdout`). Held-out cases are left out of every
+  figure above: nobody was meant to contact them.
+
 A detractor case is one opened from an NPS response of 0-6; ``detractors_only=False`` reports on
 every case.
 """
@@ -23,6 +28,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
+from clvlab.cases.holdout import ClosedLoopEffect, closed_loop_effect
 from clvlab.store import AppStore, Case, Resurvey, utcnow
 
 
@@ -43,11 +49,13 @@ class RecoveryReport:
     mean_score_change: float | None
     window_days: int
     repurchase: pd.DataFrame | None = field(default=None, compare=False)
+    closed_loop: ClosedLoopEffect | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; ``repurchase`` as a list of rows."""
-        out = {k: v for k, v in self.__dict__.items() if k != "repurchase"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("repurchase", "closed_loop")}
         out["repurchase"] = None if self.repurchase is None else self.repurchase.to_dict("records")
+        out["closed_loop"] = None if self.closed_loop is None else self.closed_loop.to_dict()
         return out
 
     def __str__(self) -> str:
@@ -71,6 +79,8 @@ class RecoveryReport:
             for row in self.repurchase.to_dict("records"):
                 lines.append(f"repurchase within {self.window_days} days, {row['group']}: "
                              f"{row['repurchased']}/{row['n']} ({pct(row['rate'])})")
+        if self.closed_loop is not None:
+            lines.extend(self.closed_loop.lines())
         return "\n".join(lines)
 
 
@@ -107,17 +117,19 @@ def recovery_report(
     with store.session() as session:
         rows = session.execute(select(
             Case.id, Case.response_id, Case.metric, Case.score, Case.opened_at, Case.due_at,
-            Case.first_contact_at, Case.resolved_at, Case.closed_at)).all()
+            Case.first_contact_at, Case.resolved_at, Case.closed_at, Case.state, Case.customer_id)).all()
         surveys = session.execute(select(Resurvey.case_id, Resurvey.score, Resurvey.answered_at)
                                   .where(Resurvey.answered_at.is_not(None))).all()
     columns = ["id", "response_id", "metric", "score", "opened_at", "due_at", "first_contact_at",
-               "resolved_at", "closed_at"]
+               "resolved_at", "closed_at", "state", "customer_id"]
     cases = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     for col in ("opened_at", "due_at", "first_contact_at", "resolved_at", "closed_at"):
         cases[col] = pd.to_datetime(cases[col], utc=True)
     if detractors_only:
         is_nps = cases["metric"].astype("string").str.lower().eq("nps").fillna(False)
         cases = cases[is_nps & pd.to_numeric(cases["score"]).le(6).fillna(False)]
+    loop = closed_loop_effect(cases, workspace, window_days=window_days) if detractors_only else None
+    cases = cases[cases["state"] != "held_out"]  # the holdout is nobody's work: no SLA, no contact
     contacted = cases["first_contact_at"].notna()
     met = contacted & (cases["first_contact_at"] <= cases["due_at"])
     decided = contacted | (cases["due_at"] < pd.Timestamp(now))
@@ -143,6 +155,7 @@ def recovery_report(
         mean_score_change=float((pairs["resurvey_score"] - pairs["score"]).mean()) if len(pairs) else None,
         window_days=window_days,
         repurchase=repurchase,
+        closed_loop=loop,
     )
 
 
@@ -152,6 +165,19 @@ def repurchase_rates(workspace: Any, closed_response_ids: set[str], *, window_da
     Returns a frame with ``group`` (``closed case`` / ``no closed case``), ``n``, ``repurchased``
     and ``rate``.  The join runs in the workspace's engine (DuckDB, PostgreSQL, ...).
     """
+    frame = repurchase_flags(workspace, window_days=window_days)
+    frame["group"] = frame["response_id"].astype(str).isin(closed_response_ids).map(
+        {True: "closed case", False: "no closed case"})
+    out = (frame.groupby("group")["repurchased"].agg(n="size", repurchased="sum")
+           .reindex(["closed case", "no closed case"], fill_value=0).reset_index())
+    out["n"] = out["n"].astype(int)
+    out["repurchased"] = out["repurchased"].astype(int)
+    out["rate"] = [r / n if n else None for r, n in zip(out["repurchased"], out["n"], strict=True)]
+    return out
+
+
+def repurchase_flags(workspace: Any, *, window_days: int = 90) -> pd.DataFrame:
+    """Per NPS detractor response whose window is complete: ``response_id`` and ``repurchased`` (0/1)."""
     import ibis
 
     fb = workspace.table("feedback")
@@ -171,11 +197,5 @@ def repurchase_rates(workspace: Any, closed_response_ids: set[str], *, window_da
     flags = det.left_join(bought, det.response_id == bought.response_id).select(
         det.response_id, repurchased=bought.repurchased.fill_null(0))
     frame = flags.execute()
-    frame["group"] = frame["response_id"].astype(str).isin(closed_response_ids).map(
-        {True: "closed case", False: "no closed case"})
-    out = (frame.groupby("group")["repurchased"].agg(n="size", repurchased="sum")
-           .reindex(["closed case", "no closed case"], fill_value=0).reset_index())
-    out["n"] = out["n"].astype(int)
-    out["repurchased"] = out["repurchased"].astype(int)
-    out["rate"] = [r / n if n else None for r, n in zip(out["repurchased"], out["n"], strict=True)]
-    return out
+    frame["response_id"] = frame["response_id"].astype(str)
+    return frame

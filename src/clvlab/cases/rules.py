@@ -15,6 +15,14 @@ file::
     default_priority: P3 # below every threshold, or CLV unknown
     sla_hours: {P1: 24, P2: 48, P3: 72}
     due_soon_share: 0.25 # 'due soon' when less than this share of the SLA window is left
+
+The closed-loop holdout: a rule with ``holdout: 0.1`` keeps 10 % of the new responses it matches
+uncontacted (recorded as ``held_out`` cases with no owner; :mod:`clvlab.cases.holdout`), chosen by
+hashing the response id with ``holdout_salt`` (a top-level key; default ``clvlab-closed-loop``)::
+
+    rules:
+      - {name: nps_detractor, metric: nps, max_score: 6, holdout: 0.1}
+    holdout_salt: shop-2026
 """
 
 from __future__ import annotations
@@ -61,6 +69,7 @@ class Rule:
     min_score: float | None = None
     sentiment: str | None = None
     intents: tuple[str, ...] = ()
+    holdout: float = 0.0  #: share of matched responses kept uncontacted (the closed-loop holdout)
 
     @property
     def needs_text(self) -> bool:
@@ -164,6 +173,7 @@ class AlertConfig:
 
     rules: tuple[Rule, ...] = DEFAULT_RULES
     policy: CasePolicy = field(default_factory=CasePolicy)
+    holdout_salt: str = "clvlab-closed-loop"
 
 
 def load_alert_config(source: str | Path | Mapping[str, Any] | None = None) -> AlertConfig:
@@ -188,10 +198,11 @@ def load_alert_config(source: str | Path | Mapping[str, Any] | None = None) -> A
         sla_hours={str(k): float(v) for k, v in (data.get("sla_hours") or base.sla_hours).items()},
         due_soon_share=float(data.get("due_soon_share", base.due_soon_share)),
     )
-    return AlertConfig(rules=rules, policy=policy)
+    return AlertConfig(rules=rules, policy=policy,
+                       holdout_salt=str(data.get("holdout_salt", AlertConfig.holdout_salt)))
 
 
-_RULE_KEYS = {"name", "metric", "max_score", "min_score", "sentiment", "intents"}
+_RULE_KEYS = {"name", "metric", "max_score", "min_score", "sentiment", "intents", "holdout"}
 
 
 def _rule(raw: Any, index: int, where: str) -> Rule:
@@ -211,11 +222,19 @@ def _rule(raw: Any, index: int, where: str) -> Rule:
         min_score=None if raw.get("min_score") is None else float(raw["min_score"]),
         sentiment=raw.get("sentiment"),
         intents=(intents,) if isinstance(intents, str) else tuple(str(i) for i in intents),
+        holdout=_holdout_share(raw.get("holdout", 0.0), index, str(raw["name"]), where),
     )
     if rule.metric is None and not rule.needs_text:
         msg = f"{where}: rule {index} ('{rule.name}') has no condition; give a metric or a sentiment/intents"
         raise DataValidationError(msg)
     return rule
+
+
+def _holdout_share(value: Any, index: int, name: str, where: str) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1:
+        return float(value)
+    msg = f"{where}: rule {index} ('{name}'): holdout must be a share in [0, 1), e.g. 0.1. Got {value!r} instead."
+    raise DataValidationError(msg)
 
 
 def add_text_signals(frame: pd.DataFrame) -> pd.DataFrame:
@@ -262,7 +281,8 @@ def add_text_signals(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def evaluate_rules(frame: pd.DataFrame, rules: Sequence[Rule] = DEFAULT_RULES) -> pd.DataFrame:
-    """Rows of ``frame`` that match at least one rule, with a ``reasons`` column (rule names).
+    """Rows of ``frame`` that match at least one rule, with a ``reasons`` column (rule names)
+    and ``holdout``, the largest holdout share of the rules the row matches.
 
     ``frame`` is feedback in the canonical columns (``response_id``, ``metric``, ``score``, ...);
     text rules need ``sentiment_label`` and ``intents`` (see :func:`add_text_signals`).
@@ -276,10 +296,13 @@ def evaluate_rules(frame: pd.DataFrame, rules: Sequence[Rule] = DEFAULT_RULES) -
         msg = "cannot evaluate the alert rules"
         raise DataValidationError(msg, issues)
     names: list[list[str]] = [[] for _ in range(len(frame))]
+    share = np.zeros(len(frame))
     for rule in rules:
         for pos in np.flatnonzero(rule.mask(frame).to_numpy()):
             names[pos].append(rule.name)
+            share[pos] = max(share[pos], rule.holdout)
     hit = np.array([bool(n) for n in names], dtype=bool)
     out = frame.loc[hit].copy()
     out["reasons"] = [",".join(n) for n in names if n]
+    out["holdout"] = share[hit]
     return out

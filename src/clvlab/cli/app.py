@@ -9,6 +9,7 @@ import typer
 from clvlab import __version__
 from clvlab.cli import (
     access_cmds,
+    actions_cmds,
     cases_cmds,
     churn_cmds,
     data_cmds,
@@ -81,3 +82,5 @@ app.add_typer(access_cmds.db_app, name="db")
 app.add_typer(access_cmds.users_app, name="users")
 app.add_typer(access_cmds.tokens_app, name="tokens")
 app.command("serve")(serve_cmd.serve)
+app.command("actions")(actions_cmds.actions)
+app.command("promoters")(actions_cmds.promoters)

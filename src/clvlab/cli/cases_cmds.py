@@ -40,6 +40,7 @@ class State(StrEnum):
     in_progress = "in_progress"
     resolved = "resolved"
     closed = "closed"
+    held_out = "held_out"  # the closed-loop holdout: on record, uncontacted
 
 
 def _store(url: str | None) -> Any:
@@ -325,7 +326,8 @@ def alerts_run(
     if state.json:
         emit_json({"responses": report.responses, "matched": report.matched, "by_rule": report.by_rule,
                    "opened": report.opened.opened, "already_open": report.opened.already_open,
-                   "unassigned": report.opened.unassigned, "assigned": report.opened.assigned})
+                   "unassigned": report.opened.unassigned, "assigned": report.opened.assigned,
+                   "held_out": report.opened.held_out})
     else:
         console.print(str(report), highlight=False)
 
