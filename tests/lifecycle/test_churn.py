@@ -252,3 +252,19 @@ def test_voc_false_drops_the_voice_features() -> None:
     assert ChurnModel(voc=False).fit(X, y).features_ == ["n"]
     assert ChurnModel().fit(X, y).features_ == ["n", "nps_latest"]
     assert set(VOC) <= set(FEATURES)
+
+
+def test_a_large_training_set_is_sampled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond MAX_TRAIN_ROWS the fit learns from a seeded random sample: bounded time and memory."""
+    from clvlab.lifecycle import churn
+
+    monkeypatch.setattr(churn, "MAX_TRAIN_ROWS", 2_000)
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"days_since_last": rng.uniform(0, 300, 5_000)})
+    y = (X["days_since_last"] + rng.normal(0, 40, 5_000) > 150).astype(int)
+    first = clvlab.ChurnModel().fit(X, y)
+    assert first.train_rows_ == 2_000
+    again = clvlab.ChurnModel().fit(X, y)
+    probe = pd.DataFrame({"days_since_last": [20.0, 150.0, 280.0]})
+    np.testing.assert_array_equal(first.predict_proba(probe), again.predict_proba(probe))  # seeded
+    assert clvlab.ChurnModel().fit(X.iloc[:1_500], y.iloc[:1_500]).train_rows_ == 1_500
