@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 import pytest
-
 from tests.server.conftest import PASSWORD
 
 PAGES = ("/overview", "/customers", "/cases", "/voc", "/lifecycle", "/customers/c03")
@@ -41,7 +40,8 @@ def test_login_form_logout_and_redirects(anonymous: Any) -> None:
     page = anonymous.get("/overview")
     assert page.status_code == 200
     assert 'data-user="mgr1"' in page.text
-    assert "store manager" in page.text and "S1" in page.text
+    assert "store manager" in page.text
+    assert "S1" in page.text
     no_token = anonymous.post("/logout", data={}, follow_redirects=False)
     assert no_token.status_code == 403
     out = anonymous.post("/logout", data={"csrf_token": _csrf(anonymous)}, follow_redirects=False)
@@ -80,7 +80,7 @@ def test_store_manager_sees_only_their_store_everywhere(client_for: Any) -> None
     boss, mgr = client_for("boss"), client_for("mgr1")
     s2_cases = [r["case"] for r in _rows(boss.get("/cases", params={"csv": "cases", "store": "S2"}))]
     assert s2_cases
-    for path in ("/customers/c15", f"/customers/c15?csv=feedback-1", "/customers/nobody"):
+    for path in ("/customers/c15", "/customers/c15?csv=feedback-1", "/customers/nobody"):
         answer = mgr.get(path)
         assert answer.status_code == 404, path
         assert "text/html" in answer.headers["content-type"]
@@ -137,6 +137,7 @@ def test_chinese_pages(client_for: Any, path: str) -> None:
     answer = ana.get(path, params={"lang": "zh"})
     assert answer.status_code == 200
     assert '<html lang="zh-CN">' in answer.text
-    assert "总览" in answer.text and "退出" in answer.text
+    assert "总览" in answer.text
+    assert "退出" in answer.text
     assert ana.cookies.get("clvlab_lang") == "zh"
     assert '<html lang="zh-CN">' in ana.get(path).text  # the cookie keeps the choice

@@ -91,12 +91,29 @@ def _row(p: PageCtx, ws: Any, name: str, customer_id: str) -> dict[str, Any]:
     return {} if frame.empty else frame.iloc[0].to_dict()
 
 
+#: labels of the fields a customer's page shows (others by their column name)
+FIELD_LABELS = {"store_id": "store", "clv": "clv_axis", "p_alive": "p_alive", "segment": "segment", "stage": "stage",
+                "health": "health_score", "band": "band", "churn_probability": "p_churn"}
+
+
+def _value(p: PageCtx, name: str, value: Any) -> str:
+    if isinstance(value, pd.Timestamp):
+        return str(value.date()) if value == value.normalize() else str(value)[:16]
+    if name == "churn_probability":
+        return num(100 * float(value), ".1f")
+    if isinstance(value, float):
+        return num(value, ",.2f" if abs(value) >= 1 else ".3f")
+    if name in ("stage", "band"):
+        return p.t.get(f"{name}_{value}", str(value))
+    return str(value)
+
+
 def _facts(p: PageCtx, key: str, title: str, row: dict[str, Any], fields: tuple[str, ...]) -> Section:
     section = Section(key, title)
-    rows = [[f, str(row[f]) if not isinstance(row[f], float) else num(row[f], ",.3f")]
+    rows = [[p.t[FIELD_LABELS[f]] if f in FIELD_LABELS else f, _value(p, f, row[f])]
             for f in fields if f in row and row[f] is not None and not (isinstance(row[f], float) and pd.isna(row[f]))]
     if rows:
-        section.tables.append(Table(title, [p.t["field"], p.t["value"]], rows, [False, True]))
+        section.tables.append(Table(title, [p.t["field"], p.t["value"]], rows, [False, False]))
     else:
         section.note = p.t["no_rows"]
     return section
@@ -111,9 +128,9 @@ def timeline(p: PageCtx, ws: Any, customer_id: str, ctx: Context) -> Section:
     tx = p.scope.table(ws, "transactions")
     tx = tx.filter(tx.customer_id.cast("string") == customer_id)
     amount = "amount" if "amount" in tx.columns else None
-    day = tx.ordered_at.date()
+    tx = tx.mutate(day=tx.ordered_at.date())
     aggs = {"orders": tx.count(), **({"amount": tx[amount].sum()} if amount else {})}
-    frame = tx.mutate(day=day).group_by("day").aggregate(**aggs).order_by("day").execute()
+    frame = tx.group_by("day").aggregate(**aggs).order_by("day").execute()
     days = [str(pd.Timestamp(d).date()) for d in frame["day"]]
     values: list[float | None] = [round(float(v), 2) for v in frame["amount" if amount else "orders"]]
     title = t["timeline_chart"]
@@ -169,7 +186,13 @@ def customer(p: PageCtx, reader: Reader, customer_id: Annotated[str, Path(patter
         ctx = Context(ws, t)
         scores = _row(p, ws, "scores", customer_id)
         facts = {**_row(p, ws, "stages", customer_id), **_row(p, ws, "health", customer_id)}
+        head = Section("summary", t["summary"])
+        head.tiles += [(_value(p, "clv", scores["clv"]) if "clv" in scores else "–", t["clv_axis"]),
+                       (_value(p, "stage", facts["stage"]) if "stage" in facts else "–", t["stage"]),
+                       (_value(p, "health", facts["health"]) if "health" in facts else "–",
+                        t["health_score"] + (f" ({_value(p, 'band', facts['band'])})" if "band" in facts else ""))]
         sections = [
+            head,
             _facts(p, "scores", t["scores"], scores, ("store_id", "clv", "clv_lower", "clv_upper", "p_alive",
                                                       "expected_purchases", "expected_spend", "segment", "as_of")),
             _facts(p, "stage", t["stage_health"], facts, ("stage", "n_purchases", "first_purchase", "last_purchase",
