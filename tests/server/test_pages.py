@@ -141,3 +141,24 @@ def test_chinese_pages(client_for: Any, path: str) -> None:
     assert "退出" in answer.text
     assert ana.cookies.get("clvlab_lang") == "zh"
     assert '<html lang="zh-CN">' in ana.get(path).text  # the cookie keeps the choice
+
+
+def test_inbox_colours_cases_by_sla(client_for: Any, store_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from clvlab.store import Case, open_app_store
+
+    now = datetime.now(UTC)
+    with open_app_store(store_url) as store, store.session() as s:
+        cases = list(s.scalars(select(Case).where(Case.store_id == "S1").order_by(Case.id)))
+        cases[0].opened_at, cases[0].due_at = now - timedelta(hours=30), now - timedelta(hours=2)  # overdue
+        cases[1].opened_at, cases[1].due_at = now - timedelta(hours=23), now + timedelta(hours=1)  # due soon
+        ids = [c.id for c in cases]
+    page = client_for("mgr1").get("/cases").text
+    classes = dict(re.findall(r'<tr id="case-(\d+)" class="sla-([a-z-]+)"', page))
+    assert classes[str(ids[0])] == "overdue"
+    assert classes[str(ids[1])] == "due-soon"
+    assert classes[str(ids[2])] == "ok"
+    assert page.index(f'id="case-{ids[0]}"') < page.index(f'id="case-{ids[1]}"') < page.index(f'id="case-{ids[2]}"')

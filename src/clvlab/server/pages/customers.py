@@ -108,15 +108,10 @@ def _value(p: PageCtx, name: str, value: Any) -> str:
     return str(value)
 
 
-def _facts(p: PageCtx, key: str, title: str, row: dict[str, Any], fields: tuple[str, ...]) -> Section:
-    section = Section(key, title)
+def _facts(p: PageCtx, title: str, row: dict[str, Any], fields: tuple[str, ...]) -> Table:
     rows = [[p.t[FIELD_LABELS[f]] if f in FIELD_LABELS else f, _value(p, f, row[f])]
             for f in fields if f in row and row[f] is not None and not (isinstance(row[f], float) and pd.isna(row[f]))]
-    if rows:
-        section.tables.append(Table(title, [p.t["field"], p.t["value"]], rows, [False, False]))
-    else:
-        section.note = p.t["no_rows"]
-    return section
+    return Table(title, [p.t["field"], p.t["value"]], rows, [False, False])
 
 
 def timeline(p: PageCtx, ws: Any, customer_id: str, ctx: Context) -> Section:
@@ -191,13 +186,12 @@ def customer(p: PageCtx, reader: Reader, customer_id: Annotated[str, Path(patter
                        (_value(p, "stage", facts["stage"]) if "stage" in facts else "–", t["stage"]),
                        (_value(p, "health", facts["health"]) if "health" in facts else "–",
                         t["health_score"] + (f" ({_value(p, 'band', facts['band'])})" if "band" in facts else ""))]
-        sections = [
-            head,
-            _facts(p, "scores", t["scores"], scores, ("store_id", "clv", "clv_lower", "clv_upper", "p_alive",
-                                                      "expected_purchases", "expected_spend", "segment", "as_of")),
-            _facts(p, "stage", t["stage_health"], facts, ("stage", "n_purchases", "first_purchase", "last_purchase",
-                                                          "days_since_last", "cadence_days", "health", "band",
-                                                          "churn_probability")),
-            timeline(p, ws, customer_id, ctx), feedback(p, ws, customer_id)]
+        head.tables += [
+            _facts(p, t["scores"], scores, ("store_id", "clv", "clv_lower", "clv_upper", "p_alive",
+                                            "expected_purchases", "expected_spend", "segment", "as_of")),
+            _facts(p, t["stage_health"], facts, ("stage", "n_purchases", "first_purchase", "last_purchase",
+                                                 "days_since_last", "cadence_days", "health", "band",
+                                                 "churn_probability"))]
+        sections = [head, timeline(p, ws, customer_id, ctx), feedback(p, ws, customer_id)]
     sections.append(cases(p, customer_id))
     return sections_page(p, f"customer-{customer_id}", t["customer_title"].format(id=customer_id), "", sections)
