@@ -24,6 +24,8 @@ router = APIRouter(include_in_schema=False)
 #: root causes offered in the resolve form (free text is accepted too)
 ROOT_CAUSES = ("delivery", "product", "staff", "price", "stock", "store", "app", "other")
 Opt = Annotated[Text | None, Query(max_length=64)]
+#: cases listed on the page, the most urgent first (the CSV has them all)
+SHOWN = 200
 
 
 def _owners(p: PageCtx) -> list[str]:
@@ -54,7 +56,7 @@ def inbox(p: PageCtx, owner: Opt = None, state: Opt = None, store: Opt = None) -
     if p.request.query_params.get("csv") == "cases":
         return csv_answer(p, "cases", table)
     return render(p, "cases.html.j2", title=t["cases_title"], intro=t["cases_intro"].format(who=p.who()),
-                  views=views, table=table, owners=_owners(p), states=["all", *STATES], root_causes=ROOT_CAUSES,
+                  views=views[:SHOWN], total=len(views), shown=min(SHOWN, len(views)), table=table, owners=_owners(p), states=["all", *STATES], root_causes=ROOT_CAUSES,
                   chosen={"owner": owner or "", "state": state or "", "store": store or ""},
                   done=p.request.query_params.get("done", ""))
 

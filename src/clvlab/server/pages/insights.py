@@ -50,7 +50,9 @@ def keywords(p: PageCtx, ws: Any) -> Section:
         return section
     fb = fb.filter(fb.comment.notnull() & (fb.comment.length() > 0))
     texts = fb.order_by(fb.responded_at.desc()).select("comment").limit(KEYWORD_COMMENTS).execute()["comment"]
-    words = word_frequency(texts.astype(str).tolist(), top=KEYWORDS) if len(texts) else pd.DataFrame()
+    words = word_frequency(texts.astype(str).tolist()) if len(texts) else pd.DataFrame()
+    if len(words):  # by the answers that hold the word
+        words = words.sort_values(["comments", "word"], ascending=[False, True]).head(KEYWORDS)
     if words.empty:
         section.note = t["no_feedback"]
         return section
@@ -79,11 +81,13 @@ def voc(p: PageCtx, reader: Reader) -> Response:
 
 
 def counts(p: PageCtx, ws: Any, name: str, column: str, order: tuple[str, ...], colours: dict[str, str],
-           title: str, label: str, mean: str | None = None) -> Chart:
+           title: str, label: str, mean: str | None = None) -> Chart | None:
     """Customers per value of ``column`` of a customer table, in the user's stores."""
     table = p.scope.table(ws, name)
     aggs = {"n": table.count(), **({"mean": table[mean].mean()} if mean else {})}
     frame = table.group_by(column).aggregate(**aggs).execute().set_index(column)
+    if frame.empty:
+        return None
     keys = [k for k in order if k in frame.index] + sorted(str(k) for k in frame.index if k not in order)
     names = [p.t.get(f"{'stage' if name == 'stages' else 'band'}_{k}", str(k)) for k in keys]
     sizes: list[float | None] = [int(frame.at[k, "n"]) for k in keys]
@@ -106,18 +110,17 @@ def lifecycle_section(p: PageCtx, ws: Any) -> Section:
 
     t = p.t
     section = Section("lifecycle", t["stages"])
-    if "stages" in ws.tables():
-        section.charts.append(counts(p, ws, "stages", "stage", tuple(STAGES), STAGE_COLOURS,
-                                     t["stage_sizes"].format(as_of=_as_of(ws, "stages")), t["stage"]))
-    if "health" in ws.tables():
-        section.charts.append(counts(p, ws, "health", "band", tuple(BANDS), BAND_COLOURS, t["health_bands"], t["band"],
-                                     mean="health"))
+    made = [counts(p, ws, "stages", "stage", tuple(STAGES), STAGE_COLOURS,
+                   t["stage_sizes"].format(as_of=_as_of(ws, "stages")), t["stage"]) if "stages" in ws.tables() else None,
+            counts(p, ws, "health", "band", tuple(BANDS), BAND_COLOURS, t["health_bands"], t["band"], mean="health")
+            if "health" in ws.tables() else None]
+    section.charts += [c for c in made if c is not None]
     frame = nps(p, ws, ("stage",)) if "stages" in ws.tables() else pd.DataFrame()
     if len(frame):
         names = [p.t.get(f"stage_{s}", str(s)) for s in frame["stage"]]
         section.charts.append(interval_chart(p, "chart-nps-stage", t["nps_chart"], frame, "stage", t["stage"], names))
     if not section.charts:
-        section.note = t["no_scores"]
+        section.note = t["no_customers_here"]
     return section
 
 

@@ -23,6 +23,8 @@ EN: dict[str, str] = {
     "at_risk": "Customers at risk", "at_risk_intro": "The customers with the most CLV at risk (P(churn) × CLV).",
     "open_cases": "Open cases", "open_cases_intro": "Cases open or in progress, the most urgent first.",
     "no_feedback": "No feedback in these stores yet.", "no_scores": "No scores yet: run `clvlab run`.",
+    "no_customers_here": "No scored customer is placed in these stores (a customer's store is customers.store_id, "
+                         "else the store_id of their transactions).",
     # customers
     "customers_title": "Customers", "search": "Customer id contains", "segment": "segment", "store": "store",
     "any": "any", "sort": "sort by", "filter": "Filter", "page_of": "page {page} of {pages} ({total} customers)",
@@ -39,6 +41,7 @@ EN: dict[str, str] = {
     "state_open": "open", "state_in_progress": "in progress", "state_resolved": "resolved", "state_closed": "closed",
     "sla_ok": "ok", "sla_due soon": "due soon", "sla_overdue": "overdue", "sla_met": "met", "sla_missed": "missed",
     "changed": "Case {id}: {action} done.",
+    "cases_shown": "The {shown} most urgent of {total} cases are listed: choose an owner or a state, or download the CSV for all.",
     # voc and lifecycle
     "voc": "Voice of the customer", "voc_intro": "NPS and CSAT by store and month, with 95% intervals.",
     "by_store": "{metric} by store with 95% interval", "by_month": "{metric} by month with 95% interval",
@@ -62,6 +65,7 @@ ZH: dict[str, str] = {
     "at_risk": "高风险客户", "at_risk_intro": "风险 CLV（流失概率 × CLV）最高的客户。",
     "open_cases": "未结工单", "open_cases_intro": "打开或处理中的工单，最紧急的在前。",
     "no_feedback": "这些门店尚无反馈。", "no_scores": "尚无评分：请运行 `clvlab run`。",
+    "no_customers_here": "这些门店没有已评分的客户（客户所属门店取自 customers.store_id，否则取其交易的 store_id）。",
     "customers_title": "客户", "search": "客户编号包含", "segment": "细分", "store": "门店", "any": "全部",
     "sort": "排序", "filter": "筛选", "page_of": "第 {page} / {pages} 页（共 {total} 位客户）",
     "previous": "上一页", "next": "下一页", "health_score": "健康度", "p_alive": "存活概率",
@@ -75,6 +79,7 @@ ZH: dict[str, str] = {
     "state_open": "打开", "state_in_progress": "处理中", "state_resolved": "已解决", "state_closed": "已关闭",
     "sla_ok": "正常", "sla_due soon": "即将到期", "sla_overdue": "已超期", "sla_met": "已达成", "sla_missed": "未达成",
     "changed": "工单 {id}：{action} 已完成。",
+    "cases_shown": "仅列出 {total} 个工单中最紧急的 {shown} 个：请选择负责人或状态，或下载 CSV 查看全部。",
     "voc": "客户之声", "voc_intro": "按门店和月份的 NPS 与 CSAT，含 95% 区间。",
     "by_store": "各门店 {metric} 及 95% 区间", "by_month": "各月 {metric} 及 95% 区间",
     "keywords": "高频关键词", "keyword": "关键词", "mentions": "回答数",

@@ -54,10 +54,15 @@ def interval_chart(p: PageCtx, chart_id: str, title: str, frame: pd.DataFrame, c
     t = p.t
     names = names or [str(v) for v in frame[column]]
     values, lower, upper = ([round(float(v), 1) for v in frame[c]] for c in ("value", "lower", "upper"))
-    rows = [[n + (" *" if small else ""), f"{int(k):,}", f"{v:+.1f}", f"{lo:+.1f} … {hi:+.1f}"]
+    sign = "+" if metric == "NPS" else ""
+    rows = [[n + (" *" if small else ""), f"{int(k):,}", f"{v:{sign}.1f}", f"{lo:{sign}.1f} … {hi:{sign}.1f}"]
             for n, small, k, v, lo, hi in zip(names, frame["small_sample"], frame["n"], values, lower, upper,
                                               strict=True)]
     option = charts.with_intervals(names, values, lower, upper, y_name=metric)
+    if len(names) > 8:  # many months: slanted names, values in the table and the tooltip only
+        option["xAxis"]["axisLabel"]["rotate"] = 40
+        option["grid"]["bottom"] = 80
+        option["series"][1]["label"]["show"] = False
     return Chart(chart_id, title, option, Table(title, [label, t["answers"], metric, t["interval"]], rows))
 
 
@@ -102,6 +107,9 @@ def at_risk(p: PageCtx, ws: Any, ctx: Context) -> Section:
         return section
     churn = p.scope.table(ws, "churn")
     top = churn.order_by([churn.clv_at_risk.desc(), churn.customer_id]).limit(TOP).execute()
+    if top.empty:
+        section.note = t["no_customers_here"]
+        return section
     reasons = [c for c in ("reason_1", "reason_2", "reason_3") if c in top.columns]
     rows = [[str(r["customer_id"]), str(r.get("store_id") or "–"), pct(100 * float(r["p_churn"])),
              ctx.money(r["clv"]), ctx.money(r["clv_at_risk"]),
@@ -153,7 +161,8 @@ def overview(p: PageCtx, reader: Reader) -> Response:
         if len(ctx.scores):
             sections.append(guarded("clv", t["clv"], clv, ctx))
         else:
-            sections.append(Section("clv", t["clv"], note=t["no_scores"]))
+            sections.append(Section("clv", t["clv"], note=t["no_scores" if "scores" not in ws.tables()
+                                                            else "no_customers_here"]))
         sections += [guarded("nps_trend", t["nps_trend"], trend, p, ws),
                      guarded("at_risk", t["at_risk"], at_risk, p, ws, ctx), cases_section(p)]
     return sections_page(p, "overview", t["overview"], "", sections)
