@@ -162,3 +162,15 @@ def test_inbox_colours_cases_by_sla(client_for: Any, store_url: str) -> None:
     assert classes[str(ids[1])] == "due-soon"
     assert classes[str(ids[2])] == "ok"
     assert page.index(f'id="case-{ids[0]}"') < page.index(f'id="case-{ids[1]}"') < page.index(f'id="case-{ids[2]}"')
+
+
+def test_customer_search_filter_and_sort(client_for: Any) -> None:
+    mgr = client_for("mgr1")
+    found = _rows(mgr.get("/customers", params={"q": "c0", "stage": "active", "sort": "customer", "csv": "customers"}))
+    assert [r["customer"] for r in found] == [f"c0{i}" for i in range(1, 10)]
+    assert _rows(mgr.get("/customers", params={"stage": "churned", "csv": "customers"})) == []
+    page = mgr.get("/customers", params={"sort": "clv"}).text
+    assert re.findall(r'href="/customers/(c\d+)"', page)[:3] == ["c10", "c09", "c08"]
+    assert "page 1 of 1 (10 customers)" in page
+    for sort in ("clv", "health", "customer", "p_alive"):
+        assert len(_rows(mgr.get("/customers", params={"sort": sort, "csv": "customers"}))) == 10, sort

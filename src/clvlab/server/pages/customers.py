@@ -64,7 +64,7 @@ def customers(p: PageCtx, reader: Reader, q: Opt = None, segment: Opt = None, st
             if value and name in table.columns:
                 table = table.filter(table[name] == value)
         key = table[column].desc() if descending else table[column].asc()
-        table = table.order_by([key, table.customer_id])
+        table = table.order_by([key] if column == "customer_id" else [key, table.customer_id])
         total = int(table.count().execute())
         csv = p.request.query_params.get("csv") == "customers"
         frame = table.execute() if csv else table.limit(PER_PAGE, offset=(page - 1) * PER_PAGE).execute()
