@@ -113,6 +113,7 @@ def render_report(workspace: Any, lang: str = "en", *, currency: str = "", app_s
         generated=t["generated"].format(now=now, version=clvlab.__version__,
                                         workspace=getattr(workspace, "url", "") or "–"),
         echarts=Markup(static.joinpath("echarts.min.js").read_text(encoding="utf-8")),
+        charts_js=Markup(static.joinpath("charts.js").read_text(encoding="utf-8")),
         echarts_version=ECHARTS_VERSION,
     )
     return Rendered(html, sections)

@@ -151,6 +151,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for name in ROUTERS:
         module: Any = importlib.import_module(f"clvlab.server.api.{name}")
         app.include_router(module.router, prefix="/api/v1")
+    from clvlab.server.pages import install
+
+    install(app)  # the pages (clvlab.server.pages.PAGES), their static files and HTML errors
     return app
 
 

@@ -116,13 +116,34 @@ class Scope:
         (every scored customer, ``store_id`` null when unplaced, for roles that see every store)."""
         from clvlab.derived import read_derived
 
-        scores = read_derived(ws, "scores", columns=("clv",), where="scores by store")
+        return self.by_customer(ws, read_derived(ws, "scores", columns=("clv",), where="scores by store"), stores=stores)
+
+    def by_customer(self, ws: Any, table: Any, *, stores: Iterable[str] | None = None) -> Any:
+        """A table keyed by ``customer_id`` (Ibis) with each customer's home ``store_id`` added,
+        narrowed to the user's stores (and to ``stores`` when asked, checked)."""
+        table = table.mutate(customer_id=table.customer_id.cast("string"))
+        if "store_id" in table.columns:
+            table = table.drop("store_id")
         try:
             places = self.customer_stores(ws)
         except NotFoundError:
-            return self._narrow(scores.mutate(store_id=ibis_null()), stores)
+            return self._narrow(table.mutate(store_id=ibis_null()), stores)
         home = places.group_by("customer_id").aggregate(store_id=places.store_id.min())
-        return self._narrow(scores.left_join(home, "customer_id").select(*scores.columns, home.store_id), stores)
+        return self._narrow(table.left_join(home, "customer_id").select(*table.columns, home.store_id), stores)
+
+    def table(self, ws: Any, name: str, *, stores: Iterable[str] | None = None) -> Any:
+        """Any workspace table the user may read, narrowed: by its own ``store_id``, else by its
+        customers' home stores (``store_id`` added); a table of neither (company-wide figures such as
+        ``cohorts`` or ``economics``) only for roles that see every store, else :class:`ForbiddenError`."""
+        t = ws.table(name)
+        if "store_id" in t.columns:
+            return self._narrow(t, stores)
+        if "customer_id" in t.columns:
+            return self.by_customer(ws, t, stores=stores)
+        if self._allowed(stores) is not None:
+            msg = f"'{self.user.name}' may not see the company-wide table '{name}'"
+            raise ForbiddenError(msg)
+        return t
 
     def require_customer(self, ws: Any, customer_id: str) -> None:
         """:class:`NotFoundError` (404) unless the customer is in the workspace and in the user's stores."""

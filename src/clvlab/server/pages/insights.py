@@ -1,0 +1,142 @@
+"""``/voc`` (NPS and CSAT by store and by month with intervals, top keywords) and ``/lifecycle``
+(stages, health bands and NPS by stage of the user's customers; for roles that see every store, the
+report's company-wide sections: cohorts, LTV:CAC, model diagnostics, holdout tracking)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from clvlab.report import charts
+from clvlab.report.charts import BAND_COLOURS, STAGE_COLOURS, Chart, Table
+from clvlab.report.context import Context, Section, num
+from clvlab.server.deps import Reader
+from clvlab.server.pages.common import PageCtx, guarded, sections_page
+from clvlab.server.pages.overview import interval_chart, nps
+
+router = APIRouter(include_in_schema=False)
+#: comments read for the keywords, and keywords shown
+KEYWORD_COMMENTS, KEYWORDS = 2000, 15
+
+
+def metric_section(p: PageCtx, ws: Any, metric: str) -> Section | None:
+    t, name = p.t, metric.upper()
+    by_store = nps(p, ws, ("store_id",), metric=metric)
+    if by_store.empty:
+        return None
+    section = Section(f"voc_{metric}", name)
+    section.charts.append(interval_chart(p, f"chart-{metric}-store", t["by_store"].format(metric=name), by_store,
+                                         "store_id", t["store"], metric=name))
+    by_month = nps(p, ws, ("month",), metric=metric)
+    months = [str(pd.Timestamp(m).strftime("%Y-%m")) for m in by_month["month"]]
+    section.charts.append(interval_chart(p, f"chart-{metric}-month", t["by_month"].format(metric=name), by_month,
+                                         "month", t["month"], months, metric=name))
+    if by_store["small_sample"].any() or by_month["small_sample"].any():
+        section.remarks.append("* " + t["small_sample"].format(min_n=by_store.attrs.get("min_n", 30)))
+    return section
+
+
+def keywords(p: PageCtx, ws: Any) -> Section:
+    from clvlab.text.keywords import word_frequency
+
+    t = p.t
+    section = Section("keywords", t["keywords"])
+    fb = p.scope.feedback(ws)
+    if "comment" not in fb.columns:
+        section.note = t["no_feedback"]
+        return section
+    fb = fb.filter(fb.comment.notnull() & (fb.comment.length() > 0))
+    texts = fb.order_by(fb.responded_at.desc()).select("comment").limit(KEYWORD_COMMENTS).execute()["comment"]
+    words = word_frequency(texts.astype(str).tolist()) if len(texts) else pd.DataFrame()
+    if len(words):  # by the answers that hold the word
+        words = words.sort_values(["comments", "word"], ascending=[False, True]).head(KEYWORDS)
+    if words.empty:
+        section.note = t["no_feedback"]
+        return section
+    names = words["word"].astype(str).tolist()
+    section.charts.append(Chart(
+        "chart-keywords", t["keywords"], charts.horizontal_bars(names, [int(c) for c in words["comments"]],
+                                                                x_name=t["mentions"]),
+        Table(t["keywords"], [t["keyword"], t["mentions"]], [[w, f"{int(c):,}"] for w, c in
+                                                             zip(names, words["comments"], strict=True)]),
+        height=max(280, 22 * len(names) + 80)))
+    section.charts[0].option["series"][0]["itemStyle"] = {"color": STAGE_COLOURS["growth"]}
+    return section
+
+
+@router.get("/voc")
+def voc(p: PageCtx, reader: Reader) -> Response:
+    """VoC metrics of the user's stores (``?csv=<table>``: one of its tables)."""
+    t = p.t
+    with reader.open() as ws:
+        if "feedback" not in ws.tables():
+            sections = [Section("voc_nps", "NPS", note=t["no_feedback"])]
+        else:
+            sections = [s for m in ("nps", "csat", "ces") if (s := metric_section(p, ws, m)) is not None]
+            sections.append(guarded("keywords", t["keywords"], keywords, p, ws))
+    return sections_page(p, "voc", t["voc"], t["voc_intro"], sections)
+
+
+def counts(p: PageCtx, ws: Any, name: str, column: str, order: tuple[str, ...], colours: dict[str, str],
+           title: str, label: str, mean: str | None = None) -> Chart | None:
+    """Customers per value of ``column`` of a customer table, in the user's stores."""
+    table = p.scope.table(ws, name)
+    aggs = {"n": table.count(), **({"mean": table[mean].mean()} if mean else {})}
+    frame = table.group_by(column).aggregate(**aggs).execute().set_index(column)
+    if frame.empty:
+        return None
+    keys = [k for k in order if k in frame.index] + sorted(str(k) for k in frame.index if k not in order)
+    names = [p.t.get(f"{'stage' if name == 'stages' else 'band'}_{k}", str(k)) for k in keys]
+    sizes: list[float | None] = [int(frame.at[k, "n"]) for k in keys]
+    rows = [[n, f"{s:,}", *([num(frame.at[k, "mean"], ".1f")] if mean else [])] for n, s, k in zip(names, sizes, keys,
+                                                                                                   strict=True)]
+    return Chart(f"chart-{name}", title, charts.bars(names, sizes, y_name=p.t["customers"],
+                                                     colours=[colours.get(k, "#7f7f7f") for k in keys],
+                                                     labels=[f"{s:,}" for s in sizes]),
+                 Table(title, [label, p.t["customers"], *([p.t["mean_health"]] if mean else [])], rows))
+
+
+def _as_of(ws: Any, name: str) -> str:
+    value = ws.table(name).as_of.max().execute() if "as_of" in ws.table(name).columns else None
+    return "–" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
+
+
+def lifecycle_section(p: PageCtx, ws: Any) -> Section:
+    from clvlab.lifecycle.health import BANDS
+    from clvlab.lifecycle.stages import STAGES
+
+    t = p.t
+    section = Section("lifecycle", t["stages"])
+    made = [counts(p, ws, "stages", "stage", tuple(STAGES), STAGE_COLOURS,
+                   t["stage_sizes"].format(as_of=_as_of(ws, "stages")), t["stage"]) if "stages" in ws.tables() else None,
+            counts(p, ws, "health", "band", tuple(BANDS), BAND_COLOURS, t["health_bands"], t["band"], mean="health")
+            if "health" in ws.tables() else None]
+    section.charts += [c for c in made if c is not None]
+    frame = nps(p, ws, ("stage",)) if "stages" in ws.tables() else pd.DataFrame()
+    if len(frame):
+        names = [p.t.get(f"stage_{s}", str(s)) for s in frame["stage"]]
+        section.charts.append(interval_chart(p, "chart-nps-stage", t["nps_chart"], frame, "stage", t["stage"], names))
+    if not section.charts:
+        section.note = t["no_customers_here"]
+    return section
+
+
+@router.get("/lifecycle")
+def lifecycle(p: PageCtx, reader: Reader) -> Response:
+    """Stages, health and NPS by stage of the user's customers; the company-wide report sections for
+    roles that see every store (``?csv=<table>``: one of its tables)."""
+    from clvlab.report.sections import cohorts, economics, model, tracking
+
+    t = p.t
+    with reader.open() as ws:
+        sections = [guarded("lifecycle", t["stages"], lifecycle_section, p, ws)]
+        if p.scope.stores is None:
+            ctx = Context(ws, t)
+            sections += [guarded(key, t[key], build, ctx) for key, build in
+                         (("cohorts", cohorts), ("economics", economics), ("model", model), ("tracking", tracking))]
+        else:
+            sections.append(Section("company", t["economics"], note=t["company_wide"]))
+    return sections_page(p, "lifecycle", t["lifecycle"], "", sections)

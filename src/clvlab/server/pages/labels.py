@@ -1,0 +1,93 @@
+"""Every word the server's pages print beyond the report's (:mod:`clvlab.report.labels`), in
+English and Chinese; :func:`page_labels` merges both, English where a key has no translation."""
+
+from __future__ import annotations
+
+from clvlab.report.labels import labels
+
+EN: dict[str, str] = {
+    "app": "clvlab",
+    "nav_overview": "Overview", "nav_customers": "Customers", "nav_cases": "Cases", "nav_voc": "Voice of the customer",
+    "nav_lifecycle": "Lifecycle and economics",
+    "role_admin": "admin", "role_analyst": "analyst", "role_store_manager": "store manager",
+    "all_stores": "all stores", "stores": "stores", "logout": "Log out", "language": "中文",
+    "login": "Log in", "login_title": "Log in to clvlab", "user_name": "User name", "password": "Password",
+    "csv": "CSV", "download_csv": "Download this table as CSV", "no_rows": "Nothing to show.",
+    "error": "Error", "back": "Back to the overview",
+    "charts_served": "Charts: Apache ECharts {version} (Apache License 2.0), served by this server.",
+    # overview
+    "overview": "Overview", "overview_intro": "Customer value, satisfaction, risk and open work of {who}.",
+    "your_stores": "your stores ({stores})", "every_store": "every store",
+    "nps_trend": "NPS by month", "nps_trend_intro": "NPS of each month's answers with its 95% interval.",
+    "nps_trend_chart": "NPS per month with 95% interval", "month": "month",
+    "at_risk": "Customers at risk", "at_risk_intro": "The customers with the most CLV at risk (P(churn) × CLV).",
+    "open_cases": "Open cases", "open_cases_intro": "Cases open or in progress, the most urgent first.",
+    "no_feedback": "No feedback in these stores yet.", "no_scores": "No scores yet: run `clvlab run`.",
+    "no_customers_here": "No scored customer is placed in these stores (a customer's store is customers.store_id, "
+                         "else the store_id of their transactions).",
+    # customers
+    "customers_title": "Customers", "search": "Customer id contains", "segment": "segment", "store": "store",
+    "any": "any", "sort": "sort by", "filter": "Filter", "page_of": "page {page} of {pages} ({total} customers)",
+    "previous": "previous", "next": "next", "health_score": "health", "p_alive": "P(alive)",
+    "timeline": "Purchases", "timeline_chart": "Purchases over time", "date": "date", "amount": "amount",
+    "orders": "orders", "feedback": "Feedback", "score": "score", "comment": "comment", "metric": "metric",
+    "scores": "Predicted value", "stage_health": "Stage and health", "value": "value", "field": "field",
+    "customer_title": "Customer {id}",
+    # cases
+    "cases_title": "Cases", "cases_intro": "Cases of {who}: SLA colours show what is overdue (red) or due soon (amber).",
+    "owner": "owner", "state": "state", "priority": "priority", "sla": "SLA", "opened": "opened", "due": "due",
+    "reasons_case": "why", "actions": "actions", "assign": "Assign", "start": "Start", "resolve": "Resolve",
+    "root_cause": "root cause", "note": "note", "all_owners": "every owner", "case": "case",
+    "state_open": "open", "state_in_progress": "in progress", "state_resolved": "resolved", "state_closed": "closed",
+    "sla_ok": "ok", "sla_due soon": "due soon", "sla_overdue": "overdue", "sla_met": "met", "sla_missed": "missed",
+    "changed": "Case {id}: {action} done.",
+    "cases_shown": "The {shown} most urgent of {total} cases are listed: choose an owner or a state, or download the CSV for all.",
+    # voc and lifecycle
+    "voc": "Voice of the customer", "voc_intro": "NPS and CSAT by store and month, with 95% intervals.",
+    "by_store": "{metric} by store with 95% interval", "by_month": "{metric} by month with 95% interval",
+    "keywords": "Top keywords", "keyword": "keyword", "mentions": "answers",
+    "lifecycle": "Lifecycle and economics",
+    "company_wide": "Company-wide figures (cohorts, LTV:CAC, model diagnostics) are shown to admins and analysts only.",
+}
+
+ZH: dict[str, str] = {
+    "nav_overview": "总览", "nav_customers": "客户", "nav_cases": "工单", "nav_voc": "客户之声",
+    "nav_lifecycle": "生命周期与经济性",
+    "role_admin": "管理员", "role_analyst": "分析师", "role_store_manager": "门店经理",
+    "all_stores": "全部门店", "stores": "门店", "logout": "退出", "language": "English",
+    "login": "登录", "login_title": "登录 clvlab", "user_name": "用户名", "password": "密码",
+    "csv": "CSV", "download_csv": "下载此表（CSV）", "no_rows": "暂无数据。", "error": "错误", "back": "返回总览",
+    "charts_served": "图表：Apache ECharts {version}（Apache License 2.0），由本服务器提供。",
+    "overview": "总览", "overview_intro": "{who}的客户价值、满意度、风险和待处理工作。",
+    "your_stores": "您的门店（{stores}）", "every_store": "全部门店",
+    "nps_trend": "各月 NPS", "nps_trend_intro": "每月回答的 NPS 及其 95% 区间。",
+    "nps_trend_chart": "各月 NPS 及 95% 区间", "month": "月份",
+    "at_risk": "高风险客户", "at_risk_intro": "风险 CLV（流失概率 × CLV）最高的客户。",
+    "open_cases": "未结工单", "open_cases_intro": "打开或处理中的工单，最紧急的在前。",
+    "no_feedback": "这些门店尚无反馈。", "no_scores": "尚无评分：请运行 `clvlab run`。",
+    "no_customers_here": "这些门店没有已评分的客户（客户所属门店取自 customers.store_id，否则取其交易的 store_id）。",
+    "customers_title": "客户", "search": "客户编号包含", "segment": "细分", "store": "门店", "any": "全部",
+    "sort": "排序", "filter": "筛选", "page_of": "第 {page} / {pages} 页（共 {total} 位客户）",
+    "previous": "上一页", "next": "下一页", "health_score": "健康度", "p_alive": "存活概率",
+    "timeline": "购买记录", "timeline_chart": "购买时间线", "date": "日期", "amount": "金额", "orders": "订单数",
+    "feedback": "反馈", "score": "评分", "comment": "评论", "metric": "指标", "scores": "预测价值",
+    "stage_health": "阶段与健康度", "value": "值", "field": "字段", "customer_title": "客户 {id}",
+    "cases_title": "工单", "cases_intro": "{who}的工单：红色为已超期，琥珀色为即将到期。",
+    "owner": "负责人", "state": "状态", "priority": "优先级", "sla": "SLA", "opened": "创建", "due": "到期",
+    "reasons_case": "原因", "actions": "操作", "assign": "指派", "start": "开始处理", "resolve": "解决",
+    "root_cause": "根本原因", "note": "备注", "all_owners": "全部负责人", "case": "工单",
+    "state_open": "打开", "state_in_progress": "处理中", "state_resolved": "已解决", "state_closed": "已关闭",
+    "sla_ok": "正常", "sla_due soon": "即将到期", "sla_overdue": "已超期", "sla_met": "已达成", "sla_missed": "未达成",
+    "changed": "工单 {id}：{action} 已完成。",
+    "cases_shown": "仅列出 {total} 个工单中最紧急的 {shown} 个：请选择负责人或状态，或下载 CSV 查看全部。",
+    "voc": "客户之声", "voc_intro": "按门店和月份的 NPS 与 CSAT，含 95% 区间。",
+    "by_store": "各门店 {metric} 及 95% 区间", "by_month": "各月 {metric} 及 95% 区间",
+    "keywords": "高频关键词", "keyword": "关键词", "mentions": "回答数",
+    "lifecycle": "生命周期与经济性",
+    "company_wide": "全公司范围的数据（同期群、LTV:CAC、模型诊断）仅向管理员和分析师显示。",
+}
+
+
+def page_labels(lang: str) -> dict[str, str]:
+    """The report's labels of ``lang`` with the pages' own ones."""
+    return {**labels(lang), **EN, **({} if lang == "en" else ZH)}
