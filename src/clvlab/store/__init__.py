@@ -33,9 +33,35 @@ from clvlab.store.engine import (
     upgrade,
 )
 from clvlab.store.outbox import OutboxMessage
+from clvlab.store.surveys import RateHit, SurveyDef, SurveyInvite, SurveyResponse, WebhookSubscriber
 
 __all__ = [
-    "ROLES", "ApiToken", "AppStore", "AuditEntry", "Base", "Case", "CaseEvent", "LoginAttempt", "LoginSession",
-    "OutboxMessage", "Owner", "OwnerScope", "Resurvey", "StoreBehindError", "StoreError", "UTCDateTime", "User",
-    "UserStore", "check_current", "head_revision", "open_app_store", "upgrade", "utcnow",
+    "ROLES",
+    "ApiToken",
+    "AppStore",
+    "AuditEntry",
+    "Base",
+    "Case",
+    "CaseEvent",
+    "LoginAttempt",
+    "LoginSession",
+    "OutboxMessage",
+    "Owner",
+    "OwnerScope",
+    "RateHit",
+    "Resurvey",
+    "StoreBehindError",
+    "StoreError",
+    "SurveyDef",
+    "SurveyInvite",
+    "SurveyResponse",
+    "UTCDateTime",
+    "User",
+    "UserStore",
+    "WebhookSubscriber",
+    "check_current",
+    "head_revision",
+    "open_app_store",
+    "upgrade",
+    "utcnow",
 ]
