@@ -21,6 +21,7 @@ from clvlab.cli import (
     report_cmds,
     run_cmds,
     serve_cmd,
+    survey_cmds,
     voc_cmds,
     voc_text_cmds,
 )
@@ -81,3 +82,4 @@ app.add_typer(access_cmds.db_app, name="db")
 app.add_typer(access_cmds.users_app, name="users")
 app.add_typer(access_cmds.tokens_app, name="tokens")
 app.command("serve")(serve_cmd.serve)
+app.add_typer(survey_cmds.surveys_app, name="surveys")

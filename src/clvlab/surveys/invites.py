@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from clvlab.errors import ClvlabError, ParameterError
+from clvlab.errors import ClvlabError, DataValidationError, ParameterError
 from clvlab.store import AppStore, SurveyInvite, utcnow
 from clvlab.surveys.registry import get_survey
 from clvlab.surveys.tokens import sign_token
@@ -158,7 +158,7 @@ def select_customers(workspace: Any, *, segment: str | None = None, stage: str |
             as_of = pd.to_datetime(frame.get("as_of"))
             if first is None or as_of is None:
                 msg = "the stages table has no first_purchase/as_of columns"
-                raise ParameterError(msg, hint="re-run clvlab run to rewrite the stages table")
+                raise DataValidationError(msg, hint="re-run clvlab run to rewrite the stages table")
             recent = (frame["n_purchases"] == 1) & ((as_of - first).dt.days <= first_purchase_days)
             narrow(frame.loc[recent, "customer_id"])
     out = pd.DataFrame({"customer_id": sorted(keep or ())})
@@ -173,4 +173,4 @@ def _check_value(values: pd.Series, wanted: str, what: str, table: str) -> None:
     have = sorted({str(v) for v in values.dropna()})
     if wanted.lower() not in {h.lower() for h in have}:
         msg = f"no customer has {what} '{wanted}' in the workspace's {table} table"
-        raise ParameterError(msg, hint=f"{what}s there: {', '.join(have[:20]) or 'none'}")
+        raise DataValidationError(msg, hint=f"{what}s there: {', '.join(have[:20]) or 'none'}")
