@@ -154,7 +154,7 @@ class Survey:
     questions: tuple[Question, ...]
     language: str = "zh"
     intro: dict[str, str] = field(default_factory=dict)
-    thanks: dict[str, str] = field(default_factory=lambda: {"zh": "感谢您的反馈!", "en": "Thank you for your feedback!"})
+    thanks: dict[str, str] = field(default_factory=lambda: {"zh": "感谢您的反馈！", "en": "Thank you for your feedback!"})
 
     def validate(self, answers: Mapping[str, Any]) -> dict[str, Any]:
         """The answers normalised; :class:`SurveyError` naming every bad or unknown question."""
