@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
@@ -136,14 +136,57 @@ def surveys(ctx: Ctx, scope: UserScope) -> list[Any]:
     return list_surveys(ctx.store)
 
 
+Lang = Annotated[str, Field(pattern=r"^(zh|en)$")]
+Texts = Annotated[Text, Field(min_length=1, max_length=2000)] | Annotated[dict[Lang, Text], Field(min_length=1)]
+Ident = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class OptionIn(StrictModel):
+    """A choice of a single/multi question."""
+
+    id: Annotated[Text, Field(min_length=1, max_length=64)]
+    text: Texts
+
+
+class QuestionIn(StrictModel):
+    """A question (docs/surveys.md lists the types and their rules)."""
+
+    id: Ident
+    type: Literal["nps", "csat", "ces", "acsi", "rating", "text", "single", "multi"]
+    text: Texts
+    required: bool | None = None
+    options: Annotated[list[OptionIn], Field(max_length=50, default_factory=list)]
+    min: Annotated[int, Field(ge=-1000, le=1000)] | None = None
+    max: Annotated[int, Field(ge=-1000, le=1000)] | None = None
+    max_length: Annotated[int, Field(ge=1, le=10_000)] = 1000
+    max_choices: Annotated[int, Field(ge=1, le=50)] | None = None
+    weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    labels: Annotated[dict[Literal["low", "high"], Texts], Field(default_factory=dict)]
+
+
+class SurveyIn(StrictModel):
+    """A survey definition: the YAML file's content as JSON."""
+
+    id: Ident
+    language: Lang = "zh"
+    title: Texts | None = None
+    intro: Texts | None = None
+    thanks: Texts | None = None
+    questions: Annotated[list[QuestionIn], Field(min_length=1, max_length=100)]
+
+
 @router.post("/surveys", status_code=201)
-def create(ctx: Ctx, scope: UserScope, request: Request, definition: dict[Text, Any]) -> dict[str, Any]:
-    """Create or replace a survey from its definition (the YAML file's content as JSON)."""
+def create(ctx: Ctx, scope: UserScope, request: Request, body: SurveyIn) -> dict[str, Any]:
+    """Create or replace a survey from its definition (the YAML file's content as JSON).
+
+    Rules the schema cannot state answer 422 with the place: choice questions need two options,
+    the ACSI needs its three questions, question ids are unique, a rating's min is below its max.
+    """
     from clvlab.surveys.definition import parse_survey
     from clvlab.surveys.registry import save_survey
 
     scope.require_role("admin", "analyst")
-    survey = parse_survey(definition)
+    survey = parse_survey(body.model_dump(exclude_none=True))
     with ctx.store.session() as session:
         created = save_survey(session, survey)
         ctx.accounts.audit(session, scope.user.name, "survey.save", survey.id, {"created": created},
@@ -207,7 +250,7 @@ def responses(ctx: Ctx, scope: UserScope, survey_id: SurveyId, page: Annotated[i
 class WebhookIn(StrictModel):
     """A receiver of survey events."""
 
-    url: Annotated[str, Field(pattern=r"^https?://[^\s\x00]+$", max_length=2000)]
+    url: Annotated[str, Field(pattern=r"^https?://[^\x00-\x20]+$", max_length=2000)]
 
 
 @router.post("/survey-webhooks", status_code=201)
@@ -218,7 +261,7 @@ def add_webhook(ctx: Ctx, scope: UserScope, request: Request, body: WebhookIn) -
     scope.require_role("admin")
     sub_id, secret = add_subscriber(ctx.store, body.url)
     with ctx.store.session() as session:
-        ctx.accounts.audit(session, scope.user.name, "webhook.add", body.url, ip=client_ip(request))
+        ctx.accounts.audit(session, scope.user.name, "webhook.add", body.url[:200], ip=client_ip(request))
     return {"id": sub_id, "url": body.url, "secret": secret}
 
 
