@@ -127,12 +127,12 @@ def test_bad_links_get_a_clear_4xx(app: Any, anonymous: Any, store_url: str, lin
     other_id = f"{int(token.split('.')[0]) + 1}.{token.split('.', 1)[1]}"
     expired = make_links(store_url, {"c05": "S1"}, now=utcnow() - timedelta(days=20))["c05"]
     unknown = sign_token(SECRET.encode(), 999_999, expires=utcnow() + timedelta(days=1))
-    for bad, status in ((tampered, 403), (other_id, 403), ("nonsense", 403), (expired, 410), (unknown, 404)):
+    for bad, status in ((tampered, 403), (other_id, 403), ("nonsense", 404), ("1.x", 403), (expired, 410), (unknown, 404)):
         page = anonymous.get(f"/s/{bad}")
         assert page.status_code == status, (bad, page.text)
         assert page.headers["content-type"].startswith("text/html")
         assert "<script" not in page.text
-        if bad != "nonsense":  # the API's path pattern refuses it before (422)
+        if bad not in {"nonsense", "1.x"}:  # the API's path pattern refuses them before (422)
             api = anonymous.post(f"/api/v1/surveys/respond/{bad}", json={"answers": {"nps": 3}})
             assert api.status_code == status, api.text
             assert api.json()["ok"] is False
@@ -258,3 +258,27 @@ def test_admins_and_analysts_manage_surveys(app: Any, client_for: Callable[[str]
     assert ana.get("/api/v1/surveys/pickup").json()["questions"][0]["type"] == "ces"
     assert ana.get("/api/v1/surveys/nothing").status_code == 404
     assert client_for("mgr1").get("/api/v1/surveys").status_code == 403
+
+
+def test_a_cases_resurvey_link_is_answered_once_on_the_page(app: Any, anonymous: Any, store_url: str) -> None:
+    from clvlab.cases.service import CaseService
+    from clvlab.store import open_app_store
+
+    with open_app_store(store_url) as store:
+        svc = CaseService(store, survey_base_url="https://s.example.com/s/")
+        case_id = 1  # the seed's first case (an open detractor of S1)
+        svc.start(case_id)
+        svc.resolve(case_id, root_cause="delivery")
+        token = svc.resurvey(case_id).token
+    page = anonymous.get(f"/s/{token}")
+    assert page.status_code == 200
+    assert "问题处理之后" in page.text
+    assert anonymous.post(f"/s/{token}", data={}).status_code == 422
+    done = anonymous.post(f"/s/{token}", data={"score": "9"})
+    assert done.status_code == 200
+    assert "感谢" in done.text
+    with open_app_store(store_url) as store:
+        assert CaseService(store).resurveys(case_id)[0].score == 9
+    again = anonymous.post(f"/s/{token}", data={"score": "3"})
+    assert "已回答" in again.text
+    assert anonymous.get(f"/s/{token}x").status_code == 404

@@ -21,6 +21,7 @@ from clvlab.errors import ClvlabError
 from clvlab.server.api.surveys import collector, deliver, survey_view
 from clvlab.server.deps import Ctx, client_ip
 from clvlab.surveys.definition import LANGUAGES, SurveyError
+from clvlab.surveys.followup import answer_followup, followup_survey, is_followup
 
 router = APIRouter(tags=["survey page"], include_in_schema=False)
 Token = Annotated[str, Path(max_length=120)]
@@ -29,12 +30,13 @@ MAX_FORM_BYTES = 64_000
 UI = {
     "zh": {"submit": "提交", "switch": "English", "required": "必答", "answered": "您已回答过此问卷，再次提交将更新您的回答。",
            "fix": "请检查标出的问题。", "answer_required": "请回答此题", "thanks_title": "提交成功",
-           "error_title": "无法打开问卷", "busy": "提交过于频繁，请稍后再试。"},
+           "error_title": "无法打开问卷", "busy": "提交过于频繁，请稍后再试。", "already": "您已回答过，感谢您的反馈！"},
     "en": {"submit": "Submit", "switch": "中文", "required": "required",
            "answered": "You have answered this survey; sending it again updates your answer.",
            "fix": "Please check the questions marked below.", "answer_required": "Please answer this question",
            "thanks_title": "Thank you", "error_title": "This survey cannot be opened",
-           "busy": "Too many submissions; please try again later."},
+           "busy": "Too many submissions; please try again later.",
+           "already": "You have answered already. Thank you!"},
 }
 ERROR_TEXT = {
     403: {"zh": "此链接无效：可能被修改或复制不完整。请使用您收到的完整链接。",
@@ -84,7 +86,9 @@ def _lang(value: str | None) -> str:
 @router.get("/s/{token}", response_class=HTMLResponse)
 def show(ctx: Ctx, request: Request, token: Token,
          lang: Annotated[str | None, Query(max_length=8)] = None) -> HTMLResponse:
-    """The survey form of a personal link."""
+    """The survey form of a personal link (or of a case's re-survey link)."""
+    if is_followup(token):
+        return _followup(ctx, request, token, _lang(lang), None)
     try:
         found = collector(ctx, request).open(token)
     except ClvlabError as exc:
@@ -105,6 +109,8 @@ async def submit(ctx: Ctx, request: Request, background: BackgroundTasks, token:
     form = parse_qs(raw[:MAX_FORM_BYTES].decode("utf-8", errors="replace"), keep_blank_values=True)
     language = _lang(lang or (form.get("_lang") or [""])[0])
     answers: dict[str, Any] = {k: (v if len(v) > 1 else v[0]) for k, v in form.items() if not k.startswith("_")}
+    if is_followup(token):
+        return await run_in_threadpool(_followup, ctx, request, token, language, answers)
     coll = collector(ctx, request)
     try:
         found = await run_in_threadpool(coll.open, token)
@@ -122,3 +128,31 @@ async def submit(ctx: Ctx, request: Request, background: BackgroundTasks, token:
     background.add_task(deliver, ctx)
     thanks = found.survey.thanks.get(language) or UI[language]["thanks_title"]
     return _page(200, language, title=UI[language]["thanks_title"], message=thanks)
+
+
+def _followup(ctx: Any, request: Request, token: str, language: str, answers: dict[str, Any] | None) -> HTMLResponse:
+    """A case's re-survey: the metric asked once more; ``answers`` None shows the form."""
+    from clvlab.cases.model import CaseError
+
+    try:
+        if answers is not None:
+            ip = client_ip(request)
+            if ip:
+                collector(ctx, request).limiter.hit("survey.ip", ip)
+        survey, answered = followup_survey(ctx.store, token[:64], language)
+        view = survey_view(survey, language)
+        if answered:
+            return _page(200, language, title=view["title"], message=UI[language]["already"])
+        if answers is None:
+            return _page(200, language, title=view["title"], survey=view)
+        try:
+            score = survey.validate(answers)["score"]
+        except SurveyError:
+            return _page(422, language, title=view["title"], survey=view, answers=answers,
+                         errors={"score": UI[language]["answer_required"]})
+        answer_followup(ctx.store, token, score)
+    except CaseError:
+        return _page(409, language, title=UI[language]["thanks_title"], message=UI[language]["already"])
+    except ClvlabError as exc:
+        return _error(exc, language)
+    return _page(200, language, title=UI[language]["thanks_title"], message=survey.thanks[language])
