@@ -125,3 +125,47 @@ def test_a_response_counts_in_nps_after_run(scored_ws: Path, tmp_path: Path) -> 
     assert nps["value"].iloc[0] == pytest.approx(100 * (2 - 1) / 3)
     sync = _json("surveys", "sync", "-w", str(scored_ws))  # again: nothing new, nothing changed
     assert (sync["inserted"], sync["updated"], sync["already_present"]) == (0, 0, 3)
+
+
+def test_webhooks_from_the_cli_are_delivered_signed(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    from clvlab.store import open_app_store
+    from clvlab.surveys.invites import create_invites
+    from clvlab.surveys.responses import Collector
+    from clvlab.surveys.webhooks import verify_signature
+
+    got: list[tuple[dict[str, str], bytes]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/in"
+        added = _json("surveys", "webhooks", "add", url)
+        assert added["secret"].startswith("whsec_")
+        assert [w["url"] for w in _json("surveys", "webhooks", "list")] == [url]
+        assert "secret" not in _json("surveys", "webhooks", "list")[0]
+        _json("surveys", "create", "csat")
+        with open_app_store(f"sqlite:///{tmp_path / 'app.sqlite'}") as store:
+            batch = create_invites(store, "csat", pd.DataFrame({"customer_id": ["c1"]}), channel="app",
+                                   key=KEY.encode(), base_url="https://survey.example.com/s/")
+            Collector(store, KEY.encode()).submit(batch.links["link"][0].rsplit("/", 1)[1], {"csat": 1})
+        assert _json("surveys", "deliver") == {"sent": 1, "failed": 0, "pending": 0}
+        assert _json("surveys", "deliver")["sent"] == 0
+        headers, body = got[0]
+        assert verify_signature(added["secret"], headers["X-Clvlab-Timestamp"], body, headers["X-Clvlab-Signature"])
+        assert json.loads(body)["scores"] == {"csat": 1.0}
+        assert _json("surveys", "webhooks", "remove", str(added["id"])) == {"id": added["id"], "active": False}
+    finally:
+        server.shutdown()
+        server.server_close()
