@@ -282,3 +282,22 @@ def test_a_cases_resurvey_link_is_answered_once_on_the_page(app: Any, anonymous:
     again = anonymous.post(f"/s/{token}", data={"score": "3"})
     assert "已回答" in again.text
     assert anonymous.get(f"/s/{token}x").status_code == 404
+
+
+def test_the_api_invites_after_a_first_purchase(app: Any, anonymous: Any, client_for: Callable[[str], Any]) -> None:
+    ana = client_for("ana")
+    assert ana.post("/api/v1/surveys", json={"id": "first", "questions": [
+        {"id": "csat", "type": "csat", "text": {"zh": "满意吗？", "en": "Satisfied?"}}]}).status_code == 201
+    body = {"channel": "wechat", "customers": [{"customer_id": "c07", "store_id": "S1", "order_id": "A-1001",
+                                                "touchpoint": "pos"}]}
+    made = ana.post("/api/v1/surveys/first/invites", json=body)
+    assert made.status_code == 201, made.text
+    link = made.json()["links"][0]
+    assert link["link"].startswith("http://testserver/s/")
+    assert link["order_id"] == "A-1001"
+    assert ana.post("/api/v1/surveys/first/invites", json=body).json()["skipped_recent"] == 1
+    token = link["link"].rsplit("/", 1)[1]
+    assert anonymous.post(f"/api/v1/surveys/respond/{token}", json={"answers": {"csat": 1}}).status_code == 201
+    hidden = ana.get("/api/v1/surveys/first/responses").json()["items"][0]["hidden"]
+    assert hidden == {"store_id": "S1", "order_id": "A-1001", "touchpoint": "pos"}
+    assert client_for("mgr1").post("/api/v1/surveys/first/invites", json=body).status_code == 403

@@ -76,7 +76,7 @@ def survey_view(survey: Survey, language: str) -> dict[str, Any]:
 class AnswerIn(StrictModel):
     """Answers by question id (a number, a text, an option id or a list of option ids)."""
 
-    answers: dict[Text, int | float | Text | list[Text] | None] = Field(max_length=100)
+    answers: dict[str, int | float | Text | list[Text] | None] = Field(max_length=100)  # keys: checked by the survey
     language: Annotated[str | None, Field(pattern=r"^(zh|en)$")] = None
 
 
@@ -245,6 +245,45 @@ def responses(ctx: Ctx, scope: UserScope, survey_id: SurveyId, page: Annotated[i
                   "score": r.score, "store_id": r.store_id, "submitted_at": r.submitted_at,
                   "updated_at": r.updated_at, "revisions": r.revisions} for r in rows]
     return {"items": items, "total": int(total), "page": page, "per_page": per_page}
+
+
+class InviteeIn(StrictModel):
+    """One customer to invite, with the hidden fields carried into the response."""
+
+    customer_id: Annotated[Text, Field(min_length=1, max_length=128)]
+    store_id: Annotated[Text, Field(max_length=64)] | None = None
+    touchpoint: Annotated[Text, Field(max_length=64)] | None = None
+    order_id: Annotated[Text, Field(max_length=128)] | None = None
+    product_id: Annotated[Text, Field(max_length=64)] | None = None
+
+
+class InvitesIn(StrictModel):
+    """Customers to invite on one channel (e.g. the POS after a first purchase)."""
+
+    channel: Literal["web", "app", "wechat", "sms", "email"]
+    customers: Annotated[list[InviteeIn], Field(min_length=1, max_length=10_000)]
+    valid_days: Annotated[float, Field(gt=0, le=365)] | None = None
+    min_days: Annotated[float, Field(ge=0, le=3650)] | None = None
+
+
+@router.post("/surveys/{survey_id}/invites", status_code=201)
+def invite(ctx: Ctx, scope: UserScope, request: Request, survey_id: SurveyId, body: InvitesIn) -> dict[str, Any]:
+    """Personal links for these customers (admins and analysts), skipping anyone asked within the
+    contact window: ``{created, skipped_recent, skipped_duplicate, links: [{customer_id, link, ...}]}``."""
+    from clvlab.surveys.invites import create_invites, link_base
+
+    scope.require_role("admin", "analyst")
+    settings = ctx.settings
+    frame = pd.DataFrame([c.model_dump() for c in body.customers])
+    batch = create_invites(ctx.store, survey_id, frame, channel=body.channel, key=collector(ctx, request).key,
+                           base_url=settings.survey_link_base() or link_base(str(request.base_url)),
+                           valid_days=body.valid_days or settings.survey_link_days,
+                           min_days=settings.survey_contact_days if body.min_days is None else body.min_days)
+    with ctx.store.session() as session:
+        ctx.accounts.audit(session, scope.user.name, "survey.invite", survey_id,
+                           {**batch.to_dict(), "channel": body.channel}, ip=client_ip(request))
+    links = batch.links.astype(object).where(batch.links.notna(), None).to_dict("records")
+    return {**batch.to_dict(), "links": links}
 
 
 class WebhookIn(StrictModel):
