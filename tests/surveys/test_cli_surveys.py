@@ -86,6 +86,15 @@ def test_invite_a_segment_once_per_contact_window(scored_ws: Path, tmp_path: Pat
     zero = _json("surveys", "invite", "nps-after-purchase", "-w", str(scored_ws), "--segment", str(segment),
                  "--min-days", "0", "-o", str(tmp_path / "zero.csv"))
     assert zero["created"] == int(size)
+    # the first-purchase trigger: one purchase, within N days of as_of (CDNOW's cohort bought in 1997 Q1)
+    with __import__("clvlab").connect(scored_ws, read_only=True) as ws:
+        stages = ws.table("stages").execute()
+    once = stages[stages["n_purchases"] == 1]
+    first_buyers = _json("surveys", "invite", "nps-after-purchase", "-w", str(scored_ws), "--first-purchase-days",
+                         "600", "--min-days", "0", "-o", str(tmp_path / "first.csv"))
+    assert first_buyers["created"] == len(once) > 0
+    assert _json("surveys", "invite", "nps-after-purchase", "-w", str(scored_ws), "--first-purchase-days", "30",
+                 "--min-days", "0", "-o", str(tmp_path / "none.csv"))["created"] == 0
     unknown = runner.invoke(app, ["surveys", "invite", "nps-after-purchase", "-w", str(scored_ws), "--segment",
                                   "nobody", "-o", str(tmp_path / "x.csv")])
     assert unknown.exit_code != 0
