@@ -1,5 +1,5 @@
 """The application store: what users and the server write (owners, cases, outbox, users and
-audit; next surveys), as SQLAlchemy tables per domain with Alembic migrations.
+audit, surveys), as SQLAlchemy tables per domain with Alembic migrations.
 
 ``engine`` opens the database (:func:`open_app_store`), ``base`` holds the declarative base and the
 UTC timestamp type, and each domain has its module of tables (``cases``, ``outbox``).  Services
@@ -36,32 +36,8 @@ from clvlab.store.outbox import OutboxMessage
 from clvlab.store.surveys import RateHit, SurveyDef, SurveyInvite, SurveyResponse, WebhookSubscriber
 
 __all__ = [
-    "ROLES",
-    "ApiToken",
-    "AppStore",
-    "AuditEntry",
-    "Base",
-    "Case",
-    "CaseEvent",
-    "LoginAttempt",
-    "LoginSession",
-    "OutboxMessage",
-    "Owner",
-    "OwnerScope",
-    "RateHit",
-    "Resurvey",
-    "StoreBehindError",
-    "StoreError",
-    "SurveyDef",
-    "SurveyInvite",
-    "SurveyResponse",
-    "UTCDateTime",
-    "User",
-    "UserStore",
-    "WebhookSubscriber",
-    "check_current",
-    "head_revision",
-    "open_app_store",
-    "upgrade",
-    "utcnow",
+    "ROLES", "ApiToken", "AppStore", "AuditEntry", "Base", "Case", "CaseEvent", "LoginAttempt", "LoginSession",
+    "OutboxMessage", "Owner", "OwnerScope", "Resurvey", "StoreBehindError", "StoreError", "UTCDateTime", "User",
+    "UserStore", "check_current", "head_revision", "open_app_store", "upgrade", "utcnow",
 ]
+__all__ += ["RateHit", "SurveyDef", "SurveyInvite", "SurveyResponse", "WebhookSubscriber"]  # surveys
