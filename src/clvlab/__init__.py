@@ -107,10 +107,14 @@ _EXPORTS: dict[str, str] = {
     # report
     "build_report": "clvlab.report",
     "write_report": "clvlab.report",
+    # surveys
+    "parse_survey": "clvlab.surveys.definition",
+    "create_invites": "clvlab.surveys.invites",
+    "Collector": "clvlab.surveys.responses",
 }
 _SUBMODULES = {"datasets", "errors", "models", "data", "features", "value", "voc", "text", "cases", "store",
                "derived", "pipeline", "stats", "lifecycle", "report", "experiments", "server",
-               "actions"}
+               "actions", "surveys"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
@@ -181,6 +185,9 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.report import build_report, write_report
     from clvlab.server.app import create_app
     from clvlab.server.auth.accounts import Accounts
+    from clvlab.surveys.definition import parse_survey
+    from clvlab.surveys.invites import create_invites
+    from clvlab.surveys.responses import Collector
     from clvlab.value.cohorts import cohort_matrix
     from clvlab.value.economics import unit_economics
     from clvlab.value.evaluation import evaluate_holdout

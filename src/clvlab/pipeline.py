@@ -322,6 +322,11 @@ def run_pipeline(
     steps("lead scores of prospects")
     leads = write_leads_table(workspace, run_id=run_id, as_of=clv.settings["observation_end"])
     steps("summarising feedback")
+    if has_store:  # survey responses collected by the server join the feedback (an idempotent load)
+        from clvlab.surveys.feedback import load_responses
+
+        answered = load_responses(workspace, app_store)
+        loads += [answered] if answered is not None else []
     has_feedback = "feedback" in workspace.tables()
     voc = voc_summary(workspace) if has_feedback else {}
     alerts, cases = None, pd.DataFrame()

@@ -22,6 +22,10 @@ CLVLAB_SESSION_HOURS ``12``                      how long a login session of the
 CLVLAB_LOGIN_MAX_FAILURES ``5``                  failed logins (per name, per 15 minutes) before 429
 CLVLAB_DEV          ``false``                    development server (``clvlab serve --dev``): a fixed
                                                  insecure secret key is allowed
+CLVLAB_SURVEY_CONTACT_DAYS ``30``               nobody gets a survey invitation twice within these days
+CLVLAB_SURVEY_LINK_DAYS ``14``                   how long a survey link stays valid
+CLVLAB_SURVEY_RATE_TOKEN ``10``                  submissions per link per hour (then 429)
+CLVLAB_SURVEY_RATE_IP ``60``                     survey submissions per client address per minute
 ==================  ===========================  ==============================================
 
 Secrets are :class:`pydantic.SecretStr` (shown as ``**********``), and passwords inside URLs are
@@ -75,6 +79,10 @@ class Settings(BaseSettings):
     session_hours: float = Field(12.0, gt=0)
     login_max_failures: int = Field(5, ge=1)
     dev: bool = False
+    survey_contact_days: float = Field(30.0, ge=0)
+    survey_link_days: float = Field(14.0, gt=0)
+    survey_rate_token: int = Field(10, ge=1)
+    survey_rate_ip: int = Field(60, ge=1)
 
     @classmethod
     def settings_customise_sources(

@@ -12,6 +12,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 from tests.server.conftest import pg_store_url, seed_store
 
 
@@ -37,11 +38,16 @@ def test_api_matches_its_schema(api: tuple[Any, str]) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 9
     for operation in operations:
+        # a survey definition has rules across fields JSON Schema cannot state (two options per
+        # choice question, the ACSI's three questions, unique question ids, min below max): a
+        # schema-valid definition may be refused with 422 and the place (docs/surveys.md)
+        excluded = [positive_data_acceptance] if operation.label == "POST /api/v1/surveys" else []
 
         @given(case=operation.as_strategy())
         @settings(max_examples=15, deadline=None, database=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
         def check(case: Any) -> None:
-            case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+            case.call_and_validate(headers={"Authorization": f"Bearer {token}"},
+                                   excluded_checks=excluded)  # noqa: B023 - check() runs in this iteration
 
         check()

@@ -82,6 +82,18 @@ def run_alerts(
     """
     config = config or AlertConfig()
     feedback = read_feedback(workspace, since=since)
+    matched, by_rule = match_alerts(feedback, config)
+    service = CaseService(store, policy=config.policy, notifiers=notifiers, timezone=workspace.timezone)
+    opened = service.open_cases(matched, clv=read_clv(workspace), actor=actor)
+    return AlertsReport(responses=len(feedback), matched=len(matched), by_rule=by_rule, opened=opened)
+
+
+def match_alerts(feedback: pd.DataFrame, config: AlertConfig) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The feedback rows some rule matches (with ``reasons``) and the count per rule.
+
+    Score rules first; text rules (sentiment, intents) only read the comments of rows no score
+    rule caught.  Survey responses run this at once as they arrive (:mod:`clvlab.surveys.responses`).
+    """
     score_rules = [r for r in config.rules if not r.needs_text]
     text_rules = [r for r in config.rules if r.needs_text]
     matched = evaluate_rules(feedback, score_rules) if score_rules else feedback.iloc[0:0].assign(reasons="")
@@ -98,6 +110,4 @@ def run_alerts(
     from clvlab.cases.holdout import held_out
 
     matched["held_out"] = held_out(matched["response_id"], matched.get("holdout", 0.0), config.holdout_salt)
-    service = CaseService(store, policy=config.policy, notifiers=notifiers, timezone=workspace.timezone)
-    opened = service.open_cases(matched, clv=read_clv(workspace), actor=actor)
-    return AlertsReport(responses=len(feedback), matched=len(matched), by_rule=by_rule, opened=opened)
+    return matched, by_rule

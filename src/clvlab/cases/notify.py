@@ -84,6 +84,10 @@ class WebhookNotifier:
         self.headers = dict(headers or {})
         self._sleep = sleep
 
+    def request_args(self, message: Notification) -> dict[str, Any]:
+        """What one attempt posts (called per attempt; a signing subclass adds its headers here)."""
+        return {"json": message.payload}
+
     def send(self, message: Notification) -> None:
         """POST ``message.payload`` to ``message.target``."""
         last = ""
@@ -92,7 +96,7 @@ class WebhookNotifier:
                 if attempt:
                     self._sleep(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
                 try:
-                    answer = client.post(message.target, json=message.payload)
+                    answer = client.post(message.target, **self.request_args(message))
                 except httpx.HTTPError as exc:
                     last = f"{type(exc).__name__}: {exc}"
                     continue

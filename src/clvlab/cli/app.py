@@ -22,6 +22,7 @@ from clvlab.cli import (
     report_cmds,
     run_cmds,
     serve_cmd,
+    survey_cmds,
     voc_cmds,
     voc_text_cmds,
 )
@@ -84,3 +85,4 @@ app.add_typer(access_cmds.tokens_app, name="tokens")
 app.command("serve")(serve_cmd.serve)
 app.command("actions")(actions_cmds.actions)
 app.command("promoters")(actions_cmds.promoters)
+app.add_typer(survey_cmds.surveys_app, name="surveys")

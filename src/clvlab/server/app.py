@@ -32,7 +32,9 @@ from clvlab.store import StoreBehindError, check_current, open_app_store
 log = logging.getLogger("clvlab.server")
 
 #: modules of clvlab.server.api whose ``router`` is mounted under /api/v1, in this order
-ROUTERS = ("auth", "cases", "customers", "voc", "value", "admin")
+ROUTERS = ("auth", "cases", "customers", "voc", "value", "admin", "surveys")
+#: modules whose ``router`` is mounted at the root (public pages)
+PAGES = ("clvlab.server.survey_page",)
 #: the secret key of development servers (refused outside --dev)
 DEV_SECRET = "clvlab-dev-insecure-secret-key"
 #: secrets refused outside --dev: the development one and placeholders people paste
@@ -59,6 +61,9 @@ def secret_key(settings: Settings) -> bytes:
 
 
 def _status(exc: ClvlabError) -> int:
+    declared = getattr(exc, "http_status", None)  # an error that names its own status (surveys)
+    if isinstance(declared, int):
+        return declared
     for kind, code in ((ThrottledError, 429), (AuthError, 401), (ForbiddenError, 403), (CaseNotFoundError, 404),
                        (NotFoundError, 404), (WorkspaceUnavailable, 503), (StoreBehindError, 503),
                        (CaseError, 409), (AccessError, 409)):
@@ -151,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for name in ROUTERS:
         module: Any = importlib.import_module(f"clvlab.server.api.{name}")
         app.include_router(module.router, prefix="/api/v1")
+    for name in PAGES:
+        app.include_router(importlib.import_module(name).router)
     from clvlab.server.pages import install
 
     install(app)  # the pages (clvlab.server.pages.PAGES), their static files and HTML errors

@@ -1,5 +1,5 @@
 """The application store: what users and the server write (owners, cases, outbox, users and
-audit; next surveys), as SQLAlchemy tables per domain with Alembic migrations.
+audit, surveys), as SQLAlchemy tables per domain with Alembic migrations.
 
 ``engine`` opens the database (:func:`open_app_store`), ``base`` holds the declarative base and the
 UTC timestamp type, and each domain has its module of tables (``cases``, ``outbox``).  Services
@@ -33,9 +33,11 @@ from clvlab.store.engine import (
     upgrade,
 )
 from clvlab.store.outbox import OutboxMessage
+from clvlab.store.surveys import RateHit, SurveyDef, SurveyInvite, SurveyResponse, WebhookSubscriber
 
 __all__ = [
     "ROLES", "ApiToken", "AppStore", "AuditEntry", "Base", "Case", "CaseEvent", "LoginAttempt", "LoginSession",
     "OutboxMessage", "Owner", "OwnerScope", "Resurvey", "StoreBehindError", "StoreError", "UTCDateTime", "User",
     "UserStore", "check_current", "head_revision", "open_app_store", "upgrade", "utcnow",
 ]
+__all__ += ["RateHit", "SurveyDef", "SurveyInvite", "SurveyResponse", "WebhookSubscriber"]  # surveys
