@@ -193,7 +193,8 @@ def _print_economics(frame: pd.DataFrame, dims: list[str]) -> None:
     for col in ("cust", "AOV", "orders/yr", "ARPU/yr", "rebuy %", "churn %"):
         value.add_column(col, justify="right")
     has_cac = "cac" in frame
-    for col in ("CLV formula", "CLV model", *(("CAC", "LTV:CAC", "payback mo") if has_cac else ())):
+    for col in ("CLV formula", "CLV so far", "CLV to come", "LTV", *(("CAC", "LTV:CAC", "payback mo") if has_cac
+                                                                     else ())):
         cost.add_column(col, justify="right")
     for row in frame.to_dict("records"):
         group = [_period_label(row[d], attrs["period"]) if d == "cohort" else str(row[d]) for d in dims]
@@ -202,7 +203,8 @@ def _print_economics(frame: pd.DataFrame, dims: list[str]) -> None:
                       _num(row["repurchase_rate"] * 100, ".1f"), _num(row["churn_rate"] * 100, ".1f"))
         extra = [_num(row["cac"], ",.2f"), _num(row["ltv_cac"], ".2f"), _num(row["payback_months"], ".0f")] \
             if has_cac else []
-        cost.add_row(*group, _num(row["formula_clv"], ",.2f"), _num(row["model_clv"], ",.2f"), *extra)
+        cost.add_row(*group, _num(row["formula_clv"], ",.2f"), _num(row["realised_value"], ",.2f"),
+                     _num(row["model_clv"], ",.2f"), _num(row["ltv"], ",.2f"), *extra)
     out.print(value)
     out.print(cost)
     source = str(attrs.get("margin_source", ""))
