@@ -181,6 +181,20 @@ class ConvergenceError(RuntimeError, ClvlabError):
     """Maximum-likelihood estimation did not converge."""
 
 
+class TooManyRequestsError(ClvlabError):
+    """Too many attempts or requests for now: try again after ``retry_after`` seconds (HTTP 429).
+
+    One error for every limit (login throttling, survey rate limits): the server answers it with
+    ``Retry-After``.
+    """
+
+    http_status = 429
+
+    def __init__(self, *args: object, retry_after: int, hint: HintLike = None) -> None:
+        super().__init__(*args, hint=hint)
+        self.retry_after = retry_after
+
+
 class ConvergenceWarning(UserWarning):
     """The optimiser stopped at a boundary or with a large gradient; results may be unreliable."""
 

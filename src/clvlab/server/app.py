@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clvlab.cases.model import CaseError, CaseNotFoundError
 from clvlab.errors import ClvlabError, error_payload
-from clvlab.server.auth.accounts import AccessError, Accounts, AuthError, ThrottledError
+from clvlab.server.auth.accounts import AccessError, Accounts, AuthError
 from clvlab.server.deps import ServerContext, reject_nul
 from clvlab.server.scope import ForbiddenError, NotFoundError
 from clvlab.server.workspace import SnapshotReader, WorkspaceUnavailable
@@ -61,10 +61,10 @@ def secret_key(settings: Settings) -> bytes:
 
 
 def _status(exc: ClvlabError) -> int:
-    declared = getattr(exc, "http_status", None)  # an error that names its own status (surveys)
+    declared = getattr(exc, "http_status", None)  # an error that names its own status (surveys, 429)
     if isinstance(declared, int):
         return declared
-    for kind, code in ((ThrottledError, 429), (AuthError, 401), (ForbiddenError, 403), (CaseNotFoundError, 404),
+    for kind, code in ((AuthError, 401), (ForbiddenError, 403), (CaseNotFoundError, 404),
                        (NotFoundError, 404), (WorkspaceUnavailable, 503), (StoreBehindError, 503),
                        (CaseError, 409), (AccessError, 409)):
         if isinstance(exc, kind):

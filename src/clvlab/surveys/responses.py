@@ -27,7 +27,7 @@ from clvlab.cases.alerts import match_alerts
 from clvlab.cases.notify import Notification, enqueue
 from clvlab.cases.opening import clv_series, open_cases
 from clvlab.cases.rules import AlertConfig
-from clvlab.errors import ClvlabError
+from clvlab.errors import TooManyRequestsError
 from clvlab.store import AppStore, RateHit, SurveyInvite, SurveyResponse, WebhookSubscriber, utcnow
 from clvlab.surveys.definition import LANGUAGES, Survey
 from clvlab.surveys.feedback import feedback_rows
@@ -36,14 +36,8 @@ from clvlab.surveys.tokens import UnknownLinkError, verify_token
 from clvlab.surveys.webhooks import CHANNEL
 
 
-class RateLimitedError(ClvlabError):
+class RateLimitedError(TooManyRequestsError):
     """Too many submissions for this link or from this address (HTTP 429, ``retry_after`` seconds)."""
-
-    http_status = 429
-
-    def __init__(self, *args: object, retry_after: int, hint: Any = None) -> None:
-        super().__init__(*args, hint=hint)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from clvlab.errors import ClvlabError, Hint
+from clvlab.errors import ClvlabError, Hint, TooManyRequestsError
 from clvlab.store import (
     ROLES,
     ApiToken,
@@ -58,12 +58,8 @@ class AuthError(AccessError):
     """Wrong name or password, an unknown or revoked token, an expired session (HTTP 401)."""
 
 
-class ThrottledError(AuthError):
+class ThrottledError(TooManyRequestsError, AuthError):
     """Too many failed logins for a name or an address (HTTP 429); ``retry_after`` in seconds."""
-
-    def __init__(self, *args: object, retry_after: int, hint: Any = None) -> None:
-        super().__init__(*args, hint=hint)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
