@@ -309,16 +309,18 @@ def run_pipeline(
                            values={"time_unit": clv.settings["freq"], "horizon_days": float(clv.settings["horizon_days"]),
                                    "model": clv.best})
     write_run_diagnostics(workspace, clv, run_id=run_id)
-    with shared_features():  # stages, health and churn read the same customers as of the same days
+    # stages, health and churn read the same customers as of the same days; economics the same
+    # purchase days (for the last one)
+    with shared_features():
         steps("lifecycle stages and health")
         lifecycle = write_lifecycle_tables(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
                                            app_store=app_store, model=clv.model)
         steps("churn early warning")
         churn = write_churn_table(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
                                   app_store=app_store)
-    steps("writing the cohorts and economics tables")
-    write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
-                           margin=options.get("margin"))  # None: from the data's cost column
+        steps("writing the cohorts and economics tables")
+        write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
+                               margin=options.get("margin"))  # None: from the data's cost column
     steps("lead scores of prospects")
     leads = write_leads_table(workspace, run_id=run_id, as_of=clv.settings["observation_end"])
     steps("summarising feedback")
