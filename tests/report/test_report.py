@@ -53,6 +53,8 @@ def test_demo_report_shows_every_section(demo: tuple[Any, Any], demo_has_churn: 
     assert not re.search(r'(src|href)="(?!#)', markup)
     assert page.count("<script>") == 2  # ECharts and the page's own, both inline
     assert "demo assumption" in _section(page, "economics")
+    # the demo's transactions carry no cost: LTV and payback are revenue, and the page says so
+    assert "revenue, not margin" in _section(page, "economics")
 
 
 @pytest.mark.slow

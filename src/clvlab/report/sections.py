@@ -306,6 +306,8 @@ def economics(ctx: Context) -> Section:
                                   "(`clvlab load customers FILE`), then `clvlab run`")
     frame = unit_economics(ctx.ws, by=("channel",), as_of=as_of)  # margin from the data, as in the run
     notes = list(frame.attrs.get("notes", []))
+    if frame.attrs.get("margin_source"):  # LTV and payback are margin: say where it came from
+        notes.append(f"margin {frame.attrs['margin']:.0%}: {frame.attrs['margin_source']}")
     if any(n.startswith("demo assumption") for n in notes):
         section.badges.append(t["demo_assumption"])
     channels = [str(c) for c in frame["channel"]]
