@@ -121,8 +121,8 @@ class OpenReport:
 
 
 def case_record(case: Case) -> dict[str, Any]:
-    """The stored fields of a case as a dict."""
-    return {name: getattr(case, name) for name in CASE_FIELDS}
+    """The stored fields of a case as a dict (a missing number is None, never NaN)."""
+    return {name: clean(getattr(case, name)) for name in CASE_FIELDS}
 
 
 def clean(value: Any) -> Any:

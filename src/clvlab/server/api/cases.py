@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from dataclasses import dataclass, fields
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -14,62 +14,25 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from clvlab.cases.model import STATES, CaseError
+from clvlab.cases.model import STATES, CaseError, CaseView, HistoryEntry
 from clvlab.cases.service import CaseService
 from clvlab.server.deps import ERRORS, NO_NUL, Ctx, StrictModel, Text, UserScope, client_ip
-from clvlab.store import Case, CaseEvent
+from clvlab.store import Case
 
 router = APIRouter(tags=["cases"], responses=ERRORS)
 
 
-class CaseOut(BaseModel):
-    """A case with its SLA state."""
-
-    id: int
-    response_id: str
-    customer_id: str | None
-    store_id: str | None
-    product_id: str | None
-    metric: str | None
-    score: float | None
-    comment: str | None
-    reasons: str
-    responded_at: datetime | None
-    clv: float | None
-    priority: str
-    owner_id: str | None
-    state: str
-    root_cause: str | None
-    opened_at: datetime
-    due_at: datetime
-    first_contact_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    updated_at: datetime
-    sla_state: str
-
-
-class HistoryOut(BaseModel):
-    """One change of a case."""
-
-    at: datetime
-    actor: str
-    action: str
-    from_state: str | None
-    to_state: str | None
-    note: str | None
-
-
-class CaseDetail(CaseOut):
+@dataclass(frozen=True)
+class CaseDetail(CaseView):
     """A case with its history."""
 
-    history: list[HistoryOut]
+    history: list[HistoryEntry]
 
 
 class CasePage(BaseModel):
     """One page of cases."""
 
-    items: list[CaseOut]
+    items: list[CaseView]
     total: int
     page: int
     per_page: int
@@ -92,15 +55,6 @@ class Resolve(Note):
     """The root cause (delivery, product, staff, price, ...)."""
 
     root_cause: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
-
-
-def _clean(value: Any) -> Any:
-    return None if isinstance(value, float) and value != value else value
-
-
-def _out(svc: CaseService, case: Case) -> CaseOut:
-    view = svc.view(case)
-    return CaseOut(**{k: _clean(v) for k, v in view.to_dict().items()})
 
 
 def _filtered(scope: UserScope, state: list[str] | None, owner: str | None, store: list[str] | None,
@@ -136,7 +90,7 @@ def list_cases(ctx: Ctx, scope: UserScope, state: StateQ = None, owner: OneQ = N
     with ctx.store.session() as s:
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = s.scalars(query.order_by(Case.opened_at, Case.id).offset((page - 1) * per_page).limit(per_page))
-        items = [_out(svc, c) for c in rows]
+        items = [svc.view(c) for c in rows]
     return CasePage(items=items, total=total, page=page, per_page=per_page)
 
 
@@ -150,11 +104,11 @@ def export_cases(request: Request, ctx: Ctx, scope: UserScope, state: StateQ = N
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     with ctx.store.session() as s:
-        rows = [_out(svc, c) for c in s.scalars(query.order_by(Case.opened_at, Case.id))]
-        fields = list(CaseOut.model_fields)
-        writer.writerow(fields)
+        rows = [svc.view(c) for c in s.scalars(query.order_by(Case.opened_at, Case.id))]
+        names = [f.name for f in fields(CaseView)]
+        writer.writerow(names)
         for row in rows:
-            writer.writerow(["" if getattr(row, f) is None else getattr(row, f) for f in fields])
+            writer.writerow(["" if getattr(row, f) is None else getattr(row, f) for f in names])
         ctx.accounts.audit(s, scope.user.name, "export", "cases.csv",
                            {"rows": len(rows), "state": state, "store": store}, ip=client_ip(request))
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
@@ -167,13 +121,10 @@ def get_case(case_id: CaseId, ctx: Ctx, scope: UserScope) -> CaseDetail:
     svc = CaseService(ctx.store)
     with ctx.store.session() as s:
         case = scope.case(s, case_id)
-        events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
-        history = [HistoryOut(at=e.at, actor=e.actor, action=e.action, from_state=e.from_state,
-                              to_state=e.to_state, note=e.note) for e in events]
-        return CaseDetail(**_out(svc, case).model_dump(), history=history)
+        return CaseDetail(**svc.view(case).to_dict(), history=svc.history(case.id, session=s))
 
 
-def _change(request: Request, ctx: Ctx, scope: UserScope, case_id: int, action: str, **kwargs: Any) -> CaseOut:
+def _change(request: Request, ctx: Ctx, scope: UserScope, case_id: int, action: str, **kwargs: Any) -> CaseView:
     svc = CaseService(ctx.store)
     actor = scope.user.name
     with ctx.store.session() as s:
@@ -182,22 +133,22 @@ def _change(request: Request, ctx: Ctx, scope: UserScope, case_id: int, action: 
         view = getattr(svc, action)(case_id, actor=actor, session=s, **kwargs)
         detail = {"from": state, "to": view.state, **{k: v for k, v in kwargs.items() if v is not None}}
         ctx.accounts.audit(s, actor, f"case.{action}", str(case_id), detail, ip=client_ip(request))
-        return CaseOut(**{k: _clean(v) for k, v in view.to_dict().items()})
+        return view
 
 
-@router.post("/cases/{case_id}/assign", response_model=CaseOut)
-def assign(case_id: CaseId, body: Assign, request: Request, ctx: Ctx, scope: UserScope) -> CaseOut:
+@router.post("/cases/{case_id}/assign", response_model=CaseView)
+def assign(case_id: CaseId, body: Assign, request: Request, ctx: Ctx, scope: UserScope) -> CaseView:
     """Give the case to another owner (who is notified)."""
     return _change(request, ctx, scope, case_id, "assign", owner_id=body.owner_id, note=body.note)
 
 
-@router.post("/cases/{case_id}/start", response_model=CaseOut)
-def start(case_id: CaseId, request: Request, ctx: Ctx, scope: UserScope, body: Note | None = None) -> CaseOut:
+@router.post("/cases/{case_id}/start", response_model=CaseView)
+def start(case_id: CaseId, request: Request, ctx: Ctx, scope: UserScope, body: Note | None = None) -> CaseView:
     """Contact made: ``open -> in_progress`` (stops the SLA clock)."""
     return _change(request, ctx, scope, case_id, "start", note=body.note if body else None)
 
 
-@router.post("/cases/{case_id}/resolve", response_model=CaseOut)
-def resolve(case_id: CaseId, body: Resolve, request: Request, ctx: Ctx, scope: UserScope) -> CaseOut:
+@router.post("/cases/{case_id}/resolve", response_model=CaseView)
+def resolve(case_id: CaseId, body: Resolve, request: Request, ctx: Ctx, scope: UserScope) -> CaseView:
     """``in_progress`` (or ``open``) ``-> resolved`` with a root cause."""
     return _change(request, ctx, scope, case_id, "resolve", root_cause=body.root_cause, note=body.note)
