@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +35,13 @@ def read_config_file(path: str | Path, *, what: str, error: type[ClvlabError]) -
         msg = f"{what} '{p}' must hold a mapping of options, got {type(data).__name__}"
         raise error(msg)
     return data
+
+
+def read_config(source: str | Path | Mapping[str, Any], *, name: str, what: str,
+                error: type[ClvlabError]) -> tuple[dict[str, Any], str]:
+    """The mapping ``source`` is (a dict) or holds (a file, see :func:`read_config_file`), and how
+    messages name it: ``name`` for a dict, the quoted path for a file."""
+    if isinstance(source, Mapping):
+        return dict(source), name
+    path = Path(source)
+    return read_config_file(path, what=what, error=error), f"'{path}'"

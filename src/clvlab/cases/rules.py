@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvlab._config import read_config_file
+from clvlab._config import read_config
 from clvlab.errors import DataQualityWarning, DataValidationError, Issue, ParameterError
 
 TEXT_COLUMNS = ("sentiment_label", "intents")
@@ -180,13 +180,7 @@ def load_alert_config(source: str | Path | Mapping[str, Any] | None = None) -> A
     """Read rules and policy from a ``.yaml``/``.yml``/``.toml`` file or a dict (None: defaults)."""
     if source is None:
         return AlertConfig()
-    where = "alert config"
-    if isinstance(source, Mapping):
-        data: Any = dict(source)
-    else:
-        path = Path(source)
-        where = f"'{path}'"
-        data = read_config_file(path, what="alert rules file", error=DataValidationError)
+    data, where = read_config(source, name="alert config", what="alert rules file", error=DataValidationError)
     rules = DEFAULT_RULES
     if "rules" in data:
         rules = tuple(_rule(raw, i, where) for i, raw in enumerate(data["rules"] or [], start=1))

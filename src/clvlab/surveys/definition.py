@@ -249,15 +249,9 @@ def _question(raw: Any, index: int, where: str) -> Question:
 
 def parse_survey(source: str | Path | Mapping[str, Any]) -> Survey:
     """A :class:`Survey` from a YAML/JSON/TOML file or a dict; :class:`SurveyError` naming what is wrong."""
-    where = "survey"
-    if isinstance(source, Mapping):
-        data: Any = dict(source)
-    else:
-        from clvlab._config import read_config_file
+    from clvlab._config import read_config
 
-        path = Path(source)
-        where = f"'{path}'"
-        data = read_config_file(path, what="survey file", error=SurveyError)
+    data, where = read_config(source, name="survey", what="survey file", error=SurveyError)
     if not isinstance(data, Mapping) or "id" not in data or not data.get("questions"):
         msg = f"{where}: a survey needs an 'id' and a list of 'questions'"
         raise SurveyError(msg)
