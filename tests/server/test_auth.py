@@ -204,3 +204,24 @@ def test_sessions_expire_and_a_new_password_ends_them(store_url: str) -> None:
         with pytest.raises(AuthError, match="wrong user name or password"):
             accounts.authenticate("mgr1", PASSWORD)
         assert accounts.authenticate("mgr1", "another long password").name == "mgr1"
+
+
+def test_expired_failed_logins_are_deleted_on_the_next_failure(store_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from clvlab.server.auth.accounts import THROTTLE_WINDOW, Accounts, AuthError
+    from clvlab.store import LoginAttempt, open_app_store
+
+    now = [datetime(2026, 1, 1, 9, tzinfo=UTC)]
+    with open_app_store(store_url) as store:
+        accounts = Accounts(store, clock=lambda: now[0])
+        for name in ("nobody1", "nobody2", "mgr2"):  # names that fail once and never come back
+            with pytest.raises(AuthError):
+                accounts.authenticate(name, "wrong password", ip="10.0.0.1")
+        now[0] += THROTTLE_WINDOW + timedelta(seconds=1)
+        with pytest.raises(AuthError):
+            accounts.authenticate("nobody3", "wrong password", ip="10.0.0.2")
+        with store.session() as s:
+            assert list(s.scalars(select(LoginAttempt.name))) == ["nobody3"]

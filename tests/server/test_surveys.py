@@ -301,3 +301,32 @@ def test_the_api_invites_after_a_first_purchase(app: Any, anonymous: Any, client
     hidden = ana.get("/api/v1/surveys/first/responses").json()["items"][0]["hidden"]
     assert hidden == {"store_id": "S1", "order_id": "A-1001", "touchpoint": "pos"}
     assert client_for("mgr1").post("/api/v1/surveys/first/invites", json=body).status_code == 403
+
+
+def test_expired_rate_hits_are_swept_so_the_table_stays_bounded(store_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from clvlab.store import RateHit, open_app_store
+    from clvlab.surveys.responses import RateLimit, RateLimiter
+
+    t0 = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    with open_app_store(store_url) as store:
+        limiter = RateLimiter(store, {"survey.ip": RateLimit(5, 60), "survey.token": RateLimit(5, 3600)},
+                              sweep_every=60)
+        for i in range(30):  # addresses and links seen once
+            limiter.hit("survey.ip", f"10.0.0.{i}", now=t0)
+            limiter.hit("survey.token", str(i), now=t0)
+        assert _count(store_url, RateHit) == 60
+        # within the sweep interval nothing else is deleted; after it, the expired address rows go
+        limiter.hit("survey.ip", "10.9.9.9", now=t0 + timedelta(seconds=59))
+        assert _count(store_url, RateHit) == 61
+        limiter.hit("survey.ip", "10.9.9.9", now=t0 + timedelta(seconds=125))
+        with store.session() as s:
+            left = sorted(s.execute(select(RateHit.bucket, RateHit.key)))
+        assert left == sorted([("survey.ip", "10.9.9.9")] + [("survey.token", str(i)) for i in range(30)])
+        # after the token window, every old row is gone
+        limiter.hit("survey.ip", "10.9.9.9", now=t0 + timedelta(seconds=3700))
+        with store.session() as s:
+            assert list(s.execute(select(RateHit.bucket, RateHit.key))) == [("survey.ip", "10.9.9.9")]

@@ -8,7 +8,7 @@ store's owner, exactly as ``clvlab alerts run`` would) and writes one webhook ev
 to the outbox.  The transaction commits before the caller answers; delivery happens after.
 
 Rate limits are counted in the app store (table ``rate_hits``), so every server worker sees the
-same counts: a sliding window per token and per client address.
+same counts: a sliding window per token and per client address; expired rows are swept on write.
 """
 
 from __future__ import annotations
@@ -49,16 +49,37 @@ class RateLimit:
 
 
 class RateLimiter:
-    """Sliding-window counters in the app store, shared by every worker (``rate_hits`` table)."""
+    """Sliding-window counters in the app store, shared by every worker (``rate_hits`` table).
 
-    def __init__(self, store: AppStore, limits: dict[str, RateLimit]) -> None:
+    A hit deletes its key's rows older than the window; every ``sweep_every`` seconds (per
+    process) a hit also deletes every bucket's expired rows, so addresses and links seen once do
+    not stay in the table forever: it holds at most the hits of the last window.
+    """
+
+    def __init__(self, store: AppStore, limits: dict[str, RateLimit], *, sweep_every: float = 60.0) -> None:
         self.store = store
         self.limits = limits
+        self.sweep_every = timedelta(seconds=sweep_every)
+        self._swept: datetime | None = None
+
+    def sweep(self, *, now: datetime | None = None) -> int:
+        """Delete the rows of every bucket older than its window; how many were deleted."""
+        now = now or utcnow()
+        deleted = 0
+        with self.store.session() as session:
+            for bucket, rule in self.limits.items():
+                result = session.execute(delete(RateHit).where(
+                    RateHit.bucket == bucket, RateHit.at < now - timedelta(seconds=rule.window)))
+                deleted += int(getattr(result, "rowcount", 0) or 0)
+        self._swept = now
+        return deleted
 
     def hit(self, bucket: str, key: str, *, now: datetime | None = None) -> None:
         """Count one request of ``key`` in ``bucket``; :class:`RateLimitedError` when over the limit."""
         rule = self.limits[bucket]
         now = now or utcnow()
+        if self._swept is None or not self._swept <= now < self._swept + self.sweep_every:
+            self.sweep(now=now)
         since = now - timedelta(seconds=rule.window)
         key = key[:128]
         with self.store.session() as session:

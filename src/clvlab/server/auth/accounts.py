@@ -211,6 +211,7 @@ class Accounts:
                 user = s.scalars(select(User).where(User.name == name)).first()
                 ok = _verify(user.password_hash if user is not None else _DUMMY_HASH, password)
                 if user is None or not ok or not user.active:
+                    s.execute(delete(LoginAttempt).where(LoginAttempt.at < since))  # expired: of no name
                     s.add(LoginAttempt(name=name[:128], ip=ip, at=now))
                     self.audit(s, name[:128], "login.failed", name[:128], ip=ip)
                 else:
