@@ -30,6 +30,7 @@ from clvlab.store.engine import (
     check_current,
     head_revision,
     open_app_store,
+    serialise,
     upgrade,
 )
 from clvlab.store.outbox import OutboxMessage
@@ -38,6 +39,6 @@ from clvlab.store.surveys import RateHit, SurveyDef, SurveyInvite, SurveyRespons
 __all__ = [
     "ROLES", "ApiToken", "AppStore", "AuditEntry", "Base", "Case", "CaseEvent", "LoginAttempt", "LoginSession",
     "OutboxMessage", "Owner", "OwnerScope", "Resurvey", "StoreBehindError", "StoreError", "UTCDateTime", "User",
-    "UserStore", "check_current", "head_revision", "open_app_store", "upgrade", "utcnow",
+    "UserStore", "check_current", "head_revision", "open_app_store", "serialise", "upgrade", "utcnow",
 ]
 __all__ += ["RateHit", "SurveyDef", "SurveyInvite", "SurveyResponse", "WebhookSubscriber"]  # surveys

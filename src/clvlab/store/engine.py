@@ -21,6 +21,7 @@ server processes never migrate a production database by surprise.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -85,6 +86,19 @@ class AppStore:
     def close(self) -> None:
         """Release every pooled connection."""
         self.engine.dispose()
+
+
+def serialise(session: Session, name: str) -> None:
+    """Serialise the rest of ``session``'s transaction with every other transaction that names
+    ``name`` (a read-then-write that must not interleave, e.g. the invitations' contact window).
+
+    On PostgreSQL a transaction-scoped advisory lock (``pg_advisory_xact_lock``, released at
+    commit or rollback); on SQLite nothing more is needed, since every transaction starts with
+    ``BEGIN IMMEDIATE`` and so holds the database's write lock already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _normalise(url: str) -> URL:

@@ -5,7 +5,8 @@ Customers come from the workspace's derived tables (a segment of ``scores``, a s
 with a ``customer_id`` column.  Columns ``store_id``, ``touchpoint`` and ``order_id`` (and any
 other given in ``hidden``) are carried in the invitation and land in the response.  Contact
 frequency: a customer who got an invitation (any survey, any channel) in the last ``min_days``
-days is skipped.  The result is a frame ready to be written as the CSV an SMS or WeChat gateway
+days is skipped; batches run one at a time (:func:`clvlab.store.serialise`), so concurrent
+batches never both invite one customer.  The result is a frame ready to be written as the CSV an SMS or WeChat gateway
 reads: ``customer_id, channel, link, expires_at, survey_id`` and the hidden fields.
 """
 
@@ -20,7 +21,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from clvlab.errors import ClvlabError, DataValidationError, ParameterError
-from clvlab.store import AppStore, SurveyInvite, utcnow
+from clvlab.store import AppStore, SurveyInvite, serialise, utcnow
 from clvlab.surveys.registry import get_survey
 from clvlab.surveys.tokens import sign_token
 
@@ -98,6 +99,7 @@ def create_invites(
     cutoff = now - timedelta(days=min_days)
     rows: list[dict[str, Any]] = []
     with store.session() as session:
+        serialise(session, "survey_invites")  # the window is read, then written: one batch at a time
         get_survey(session, survey_id)
         ids = frame["customer_id"].tolist()
         recent: set[str] = set()
