@@ -330,3 +330,14 @@ def test_expired_rate_hits_are_swept_so_the_table_stays_bounded(store_url: str) 
         limiter.hit("survey.ip", "10.9.9.9", now=t0 + timedelta(seconds=3700))
         with store.session() as s:
             assert list(s.execute(select(RateHit.bucket, RateHit.key))) == [("survey.ip", "10.9.9.9")]
+
+
+def test_a_promoters_complaint_opens_a_case_through_the_text_rules(anonymous: Any, links: dict[str, str]) -> None:
+    """The comment's sentiment and intents are computed before the write transaction and reach the rules."""
+    angry = anonymous.post(f"/api/v1/surveys/respond/{links['c01']}",
+                           json={"answers": {"nps": 9, "reason": "质量太差了，非常失望，我要投诉，马上退款！"}})
+    assert angry.status_code == 201, angry.text
+    assert len(angry.json()["cases"]) == 1
+    happy = anonymous.post(f"/api/v1/surveys/respond/{links['c02']}",
+                           json={"answers": {"nps": 9, "reason": "很满意，店员很热情"}})
+    assert happy.json()["cases"] == []

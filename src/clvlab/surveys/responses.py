@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from clvlab.cases.alerts import match_alerts
 from clvlab.cases.notify import Notification, enqueue
 from clvlab.cases.opening import clv_series, open_cases
-from clvlab.cases.rules import AlertConfig
+from clvlab.cases.rules import TEXT_COLUMNS, AlertConfig, add_text_signals
 from clvlab.errors import TooManyRequestsError
 from clvlab.store import AppStore, RateHit, SurveyInvite, SurveyResponse, WebhookSubscriber, utcnow
 from clvlab.surveys.definition import LANGUAGES, Survey
@@ -184,9 +184,14 @@ class Collector:
         invite_id = verify_token(self.key, token, now=now.timestamp())
         self.limiter.hit("survey.token", str(invite_id), now=now)
         with self.store.session() as session:
+            survey = get_survey(session, self._invite(session, invite_id, lock=False).survey_id)
+        clean = survey.validate(answers)
+        # the comment's text signals are computed before the write transaction: the analysers
+        # take ~20 ms a comment (seconds on their first use in a process), and on SQLite a write
+        # transaction holds the whole database's write lock, every worker's
+        signals = self._text_signals(survey.comment(clean))
+        with self.store.session() as session:
             invite = self._invite(session, invite_id, lock=True)
-            survey = get_survey(session, invite.survey_id)
-            clean = survey.validate(answers)
             hidden = json.loads(invite.hidden or "{}")
             row = session.scalar(select(SurveyResponse).where(SurveyResponse.invite_id == invite_id))
             created = row is None
@@ -205,14 +210,25 @@ class Collector:
                     setattr(row, name, value)
                 row.revisions += 1
             session.flush()
-            cases = self._alerts(session, row, survey, now)
+            cases = self._alerts(session, row, survey, now, signals)
             self._events(session, row, clean, scores, cases, created, now)
             return SubmitResult(response_id=row.id, created=created, revision=row.revisions, cases=cases)
 
-    def _alerts(self, session: Session, row: SurveyResponse, survey: Survey, now: datetime) -> list[int]:
+    def _text_signals(self, comment: str | None) -> dict[str, Any]:
+        """The columns the text rules read (:data:`clvlab.cases.rules.TEXT_COLUMNS`) for ``comment``;
+        empty when there is no comment or no text rule."""
+        if comment is None or not any(rule.needs_text for rule in self.config.rules):
+            return {}
+        found = add_text_signals(pd.DataFrame({"comment": [comment]}))
+        return {name: found[name].iloc[0] for name in TEXT_COLUMNS if name in found.columns}
+
+    def _alerts(self, session: Session, row: SurveyResponse, survey: Survey, now: datetime,
+                signals: dict[str, Any]) -> list[int]:
         frame = pd.DataFrame(feedback_rows(row, survey, self.timezone))
         if frame.empty:
             return []
+        for name, value in signals.items():
+            frame[name] = [value] * len(frame)
         matched, _ = match_alerts(frame, self.config)
         if matched.empty:
             return []
