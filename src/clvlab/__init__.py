@@ -70,6 +70,8 @@ _EXPORTS: dict[str, str] = {
     "metric_trend": "clvlab.voc.metrics",
     "nps_drivers": "clvlab.voc.drivers",
     "value_by_nps_class": "clvlab.voc.drivers",
+    "voc_covariates": "clvlab.voc.covariates",
+    "voc_rate_ratios": "clvlab.voc.covariates",
     "sentiment": "clvlab.text.sentiment",
     "detect_language": "clvlab.text.language",
     "analyze_text": "clvlab.text.analyze",
