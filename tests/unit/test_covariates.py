@@ -174,3 +174,4 @@ def test_bad_hyperparameters_and_unknown_covariates_are_parameter_errors(
         ParetoNBDCovariates(dropout_covariates="detractor").fit(cdnow)
     with pytest.raises(ParameterError, match=r"unknown covariate\(s\) \['nps'\]"):
         pareto_fit.rate_ratio("dropout", {"nps": 1}, {})
+
