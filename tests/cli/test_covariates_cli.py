@@ -42,6 +42,9 @@ def test_pareto_with_nps_class_reports_dropout_rate_ratios(shop: Path, tmp_path:
     assert det["text"].startswith(f"a detractor's expected dropout rate is {det['ratio']:.2f} times a promoter's")
     model = load_model(out)
     assert isinstance(model, ParetoNBDCovariates)
+    scored = runner.invoke(app, ["score", str(out), "-w", str(shop)])
+    assert scored.exit_code == 2
+    assert "clvlab score does not score models with covariates yet" in " ".join(scored.output.split())
     assert model.rate_ratio("dropout", {"detractor": 1, "passive": 0, "no_nps": 0},
                             {"detractor": 0, "passive": 0, "no_nps": 0}).ratio == pytest.approx(det["ratio"])
 

@@ -212,6 +212,12 @@ def score(
     from clvlab.value.score import score_customers
 
     fitted = load_model(model_file)
+    if type(fitted).__name__ in _WITH_COVARIATES.values():
+        msg = (f"'{model_file}' holds a {type(fitted).__name__}: clvlab score does not score models "
+               "with covariates yet; score them from Python with the customers' covariates "
+               "(model.probability_alive(..., covariates=clvlab.voc_covariates(ws, rfm.index)), "
+               "docs/covariates.md), or fit without --covariate")
+        raise ParameterError(msg)
     spend = load_model(spend_model) if spend_model is not None else None
     model_unit = getattr(fitted, "time_unit_", None)
     if freq is not None and model_unit is not None and freq.value != model_unit:
