@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     "BetaGeo": "clvlab.models.beta_geo",
     "ModifiedBetaGeo": "clvlab.models.modified_beta_geo",
     "ParetoNBD": "clvlab.models.pareto_nbd",
+    "BetaGeoCovariates": "clvlab.models.covariates",
+    "ParetoNBDCovariates": "clvlab.models.covariates",
     "BetaGeoBetaBinom": "clvlab.models.beta_geo_beta_binom",
     "ShiftedBetaGeo": "clvlab.models.shifted_beta_geo",
     "GammaGamma": "clvlab.models.gamma_gamma",
@@ -68,6 +70,8 @@ _EXPORTS: dict[str, str] = {
     "metric_trend": "clvlab.voc.metrics",
     "nps_drivers": "clvlab.voc.drivers",
     "value_by_nps_class": "clvlab.voc.drivers",
+    "voc_covariates": "clvlab.voc.covariates",
+    "voc_rate_ratios": "clvlab.voc.covariates",
     "sentiment": "clvlab.text.sentiment",
     "detect_language": "clvlab.text.language",
     "analyze_text": "clvlab.text.analyze",
@@ -177,6 +181,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.models._mle import FitStatus
     from clvlab.models.beta_geo import BetaGeo
     from clvlab.models.beta_geo_beta_binom import BetaGeoBetaBinom
+    from clvlab.models.covariates import BetaGeoCovariates, ParetoNBDCovariates
     from clvlab.models.gamma_gamma import GammaGamma
     from clvlab.models.modified_beta_geo import ModifiedBetaGeo
     from clvlab.models.pareto_nbd import ParetoNBD

@@ -72,6 +72,10 @@ SPECS: dict[str, Spec] = {
     "BetaGeo": Spec(_cdnow, _btyd_predict),
     "ModifiedBetaGeo": Spec(_cdnow, _btyd_predict),
     "ParetoNBD": Spec(_cdnow, _btyd_predict),
+    # without covariates (the defaults) they are the base models; tests/unit/test_covariates.py
+    # covers them with covariates
+    "BetaGeoCovariates": Spec(_cdnow, _btyd_predict),
+    "ParetoNBDCovariates": Spec(_cdnow, _btyd_predict),
     "GammaGamma": Spec(
         _cdnow_spend,
         lambda m, d: np.concatenate([m.expected_spend(d["frequency"], d["monetary_value"]),
@@ -104,6 +108,8 @@ _MODULES = {
     "BetaGeo": "beta_geo",
     "ModifiedBetaGeo": "modified_beta_geo",
     "ParetoNBD": "pareto_nbd",
+    "BetaGeoCovariates": "covariates",
+    "ParetoNBDCovariates": "covariates",
     "GammaGamma": "gamma_gamma",
     "BetaGeoBetaBinom": "beta_geo_beta_binom",
     "ShiftedBetaGeo": "shifted_beta_geo",

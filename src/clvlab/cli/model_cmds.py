@@ -110,6 +110,38 @@ def fit_quietly(cls: Any, data: Any, penalizer: float) -> tuple[Any, list[str]]:
     return fitted, [str(w.message) for w in caught if not issubclass(w.category, ConvergenceWarning)]
 
 
+#: the covariate version of each model that has one
+_WITH_COVARIATES = {"BetaGeo": "BetaGeoCovariates", "ParetoNBD": "ParetoNBDCovariates"}
+
+
+def _fit_with_covariates(cls: Any, data: pd.DataFrame, names: list[str], workspace: Path | None,
+                         penalizer: float) -> tuple[Any, list[str], pd.DataFrame]:
+    """Fit the covariate version of ``cls`` with VoC covariates from the workspace's feedback
+    (on both processes); the warnings as text and the rate ratios."""
+    from functools import partial
+
+    from clvlab import models
+    from clvlab.voc.covariates import voc_covariates, voc_rate_ratios
+
+    if cls.__name__ not in _WITH_COVARIATES:
+        msg = f"--covariate works with the bgnbd and pareto models, not {cls.__name__}"
+        raise ParameterError(msg)
+    if workspace is None:
+        msg = "--covariate reads the customers' feedback from a workspace: pass -w WORKSPACE"
+        raise ParameterError(msg)
+    ids = data["customer_id"] if "customer_id" in data.columns else data.index
+    with connect_workspace(workspace) as ws:
+        z = voc_covariates(ws, ids, covariates=names, until=data.attrs.get("observation_end"))
+    caught = [f"covariate column '{c}' is the same for every customer: left out"
+              for c in z.attrs["dropped"]]
+    columns = list(z.columns)
+    frame = data.assign(**{c: z[c].to_numpy() for c in columns})  # z is in the rows' order
+    covariate_cls = partial(getattr(models, _WITH_COVARIATES[cls.__name__]),
+                            purchase_covariates=columns, dropout_covariates=columns)
+    fitted, more = fit_quietly(covariate_cls, frame, penalizer)
+    return fitted, caught + more, voc_rate_ratios(fitted)
+
+
 @user_errors
 def fit(
     model: Annotated[str, typer.Argument(help="bgnbd, mbgnbd, pareto, gammagamma, bgbb or sbg.")],
@@ -119,21 +151,36 @@ def fit(
     workspace: WorkspaceOpt = None,
     freq: UnitOpt = None,
     observation_end: Annotated[str | None, typer.Option("--observation-end")] = None,
+    covariate: Annotated[list[str] | None, typer.Option(
+        "--covariate", help="VoC covariate from the workspace's feedback, on the purchase and dropout "
+                            "processes (bgnbd, pareto): nps_class (first NPS answer) or negative_share "
+                            "(share of negative comments). Repeat for several.")] = None,
 ) -> None:
     """Fit a model by maximum likelihood and print its parameters with standard errors.
 
+    With --covariate, BG/NBD or Pareto/NBD with time-invariant covariates (Fader & Hardie 2007),
+    and what each covariate does to the expected purchase and dropout rates, with 95% intervals.
     The saved model records the time unit of the RFM it was fitted on.
     """
     cls = model_class(model)
     data = _summary_frame(rfm_file, workspace, freq, observation_end)
-    fitted, caught = fit_quietly(cls, data, penalizer)
+    ratios = None
+    if covariate:
+        fitted, caught, ratios = _fit_with_covariates(cls, data, covariate, workspace, penalizer)
+    else:
+        fitted, caught = fit_quietly(cls, data, penalizer)
     fitted.time_unit_ = data.attrs["freq"]
     if output is not None:
         fitted.save(output)
     if state.json:
-        emit_json(fitted.to_dict())
+        out = fitted.to_dict()
+        if ratios is not None:
+            out["rate_ratios"] = ratios.to_dict(orient="records")
+        emit_json(out)
         return
     print_summary(fitted)
+    for text in ([] if ratios is None else ratios["text"]):
+        console.print(text, soft_wrap=True)
     for message in caught:
         console.print(styled(("warning:", "yellow"), f" {message}"))
     if output is not None:
@@ -165,6 +212,12 @@ def score(
     from clvlab.value.score import score_customers
 
     fitted = load_model(model_file)
+    if type(fitted).__name__ in _WITH_COVARIATES.values():
+        msg = (f"'{model_file}' holds a {type(fitted).__name__}: clvlab score does not score models "
+               "with covariates yet; score them from Python with the customers' covariates "
+               "(model.probability_alive(..., covariates=clvlab.voc_covariates(ws, rfm.index)), "
+               "docs/covariates.md), or fit without --covariate")
+        raise ParameterError(msg)
     spend = load_model(spend_model) if spend_model is not None else None
     model_unit = getattr(fitted, "time_unit_", None)
     if freq is not None and model_unit is not None and freq.value != model_unit:

@@ -35,14 +35,17 @@ def simulate_bgnbd(
     n_customers: int,
     *,
     r: float,
-    alpha: float,
-    a: float,
-    b: float,
+    alpha: float | np.ndarray,
+    a: float | np.ndarray,
+    b: float | np.ndarray,
     T: float | np.ndarray,
     seed: int = 0,
     id_offset: int = 0,
 ) -> pd.DataFrame:
     """Per-customer (frequency, recency, T) from the BG/NBD process.
+
+    ``alpha``, ``a``, ``b`` are numbers, or one value per customer (a covariate model's
+    individual parameters, :class:`clvlab.models.BetaGeoCovariates`).
 
     lambda ~ Gamma(r, rate alpha), p ~ Beta(a, b); repeat purchases arrive as a Poisson process
     with rate lambda; after each repeat purchase the customer drops out with probability p.
@@ -67,14 +70,17 @@ def simulate_paretonbd(
     n_customers: int,
     *,
     r: float,
-    alpha: float,
+    alpha: float | np.ndarray,
     s: float,
-    beta: float,
+    beta: float | np.ndarray,
     T: float | np.ndarray,
     seed: int = 0,
     id_offset: int = 0,
 ) -> pd.DataFrame:
     """Per-customer (frequency, recency, T) from the Pareto/NBD process.
+
+    ``alpha`` and ``beta`` are numbers, or one value per customer (a covariate model's
+    individual parameters, :class:`clvlab.models.ParetoNBDCovariates`).
 
     lambda ~ Gamma(r, rate alpha), mu ~ Gamma(s, rate beta); the customer is alive for an
     exponential lifetime tau with rate mu and buys at rate lambda while alive. Exact: x ~

@@ -17,6 +17,8 @@ _EXPORTS = {
     "BetaGeo": "clvlab.models.beta_geo",
     "ModifiedBetaGeo": "clvlab.models.modified_beta_geo",
     "ParetoNBD": "clvlab.models.pareto_nbd",
+    "BetaGeoCovariates": "clvlab.models.covariates",
+    "ParetoNBDCovariates": "clvlab.models.covariates",
     "BetaGeoBetaBinom": "clvlab.models.beta_geo_beta_binom",
     "ShiftedBetaGeo": "clvlab.models.shifted_beta_geo",
     "GammaGamma": "clvlab.models.gamma_gamma",

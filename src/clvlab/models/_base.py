@@ -69,6 +69,11 @@ class BaseModel:
             fitted = " fitted: " + ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return f"{type(self).__name__}({args}){fitted}"
 
+    def _names(self) -> tuple[str, ...]:
+        """Names of the fitted parameters: ``param_names``, plus, in models with covariates,
+        one coefficient per covariate (known from the hyperparameters, before the fit)."""
+        return self.param_names
+
     def _check_fitted(self) -> dict[str, float]:
         if not hasattr(self, "params_"):
             msg = f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first."
@@ -103,11 +108,13 @@ class BaseModel:
         n_customers: float,
         n_rows: int,
         degenerate: str | Callable[[dict[str, float]], str] = "",
+        unbounded: tuple[bool, ...] = (),
     ) -> MLEResult:
         """Maximise the likelihood over the log-parameters and store the fitted attributes.
 
         ``neg_log_likelihood`` and ``gradient`` take the *log* of the parameters (in
-        ``param_names`` order) and return the total (weighted) negative log-likelihood and its
+        ``_names()`` order; the parameters flagged True in ``unbounded``, such as covariate
+        coefficients, as they are) and return the total (weighted) negative log-likelihood and its
         gradient with respect to the log-parameters. The penalizer is added here.
         ``degenerate`` names a property of the data that keeps it from identifying the model
         (e.g. no repeat purchases), or is a function of the fitted parameters that does (e.g.
@@ -118,15 +125,15 @@ class BaseModel:
         result = maximize_likelihood(
             neg_log_likelihood, x0, gradient=gradient, n_customers=n_customers,
             penalizer=self._check_penalizer(), model=type(self).__name__,
-            param_names=self.param_names,
+            param_names=self._names(), unbounded=unbounded,
         )
-        self.params_ = dict(zip(self.param_names, map(float, result.params), strict=True))
+        names = self._names()
+        self.params_ = dict(zip(names, map(float, result.params), strict=True))
         found = degenerate(self.params_) if callable(degenerate) else degenerate
         status = dataclasses.replace(result.status, degenerate=found)
         self.log_likelihood_ = float(result.log_likelihood)
-        self.standard_errors_ = dict(zip(self.param_names, map(float, result.standard_errors), strict=True))
-        self.covariance_ = pd.DataFrame(result.covariance, index=list(self.param_names),
-                                        columns=list(self.param_names))
+        self.standard_errors_ = dict(zip(names, map(float, result.standard_errors), strict=True))
+        self.covariance_ = pd.DataFrame(result.covariance, index=list(names), columns=list(names))
         self.n_customers_ = float(n_customers)
         self.n_rows_ = int(n_rows)
         self.fit_status_ = status
@@ -141,13 +148,13 @@ class BaseModel:
     def aic_(self) -> float:
         """Akaike information criterion of the fit."""
         self._check_fitted()
-        return 2 * len(self.param_names) - 2 * self.log_likelihood_
+        return 2 * len(self._names()) - 2 * self.log_likelihood_
 
     @property
     def bic_(self) -> float:
         """Bayesian information criterion of the fit (n = number of customers)."""
         self._check_fitted()
-        return len(self.param_names) * float(np.log(self.n_customers_)) - 2 * self.log_likelihood_
+        return len(self._names()) * float(np.log(self.n_customers_)) - 2 * self.log_likelihood_
 
     def summary(self) -> pd.DataFrame:
         """Parameters with standard errors and 95% Wald intervals (one row per parameter)."""
@@ -198,9 +205,9 @@ class BaseModel:
             msg = f"This file holds a {data.get('model')!r} model, not a {cls.__name__}."
             raise DataValidationError(msg)
         model = cls(**data.get("hyperparameters", {}))
-        model.params_ = {k: float(data["params"][k]) for k in cls.param_names}
+        names = list(model._names())
+        model.params_ = {k: float(data["params"][k]) for k in names}
         model.standard_errors_ = {k: float(v) for k, v in data.get("standard_errors", {}).items()}
-        names = list(cls.param_names)
         cov = data.get("covariance") or np.full((len(names), len(names)), np.nan)
         model.covariance_ = pd.DataFrame(np.asarray(cov, dtype=float), index=names, columns=names)
         model.log_likelihood_ = float(data["log_likelihood"])

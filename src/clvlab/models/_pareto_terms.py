@@ -108,31 +108,35 @@ def _quad(f: Callable[[float], float], lo: float, hi: float) -> tuple[float, flo
     return float(val), float(err)
 
 
-def _branch(alpha: float, beta: float) -> bool:
-    """True: expand around alpha (alpha >= beta), else around beta (keeps 0 <= z < 1)."""
+def _branch(alpha: float | FloatArray, beta: float | FloatArray) -> bool | np.ndarray:
+    """True: expand around alpha (alpha >= beta), else around beta (keeps 0 <= z < 1).
+
+    Elementwise when alpha and beta are per-row arrays (models with covariates)."""
     return alpha >= beta
 
 
 def _log_f_parts(
-    x: FloatArray, u: FloatArray, r: float, alpha: float, s: float, beta: float, on_alpha: bool
+    x: FloatArray, u: FloatArray, r: float, alpha: float | FloatArray, s: float,
+    beta: float | FloatArray, on_alpha: bool | np.ndarray,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """Pieces of ``log F(x, u)``, ``F = int_u^inf (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau``.
 
     ``F = (m + u)^-a / a * 2F1(a, b; a + 1; (m - o) / (m + u))`` with a = r + s + x and
     (m, o, b) = (alpha, beta, s + 1) or (beta, alpha, r + x), FHL (2005) eq. (19)-(20).
+    ``alpha`` and ``beta`` are numbers, or arrays aligned with ``x`` (one per row).
     Returns a, b, z, log(m + u) and log 2F1.
     """
     a = r + s + x
-    if on_alpha:
-        m, o, b = alpha, beta, np.full_like(x, s + 1.0)
-    else:
-        m, o, b = beta, alpha, r + x
+    m = np.where(on_alpha, alpha, beta)
+    o = np.where(on_alpha, beta, alpha)
+    b = np.where(on_alpha, s + 1.0, r + x)
     mu = m + u
     z = (m - o) / mu
     return a, b, z, np.log(mu), _log_hyp(a, b, z)
 
 
-def _log_f(x: FloatArray, u: FloatArray, r: float, alpha: float, s: float, beta: float) -> FloatArray:
+def _log_f(x: FloatArray, u: FloatArray, r: float, alpha: float | FloatArray, s: float,
+           beta: float | FloatArray) -> FloatArray:
     """``log F(x, u)`` (see :func:`_log_f_parts`)."""
     a, _, _, lmu, lh = _log_f_parts(x, u, r, alpha, s, beta, _branch(alpha, beta))
     out: FloatArray = -a * lmu - np.log(a) + lh
@@ -140,7 +144,8 @@ def _log_f(x: FloatArray, u: FloatArray, r: float, alpha: float, s: float, beta:
 
 
 def _log_f_grad(
-    x: FloatArray, u: FloatArray, r: float, alpha: float, s: float, beta: float
+    x: FloatArray, u: FloatArray, r: float, alpha: float | FloatArray, s: float,
+    beta: float | FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """``log F`` and its gradient (n, 4) in (r, alpha, s, beta).
 
@@ -154,22 +159,18 @@ def _log_f_grad(
     common = -lmu - 1.0 / a  # d(-a log(m+u) - log a)/dr = d/ds
     # d log 2F1 / dz, exact
     dlh_dz = np.exp(np.log(a * b / (a + 1.0)) + _log_hyp(a + 1.0, b + 1.0, z) - lh)
-    o = beta if on_alpha else alpha
+    o = np.where(on_alpha, beta, alpha)
     mu = np.exp(lmu)
     dm = -a / mu + dlh_dz * (o + u) / mu**2  # z = (m - o)/(m + u)
     do = -dlh_dz / mu
-    if on_alpha:
-        grad[:, 1], grad[:, 3] = dm, do
-    else:
-        grad[:, 1], grad[:, 3] = do, dm
-    for col, p, name in ((0, r, "r"), (2, s, "s")):
+    grad[:, 1] = np.where(on_alpha, dm, do)
+    grad[:, 3] = np.where(on_alpha, do, dm)
+    for col, p in ((0, r), (2, s)):
         h = _FD_STEP * p
-        up = {"r": r, "alpha": alpha, "s": s, "beta": beta}
-        dn = dict(up)
-        up[name] += h
-        dn[name] -= h
-        lh_up = _log_f_parts(x, u, **up, on_alpha=on_alpha)[4]
-        lh_dn = _log_f_parts(x, u, **dn, on_alpha=on_alpha)[4]
+        lh_up, lh_dn = (
+            _log_f_parts(x, u, r + (v if col == 0 else 0.0), alpha, s + (v if col == 2 else 0.0),
+                         beta, on_alpha)[4]
+            for v in (h, -h))
         grad[:, col] = common + (lh_up - lh_dn) / (2 * h)
     return logf, grad
 

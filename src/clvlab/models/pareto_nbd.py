@@ -36,22 +36,38 @@ __all__ = ["ParetoNBD"]
 
 
 class _Pairs:
-    """Distinct (x, t_x) and (x, T) pairs of a set of rows, with gather codes (built once)."""
+    """Distinct (x, t_x) and (x, T) pairs of a set of rows, with gather codes (built once).
 
-    def __init__(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> None:
+    With ``group`` (codes of the rows' covariate values, whose alpha and beta differ) the pairs
+    are distinct (x, u, group) triples, and ``row`` holds a row of each, to gather per-row
+    alpha and beta with."""
+
+    def __init__(self, x: FloatArray, tx: FloatArray, T: FloatArray,
+                 group: FloatArray | None = None) -> None:
         n = len(x)
-        pairs = distinct_rows({"x": np.concatenate([x, x]), "u": np.concatenate([tx, T])})
+        cols = {"x": np.concatenate([x, x]), "u": np.concatenate([tx, T])}
+        if group is not None:
+            cols["g"] = np.concatenate([group, group])
+        pairs = distinct_rows(cols)
         self.x = pairs.column("x")
         self.u = pairs.column("u")
         self.code_tx = pairs.inverse[:n]
         self.code_T = pairs.inverse[n:]
+        self.row = np.empty(pairs.n_rows, dtype=np.intp)
+        self.row[pairs.inverse] = np.arange(2 * n) % n
+
+
+Params = tuple[float, float | FloatArray, float, float | FloatArray]
 
 
 def _terms(
-    params: tuple[float, float, float, float], x: FloatArray, tx: FloatArray, T: FloatArray,
+    params: Params, x: FloatArray, tx: FloatArray, T: FloatArray,
     pairs: _Pairs | None = None, *, grad: bool = False,
 ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
     """Per-row log-likelihood, P(alive) and (optionally) the gradient (n, 4) in natural params.
+
+    ``alpha`` and ``beta`` are numbers, or arrays of one value per row (covariate models,
+    whose ``pairs`` are then built with the rows' covariate groups).
 
     ``L = Gamma(r+x) alpha^r beta^s / Gamma(r) * [(alpha+T)^-(r+x) (beta+T)^-s + s I]`` with
     ``I = int_{t_x}^T (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau = F(x, t_x) - F(x, T)``.
@@ -61,17 +77,20 @@ def _terms(
 
 
 def _terms_at(
-    params: tuple[float, float, float, float], x: FloatArray, tx: FloatArray, T: FloatArray,
+    params: Params, x: FloatArray, tx: FloatArray, T: FloatArray,
     pairs: _Pairs | None, *, grad: bool,
 ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
     """:func:`_terms` (floating-point warnings not yet silenced)."""
     r, alpha, s, beta = params
     if pairs is None:
         pairs = _Pairs(x, tx, T)
+    # per pair: the alpha and beta of the pair's rows
+    pa = alpha if np.ndim(alpha) == 0 else np.asarray(alpha)[pairs.row]
+    pb = beta if np.ndim(beta) == 0 else np.asarray(beta)[pairs.row]
     if grad:
-        lf, dlf = _log_f_grad(pairs.x, pairs.u, r, alpha, s, beta)
+        lf, dlf = _log_f_grad(pairs.x, pairs.u, r, pa, s, pb)
     else:
-        lf, dlf = _log_f(pairs.x, pairs.u, r, alpha, s, beta), None
+        lf, dlf = _log_f(pairs.x, pairs.u, r, pa, s, pb), None
     lf_t, lf_T = lf[pairs.code_tx], lf[pairs.code_T]
     log_at, log_bt = np.log(alpha + T), np.log(beta + T)
     A = -(r + x) * log_at - s * log_bt  # still alive at T

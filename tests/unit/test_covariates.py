@@ -1,0 +1,177 @@
+"""BG/NBD and Pareto/NBD with covariates: parameter recovery on simulated data, the base models
+without covariates, rate ratios, predictions, save/load and located input errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clvlab.datasets import load_cdnow_summary
+from clvlab.datasets.synthetic import simulate_bgnbd, simulate_paretonbd
+from clvlab.errors import DataValidationError, ParameterError
+from clvlab.models import BetaGeoCovariates, ParetoNBD, ParetoNBDCovariates, load_model
+
+N = 4000
+COVS = ["detractor", "neg_share"]
+BG_TRUE = {"r": 0.8, "alpha": 6.0, "a": 0.8, "b": 2.5,
+           "purchase:detractor": 0.5, "purchase:neg_share": -0.6,
+           "dropout_a:detractor": 0.7, "dropout_a:neg_share": 0.0,
+           "dropout_b:detractor": -0.3, "dropout_b:neg_share": 0.4}
+PARETO_TRUE = {"r": 0.8, "alpha": 6.0, "s": 0.6, "beta": 8.0,
+               "purchase:detractor": 0.5, "purchase:neg_share": -0.6,
+               "dropout:detractor": 0.8, "dropout:neg_share": 0.5}
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    return load_cdnow_summary()
+
+
+def _covariates(seed: int) -> pd.DataFrame:
+    """A binary and a continuous covariate, indexed like the simulators' customer ids."""
+    rng = np.random.default_rng(seed)
+    index = pd.Index([str(i) for i in range(N)], name="customer_id")
+    return pd.DataFrame({"detractor": (rng.random(N) < 0.4).astype(float),
+                         "neg_share": rng.random(N)}, index=index)
+
+
+def _eta(z: pd.DataFrame, true: dict[str, float], prefix: str) -> np.ndarray:
+    return np.asarray(sum(true[f"{prefix}:{c}"] * z[c].to_numpy() for c in COVS), dtype=float)
+
+
+@pytest.fixture(scope="module")
+def bg_data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    z = _covariates(11)
+    t = BG_TRUE
+    rfm = simulate_bgnbd(N, r=t["r"], alpha=t["alpha"] * np.exp(-_eta(z, t, "purchase")),
+                         a=t["a"] * np.exp(_eta(z, t, "dropout_a")),
+                         b=t["b"] * np.exp(_eta(z, t, "dropout_b")),
+                         T=np.random.default_rng(12).uniform(26, 52, N), seed=13)
+    return rfm, z
+
+
+@pytest.fixture(scope="module")
+def pareto_data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    z = _covariates(21)
+    t = PARETO_TRUE
+    rfm = simulate_paretonbd(N, r=t["r"], alpha=t["alpha"] * np.exp(-_eta(z, t, "purchase")),
+                             s=t["s"], beta=t["beta"] * np.exp(-_eta(z, t, "dropout")),
+                             T=np.random.default_rng(22).uniform(26, 52, N), seed=23)
+    return rfm, z
+
+
+@pytest.fixture(scope="module")
+def bg_fit(bg_data: tuple[pd.DataFrame, pd.DataFrame]) -> BetaGeoCovariates:
+    rfm, z = bg_data
+    return BetaGeoCovariates(purchase_covariates=COVS, dropout_covariates=COVS).fit(rfm, covariates=z)
+
+
+@pytest.fixture(scope="module")
+def pareto_fit(pareto_data: tuple[pd.DataFrame, pd.DataFrame]) -> ParetoNBDCovariates:
+    rfm, z = pareto_data
+    return ParetoNBDCovariates(purchase_covariates=COVS, dropout_covariates=COVS).fit(rfm, covariates=z)
+
+
+@pytest.mark.parametrize(("name", "true"), [("bg_fit", BG_TRUE), ("pareto_fit", PARETO_TRUE)])
+def test_recovers_simulated_parameters_within_three_standard_errors(
+        name: str, true: dict[str, float], request: pytest.FixtureRequest) -> None:
+    model = request.getfixturevalue(name)
+    assert model.fit_status_.ok
+    assert list(model.params_) == list(true)
+    for key, value in true.items():
+        se = model.standard_errors_[key]
+        assert 0 < se < 0.5 * max(1.0, abs(value)), key  # informative, not just wide
+        assert abs(model.params_[key] - value) < 3 * se, (key, model.params_[key], value, se)
+
+
+def test_pareto_dropout_ratio_is_exp_of_the_coefficient_with_a_wald_interval(
+        pareto_fit: ParetoNBDCovariates) -> None:
+    ratio = pareto_fit.rate_ratio("dropout", {"detractor": 1}, {"detractor": 0})
+    gamma, se = pareto_fit.params_["dropout:detractor"], pareto_fit.standard_errors_["dropout:detractor"]
+    assert ratio.ratio == pytest.approx(np.exp(gamma), rel=1e-9)
+    assert ratio.lower == pytest.approx(np.exp(gamma - 1.959963984540054 * se), rel=1e-5)
+    assert ratio.upper == pytest.approx(np.exp(gamma + 1.959963984540054 * se), rel=1e-5)
+    assert ratio.lower < np.exp(PARETO_TRUE["dropout:detractor"]) < ratio.upper
+    text = ratio.describe("a detractor", "a promoter")
+    assert text.startswith(f"a detractor's expected dropout rate is {ratio.ratio:.2f} times a promoter's (95% CI ")
+
+
+def test_bg_dropout_ratio_is_the_ratio_of_mean_dropout_probabilities(bg_fit: BetaGeoCovariates) -> None:
+    ratio = bg_fit.rate_ratio("dropout", {"detractor": 1, "neg_share": 0.5},
+                              {"detractor": 0, "neg_share": 0.5})
+    p = bg_fit.params_
+    a1, b1 = p["a"] * np.exp(p["dropout_a:detractor"] + 0.5 * p["dropout_a:neg_share"]), \
+        p["b"] * np.exp(p["dropout_b:detractor"] + 0.5 * p["dropout_b:neg_share"])
+    a0, b0 = p["a"] * np.exp(0.5 * p["dropout_a:neg_share"]), p["b"] * np.exp(0.5 * p["dropout_b:neg_share"])
+    assert ratio.ratio == pytest.approx((a1 / (a1 + b1)) / (a0 / (a0 + b0)), rel=1e-9)
+    t = BG_TRUE
+    ta1, tb1 = t["a"] * np.exp(0.7 + 0.0), t["b"] * np.exp(-0.3 + 0.2)
+    ta0, tb0 = t["a"], t["b"] * np.exp(0.2)
+    assert ratio.lower < (ta1 / (ta1 + tb1)) / (ta0 / (ta0 + tb0)) < ratio.upper
+    assert ratio.quantity == "dropout probability after a purchase"
+
+
+def test_constant_covariate_columns_are_zero_coefficients_and_the_base_likelihood(
+        cdnow: pd.DataFrame) -> None:
+    """A covariate that is 0 for everyone leaves the likelihood of the base model."""
+    z = pd.DataFrame({"zero": np.zeros(len(cdnow))}, index=cdnow.index)
+    model = ParetoNBDCovariates(dropout_covariates=["zero"])
+    ll_fn = model._row_terms({"r": 0.5, "alpha": np.full(len(cdnow), 10.0), "s": 0.6, "beta": 11.0},
+                             *(cdnow[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")),
+                             {"group": z["zero"].to_numpy()})[0]
+    base = ParetoNBD()
+    base.params_ = {"r": 0.5, "alpha": 10.0, "s": 0.6, "beta": 11.0}
+    np.testing.assert_allclose(ll_fn, base.log_likelihood_individual(cdnow["frequency"], cdnow["recency"],
+                                                                     cdnow["T"]), rtol=1e-12)
+
+
+def test_predictions_per_customer_use_each_customers_covariates(
+        pareto_fit: ParetoNBDCovariates, pareto_data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    rfm, z = pareto_data
+    head, zh = rfm.iloc[:50], z.iloc[:50]
+    pa = pareto_fit.probability_alive(head["frequency"], head["recency"], head["T"], covariates=zh)
+    ce = pareto_fit.conditional_expected_purchases(10.0, head["frequency"], head["recency"], head["T"],
+                                                   covariates=zh)
+    for i in (0, 7, 31):
+        one = pareto_fit.at(**zh.iloc[i].to_dict())
+        row = head.iloc[i]
+        assert pa[i] == pytest.approx(one.probability_alive(row["frequency"], row["recency"], row["T"]))
+        assert ce[i] == pytest.approx(
+            one.conditional_expected_purchases(10.0, row["frequency"], row["recency"], row["T"]))
+    ll = pareto_fit.log_likelihood_individual(rfm["frequency"], rfm["recency"], rfm["T"], covariates=z)
+    assert float(np.sum(ll)) == pytest.approx(pareto_fit.log_likelihood_, rel=1e-9)
+
+
+def test_save_load_round_trip(bg_fit: BetaGeoCovariates, tmp_path: Path) -> None:
+    path = tmp_path / "bg_cov.json"
+    bg_fit.save(path)
+    loaded = load_model(path)
+    assert isinstance(loaded, BetaGeoCovariates)
+    assert loaded.params_ == bg_fit.params_
+    assert loaded.covariate_means_ == bg_fit.covariate_means_
+    assert loaded.rate_ratio("dropout", {"detractor": 1}, {"detractor": 0}) == \
+        bg_fit.rate_ratio("dropout", {"detractor": 1}, {"detractor": 0})
+    assert list(loaded.summary().index) == list(BG_TRUE)
+
+
+def test_missing_covariate_values_are_located_by_customer(
+        pareto_data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    rfm, z = pareto_data
+    model = ParetoNBDCovariates(dropout_covariates=["detractor"])
+    with pytest.raises(DataValidationError, match="customer 3") as info:
+        model.fit(rfm, covariates=z.drop(index="3"))
+    assert "column 'detractor'" in str(info.value)
+    with pytest.raises(DataValidationError, match="needs 'nps'"):
+        ParetoNBDCovariates(dropout_covariates=["nps"]).fit(rfm, covariates=z)
+
+
+def test_bad_hyperparameters_and_unknown_covariates_are_parameter_errors(
+        pareto_fit: ParetoNBDCovariates, cdnow: pd.DataFrame) -> None:
+    with pytest.raises(ParameterError, match="'dropout_covariates' parameter of ParetoNBDCovariates"):
+        ParetoNBDCovariates(dropout_covariates="detractor").fit(cdnow)
+    with pytest.raises(ParameterError, match=r"unknown covariate\(s\) \['nps'\]"):
+        pareto_fit.rate_ratio("dropout", {"nps": 1}, {})
+
