@@ -32,6 +32,7 @@ class Metric(StrEnum):
     spend = "spend"
     clv = "clv"
     p_alive = "p_alive"
+    nps = "nps"
 
 
 class Adjust(StrEnum):
@@ -173,8 +174,8 @@ def analyze(
             f"{r['bootstrap_lower']:,.3g} to {r['bootstrap_upper']:,.3g}"
         table.add_row(str(name), f"{r['n_control']:,} / {r['n_treatment']:,}", f"{r['mean_control']:,.4g}",
                       f"{r['mean_treatment']:,.4g}", f"{r['effect']:,.3g}", f"{r['lower']:,.3g} to {r['upper']:,.3g}",
-                      f"{r['relative']:+.1%}", f"{r['raw_lower']:,.3g} to {r['raw_upper']:,.3g}",
-                      f"{r['narrowing']:.0%}", fmt_number(r["p_adjusted"], ".3g"), boot)
+                      fmt_number(r["relative"], "+.1%"), f"{r['raw_lower']:,.3g} to {r['raw_upper']:,.3g}",
+                      fmt_number(r["narrowing"], ".0%"), fmt_number(r["p_adjusted"], ".3g"), boot)
     out.print(table)
     from clvlab.experiments.analyze import CORRECTION_NAMES
 

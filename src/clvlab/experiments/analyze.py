@@ -34,6 +34,7 @@ from clvlab.experiments.metrics import (
     PROPORTIONS,
     RFM,
     customer_metrics,
+    nps_answers,
     periods,
 )
 
@@ -171,6 +172,31 @@ def _metric(
     return row
 
 
+def nps_metric(assignments: pd.DataFrame, answers: pd.Series, level: float) -> dict[str, Any]:
+    """The NPS row: treatment minus control among respondents (:func:`clvlab.stats.nps_difference`),
+    with each arm's response rate and their difference (Newcombe) beside it."""
+    arm = assignments.assign(customer_id=assignments["customer_id"].astype(str)).set_index("customer_id")["arm"]
+    score = answers.reindex(arm.index)
+    counts, assigned = {}, {}
+    for name in ("treatment", "control"):
+        s = score[arm == name].dropna()
+        counts[name] = (int((s >= 9).sum()), int(((s > 6) & (s < 9)).sum()), int((s <= 6).sum()))
+        assigned[name] = int((arm == name).sum())
+    d, lo, hi, _, p = stats.nps_difference(counts["treatment"], counts["control"], level=level)
+    n_t, n_c = sum(counts["treatment"]), sum(counts["control"])
+    rr = stats.newcombe_interval(n_t, assigned["treatment"], n_c, assigned["control"], level=level)
+    nps_of = {k: 100 * (c[0] - c[2]) / sum(c) if sum(c) else float("nan") for k, c in counts.items()}
+    nan = float("nan")
+    return {"metric": "nps", "kind": "nps", "n_control": n_c, "n_treatment": n_t, "mean_control": nps_of["control"],
+            "mean_treatment": nps_of["treatment"], "winsor_cap": None, "raw_effect": d, "raw_lower": lo,
+            "raw_upper": hi, "raw_p": p, "effect": d, "lower": lo, "upper": hi, "p_value": p, "narrowing": nan,
+            "relative": nan, "relative_lower": nan, "relative_upper": nan, "bootstrap_lower": None,
+            "bootstrap_upper": None, "assigned_control": assigned["control"],
+            "assigned_treatment": assigned["treatment"], "response_rate_control": n_c / assigned["control"],
+            "response_rate_treatment": n_t / assigned["treatment"], "response_rate_effect": rr[0],
+            "response_rate_lower": rr[1], "response_rate_upper": rr[2]}
+
+
 def analyze_experiment(
     ws: Any, experiment_id: str, *, metrics: Sequence[str] | None = None, pre_period: Any = None,
     post_period: Any = None, adjust: Adjust = "cuped", correction: Correction = "holm",
@@ -217,8 +243,12 @@ def analyze_experiment(
     data = customer_metrics(ws, frame, pre=pre, post=post, metrics=tuple(chosen), baselines=baselines, where=WHERE)
     seed = seed if seed is not None else (definition.seed if definition else 0)
     rows = []
-    covs = {}
+    covs: dict[str, list[str]] = {}
     for m in chosen:
+        if m == "nps":
+            covs[m] = []
+            rows.append(nps_metric(frame, nps_answers(ws, frame, post, WHERE), level))
+            continue
         cov = list(dict.fromkeys([PRE[m], "pre_clv", *RFM]))
         covs[m] = cov
         rows.append(_metric(data, m, adjust=adjust, level=level, winsor=winsorize if m in MONEY else None,
@@ -249,6 +279,8 @@ def plain_words(metric: str, r: pd.Series, result: ExperimentAnalysis) -> str:
     corr = CORRECTION_NAMES[result.correction]
     d, lo, hi = float(r["effect"]), float(r["lower"]), float(r["upper"])
     p = f"{corr}-adjusted p = {float(r['p_adjusted']):.2g}" if np.isfinite(r["p_adjusted"]) else "p undefined"
+    if r["kind"] == "nps":
+        return _nps_words(r, result, p)
     if r["kind"] == "proportion":
         verb = {"retention": "bought in the post period", "repurchase": "bought on 2+ days"}[metric]
         what = (f"{abs(d) * 100:.1f} percentage points {'more' if d >= 0 else 'fewer'} treatment customers "
@@ -268,3 +300,18 @@ def plain_words(metric: str, r: pd.Series, result: ExperimentAnalysis) -> str:
     if r["winsor_cap"] is not None and np.isfinite(r["winsor_cap"]):
         what += f" (values capped at {_num(float(r['winsor_cap']), True)}, the {result.winsor_percentile:g}th percentile)"
     return what[0].upper() + what[1:] + "."
+
+
+def _nps_words(r: pd.Series, result: ExperimentAnalysis, p: str) -> str:
+    pct = round(result.level * 100)
+    d, lo, hi = float(r["effect"]), float(r["lower"]), float(r["upper"])
+    what = (f"Treatment customers' NPS is {abs(d):.1f} points {'higher' if d >= 0 else 'lower'} than control's "
+            f"({r['mean_treatment']:.1f} vs {r['mean_control']:.1f}; {int(r['n_treatment']):,} / "
+            f"{int(r['n_control']):,} respondents; {pct}% CI {lo:.1f} to {hi:.1f} points, {p})")
+    if lo <= 0 <= hi:
+        what += "; the interval includes 0: no detectable effect"
+    rr = (float(r["response_rate_effect"]), float(r["response_rate_lower"]), float(r["response_rate_upper"]))
+    what += (f"; response rate {r['response_rate_treatment']:.1%} vs {r['response_rate_control']:.1%} (difference "
+             f"{rr[0] * 100:+.1f} points, {pct}% CI {rr[1] * 100:+.1f} to {rr[2] * 100:+.1f}): if the treatment "
+             "changed who answers, the NPS difference mixes its effect with response bias")
+    return what + "."
