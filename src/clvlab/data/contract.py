@@ -356,7 +356,8 @@ EXPERIMENTS = TableContract(
     description=(
         "One row per customer and experiment: the arm the customer was assigned to, when, and the "
         "stratum randomised within. Written by :func:`clvlab.assign`, or loaded from an outside "
-        "tool; analysed by :func:`clvlab.analyze_experiment` (arms 'control' and 'treatment')."
+        "tool; analysed by :func:`clvlab.analyze_experiment` (arm 'control' and one or more others, "
+        "e.g. 'treatment', or 'email' and 'sms')."
     ),
     columns=(
         Column("experiment_id", "id", True, ("experiment", "test_id", "campaign_id", "campaign")),
