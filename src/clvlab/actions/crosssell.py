@@ -100,14 +100,19 @@ class Model:
     customers: int
 
 
-def _model(log: Any, as_of: dt.datetime, half_life_days: float | None, min_support: int) -> Model:
+def _model(
+    log: Any, as_of: dt.datetime, half_life_days: float | None, min_support: int, antecedents: Any = None
+) -> Model:
+    """The statistics; ``antecedents`` (a table of ``item``) limits the pairs to those whose first
+    item is one of them (one customer's or one product's pairs: the rest is never computed)."""
     bought = _bought(log, as_of, half_life_days)
     items = bought.group_by("item").aggregate(n_item=bought.w.sum(), buyers=bought.count())
     items = items.mutate(pop_rank=ibis.row_number().over(order_by=[ibis.desc(items.n_item), items.item]) + 1)
     n = int(bought.customer_id.nunique().execute())
     frequent = items.filter(items.buyers >= min_support).select("item")
     kept = bought.semi_join(frequent, "item")
-    left = kept.select("customer_id", a=kept.item, wa=kept.w)
+    first = kept if antecedents is None else kept.semi_join(antecedents, "item")
+    left = first.select("customer_id", a=first.item, wa=first.w)
     right = kept.select(cid="customer_id", b=kept.item, wb=kept.w)
     j = left.join(right, left.customer_id == right.cid).filter(lambda r: r.a != r.b)
     co = j.group_by("a", "b").aggregate(n_both=(j.wa * j.wb).sum(), support=j.count())
@@ -164,7 +169,11 @@ def recommend_items(
         check_param(False, "customer", WHERE, "given, or product given (exactly one of the two)", customer)
     log = _log(ws, column)
     when = _as_of(log, as_of)
-    model = _model(log, when, half_life_days, min_support)
+    if product is not None:
+        antecedents = ibis.memtable(pd.DataFrame({"item": [str(product)]}))
+    else:
+        antecedents = log.filter(log.customer_id == str(customer)).select("item").distinct()
+    model = _model(log, when, half_life_days, min_support, antecedents)
     if product is not None:
         p = model.pairs
         rows = p.filter(p.a == str(product)).order_by([ibis.desc(p.lift), p.b]).limit(k)
@@ -198,8 +207,9 @@ def top_items(
     if tx is None or not bool(tx[column].notnull().any().execute()):
         return None
     log = _log(ws, column)
-    model = _model(log, _as_of(log, None), half_life_days, min_support)
     who = ibis.memtable(pd.DataFrame({"customer_id": customers.astype(str).unique()}))
+    model = _model(log, _as_of(log, None), half_life_days, min_support,
+                   log.semi_join(who, "customer_id").select("item").distinct())
     rows = _top_k(model, who, 1).select("customer_id", "item", "lift", "because", "source").execute()
     return rows.set_index("customer_id")
 
