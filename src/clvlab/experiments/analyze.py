@@ -1,6 +1,7 @@
 """The analysis of an experiment (:func:`analyze_experiment`): effects, intervals, CUPED, SRM.
 
-For each metric (see :mod:`clvlab.experiments.metrics`), treatment minus control:
+For each metric (see :mod:`clvlab.experiments.metrics`) and each arm other than control (one,
+``treatment``, or more: :func:`compare_arms`), that arm minus control:
 
 - **raw**: proportions by Newcombe's hybrid score interval and the pooled z-test, means by Welch;
 - **CUPED**: y - theta (x - mean x) with x the metric's pre-period value, theta = cov / var within
@@ -8,10 +9,12 @@ For each metric (see :mod:`clvlab.experiments.metrics`), treatment minus control
 - **regression**: the same with several covariates at once (the pre-period metric, pre-period
   CLV and RFM: frequency, recency, monetary), theta by least squares within arms;
 - the **primary** analysis (``adjust``) gives the effect, its interval, the relative effect
-  (delta method) and the p-value that is adjusted across metrics (Holm, or Benjamini-Hochberg);
+  (delta method) and the p-value that is adjusted across arms x metrics (Holm, or Benjamini-Hochberg);
+- ``nps``: the NPS difference among respondents (:func:`clvlab.stats.nps_difference`) with the
+  arms' response rates beside it;
 - money metrics (spend, clv) are winsorized at a percentile of the pooled data (both arms) before
   anything else, and get a seeded percentile bootstrap interval of the primary difference;
-- a sample-ratio-mismatch chi-squared test of the arm counts against the planned split
+- a sample-ratio-mismatch chi-squared test of all arms' counts against the planned split
   (p < 0.001 is flagged).
 """
 
@@ -225,8 +228,8 @@ def analyze_experiment(
     ws
         The workspace holding ``experiments`` (and ``transactions``; ``scores`` for clv, p_alive).
     metrics
-        Of ``retention``, ``repurchase``, ``spend``, ``clv``, ``p_alive``; default: the
-        definition's, else the first four.
+        Of ``retention``, ``repurchase``, ``spend``, ``clv``, ``p_alive``, ``nps``; default:
+        the definition's, else the first four.
     pre_period, post_period
         ``(first day, last day)``; see :func:`clvlab.experiments.metrics.periods`.
     adjust
@@ -238,7 +241,8 @@ def analyze_experiment(
     bootstrap
         Resamples of the bootstrap interval of money metrics (0: none); seeded by the experiment.
     control
-        The planned control share for the SRM check (default: the definition's).
+        The planned control share of a two-arm split for the SRM check (default: the
+        definition's arm shares).
     """
     check_param(adjust in ("none", "cuped", "regression"), "adjust", WHERE, "'none', 'cuped' or 'regression'", adjust)
     check_param(correction in CORRECTION_NAMES, "correction", WHERE, "'holm' or 'bh'", correction)
