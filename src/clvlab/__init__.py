@@ -95,6 +95,8 @@ _EXPORTS: dict[str, str] = {
     "promoter_list": "clvlab.actions",
     "loyalty_tiers": "clvlab.actions",
     "tier_transitions": "clvlab.actions",
+    "recommend_items": "clvlab.actions",
+    "evaluate_recommendations": "clvlab.actions",
     # server
     "create_app": "clvlab.server",
     "Accounts": "clvlab.server.auth.accounts",
@@ -142,9 +144,11 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.actions import (
         ActionRules,
         assign_action,
+        evaluate_recommendations,
         loyalty_tiers,
         next_best_actions,
         promoter_list,
+        recommend_items,
         tier_transitions,
     )
     from clvlab.data.load import LoadReport

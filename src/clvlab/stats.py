@@ -51,6 +51,7 @@ __all__ = [
     "covariate_adjust",
     "holm",
     "newcombe_interval",
+    "nps_difference",
     "nps_interval",
     "relative_interval",
     "sample_size_means",
@@ -161,6 +162,14 @@ def bounded_mean_interval(
     return low + width * lo, low + width * hi
 
 
+def _adjusted_nps(promoters: Any, detractors: Any, n: Any) -> tuple[Any, Any]:
+    """Rocks' (2016) adjusted-Wald NPS (as a share) and its variance: 3/4 of a response added to
+    promoters and to detractors, 3 to n."""
+    n_adj = n + 4 * PSEUDO
+    pa, da = (promoters + PSEUDO) / n_adj, (detractors + PSEUDO) / n_adj
+    return pa - da, (pa + da - (pa - da) ** 2) / n_adj
+
+
 def nps_interval(
     promoters: Any, passives: Any, detractors: Any, *, level: float = 0.95,
     method: NPSMethod = "adjusted_wald",
@@ -186,13 +195,34 @@ def nps_interval(
         if method == "wald":
             centre, half = value, z * se
         else:
-            n_adj = n + 4 * PSEUDO
-            pa, da = (p_cnt + PSEUDO) / n_adj, (d_cnt + PSEUDO) / n_adj
-            centre = pa - da
-            half = z * np.sqrt((pa + da - centre**2) / n_adj)
+            centre, var = _adjusted_nps(p_cnt, d_cnt, n)
+            half = z * np.sqrt(var)
     lower = np.clip(centre - half, -1.0, 1.0)
     upper = np.clip(centre + half, -1.0, 1.0)
     return 100 * value, 100 * lower, 100 * upper, 100 * se
+
+
+def nps_difference(
+    counts_t: tuple[int, int, int], counts_c: tuple[int, int, int], *, level: float = 0.95
+) -> tuple[float, float, float, float, float]:
+    """NPS of treatment minus control: ``(diff, lower, upper, se, p)``, in NPS points.
+
+    ``counts_*`` are (promoters, passives, detractors) of each arm, independent multinomials, so
+    Var(NPS_t - NPS_c) is the sum of the arms' multinomial variances (:func:`nps_interval`). The
+    bounds use each arm's adjusted-Wald estimate and variance (3/4 of a response added to its
+    promoters and detractors, Rocks 2016) and the normal quantile; ``se`` and the two-sided ``p``
+    of "no difference" use the plain estimates. NaN when an arm has no respondent.
+    """
+    (v_t, _, _, se_t), (v_c, _, _, se_c) = (
+        (float(x) for x in nps_interval(*arm, level=level, method="wald")) for arm in (counts_t, counts_c))
+    if min(sum(counts_t), sum(counts_c)) == 0:
+        return (float("nan"),) * 5
+    (c_t, var_t), (c_c, var_c) = (_adjusted_nps(arm[0], arm[2], sum(arm)) for arm in (counts_t, counts_c))
+    centre, var = c_t - c_c, var_t + var_c
+    half = 100 * z_quantile(level) * np.sqrt(var)
+    diff, se = v_t - v_c, float(np.hypot(se_t, se_c))
+    p = float(2 * _dist.norm.sf(abs(diff) / se)) if se > 0 else float("nan")
+    return diff, float(max(100 * centre - half, -200.0)), float(min(100 * centre + half, 200.0)), se, p
 
 
 # --- two-sample comparisons, multiplicity and design (clvlab.experiments) ----------------------

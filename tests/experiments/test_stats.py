@@ -68,11 +68,11 @@ def test_sample_size_for_means_matches_cohen() -> None:
 
 def test_srm_flagged_on_a_55_45_split_of_10k() -> None:
     """5,500 / 4,500 against a planned 50/50: chi-squared 100, p ~ 1.5e-23, flagged."""
-    srm = srm_check(5500, 4500, 0.5)
+    srm = srm_check({"control": 5500, "treatment": 4500}, {"control": 0.5, "treatment": 0.5})
     assert srm["flagged"]
     assert srm["chi2"] == pytest.approx(100.0)
     assert "SAMPLE RATIO MISMATCH" in srm["text"]
-    assert not srm_check(5020, 4980, 0.5)["flagged"]
+    assert not srm_check({"control": 5020, "treatment": 4980}, {"control": 0.5, "treatment": 0.5})["flagged"]
 
 
 def test_cuped_theta_is_cov_over_var() -> None:

@@ -198,11 +198,33 @@ def next_best_actions(
             msg = f"{WHERE}: top must be an int >= 1. Got {top!r} instead."
             raise ParameterError(msg)
         out = out.head(top)
+    out = _name_items(ws, out.reset_index(drop=True))
     cols = ["customer_id", "action", "reason", "value_at_stake", "value_basis", "stage", "band", "nps_class",
-            "open_cases", "p_churn", "clv", "clv_at_risk"]
+            "open_cases", "p_churn", "clv", "clv_at_risk", "item"]
     result = out[cols].reset_index(drop=True)
     result.attrs.update({str(k): v for k, v in out.attrs.items()}, rules=table.table())
     return result
+
+
+def _name_items(ws: Any, out: pd.DataFrame) -> pd.DataFrame:
+    """Cross-sell rows get the customer's top recommended product (``item``) when the log names products."""
+    from clvlab.actions.crosssell import top_items
+
+    out["item"] = None
+    sell = out["action"] == "cross_sell"
+    if not sell.any():
+        return out
+    top = top_items(ws, out.loc[sell, "customer_id"])
+    if top is None:
+        return out
+    ids = out["customer_id"].astype(str)
+    found = sell & ids.isin(top.index)
+    rows = top.reindex(ids[found])
+    out.loc[found, "item"] = rows["item"].to_numpy()
+    why = [f"; offer {i} ({'lift ' + format(lift, '.2f') + ' with ' + str(b) if s == 'co-occurrence' else 'popular'})"
+           for i, lift, b, s in zip(rows["item"], rows["lift"], rows["because"], rows["source"], strict=True)]
+    out.loc[found, "reason"] = out.loc[found, "reason"] + pd.Series(why, index=out.index[found])
+    return out
 
 
 def assign_action(

@@ -19,6 +19,7 @@ from clvlab.cli import (
     leads_cmds,
     lifecycle_cmds,
     model_cmds,
+    recommend_cmds,
     report_cmds,
     run_cmds,
     serve_cmd,
@@ -85,4 +86,5 @@ app.add_typer(access_cmds.tokens_app, name="tokens")
 app.command("serve")(serve_cmd.serve)
 app.command("actions")(actions_cmds.actions)
 app.command("promoters")(actions_cmds.promoters)
+app.command("recommend")(recommend_cmds.recommend)
 app.add_typer(survey_cmds.surveys_app, name="surveys")

@@ -32,6 +32,7 @@ class Metric(StrEnum):
     spend = "spend"
     clv = "clv"
     p_alive = "p_alive"
+    nps = "nps"
 
 
 class Adjust(StrEnum):
@@ -106,22 +107,24 @@ def assign_cmd(
     holdout: Annotated[float | None, typer.Option("--holdout", help="Set the workspace's global holdout share (0.01-0.10).")] = None,
     assigned_at: Annotated[str | None, typer.Option("--assigned-at", help="Assignment time [default: now]; a past day replays a campaign.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="A title for the experiment.")] = None,
+    arms: Annotated[str | None, typer.Option("--arms", help="More arms: control:0.2,email:0.4,sms:0.4 (replaces --control).")] = None,
 ) -> None:
-    """Assign eligible customers to control and treatment: stratified, seeded, stored; re-running is a no-op."""
+    """Assign eligible customers to control and treatment(s): stratified, seeded, stored; re-running is a no-op."""
     from clvlab.experiments.assignment import assign
 
     with connect_workspace(workspace) as ws:
         result = assign(ws, experiment_id, segment=segment or None, stage=stage or None, control=control,
                         stratify_by=None if stratify_by.lower() == "none" else stratify_by, seed=seed,
-                        allow_overlap=allow_overlap, holdout=holdout, assigned_at=assigned_at, name=name)
+                        allow_overlap=allow_overlap, holdout=holdout, assigned_at=assigned_at, name=name, arms=arms)
     if state.json:
         emit_json(result.to_dict())
         return
     d = result.definition
+    names = [c for c in result.strata.columns if c != "control_share"]
     table = new_table(f"Experiment {d.experiment_id}: {d.customers:,} customers (seed {d.seed})",
-                      ["stratum", ("control", "right"), ("treatment", "right"), ("control share", "right")])
+                      ["stratum", *((a, "right") for a in names), ("control share", "right")])
     for stratum, row in result.strata.iterrows():
-        table.add_row(str(stratum) or "(all)", fmt_number(int(row["control"])), fmt_number(int(row["treatment"])),
+        table.add_row(str(stratum) or "(all)", *(fmt_number(int(row[a])) for a in names),
                       f"{row['control_share']:.1%}")
     out.print(table)
     verb = "assigned" if result.created else "already assigned (nothing re-drawn)"
@@ -173,13 +176,15 @@ def analyze(
             f"{r['bootstrap_lower']:,.3g} to {r['bootstrap_upper']:,.3g}"
         table.add_row(str(name), f"{r['n_control']:,} / {r['n_treatment']:,}", f"{r['mean_control']:,.4g}",
                       f"{r['mean_treatment']:,.4g}", f"{r['effect']:,.3g}", f"{r['lower']:,.3g} to {r['upper']:,.3g}",
-                      f"{r['relative']:+.1%}", f"{r['raw_lower']:,.3g} to {r['raw_upper']:,.3g}",
-                      f"{r['narrowing']:.0%}", fmt_number(r["p_adjusted"], ".3g"), boot)
+                      fmt_number(r["relative"], "+.1%"), f"{r['raw_lower']:,.3g} to {r['raw_upper']:,.3g}",
+                      fmt_number(r["narrowing"], ".0%"), fmt_number(r["p_adjusted"], ".3g"), boot)
     out.print(table)
     from clvlab.experiments.analyze import CORRECTION_NAMES
 
+    over = (f"{len(result.metrics)} metrics" if len(result.arms) <= 2 else
+            f"{len(result.arms) - 1} arms x {len(result.metrics) // (len(result.arms) - 1)} metrics, each arm against control")
     console.print(f"Primary analysis: {result.adjust}; p-values {CORRECTION_NAMES[result.correction]}-adjusted "
-                  f"over {len(result.metrics)} metrics; money metrics winsorized at the "
+                  f"over {over}; money metrics winsorized at the "
                   f"{result.winsor_percentile or 100:g}th percentile (pooled arms).", soft_wrap=True)
     for line in result.summaries:
         console.print(f"- {line}", soft_wrap=True)

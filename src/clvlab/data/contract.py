@@ -216,8 +216,9 @@ TRANSACTIONS = TableContract(
         Column("cost", "decimal", False, ("cogs", "unit_cost_total")),
         Column("quantity", "decimal", False, ("qty", "units", "number_of_cds", "cds")),
         Column("unit_price", "decimal", False, ("price", "unitprice", "price_each")),
-        Column("product_id", "id", False, ("product", "sku", "stock_code", "item_id")),
-        Column("category", "string", False, ("product_category",)),
+        Column("product_id", "id", False, ("product", "sku", "stock_code", "item_id", "product_code", "upc",
+                                            "article_id")),
+        Column("category", "string", False, ("product_category", "category_name", "item_category")),
         Column("store_id", "id", False, ("store", "shop_id", "branch_id")),
         Column("channel", "string", False, ("sales_channel",)),
         Column("currency", "string", False, ("currency_code",)),
@@ -355,7 +356,8 @@ EXPERIMENTS = TableContract(
     description=(
         "One row per customer and experiment: the arm the customer was assigned to, when, and the "
         "stratum randomised within. Written by :func:`clvlab.assign`, or loaded from an outside "
-        "tool; analysed by :func:`clvlab.analyze_experiment` (arms 'control' and 'treatment')."
+        "tool; analysed by :func:`clvlab.analyze_experiment` (arm 'control' and one or more others, "
+        "e.g. 'treatment', or 'email' and 'sms')."
     ),
     columns=(
         Column("experiment_id", "id", True, ("experiment", "test_id", "campaign_id", "campaign")),

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["simulate_bgnbd", "simulate_paretonbd", "simulate_transactions"]
+__all__ = ["simulate_baskets", "simulate_bgnbd", "simulate_paretonbd", "simulate_transactions"]
 
 
 def _as_T(T: float | np.ndarray, n: int) -> np.ndarray:
@@ -152,3 +152,50 @@ def simulate_transactions(
         "ordered_at": ordered_at,
         "amount": amount,
     })
+
+
+def simulate_baskets(
+    n_customers: int,
+    *,
+    n_groups: int = 10,
+    items_per_group: int = 8,
+    n_popular: int = 10,
+    orders: float = 6.0,
+    items_per_order: int = 3,
+    affinity: float = 0.7,
+    start: str = "2024-01-01",
+    days: int = 365,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """An order-line log with planted co-purchase structure, for the cross-sell recommender.
+
+    Items ``g<group>-<i>`` come in ``n_groups`` groups of ``items_per_group``, plus ``n_popular``
+    items ``pop-<i>`` that everybody buys now and then (with Zipf-like weights 1/rank). Each
+    customer likes one group; each line of an order is, with probability ``affinity``, an item of
+    that group (uniformly), else a popular item. Orders per customer ~ 1 + Poisson(orders - 1)
+    at uniform times over ``days``. Returns ``customer_id``, ``order_id``, ``line``,
+    ``ordered_at``, ``product_id``, ``category`` (the group, or ``popular``), ``amount``.
+    """
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, n_groups, n_customers)
+    n_orders = 1 + rng.poisson(orders - 1, n_customers)
+    cust = np.repeat(np.arange(n_customers), n_orders)
+    when = pd.Timestamp(start) + pd.to_timedelta(rng.uniform(0, days, len(cust)) * 86400, unit="s")
+    order = np.arange(len(cust))
+    line_cust = np.repeat(cust, items_per_order)
+    line_order = np.repeat(order, items_per_order)
+    own = rng.random(len(line_cust)) < affinity
+    weights = 1.0 / np.arange(1, n_popular + 1)
+    popular = rng.choice(n_popular, len(line_cust), p=weights / weights.sum())
+    member = rng.integers(0, items_per_group, len(line_cust))
+    product = np.where(own, np.char.add(np.char.add("g", group[line_cust].astype(str)),
+                                        np.char.add("-", member.astype(str))),
+                       np.char.add("pop-", popular.astype(str)))
+    category = np.where(own, np.char.add("g", group[line_cust].astype(str)), "popular")
+    frame = pd.DataFrame({"customer_id": np.char.add("C", line_cust.astype(str)),
+                          "order_id": np.char.add("O", line_order.astype(str)),
+                          "line": np.tile(np.arange(1, items_per_order + 1), len(cust)),
+                          "ordered_at": np.repeat(when.floor("s").to_numpy(), items_per_order),
+                          "product_id": product, "category": category,
+                          "amount": np.round(rng.gamma(2.0, 5.0, len(line_cust)), 2)})
+    return frame.sort_values(["ordered_at", "order_id", "line"]).reset_index(drop=True)

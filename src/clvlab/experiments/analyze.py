@@ -1,6 +1,7 @@
 """The analysis of an experiment (:func:`analyze_experiment`): effects, intervals, CUPED, SRM.
 
-For each metric (see :mod:`clvlab.experiments.metrics`), treatment minus control:
+For each metric (see :mod:`clvlab.experiments.metrics`) and each arm other than control (one,
+``treatment``, or more: :func:`compare_arms`), that arm minus control:
 
 - **raw**: proportions by Newcombe's hybrid score interval and the pooled z-test, means by Welch;
 - **CUPED**: y - theta (x - mean x) with x the metric's pre-period value, theta = cov / var within
@@ -8,16 +9,18 @@ For each metric (see :mod:`clvlab.experiments.metrics`), treatment minus control
 - **regression**: the same with several covariates at once (the pre-period metric, pre-period
   CLV and RFM: frequency, recency, monetary), theta by least squares within arms;
 - the **primary** analysis (``adjust``) gives the effect, its interval, the relative effect
-  (delta method) and the p-value that is adjusted across metrics (Holm, or Benjamini-Hochberg);
+  (delta method) and the p-value that is adjusted across arms x metrics (Holm, or Benjamini-Hochberg);
+- ``nps``: the NPS difference among respondents (:func:`clvlab.stats.nps_difference`) with the
+  arms' response rates beside it;
 - money metrics (spend, clv) are winsorized at a percentile of the pooled data (both arms) before
   anything else, and get a seeded percentile bootstrap interval of the primary difference;
-- a sample-ratio-mismatch chi-squared test of the arm counts against the planned split
+- a sample-ratio-mismatch chi-squared test of all arms' counts against the planned split
   (p < 0.001 is flagged).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,6 +37,7 @@ from clvlab.experiments.metrics import (
     PROPORTIONS,
     RFM,
     customer_metrics,
+    nps_answers,
     periods,
 )
 
@@ -62,6 +66,7 @@ class ExperimentAnalysis:
     covariates: dict[str, list[str]]
     notes: list[str] = field(default_factory=list)
     name: str = ""
+    arms: dict[str, int] = field(default_factory=dict)
 
     @property
     def summaries(self) -> list[str]:
@@ -74,7 +79,7 @@ class ExperimentAnalysis:
                 "post_period": list(self.post_period), "n_control": self.n_control,
                 "n_treatment": self.n_treatment, "srm": self.srm, "adjust": self.adjust,
                 "correction": CORRECTION_NAMES[self.correction], "winsor_percentile": self.winsor_percentile,
-                "level": self.level, "covariates": self.covariates, "notes": self.notes,
+                "level": self.level, "covariates": self.covariates, "notes": self.notes, "arms": self.arms,
                 "metrics": self.metrics.reset_index().to_dict(orient="records")}
 
 
@@ -89,27 +94,41 @@ def _assignments(ws: Any, experiment_id: str) -> pd.DataFrame:
         msg = f"{WHERE}: no customer is assigned to experiment '{experiment_id}' (experiments: {', '.join(have)})"
         raise DataValidationError(msg, hint="analyze one of the experiments listed, or assign it first")
     arms = set(frame["arm"])
-    if arms != {"control", "treatment"}:
-        msg = f"{WHERE}: experiment '{experiment_id}' has arms {sorted(arms)}; the analysis compares 'control' and 'treatment'"
-        raise DataValidationError(msg, hint="load the arms as 'control' and 'treatment'")
+    if "control" not in arms or len(arms) < 2:
+        msg = (f"{WHERE}: experiment '{experiment_id}' has arms {sorted(arms)}; the analysis compares each "
+               "arm with 'control'")
+        raise DataValidationError(msg, hint="load a 'control' arm and at least one other")
     return frame
 
 
-def srm_check(n_control: int, n_treatment: int, control_share: float | None) -> dict[str, Any]:
-    """The sample-ratio-mismatch verdict as a dict (``flagged`` when p < 0.001)."""
-    if control_share is None:
+def srm_check(counts: Mapping[str, int], shares: Mapping[str, float] | None) -> dict[str, Any]:
+    """The sample-ratio-mismatch verdict over all arms as a dict (``flagged`` when p < 0.001).
+
+    ``counts`` and ``shares`` by arm (control first); ``shares`` None: the planned split is unknown.
+    """
+    if shares is None or set(shares) != set(counts):
         return {"checked": False, "flagged": False, "expected_control_share": None,
                 "text": "SRM not checked: the planned split is unknown (pass control=)"}
-    chi2, p = stats.srm_test([n_control, n_treatment], [control_share, 1 - control_share])
+    names = list(shares)
+    n = [int(counts[a]) for a in names]
+    chi2, p = stats.srm_test(n, [shares[a] for a in names])
     flagged = p < SRM_ALPHA
-    seen = n_control / (n_control + n_treatment)
-    text = (f"SAMPLE RATIO MISMATCH: {n_control:,} control / {n_treatment:,} treatment ({seen:.1%} control) "
-            f"against a planned {control_share:.0%} (chi-squared {chi2:.1f}, p = {p:.2g} < {SRM_ALPHA}): the "
-            "assignment or the data are broken; do not trust the effects" if flagged else
-            f"no sample ratio mismatch: {seen:.1%} control against a planned {control_share:.0%} "
-            f"(chi-squared {chi2:.2f}, p = {p:.2g})")
+    seen = {a: k / sum(n) for a, k in zip(names, n, strict=True)}
+    control_share, n_control, n_treatment = shares["control"], counts["control"], sum(n) - counts["control"]
+    if len(names) == 2:
+        split = f"{n_control:,} control / {n_treatment:,} treatment ({seen['control']:.1%} control)"
+        seen_text, planned = f"{seen['control']:.1%} control", f"{control_share:.0%}"
+        fit = f"chi-squared {chi2:.2f}, p = {p:.2g}"
+    else:
+        split = seen_text = ", ".join(f"{a} {counts[a]:,} ({seen[a]:.1%})" for a in names)
+        planned = " / ".join(f"{shares[a]:.0%}" for a in names)
+        fit = f"chi-squared {chi2:.2f} with {len(names) - 1} df, p = {p:.2g}"
+    text = (f"SAMPLE RATIO MISMATCH: {split} against a planned {planned} (chi-squared {chi2:.1f}, p = {p:.2g} < "
+            f"{SRM_ALPHA}): the assignment or the data are broken; do not trust the effects" if flagged else
+            f"no sample ratio mismatch: {seen_text} against a planned {planned} ({fit})")
     return {"checked": True, "flagged": bool(flagged), "chi2": chi2, "p_value": p,
-            "expected_control_share": control_share, "observed_control_share": seen, "text": text}
+            "expected_control_share": control_share, "observed_control_share": seen["control"],
+            "expected_shares": dict(shares), "observed_shares": seen, "text": text}
 
 
 def _welch(values: np.ndarray[Any, Any], treated: np.ndarray[Any, Any], level: float) -> tuple[float, ...]:
@@ -171,6 +190,31 @@ def _metric(
     return row
 
 
+def nps_metric(assignments: pd.DataFrame, answers: pd.Series, level: float) -> dict[str, Any]:
+    """The NPS row: treatment minus control among respondents (:func:`clvlab.stats.nps_difference`),
+    with each arm's response rate and their difference (Newcombe) beside it."""
+    arm = assignments.assign(customer_id=assignments["customer_id"].astype(str)).set_index("customer_id")["arm"]
+    score = answers.reindex(arm.index)
+    counts, assigned = {}, {}
+    for name in ("treatment", "control"):
+        s = score[arm == name].dropna()
+        counts[name] = (int((s >= 9).sum()), int(((s > 6) & (s < 9)).sum()), int((s <= 6).sum()))
+        assigned[name] = int((arm == name).sum())
+    d, lo, hi, _, p = stats.nps_difference(counts["treatment"], counts["control"], level=level)
+    n_t, n_c = sum(counts["treatment"]), sum(counts["control"])
+    rr = stats.newcombe_interval(n_t, assigned["treatment"], n_c, assigned["control"], level=level)
+    nps_of = {k: 100 * (c[0] - c[2]) / sum(c) if sum(c) else float("nan") for k, c in counts.items()}
+    nan = float("nan")
+    return {"metric": "nps", "kind": "nps", "n_control": n_c, "n_treatment": n_t, "mean_control": nps_of["control"],
+            "mean_treatment": nps_of["treatment"], "winsor_cap": None, "raw_effect": d, "raw_lower": lo,
+            "raw_upper": hi, "raw_p": p, "effect": d, "lower": lo, "upper": hi, "p_value": p, "narrowing": nan,
+            "relative": nan, "relative_lower": nan, "relative_upper": nan, "bootstrap_lower": None,
+            "bootstrap_upper": None, "assigned_control": assigned["control"],
+            "assigned_treatment": assigned["treatment"], "response_rate_control": n_c / assigned["control"],
+            "response_rate_treatment": n_t / assigned["treatment"], "response_rate_effect": rr[0],
+            "response_rate_lower": rr[1], "response_rate_upper": rr[2]}
+
+
 def analyze_experiment(
     ws: Any, experiment_id: str, *, metrics: Sequence[str] | None = None, pre_period: Any = None,
     post_period: Any = None, adjust: Adjust = "cuped", correction: Correction = "holm",
@@ -184,8 +228,8 @@ def analyze_experiment(
     ws
         The workspace holding ``experiments`` (and ``transactions``; ``scores`` for clv, p_alive).
     metrics
-        Of ``retention``, ``repurchase``, ``spend``, ``clv``, ``p_alive``; default: the
-        definition's, else the first four.
+        Of ``retention``, ``repurchase``, ``spend``, ``clv``, ``p_alive``, ``nps``; default:
+        the definition's, else the first four.
     pre_period, post_period
         ``(first day, last day)``; see :func:`clvlab.experiments.metrics.periods`.
     adjust
@@ -197,7 +241,8 @@ def analyze_experiment(
     bootstrap
         Resamples of the bootstrap interval of money metrics (0: none); seeded by the experiment.
     control
-        The planned control share for the SRM check (default: the definition's).
+        The planned control share of a two-arm split for the SRM check (default: the
+        definition's arm shares).
     """
     check_param(adjust in ("none", "cuped", "regression"), "adjust", WHERE, "'none', 'cuped' or 'regression'", adjust)
     check_param(correction in CORRECTION_NAMES, "correction", WHERE, "'holm' or 'bh'", correction)
@@ -216,13 +261,51 @@ def analyze_experiment(
     baselines = read_baselines(ws, experiment_id)
     data = customer_metrics(ws, frame, pre=pre, post=post, metrics=tuple(chosen), baselines=baselines, where=WHERE)
     seed = seed if seed is not None else (definition.seed if definition else 0)
-    rows = []
-    covs = {}
-    for m in chosen:
-        cov = list(dict.fromkeys([PRE[m], "pre_clv", *RFM]))
-        covs[m] = cov
-        rows.append(_metric(data, m, adjust=adjust, level=level, winsor=winsorize if m in MONEY else None,
-                            n_boot=bootstrap, seed=seed, covariates=cov))
+    answers = nps_answers(ws, frame, post, WHERE) if "nps" in chosen else None
+    table, covs = compare_arms(data, chosen, answers=answers, adjust=adjust, correction=correction, level=level,
+                               winsorize=winsorize, bootstrap=bootstrap, seed=seed)
+    counts = frame["arm"].value_counts()
+    arms = {a: int(counts[a]) for a in ["control", *sorted(set(counts.index) - {"control"})]}
+    planned = definition.arm_shares() if definition else None
+    if control is not None and len(arms) == 2:
+        planned = {a: control if a == "control" else 1 - control for a in arms}
+    n_c = arms["control"]
+    result = ExperimentAnalysis(experiment_id, pre, post, n_c, sum(arms.values()) - n_c, srm_check(arms, planned),
+                                adjust, correction, winsorize, level, table, covs,
+                                notes=[f"pre-period CLV covariate: {data.attrs['pre_clv_source']}"],
+                                name=definition.name if definition else experiment_id, arms=arms)
+    table["summary"] = [plain_words(str(r["base_metric"]), r, result) for _, r in table.iterrows()]
+    return result
+
+
+def compare_arms(
+    data: pd.DataFrame, metrics: Sequence[str], *, answers: pd.Series | None = None, adjust: str = "cuped",
+    correction: str = "holm", level: float = 0.95, winsorize: float | None = 99.0, bootstrap: int = 2000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Each treatment arm against control on each metric; p-values adjusted over all arms x metrics.
+
+    ``data``: one row per customer (index customer_id) with ``arm`` and the columns of
+    :func:`clvlab.experiments.metrics.customer_metrics`; ``answers``: NPS answers for ``nps``.
+    Rows are labelled by metric with one treatment arm, else ``"arm: metric"``; columns ``arm``
+    and ``base_metric`` say which.
+    """
+    treatments = sorted(set(data["arm"]) - {"control"})
+    rows: list[dict[str, Any]] = []
+    covs: dict[str, list[str]] = {}
+    for arm in treatments:
+        sub = data[data["arm"].isin(["control", arm])]
+        sub = sub.assign(arm=np.where(sub["arm"] == "control", "control", "treatment"))
+        for m in metrics:
+            if m == "nps":
+                covs[m] = []
+                row = nps_metric(sub.rename_axis("customer_id").reset_index(), answers, level)  # type: ignore[arg-type]
+            else:
+                covs[m] = list(dict.fromkeys([PRE[m], "pre_clv", *RFM]))
+                row = _metric(sub, m, adjust=adjust, level=level, winsor=winsorize if m in MONEY else None,
+                              n_boot=bootstrap, seed=seed, covariates=covs[m])
+            row.update(metric=m if len(treatments) == 1 else f"{arm}: {m}", arm=arm, base_metric=m)
+            rows.append(row)
     table = pd.DataFrame(rows).set_index("metric")
     p = table["p_value"].to_numpy(dtype=float)
     finite = np.isfinite(p)
@@ -230,13 +313,7 @@ def analyze_experiment(
     if finite.any():
         adj[finite] = (stats.holm if correction == "holm" else stats.benjamini_hochberg)(p[finite])
     table["p_adjusted"] = adj
-    n_c, n_t = int((frame["arm"] == "control").sum()), int((frame["arm"] == "treatment").sum())
-    srm = srm_check(n_c, n_t, control if control is not None else (definition.control_share if definition else None))
-    result = ExperimentAnalysis(experiment_id, pre, post, n_c, n_t, srm, adjust, correction, winsorize, level,
-                                table, covs, notes=[f"pre-period CLV covariate: {data.attrs['pre_clv_source']}"],
-                                name=definition.name if definition else experiment_id)
-    table["summary"] = [plain_words(str(m), r, result) for m, r in table.iterrows()]
-    return result
+    return table, covs
 
 
 def _num(value: float, money: bool) -> str:
@@ -244,11 +321,19 @@ def _num(value: float, money: bool) -> str:
 
 
 def plain_words(metric: str, r: pd.Series, result: ExperimentAnalysis) -> str:
-    """One sentence: the effect, its interval, the adjusted p-value and what CUPED did."""
+    """One sentence: the effect, its interval, the adjusted p-value and what CUPED did (with more
+    than two arms, prefixed by the arm compared with control)."""
+    text = _sentence(metric, r, result)
+    return f"{r['arm']} vs control: {text}" if len(result.arms) > 2 else text
+
+
+def _sentence(metric: str, r: pd.Series, result: ExperimentAnalysis) -> str:
     pct = round(result.level * 100)
     corr = CORRECTION_NAMES[result.correction]
     d, lo, hi = float(r["effect"]), float(r["lower"]), float(r["upper"])
     p = f"{corr}-adjusted p = {float(r['p_adjusted']):.2g}" if np.isfinite(r["p_adjusted"]) else "p undefined"
+    if r["kind"] == "nps":
+        return _nps_words(r, result, p)
     if r["kind"] == "proportion":
         verb = {"retention": "bought in the post period", "repurchase": "bought on 2+ days"}[metric]
         what = (f"{abs(d) * 100:.1f} percentage points {'more' if d >= 0 else 'fewer'} treatment customers "
@@ -268,3 +353,18 @@ def plain_words(metric: str, r: pd.Series, result: ExperimentAnalysis) -> str:
     if r["winsor_cap"] is not None and np.isfinite(r["winsor_cap"]):
         what += f" (values capped at {_num(float(r['winsor_cap']), True)}, the {result.winsor_percentile:g}th percentile)"
     return what[0].upper() + what[1:] + "."
+
+
+def _nps_words(r: pd.Series, result: ExperimentAnalysis, p: str) -> str:
+    pct = round(result.level * 100)
+    d, lo, hi = float(r["effect"]), float(r["lower"]), float(r["upper"])
+    what = (f"Treatment customers' NPS is {abs(d):.1f} points {'higher' if d >= 0 else 'lower'} than control's "
+            f"({r['mean_treatment']:.1f} vs {r['mean_control']:.1f}; {int(r['n_treatment']):,} / "
+            f"{int(r['n_control']):,} respondents; {pct}% CI {lo:.1f} to {hi:.1f} points, {p})")
+    if lo <= 0 <= hi:
+        what += "; the interval includes 0: no detectable effect"
+    rr = (float(r["response_rate_effect"]), float(r["response_rate_lower"]), float(r["response_rate_upper"]))
+    what += (f"; response rate {r['response_rate_treatment']:.1%} vs {r['response_rate_control']:.1%} (difference "
+             f"{rr[0] * 100:+.1f} points, {pct}% CI {rr[1] * 100:+.1f} to {rr[2] * 100:+.1f}): if the treatment "
+             "changed who answers, the NPS difference mixes its effect with response bias")
+    return what + "."

@@ -8,7 +8,9 @@ with the ``segment`` of the ``scores`` table when a segment is asked for or stra
    left out (they are never in two running experiments' treatment arms);
 3. within each stratum, customers sorted by id are shuffled by a generator seeded with the
    experiment's seed, and the first round(n x control) go to control: every stratum's control
-   share is within half a customer of the target.
+   share is within half a customer of the target. With more arms (``arms={"control": 0.2,
+   "email": 0.4, "sms": 0.4}``) the shuffled customers are cut at round(n x cumulative share):
+   every arm's count is within one customer of its target in every stratum.
 
 The rows are stored in the ``experiments`` table through the loader (the contract's
 guarantees) and the definition, with its seed, in ``experiment_definitions``. Calling
@@ -19,7 +21,7 @@ with different settings is refused.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,16 +123,39 @@ def treated_elsewhere(ws: Any, experiment_id: str) -> set[str]:
     return set(rows.loc[rows["experiment_id"].isin(live), "customer_id"].astype(str))
 
 
-def draw_arms(strata: pd.Series, control: float, seed: int) -> pd.Series:
-    """'control' / 'treatment' per customer: round(n x control) controls in each stratum, seeded."""
+def draw_arms(strata: pd.Series, control: float | Mapping[str, float], seed: int) -> pd.Series:
+    """The arm of each customer, seeded: in each stratum the customers (sorted by id) are permuted
+    and cut at round(n x cumulative share); ``control`` is the control share of a two-arm split
+    (control, treatment) or the share of every arm, control first."""
+    shares = dict(control) if isinstance(control, Mapping) else {"control": control, "treatment": 1 - control}
+    cum = np.cumsum(list(shares.values()))
     rng = np.random.default_rng(seed)
     arms = pd.Series("treatment", index=strata.index, dtype=object)
     for _, ids in sorted(strata.groupby(strata).groups.items()):
         order = sorted(ids)
-        k = int(np.floor(len(order) * control + 0.5))
-        picked = rng.permutation(len(order))[:k]
-        arms.loc[[order[i] for i in picked]] = "control"
+        perm = rng.permutation(len(order))
+        cuts = [0, *(int(np.floor(len(order) * c + 0.5)) for c in cum)]
+        for name, lo, hi in zip(shares, cuts[:-1], cuts[1:], strict=True):
+            arms.loc[[order[i] for i in perm[lo:hi]]] = name
     return arms
+
+
+def parse_arms(arms: Mapping[str, float] | str, where: str = WHERE) -> dict[str, float]:
+    """``{arm: share}`` with control first, from a mapping or ``"control:0.2,email:0.4,sms:0.4"``;
+    a :class:`~clvlab.errors.ParameterError` unless there is a control arm, another arm, and the
+    shares are positive and sum to 1."""
+    expected = "arms with shares summing to 1, one named 'control', e.g. 'control:0.2,email:0.4,sms:0.4'"
+    try:
+        pairs = ([(a.partition(":")[0], float(a.partition(":")[2])) for a in arms.split(",")]
+                 if isinstance(arms, str) else [(k, float(v)) for k, v in arms.items()])
+    except ValueError:
+        check_param(False, "arms", where, expected, arms)
+        raise AssertionError from None  # pragma: no cover
+    shares = {str(k).strip().lower(): v for k, v in pairs}
+    ok = (len(shares) == len(pairs) >= 2 and "control" in shares and all(k and v > 0 for k, v in shares.items())
+          and abs(sum(shares.values()) - 1) < 1e-9)
+    check_param(ok, "arms", where, expected, arms)
+    return {"control": shares.pop("control"), **shares}
 
 
 def _check(given: dict[str, Any], stored: Definition) -> None:
@@ -149,7 +174,7 @@ def assign(
     stage: str | Sequence[str] | None = None, control: float = 0.2, stratify_by: str | None = "stage",
     seed: int | None = None, allow_overlap: bool = False, holdout: float | None = None,
     name: str | None = None, metrics: Sequence[str] = DEFAULT_METRICS, assigned_at: Any = None,
-    stages: Any = None, scores: Any = None,
+    stages: Any = None, scores: Any = None, arms: Mapping[str, float] | str | None = None,
 ) -> Assignment:
     """Assign the eligible customers of ``experiment_id`` to control and treatment (module docstring).
 
@@ -163,7 +188,11 @@ def assign(
         Eligibility: RFM segment(s) of ``scores`` and lifecycle stage(s) of ``stages``
         (case, spaces and dashes ignored: ``at_risk`` matches ``At risk``). None: everyone.
     control
-        Share of the control arm, in (0, 1).
+        Share of the control arm, in (0, 1), the rest in ``treatment``.
+    arms
+        More than two arms: ``{"control": 0.2, "email": 0.4, "sms": 0.4}`` (or that as text,
+        ``"control:0.2,email:0.4,sms:0.4"``); replaces ``control``. Each treatment arm is
+        compared with control by :func:`clvlab.analyze_experiment`.
     stratify_by
         ``"stage"``, ``"segment"``, a column of ``customers`` (``store_id``, ``region``), or None.
     seed
@@ -180,13 +209,17 @@ def assign(
         assignment day).
     """
     duckdb_con(ws, WHERE)
+    shares = parse_arms(arms) if arms is not None else None
+    control = shares["control"] if shares else control
     ok = isinstance(control, float | int) and not isinstance(control, bool) and 0 < control < 1
     check_param(ok, "control", WHERE, "a share in (0, 1)", control)
+    shares = shares or {"control": float(control), "treatment": 1 - float(control)}
+    arms_text = ",".join(f"{k}:{v:g}" for k, v in shares.items())
     check_param(isinstance(experiment_id, str) and bool(experiment_id.strip()), "experiment_id", WHERE,
                 "a non-empty string", experiment_id)
     given: dict[str, Any] = {"control_share": float(control), "stratify_by": stratify_by or "",
              "segment": ",".join(_names(segment)), "stage": ",".join(_names(stage)),
-             "allow_overlap": bool(allow_overlap)}
+             "allow_overlap": bool(allow_overlap), **({"arms": arms_text} if arms is not None else {})}
     share = global_holdout(ws, holdout)
     stored = get_definition(ws, experiment_id)
     if stored is not None:
@@ -204,16 +237,16 @@ def assign(
                f"{int(held.sum()):,} in the global holdout, {int(overlap.sum()):,} treated by running experiments)")
         raise DataValidationError(msg, hint=[Hint("widen the segment or stage"), Hint(option="allow_overlap", value=True)])
     seed = secrets.randbits(31) if seed is None else int(seed)
-    arms = draw_arms(kept["stratum"], float(control), seed)
+    drawn = draw_arms(kept["stratum"], shares, seed)
     when = pd.Timestamp(assigned_at) if assigned_at is not None else pd.Timestamp.now(tz=ws.timezone).tz_localize(None)
     when = when.floor("s")
-    rows = pd.DataFrame({"experiment_id": experiment_id, "customer_id": kept.index, "arm": arms.to_numpy(),
+    rows = pd.DataFrame({"experiment_id": experiment_id, "customer_id": kept.index, "arm": drawn.to_numpy(),
                          "assigned_at": when, "stratum": kept["stratum"].to_numpy()})
     ws.load("experiments", rows)
     now = pd.Timestamp.now(tz=ws.timezone).tz_localize(None).floor("s").to_pydatetime()
     definition = Definition(experiment_id=experiment_id, name=name or experiment_id, status="running", seed=seed,
                             created_at=now, assigned_at=when.to_pydatetime(), metrics=",".join(metrics),
-                            holdout_share=share, customers=len(rows), **given)
+                            holdout_share=share, customers=len(rows), **{"arms": arms_text, **given})
     save_definition(ws, definition)
     notes = _snapshot(ws, rows, when, scores)
     return Assignment(definition, True, _strata_counts(ws, experiment_id), int(held.sum()), int(overlap.sum()), notes)
@@ -240,12 +273,13 @@ def _snapshot(ws: Any, rows: pd.DataFrame, when: pd.Timestamp, scores: Any) -> l
 def _strata_counts(ws: Any, experiment_id: str) -> pd.DataFrame:
     t = ws.table("experiments")
     t = t.filter(t.experiment_id == experiment_id)
-    agg = t.group_by(stratum=t.stratum.fill_null("")).aggregate(
-        control=(t.arm == "control").sum(), treatment=(t.arm == "treatment").sum())
-    frame = agg.execute().set_index("stratum").sort_index()
-    frame[["control", "treatment"]] = frame[["control", "treatment"]].astype(int)
-    frame["control_share"] = frame["control"] / (frame["control"] + frame["treatment"])
+    counts = t.group_by(stratum=t.stratum.fill_null(""), arm=t.arm).aggregate(n=t.count()).execute()
+    frame = counts.pivot_table(index="stratum", columns="arm", values="n", fill_value=0).sort_index()
+    arms = ["control", *sorted(c for c in frame.columns if c != "control")]
+    frame = frame.reindex(columns=arms, fill_value=0).astype(int)
+    frame.columns.name = None
+    frame["control_share"] = frame["control"] / frame[arms].sum(axis=1)
     return frame
 
 
-__all__ = ["Assignment", "assign", "draw_arms", "eligible_customers", "treated_elsewhere"]
+__all__ = ["Assignment", "assign", "draw_arms", "eligible_customers", "parse_arms", "treated_elsewhere"]

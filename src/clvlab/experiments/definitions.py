@@ -20,6 +20,9 @@ metrics          VARCHAR     the metrics to analyse by default, comma-separated
 allow_overlap    BOOLEAN     whether customers already treated by a running experiment could enter
 holdout_share    DOUBLE      the workspace's global holdout share when assigned (0: none)
 customers        BIGINT      customers assigned
+arms             VARCHAR     the planned arms and shares, ``control:0.2,email:0.4,sms:0.4``
+                             (empty in definitions written before arms existed: control and
+                             treatment at ``control_share``)
 ================ =========== ===============================================================
 
 ``experiment_baselines``: each assigned customer's CLV and P(alive) from the ``scores`` table at
@@ -53,7 +56,7 @@ _DDL = {
     DEFINITIONS: (
         "experiment_id VARCHAR PRIMARY KEY, name VARCHAR, status VARCHAR, seed BIGINT, created_at TIMESTAMP, "
         "assigned_at TIMESTAMP, control_share DOUBLE, stratify_by VARCHAR, segment VARCHAR, stage VARCHAR, "
-        "metrics VARCHAR, allow_overlap BOOLEAN, holdout_share DOUBLE, customers BIGINT"
+        "metrics VARCHAR, allow_overlap BOOLEAN, holdout_share DOUBLE, customers BIGINT, arms VARCHAR"
     ),
     BASELINES: "experiment_id VARCHAR, customer_id VARCHAR, clv DOUBLE, p_alive DOUBLE, scores_as_of DATE",
 }
@@ -77,11 +80,19 @@ class Definition:
     allow_overlap: bool
     holdout_share: float
     customers: int
+    arms: str | None = ""
+
+    def arm_shares(self) -> dict[str, float]:
+        """The planned share of each arm, control first."""
+        if not self.arms:
+            return {"control": float(self.control_share), "treatment": 1 - float(self.control_share)}
+        return {name: float(share) for name, _, share in (a.partition(":") for a in self.arms.split(","))}
 
     def to_dict(self) -> dict[str, Any]:
-        """The definition as plain values (metrics as a list)."""
+        """The definition as plain values (metrics as a list, arms as {arm: share})."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["metrics"] = [m for m in self.metrics.split(",") if m]
+        out["arms"] = self.arm_shares()
         return out
 
 
@@ -95,6 +106,8 @@ def duckdb_con(ws: Any, where: str) -> Any:
 
 def _ensure(con: Any, table: str) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({_DDL[table]})")
+    if table == DEFINITIONS:  # definitions stored before arms existed
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS arms VARCHAR")
 
 
 def get_definition(ws: Any, experiment_id: str) -> Definition | None:
@@ -162,7 +175,7 @@ def list_experiments(ws: Any) -> pd.DataFrame:
     if "experiments" in tables:
         t = ws.table("experiments")
         agg = t.group_by("experiment_id").aggregate(
-            control=(t.arm == "control").sum(), treatment=(t.arm == "treatment").sum(),
+            control=(t.arm == "control").sum(), treatment=(t.arm != "control").sum(),
             first_assigned=t.assigned_at.min())
         counts = agg.execute()
     defs = (ws.con.con.execute(f"SELECT * FROM {DEFINITIONS}").df()

@@ -15,6 +15,9 @@ clv         predicted CLV from the ``scores`` table at analysis time            
                                                                                    assignment,
                                                                                    else spend
 p_alive     P(alive) from the ``scores`` table at analysis time                    retention
+nps         the class of the customer's latest NPS answer (``feedback``) in the     none
+            post period: promoter (9-10), passive, detractor (0-6); customers
+            who did not answer are not respondents (:func:`nps_answers`)
 =========== ====================================================================== ===========
 
 Pre-period RFM, the regression covariates: ``pre_frequency`` (purchase days before assignment,
@@ -39,7 +42,7 @@ from clvlab.errors import DataValidationError, check_param
 PROPORTIONS = ("retention", "repurchase")
 MONEY = ("spend", "clv")
 FROM_SCORES = ("clv", "p_alive")
-METRICS = (*PROPORTIONS, "spend", *FROM_SCORES)
+METRICS = (*PROPORTIONS, "spend", *FROM_SCORES, "nps")
 #: the pre-period covariate of each metric's CUPED adjustment
 PRE = {"retention": "pre_retention", "repurchase": "pre_repurchase", "spend": "pre_spend",
        "clv": "pre_clv", "p_alive": "pre_retention"}
@@ -137,3 +140,22 @@ def _recency(ws: Any, arms: Any, out: pd.DataFrame) -> np.ndarray[Any, Any]:
     rec = (assigned - pd.to_datetime(last.reindex(out.index))).dt.total_seconds().to_numpy() / 86400
     worst = np.nanmax(rec) + 1 if np.isfinite(rec).any() else 0.0
     return np.where(np.isnan(rec), worst, rec)
+
+
+def nps_answers(ws: Any, assignments: pd.DataFrame, post: tuple[dt.date, dt.date], where: str) -> pd.Series:
+    """Each assigned customer's latest NPS answer (0-10) in the post period (from the later of its
+    first day and the assignment); customers without one are absent."""
+    if "feedback" not in ws.tables():
+        msg = f"{where}: the nps metric reads the feedback table, and the workspace has none"
+        raise DataValidationError(msg, hint="load the survey answers (clvlab load feedback FILE), or leave nps out")
+    arms = ibis.memtable(assignments[["customer_id", "assigned_at"]].astype({"customer_id": str}))
+    fb = ws.table("feedback")
+    fb = fb.filter(fb.metric.lower() == "nps", fb.customer_id.notnull(), fb.score.notnull())
+    j = fb.select(cid=fb.customer_id.cast("string"), responded_at=fb.responded_at, response_id=fb.response_id,
+                  score=fb.score.cast("float64")).inner_join(arms, ibis._.cid == arms.customer_id)
+    j = j.filter(j.responded_at >= ibis.greatest(j.assigned_at, pd.Timestamp(post[0])),
+                 j.responded_at < pd.Timestamp(post[1]) + pd.Timedelta(days=1))
+    j = j.mutate(_rn=ibis.row_number().over(group_by=j.customer_id,
+                                            order_by=[ibis.desc(j.responded_at), ibis.desc(j.response_id)]))
+    latest = j.filter(j._rn == 0).select("customer_id", "score").execute()
+    return latest.set_index("customer_id")["score"].astype(float)
