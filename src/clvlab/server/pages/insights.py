@@ -1,6 +1,6 @@
 """``/voc`` (NPS and CSAT by store and by month with intervals, top keywords) and ``/lifecycle``
 (stages, health bands and NPS by stage of the user's customers; for roles that see every store, the
-report's company-wide sections: cohorts, LTV:CAC, model diagnostics, holdout tracking)."""
+report's company-wide sections: cohorts, LTV:CAC)."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def lifecycle_section(p: PageCtx, ws: Any) -> Section:
 def lifecycle(p: PageCtx, reader: Reader) -> Response:
     """Stages, health and NPS by stage of the user's customers; the company-wide report sections for
     roles that see every store (``?csv=<table>``: one of its tables)."""
-    from clvlab.report.sections import cohorts, economics, model, tracking
+    from clvlab.report.sections import cohorts, economics
 
     t = p.t
     with reader.open() as ws:
@@ -136,7 +136,7 @@ def lifecycle(p: PageCtx, reader: Reader) -> Response:
         if p.scope.stores is None:
             ctx = Context(ws, t)
             sections += [guarded(key, t[key], build, ctx) for key, build in
-                         (("cohorts", cohorts), ("economics", economics), ("model", model), ("tracking", tracking))]
+                         (("cohorts", cohorts), ("economics", economics))]
         else:
             sections.append(Section("company", t["economics"], note=t["company_wide"]))
     return sections_page(p, "lifecycle", t["lifecycle"], "", sections)

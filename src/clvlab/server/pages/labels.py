@@ -47,7 +47,11 @@ EN: dict[str, str] = {
     "by_store": "{metric} by store with 95% interval", "by_month": "{metric} by month with 95% interval",
     "keywords": "Top keywords", "keyword": "keyword", "mentions": "answers",
     "lifecycle": "Lifecycle and economics",
-    "company_wide": "Company-wide figures (cohorts, LTV:CAC, model diagnostics) are shown to admins and analysts only.",
+    "company_wide": "Company-wide figures (cohorts, LTV:CAC) are shown to admins and analysts only.",
+    # company-wide pages
+    "nav_models": "Models", "models": "Models",
+    "models_intro": "How well the last run's models fit: each candidate judged on purchases it did not see, "
+                    "the chosen fit's parameters, and the holdout tracked period by period.",
 }
 
 ZH: dict[str, str] = {
@@ -84,7 +88,9 @@ ZH: dict[str, str] = {
     "by_store": "各门店 {metric} 及 95% 区间", "by_month": "各月 {metric} 及 95% 区间",
     "keywords": "高频关键词", "keyword": "关键词", "mentions": "回答数",
     "lifecycle": "生命周期与经济性",
-    "company_wide": "全公司范围的数据（同期群、LTV:CAC、模型诊断）仅向管理员和分析师显示。",
+    "company_wide": "全公司范围的数据（同期群、LTV:CAC）仅向管理员和分析师显示。",
+    "nav_models": "模型", "models": "模型",
+    "models_intro": "上次运行的模型拟合得如何：每个候选模型在未见过的购买上检验、选中模型的参数，以及逐期的保留期跟踪。",
 }
 
 
