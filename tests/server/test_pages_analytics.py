@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,17 +75,50 @@ def test_models_page_and_api(client_as: Any) -> None:
     assert "保留期跟踪" in zh
 
 
+def test_economics_page_and_api(client_as: Any) -> None:
+    boss = client_as("boss")
+    page = boss.get("/economics")
+    assert page.status_code == 200
+    for chart in ("chart-ltv-cac", "chart-cohorts"):
+        assert f'data-chart="{chart}"' in page.text
+    assert "demo assumption" in page.text  # the spend is made up, and the page says so
+    rows = _csv(boss.get("/economics", params={"csv": "chart-ltv-cac"}))
+    assert [r["channel"] for r in rows] == ["email", "referral", "search", "social"]
+    for r in rows:  # the definitions: LTV:CAC is LTV over CAC
+        assert _number(r["LTV:CAC"]) == pytest.approx(_number(r["LTV"]) / _number(r["CAC"]), abs=0.006)
+    api = boss.get("/api/v1/economics", params={"per_page": 3}).json()
+    assert (api["total"], len(api["items"]), api["by"], api["as_of"]) == (4, 3, ["channel"], "1998-06-30")
+    rest = boss.get("/api/v1/economics", params={"per_page": 3, "page": 2}).json()["items"]
+    items = api["items"] + rest
+    # CDNOW: the 2,357 customers of the sample first bought in the first quarter of 1997
+    assert sum(r["customers"] for r in items) == 2357
+    for r in items:
+        assert r["aov"] == pytest.approx(r["revenue"] / r["orders"])
+        assert r["ltv_cac"] == pytest.approx(r["ltv"] / r["cac"])
+    cohorts = boss.get("/api/v1/cohorts", params={"per_page": 200}).json()["items"]
+    first = [c for c in cohorts if c["age"] == 0]
+    assert [c["cohort"][:7] for c in first] == ["1997-01", "1997-02", "1997-03"]
+    assert sum(c["cohort_size"] for c in first) == 2357
+    assert all(c["retention"] == 1.0 for c in first)
+    by_cohort = boss.get("/api/v1/economics", params={"by": "cohort"}).json()
+    assert by_cohort["total"] == 3
+    assert "economics" not in set(re.findall(r'data-section="([a-z_]+)"', boss.get("/lifecycle").text))
+
+
 def test_store_manager_is_refused_company_wide_pages(client_as: Any) -> None:
     mgr = client_as("mgr01")
-    for path in ("/models", "/models?csv=chart-tracking"):
+    for path in ("/models", "/models?csv=chart-tracking", "/economics", "/economics?csv=chart-ltv-cac"):
         answer = mgr.get(path)
         assert answer.status_code == 403, path
         assert "text/html" in answer.headers["content-type"]
         assert "company-wide figures are shown to admins and analysts only" in answer.text
-    for path in ("/api/v1/models/diagnostics",):
+    for path in ("/api/v1/models/diagnostics", "/api/v1/economics", "/api/v1/cohorts"):
         answer = mgr.get(path)
         assert answer.status_code == 403, path
         assert answer.json()["status"] == 403
     nav = mgr.get("/overview").text
     assert 'href="/models"' not in nav
-    assert 'href="/models"' in client_as("boss").get("/overview").text
+    assert 'href="/economics"' not in nav
+    admin_nav = client_as("boss").get("/overview").text
+    assert 'href="/models"' in admin_nav
+    assert 'href="/economics"' in admin_nav

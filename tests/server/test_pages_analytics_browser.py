@@ -51,3 +51,9 @@ def test_models_page(page: Any, tmp_path: Path) -> None:
     drawn = _shows(page, "/models", tmp_path / "models.png")
     assert drawn == {"chart-model-totals", "chart-tracking", "chart-tracking-cumulative"}
     assert page.locator("#chart-tracking-table tbody tr").count() == 39  # weeks 40-78, the holdout of the papers
+
+
+def test_economics_page(page: Any, tmp_path: Path) -> None:
+    assert _shows(page, "/economics", tmp_path / "economics.png") == {"chart-ltv-cac", "chart-cohorts"}
+    assert page.locator("#chart-ltv-cac-table tbody tr").count() == 4  # the demo's four channels
+    assert page.locator("#chart-cohorts-table tbody tr").count() == 3  # CDNOW: first purchases in 1997 Q1

@@ -1,12 +1,15 @@
 """Company-wide figures for roles that see every store (403 for a store manager, through
 :meth:`clvlab.server.scope.Scope.require_every_store`): ``/api/v1/models/diagnostics``, the last
-run's fit diagnostics and holdout tracking (the derived table ``diagnostics``)."""
+run's fit diagnostics and holdout tracking (the derived table ``diagnostics``);
+``/api/v1/economics``, unit economics by channel and/or cohort as of the run;
+``/api/v1/cohorts``, the cohort retention table.  Lists are paginated like the cases."""
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from clvlab.server.deps import ERRORS, Reader, UserScope
@@ -51,3 +54,79 @@ def diagnostics(scope: UserScope, reader: Reader) -> DiagnosticsOut:
                                      "predicted_total", "actual_total")),
         params=_rows(diag["param"], ("model", "name", "value", "se", "status", "text")),
         holdout=_rows(diag["holdout"], ("model", "period", "period_start", "predicted", "actual")))
+
+
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+PerPage = Annotated[int, Query(ge=1, le=200)]
+
+
+class RowPage(BaseModel):
+    """One page of rows (``total`` rows in all)."""
+
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+
+def paged(rows: list[dict[str, Any]], page: int, per_page: int) -> dict[str, Any]:
+    """``rows`` cut to one page, with the total."""
+    return {"items": rows[(page - 1) * per_page: page * per_page], "total": len(rows), "page": page,
+            "per_page": per_page}
+
+
+class Dimension(StrEnum):
+    """What to group unit economics by."""
+
+    channel = "channel"
+    cohort = "cohort"
+
+
+class EconomicsOut(RowPage):
+    """Unit economics rows (``customers``, ``cac``, ``aov``, ``ltv``, ``ltv_cac``, ``payback_months``,
+    ... as :func:`clvlab.value.economics.unit_economics` defines them), the day they are as of, the
+    margin used and where it came from, and notes (e.g. which inputs are demo assumptions)."""
+
+    by: list[str]
+    as_of: str | None
+    margin: float | None
+    margin_source: str | None
+    notes: list[str]
+
+
+@router.get("/economics", response_model=EconomicsOut)
+def economics(scope: UserScope, reader: Reader,
+              by: Annotated[list[Dimension] | None, Query(description="channel and/or cohort (default: channel)")] = None,
+              page: PageNo = 1, per_page: PerPage = 50) -> dict[str, Any]:
+    """CAC, AOV, LTV, LTV:CAC and payback by acquisition channel and/or cohort (admins and analysts)."""
+    from clvlab.cli._common import plain
+    from clvlab.report.sections import run_economics
+
+    scope.require_every_store("unit economics")
+    dims = list(dict.fromkeys(d.value for d in by or [Dimension.channel]))
+    with reader.open() as ws:
+        if "economics" not in ws.tables():
+            msg = "the workspace has no economics table yet"
+            raise NotFoundError(msg, hint="run the pipeline first: clvlab run")
+        frame = run_economics(ws, dims, where="GET /api/v1/economics")
+    attrs = frame.attrs
+    return {**paged(plain(frame.to_dict("records")), page, per_page), "by": dims,
+            "as_of": None if attrs.get("as_of") is None else str(attrs["as_of"]), "margin": attrs.get("margin"),
+            "margin_source": attrs.get("margin_source"), "notes": [str(n) for n in attrs.get("notes", [])]}
+
+
+@router.get("/cohorts", response_model=RowPage)
+def cohorts(scope: UserScope, reader: Reader, page: PageNo = 1, per_page: PerPage = 50) -> dict[str, Any]:
+    """The cohort retention table of the last run: ``cohort`` (first day of the period of the first
+    purchase), ``age`` (periods since), ``retention``, ``cohort_size``, ``period`` (admins and analysts)."""
+    from clvlab.cli._common import plain
+    from clvlab.derived import read_derived
+
+    scope.require_every_store("cohort retention")
+    with reader.open() as ws:
+        if "cohorts" not in ws.tables():
+            msg = "the workspace has no cohorts table yet"
+            raise NotFoundError(msg, hint="run the pipeline first: clvlab run")
+        t = read_derived(ws, "cohorts", columns=("cohort", "age", "retention"), where="GET /api/v1/cohorts")
+        frame = t.order_by(["cohort", "age"]).execute()
+    return paged(plain(frame.to_dict("records")), page, per_page)

@@ -8,7 +8,7 @@ from clvlab.report.labels import labels
 EN: dict[str, str] = {
     "app": "clvlab",
     "nav_overview": "Overview", "nav_customers": "Customers", "nav_cases": "Cases", "nav_voc": "Voice of the customer",
-    "nav_lifecycle": "Lifecycle and economics",
+    "nav_lifecycle": "Lifecycle",
     "role_admin": "admin", "role_analyst": "analyst", "role_store_manager": "store manager",
     "all_stores": "all stores", "stores": "stores", "logout": "Log out", "language": "中文",
     "login": "Log in", "login_title": "Log in to clvlab", "user_name": "User name", "password": "Password",
@@ -46,17 +46,20 @@ EN: dict[str, str] = {
     "voc": "Voice of the customer", "voc_intro": "NPS and CSAT by store and month, with 95% intervals.",
     "by_store": "{metric} by store with 95% interval", "by_month": "{metric} by month with 95% interval",
     "keywords": "Top keywords", "keyword": "keyword", "mentions": "answers",
-    "lifecycle": "Lifecycle and economics",
-    "company_wide": "Company-wide figures (cohorts, LTV:CAC) are shown to admins and analysts only.",
+    "lifecycle": "Lifecycle",
     # company-wide pages
     "nav_models": "Models", "models": "Models",
+    "nav_economics": "Economics", "unit_economics": "Unit economics",
+    "unit_economics_intro": "What a customer costs (CAC), spends per order (AOV) and is worth (LTV) by acquisition "
+                            "channel, how long the margin takes to pay the CAC back, and how each month's new "
+                            "customers keep buying.",
     "models_intro": "How well the last run's models fit: each candidate judged on purchases it did not see, "
                     "the chosen fit's parameters, and the holdout tracked period by period.",
 }
 
 ZH: dict[str, str] = {
     "nav_overview": "总览", "nav_customers": "客户", "nav_cases": "工单", "nav_voc": "客户之声",
-    "nav_lifecycle": "生命周期与经济性",
+    "nav_lifecycle": "生命周期",
     "role_admin": "管理员", "role_analyst": "分析师", "role_store_manager": "门店经理",
     "all_stores": "全部门店", "stores": "门店", "logout": "退出", "language": "English",
     "login": "登录", "login_title": "登录 clvlab", "user_name": "用户名", "password": "密码",
@@ -87,9 +90,11 @@ ZH: dict[str, str] = {
     "voc": "客户之声", "voc_intro": "按门店和月份的 NPS 与 CSAT，含 95% 区间。",
     "by_store": "各门店 {metric} 及 95% 区间", "by_month": "各月 {metric} 及 95% 区间",
     "keywords": "高频关键词", "keyword": "关键词", "mentions": "回答数",
-    "lifecycle": "生命周期与经济性",
-    "company_wide": "全公司范围的数据（同期群、LTV:CAC）仅向管理员和分析师显示。",
+    "lifecycle": "生命周期",
     "nav_models": "模型", "models": "模型",
+    "nav_economics": "经济性", "unit_economics": "单位经济",
+    "unit_economics_intro": "各获客渠道的客户获取成本（CAC）、客单价（AOV）和生命周期价值（LTV），毛利多久收回 CAC，"
+                            "以及每月新客户的后续复购情况。",
     "models_intro": "上次运行的模型拟合得如何：每个候选模型在未见过的购买上检验、选中模型的参数，以及逐期的保留期跟踪。",
 }
 
