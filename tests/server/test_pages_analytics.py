@@ -105,20 +105,61 @@ def test_economics_page_and_api(client_as: Any) -> None:
     assert "economics" not in set(re.findall(r'data-section="([a-z_]+)"', boss.get("/lifecycle").text))
 
 
+def test_experiments_pages_and_api(client_as: Any) -> None:
+    from scipy.stats import chisquare
+
+    ana = client_as("ana")
+    listed = ana.get("/api/v1/experiments").json()
+    assert listed["total"] == 1
+    demo = listed["items"][0]
+    assert (demo["experiment_id"], demo["status"], demo["control_share"]) == ("demo-winback-simulated", "stopped", 0.3)
+    rows = _csv(ana.get("/experiments", params={"csv": "experiments-1"}))
+    assert [(r["experiment"], r["control"], r["treatment"]) for r in rows] == [
+        ("demo-winback-simulated", str(demo["control"]), str(demo["treatment"]))]
+    assert 'href="/experiments/demo-winback-simulated"' in ana.get("/experiments").text
+    result = ana.get("/api/v1/experiments/demo-winback-simulated").json()
+    assert (result["n_control"], result["n_treatment"]) == (demo["control"], demo["treatment"])
+    # the sample-ratio check is Pearson's chi-squared of the arm sizes against the planned 30/70 split
+    n = demo["control"] + demo["treatment"]
+    expected = chisquare([demo["control"], demo["treatment"]], [0.3 * n, 0.7 * n])
+    assert result["srm"]["p_value"] == pytest.approx(expected.pvalue)
+    assert result["srm"]["flagged"] is False
+    assert [m["metric"] for m in result["metrics"]] == ["retention", "repurchase", "spend", "clv"]
+    for m in result["metrics"]:
+        assert (m["n_control"], m["n_treatment"]) == (demo["control"], demo["treatment"])
+        assert m["lower"] < m["effect"] < m["upper"]
+        assert m["summary"].endswith(".")
+    page = ana.get("/experiments/demo-winback-simulated")
+    assert 'data-chart="chart-effects"' in page.text
+    assert "no sample ratio mismatch" in page.text
+    effects = _csv(ana.get("/experiments/demo-winback-simulated", params={"csv": "chart-effects"}))
+    assert [r["metric"] for r in effects] == ["retention", "repurchase", "spend", "CLV"]
+    assert [r["treatment n"] for r in effects] == [str(demo["treatment"])] * 4
+    words = _csv(ana.get("/experiments/demo-winback-simulated", params={"csv": "plain_words-1"}))
+    assert [w["what the data say"] for w in words] == [m["summary"] for m in result["metrics"]]
+    assert "实验组" in ana.get("/experiments/demo-winback-simulated", params={"lang": "zh"}).text
+    for path in ("/experiments/nope", "/api/v1/experiments/nope"):
+        assert ana.get(path).status_code == 404, path
+
+
 def test_store_manager_is_refused_company_wide_pages(client_as: Any) -> None:
     mgr = client_as("mgr01")
-    for path in ("/models", "/models?csv=chart-tracking", "/economics", "/economics?csv=chart-ltv-cac"):
+    for path in ("/models", "/models?csv=chart-tracking", "/economics", "/economics?csv=chart-ltv-cac",
+                 "/experiments", "/experiments?csv=experiments-1", "/experiments/demo-winback-simulated",
+                 "/experiments/demo-winback-simulated?csv=chart-effects"):
         answer = mgr.get(path)
         assert answer.status_code == 403, path
         assert "text/html" in answer.headers["content-type"]
         assert "company-wide figures are shown to admins and analysts only" in answer.text
-    for path in ("/api/v1/models/diagnostics", "/api/v1/economics", "/api/v1/cohorts"):
+    for path in ("/api/v1/models/diagnostics", "/api/v1/economics", "/api/v1/cohorts", "/api/v1/experiments",
+                 "/api/v1/experiments/demo-winback-simulated"):
         answer = mgr.get(path)
         assert answer.status_code == 403, path
         assert answer.json()["status"] == 403
     nav = mgr.get("/overview").text
     assert 'href="/models"' not in nav
     assert 'href="/economics"' not in nav
+    assert 'href="/experiments"' not in nav
     admin_nav = client_as("boss").get("/overview").text
     assert 'href="/models"' in admin_nav
     assert 'href="/economics"' in admin_nav

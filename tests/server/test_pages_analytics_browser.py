@@ -57,3 +57,14 @@ def test_economics_page(page: Any, tmp_path: Path) -> None:
     assert _shows(page, "/economics", tmp_path / "economics.png") == {"chart-ltv-cac", "chart-cohorts"}
     assert page.locator("#chart-ltv-cac-table tbody tr").count() == 4  # the demo's four channels
     assert page.locator("#chart-cohorts-table tbody tr").count() == 3  # CDNOW: first purchases in 1997 Q1
+
+
+def test_experiment_page(page: Any, tmp_path: Path) -> None:
+    page.goto("/experiments")
+    page.screenshot(path=str(tmp_path / "experiments.png"), full_page=True)
+    page.click("text=demo-winback-simulated")
+    page.wait_for_url("**/experiments/demo-winback-simulated")
+    assert {c["id"] for c in _charts_drawn(page)} == {"chart-effects"}
+    page.screenshot(path=str(tmp_path / "experiment.png"), full_page=True)
+    assert page.locator("#chart-effects-table tbody tr").count() == 4
+    assert "no sample ratio mismatch" in page.inner_text("#design")

@@ -2,7 +2,8 @@
 :meth:`clvlab.server.scope.Scope.require_every_store`): ``/api/v1/models/diagnostics``, the last
 run's fit diagnostics and holdout tracking (the derived table ``diagnostics``);
 ``/api/v1/economics``, unit economics by channel and/or cohort as of the run;
-``/api/v1/cohorts``, the cohort retention table.  Lists are paginated like the cases."""
+``/api/v1/cohorts``, the cohort retention table; ``/api/v1/experiments`` and one experiment's
+analysis.  Lists are paginated like the cases."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from clvlab.server.deps import ERRORS, Reader, UserScope
+from clvlab.server.pages.experiments import ExperimentId
 from clvlab.server.scope import NotFoundError
 
 router = APIRouter(tags=["analytics"], responses=ERRORS)
@@ -130,3 +132,31 @@ def cohorts(scope: UserScope, reader: Reader, page: PageNo = 1, per_page: PerPag
         t = read_derived(ws, "cohorts", columns=("cohort", "age", "retention"), where="GET /api/v1/cohorts")
         frame = t.order_by(["cohort", "age"]).execute()
     return paged(plain(frame.to_dict("records")), page, per_page)
+
+
+@router.get("/experiments", response_model=RowPage)
+def experiments(scope: UserScope, reader: Reader, page: PageNo = 1, per_page: PerPage = 50) -> dict[str, Any]:
+    """Every experiment: ``experiment_id``, ``name``, ``status``, arm sizes ``control`` and
+    ``treatment``, ``assigned_at``, ``control_share``, ``stratify_by``, ``seed`` (admins and analysts)."""
+    from clvlab.cli._common import plain
+    from clvlab.server.pages.experiments import experiment_list
+
+    scope.require_every_store("experiments")
+    with reader.open() as ws:
+        frame = experiment_list(ws)
+    return paged(plain(frame.to_dict("records")), page, per_page)
+
+
+@router.get("/experiments/{experiment_id}")
+def experiment(scope: UserScope, reader: Reader, experiment_id: ExperimentId) -> dict[str, Any]:
+    """One experiment's analysis (as ``clvlab experiment analyze --json``): per metric the effect
+    (treatment minus control, CUPED-adjusted), its 95% interval, the arms' sizes and means, the
+    adjusted p-value and a sentence in plain words; the sample-ratio check ``srm`` (admins and analysts)."""
+    from clvlab.cli._common import plain
+    from clvlab.server.pages.experiments import analysis
+
+    scope.require_every_store("experiments")
+    with reader.open() as ws:
+        result = analysis(ws, experiment_id)
+    out: dict[str, Any] = plain(result.to_dict())
+    return out
