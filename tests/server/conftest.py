@@ -153,9 +153,13 @@ def anonymous(app: Any) -> Any:
     return TestClient(app)
 
 
+#: prospects of the demo in :func:`analytics_workspace`
+PROSPECTS = 2000
+
+
 def analytics_workspace(path: Path) -> Path:
-    """The CDNOW sample (2,357 customers) with the demo's channels, spend, feedback and events: the
-    CLV run (BG/NBD only) with its diagnostics, the cohorts and economics tables, the demo's
+    """The CDNOW sample (2,357 customers) and the demo's first 2,000 prospects (who never buy) with
+    the demo's channels, spend, feedback and events: the CLV run (BG/NBD only) with its diagnostics, the cohorts and economics tables, the demo's
     simulated experiment, and the serving snapshot; the pieces of ``clvlab run`` the analytics pages
     read, without churn and lead scores (which they do not show)."""
     import clvlab
@@ -169,8 +173,9 @@ def analytics_workspace(path: Path) -> Path:
     from clvlab.value.economics_tables import write_economics_tables
 
     tx = load_cdnow("sample")
-    ids = set(tx["customer_id"])
-    customers = pd.read_csv(dataset("demo_customers"), dtype=str)
+    prospects = pd.read_csv(dataset("demo_prospects"), dtype=str).head(PROSPECTS)
+    ids = set(tx["customer_id"]) | set(prospects["customer_id"])
+    customers = pd.concat([pd.read_csv(dataset("demo_customers"), dtype=str), prospects])
     events = pd.read_csv(dataset("demo_events"), dtype=str, keep_default_na=False)
     with clvlab.connect(path) as ws:
         ws.load_transactions(tx)

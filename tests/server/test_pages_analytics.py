@@ -142,6 +142,64 @@ def test_experiments_pages_and_api(client_as: Any) -> None:
         assert ana.get(path).status_code == 404, path
 
 
+def _demo_feedback() -> Any:
+    import pandas as pd
+
+    from clvlab.datasets import path
+
+    return pd.read_csv(path("demo_feedback"), dtype={"store_id": str})
+
+
+def _nps(scores: Any) -> float:
+    return float(100 * ((scores >= 9).mean() - (scores <= 6).mean()))
+
+
+def test_journey_page_and_api(client_as: Any) -> None:
+    from clvlab.datasets import load_cdnow
+
+    feedback = _demo_feedback()
+    boss = client_as("boss")
+    page = boss.get("/journey")
+    for chart in ("chart-touchpoints", "chart-touchpoint-nps", "chart-funnel"):
+        assert f'data-chart="{chart}"' in page.text
+    assert "an assumption: feedback does not record which touchpoint" in page.text
+    rows = _csv(boss.get("/journey", params={"csv": "chart-touchpoints"}))
+    assert [r["touchpoint"] for r in rows] == ["website", "checkout", "delivery", "product", "customer service",
+                                               "returns"]
+    counted = feedback["touchpoint"].value_counts()
+    assert {r["touchpoint"].replace(" ", "_"): int(r["answers"]) for r in rows} == counted.to_dict()
+    api = boss.get("/api/v1/journey").json()
+    for point in api["touchpoints"]:  # NPS = % promoters (9-10) - % detractors (0-6) of the touchpoint's answers
+        answers = feedback[(feedback["touchpoint"] == point["touchpoint"]) & (feedback["metric"] == "nps")]
+        assert point["nps_n"] == len(answers)
+        assert point["nps"] == pytest.approx(_nps(answers["score"]))
+        assert point["nps_lower"] < point["nps"] < point["nps_upper"]
+    tx = load_cdnow("sample")
+    days = tx.groupby("customer_id")["ordered_at"].nunique()
+    steps = {s["step"]: s for s in api["funnel"]}
+    assert list(steps) == ["site_visit", "product_view", "cart_add", "first_purchase", "second_purchase"]
+    assert steps["first_purchase"]["customers"] == len(days) == 2357
+    assert steps["second_purchase"]["customers"] == int((days >= 2).sum())
+    assert steps["second_purchase"]["dropped"] == 2357 - int((days >= 2).sum())
+    assert steps["site_visit"]["customers"] > 2357  # prospects visit and never buy
+    for s in api["funnel"][1:]:
+        assert s["from_previous"] + s["dropped"] == steps[api["funnel"][api["funnel"].index(s) - 1]["step"]]["customers"]
+    assert any("assumption" in n for n in api["notes"])
+    assert "客户旅程" in boss.get("/journey", params={"lang": "zh"}).text
+
+
+def test_store_manager_sees_the_journey_of_their_store(client_as: Any) -> None:
+    feedback = _demo_feedback()
+    mgr = client_as("mgr01")
+    rows = _csv(mgr.get("/journey", params={"csv": "chart-touchpoints"}))
+    assert sum(int(r["answers"]) for r in rows) == int((feedback["store_id"] == "S01").sum())
+    api = mgr.get("/api/v1/journey").json()
+    own = feedback[(feedback["store_id"] == "S01") & (feedback["metric"] == "nps")]
+    assert sum(p["nps_n"] for p in api["touchpoints"]) == len(own)
+    assert mgr.get("/api/v1/journey", params={"store": "S02"}).status_code == 403
+    assert mgr.get("/api/v1/journey", params={"store": "S01"}).json() == api
+
+
 def test_store_manager_is_refused_company_wide_pages(client_as: Any) -> None:
     mgr = client_as("mgr01")
     for path in ("/models", "/models?csv=chart-tracking", "/economics", "/economics?csv=chart-ltv-cac",

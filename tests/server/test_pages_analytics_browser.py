@@ -68,3 +68,9 @@ def test_experiment_page(page: Any, tmp_path: Path) -> None:
     page.screenshot(path=str(tmp_path / "experiment.png"), full_page=True)
     assert page.locator("#chart-effects-table tbody tr").count() == 4
     assert "no sample ratio mismatch" in page.inner_text("#design")
+
+
+def test_journey_page(page: Any, tmp_path: Path) -> None:
+    drawn = _shows(page, "/journey", tmp_path / "journey.png")
+    assert drawn == {"chart-touchpoints", "chart-touchpoint-nps", "chart-funnel"}
+    assert page.locator("#chart-funnel-table tbody tr").count() == 5

@@ -50,6 +50,34 @@ EN: dict[str, str] = {
     # company-wide pages
     "nav_models": "Models", "models": "Models",
     "nav_economics": "Economics", "unit_economics": "Unit economics",
+    "nav_journey": "Journey", "journey": "Customer journey",
+    "journey_intro": "Where the customers of {who} meet us, what they think of each touchpoint, and where they drop "
+                     "away on the way to buying again.",
+    "touchpoints": "Touchpoints", "touchpoint": "touchpoint",
+    "touchpoints_intro": "Answers per touchpoint, and NPS, CSAT and CES at each with 95% intervals.",
+    "touchpoint_volume": "Answers per touchpoint", "touchpoint_nps": "NPS per touchpoint with 95% interval",
+    "no_touchpoints": "No answer names a touchpoint in these stores.",
+    "order_assumed": "The order is the usual purchase journey ({order}), an assumption: feedback does not record "
+                     "which touchpoint a customer met first.",
+    "tp_website": "website", "tp_app": "app", "tp_store": "store", "tp_checkout": "checkout", "tp_payment": "payment",
+    "tp_delivery": "delivery", "tp_product": "product", "tp_customer_service": "customer service",
+    "tp_returns": "returns",
+    "drop_away": "Where customers drop away",
+    "drop_away_intro": "Customers who ever did each step, and how many of the step before did not go on: site "
+                       "visits, product views and cart adds from the events, then a first and a second purchase day.",
+    "funnel_chart": "Customers per step", "step": "step", "from_previous": "of the step before",
+    "conversion": "went on", "dropped": "dropped away",
+    "step_site_visit": "visited the site", "step_product_view": "viewed a product", "step_cart_add": "added to cart",
+    "step_first_purchase": "first purchase", "step_second_purchase": "second purchase",
+    "funnel_skips": "A customer may skip a step (buy without an add-to-cart event, say), so a step can count more "
+                    "customers than the one before; \"went on\" is the share of the step before's customers who "
+                    "did this step too.",
+    "no_funnel": "Neither events nor purchases of these customers are loaded.",
+    "no_events": "No events are loaded (clvlab load events FILE): the funnel starts at the first purchase.",
+    "demo_events": "Demo assumption: the events (demo_events.csv.gz) are made up for the demo (CDNOW has no site "
+                   "visits); the steps before the first purchase are illustrations.",
+    "funnel_scoped": "Events and purchases of the customers placed in your stores (customers.store_id, else the "
+                     "stores of their transactions).",
     "nav_experiments": "Experiments", "experiments": "Experiments",
     "experiments_intro": "Every experiment of the workspace with its arms; open one for its analysis.",
     "no_experiments": "No experiment yet (clvlab experiment assign, or clvlab load experiments FILE).",
@@ -111,6 +139,27 @@ ZH: dict[str, str] = {
     "lifecycle": "生命周期",
     "nav_models": "模型", "models": "模型",
     "nav_economics": "经济性", "unit_economics": "单位经济",
+    "nav_journey": "客户旅程", "journey": "客户旅程",
+    "journey_intro": "{who}的客户在哪些触点与我们接触、对每个触点的评价，以及在再次购买之前于何处流失。",
+    "touchpoints": "触点", "touchpoint": "触点",
+    "touchpoints_intro": "各触点的回答数，以及各触点的 NPS、CSAT 和 CES 及 95% 区间。",
+    "touchpoint_volume": "各触点回答数", "touchpoint_nps": "各触点 NPS 及 95% 区间",
+    "no_touchpoints": "这些门店没有标明触点的回答。",
+    "order_assumed": "顺序为常见的购买旅程（{order}），属于假设：反馈数据不记录客户先接触哪个触点。",
+    "tp_website": "网站", "tp_app": "应用", "tp_store": "门店", "tp_checkout": "结账", "tp_payment": "支付",
+    "tp_delivery": "配送", "tp_product": "商品", "tp_customer_service": "客服", "tp_returns": "退货",
+    "drop_away": "客户在何处流失",
+    "drop_away_intro": "曾完成每一步的客户数，以及上一步中有多少客户没有继续：访问网站、浏览商品和加入购物车来自事件数据，"
+                       "随后是首次和第二次购买。",
+    "funnel_chart": "每一步的客户数", "step": "步骤", "from_previous": "来自上一步", "conversion": "继续比例",
+    "dropped": "流失", "step_site_visit": "访问网站", "step_product_view": "浏览商品", "step_cart_add": "加入购物车",
+    "step_first_purchase": "首次购买", "step_second_purchase": "第二次购买",
+    "funnel_skips": "客户可能跳过某一步（例如未加入购物车而直接购买），因此某一步的客户数可能多于上一步；"
+                    "“继续比例”是上一步客户中也完成了这一步的比例。",
+    "no_funnel": "这些客户的事件和购买均未载入。",
+    "no_events": "未载入事件（clvlab load events FILE）：漏斗从首次购买开始。",
+    "demo_events": "演示假设：事件数据（demo_events.csv.gz）为演示而编造（CDNOW 没有网站访问记录），首次购买之前的步骤仅作示意。",
+    "funnel_scoped": "您门店客户的事件和购买（客户门店取自 customers.store_id，否则取其交易的门店）。",
     "nav_experiments": "实验", "experiments": "实验",
     "experiments_intro": "工作区中的全部实验及其分组；打开一个实验查看分析。",
     "no_experiments": "尚无实验（clvlab experiment assign，或 clvlab load experiments FILE）。",
