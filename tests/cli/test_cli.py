@@ -19,7 +19,8 @@ COMMANDS = ["demo", "load", "run", "rfm", "fit", "score", "evaluate", "voc metri
             "alerts run", "cases list", "cases start", "cases resolve", "cases resurvey", "cases recovery",
             "cases owners load", "cases resurvey-answer", "cohorts", "economics", "lifecycle", "health",
             "leads", "churn watchlist", "churn evaluate",
-            "serve", "db upgrade", "db snapshot", "users add", "users grant", "users list", "tokens create",
+            "serve", "db upgrade", "db snapshot", "users add", "users grant", "users list", "users disable", "users enable",
+            "tokens create",
             "actions", "promoters"]
 
 

@@ -151,3 +151,63 @@ def anonymous(app: Any) -> Any:
     from fastapi.testclient import TestClient
 
     return TestClient(app)
+
+
+#: prospects of the demo in :func:`analytics_workspace`
+PROSPECTS = 2000
+
+
+def analytics_workspace(path: Path) -> Path:
+    """The CDNOW sample (2,357 customers) and the demo's first 2,000 prospects (who never buy) with
+    the demo's channels, spend, feedback and events: the CLV run (BG/NBD only) with its diagnostics, the cohorts and economics tables, the demo's
+    simulated experiment, and the serving snapshot; the pieces of ``clvlab run`` the analytics pages
+    read, without churn and lead scores (which they do not show)."""
+    import clvlab
+    from clvlab.data.snapshot import publish_snapshot
+    from clvlab.datasets import load_cdnow
+    from clvlab.datasets import path as dataset
+    from clvlab.derived import write_derived
+    from clvlab.experiments.demo import demo_experiment
+    from clvlab.pipeline import run_clv
+    from clvlab.value.diagnostics import write_run_diagnostics
+    from clvlab.value.economics_tables import write_economics_tables
+
+    tx = load_cdnow("sample")
+    prospects = pd.read_csv(dataset("demo_prospects"), dtype=str).head(PROSPECTS)
+    ids = set(tx["customer_id"]) | set(prospects["customer_id"])
+    customers = pd.concat([pd.read_csv(dataset("demo_customers"), dtype=str), prospects])
+    events = pd.read_csv(dataset("demo_events"), dtype=str, keep_default_na=False)
+    with clvlab.connect(path) as ws:
+        ws.load_transactions(tx)
+        ws.load_customers(customers[customers["customer_id"].isin(ids)])
+        ws.load_feedback(dataset("demo_feedback"))
+        ws.load("marketing_spend", dataset("demo_marketing_spend"))
+        ws.load("events", events[events["customer_id"].isin(ids)])
+        run = run_clv(ws, calibration_end="1997-09-30", observation_end="1998-06-30", candidates=("BetaGeo",))
+        run_id = write_derived(ws, "scores", run.scores, as_of="1998-06-30",
+                               values={"time_unit": "W", "horizon_days": 365.0, "model": run.best})
+        write_run_diagnostics(ws, run, run_id=run_id)
+        write_economics_tables(ws, run_id=run_id, as_of="1998-06-30")
+        demo_experiment(ws)
+        publish_snapshot(ws)
+    return path
+
+
+@pytest.fixture(scope="session")
+def analytics_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """:func:`analytics_workspace` built once per test session."""
+    return analytics_workspace(tmp_path_factory.mktemp("analytics") / "shop.duckdb")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium (``executable_path``; never ``playwright install``)."""
+    from playwright.sync_api import sync_playwright
+    from tests.report.test_report_browser import ARGS, CHROMIUM
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -46,6 +46,13 @@ def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, sto
         ("GET", "/api/v1/voc/nps?by=store&store=S2", None, 403),
         ("GET", "/api/v1/value/clv?store=S2", None, 403),
         ("GET", "/api/v1/value/clv?by=none&store=S1&store=S2", None, 403),
+        ("GET", "/api/v1/journey?store=S2", None, 403),
+        # company-wide figures: no store's rows can be cut out of them
+        ("GET", "/api/v1/models/diagnostics", None, 403),
+        ("GET", "/api/v1/economics", None, 403),
+        ("GET", "/api/v1/cohorts", None, 403),
+        ("GET", "/api/v1/experiments", None, 403),
+        ("GET", "/api/v1/experiments/any", None, 403),
     ]
     for method, url, body, status in denied:
         answer = mgr.request(method, url, json=body)

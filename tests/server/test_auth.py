@@ -225,3 +225,47 @@ def test_expired_failed_logins_are_deleted_on_the_next_failure(store_url: str) -
             accounts.authenticate("nobody3", "wrong password", ip="10.0.0.2")
         with store.session() as s:
             assert list(s.scalars(select(LoginAttempt.name))) == ["nobody3"]
+
+
+def test_a_disabled_user_is_shut_out_at_once(app: Any, client_for: Any, store_url: str) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from clvlab.cli import app as cli
+    from clvlab.server.auth.accounts import Accounts
+    from clvlab.store import open_app_store
+
+    page = client_for("mgr1")
+    with open_app_store(store_url) as store:
+        _, token = Accounts(store).create_token("mgr1")
+    bearer = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    assert page.get("/overview", follow_redirects=False).status_code == 200
+    assert bearer.get("/api/v1/me").status_code == 200
+    runner = CliRunner()
+    done = runner.invoke(cli, ["--json", "users", "disable", "mgr1", "--app-store", store_url])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"name": "mgr1", "active": False, "changed": True}
+    # the open session and the token stop working on their next request
+    assert page.get("/api/v1/me").status_code == 401
+    assert page.get("/overview", follow_redirects=False).status_code == 303  # to the login page
+    refused = bearer.get("/api/v1/me")
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "this account is disabled"
+    again = TestClient(app).post("/api/v1/auth/login", json={"name": "mgr1", "password": PASSWORD})
+    assert again.status_code == 401
+    assert again.json()["error"] == "wrong user name or password"  # no hint that the account exists
+    listed = json.loads(runner.invoke(cli, ["--json", "users", "list", "--app-store", store_url]).stdout)
+    assert {u["name"]: u["active"] for u in listed}["mgr1"] is False
+    last = runner.invoke(cli, ["users", "disable", "boss", "--app-store", store_url])
+    assert last.exit_code == 1
+    assert "'boss' is the last active admin" in last.output
+    enabled = runner.invoke(cli, ["users", "enable", "mgr1", "--app-store", store_url])
+    assert enabled.exit_code == 0
+    assert "mgr1 enabled" in enabled.output
+    assert bearer.get("/api/v1/me").status_code == 200  # an unrevoked token works again
+    assert page.get("/api/v1/me").status_code == 401  # the session ended for good: log in anew
+    assert client_for("mgr1").get("/api/v1/me").status_code == 200
+    actions = [(a, target) for actor, a, target, _ in _audit(store_url) if a.startswith("user.")]
+    assert ("user.disable", "mgr1") in actions
+    assert ("user.enable", "mgr1") in actions

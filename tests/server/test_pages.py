@@ -102,8 +102,8 @@ def test_store_manager_sees_only_their_store_everywhere(client_for: Any) -> None
     for path in PAGES[:-1]:
         text = mgr.get(path).text
         assert not re.search(r"\bc1[1-9]\b|\bc20\b", text), path  # no customer of S2 anywhere
-    lifecycle = mgr.get("/lifecycle").text
-    assert "shown to admins and analysts only" in lifecycle
+    for path in ("/economics", "/models"):  # company-wide: refused (tests/server/test_pages_analytics.py)
+        assert mgr.get(path).status_code == 403, path
     assert mgr.get("/customers/c03?csv=feedback-1").status_code == 200
     # every download is audited as an export
     exports = [e for e in boss.get("/api/v1/audit").json() if e["action"] == "export" and e["actor"] == "mgr1"]

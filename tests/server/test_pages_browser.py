@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from tests.report.test_report_browser import ARGS, CHROMIUM
 from tests.server.conftest import PASSWORD, _customers, seed_store
 from tests.server.test_serve_e2e import Served, _env
 
@@ -84,18 +83,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         assert PASSWORD not in log
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def _context(browser: Any, server: Served, seen: dict[str, list[str]], width: int = 1366) -> Any:
     context = browser.new_context(viewport={"width": width, "height": 900}, base_url=server.base)
 
@@ -108,6 +95,14 @@ def _context(browser: Any, server: Served, seen: dict[str, list[str]], width: in
 
     context.route("**/*", route)
     return context
+
+
+def _watched(context: Any, seen: dict[str, list[str]]) -> Any:
+    """A new page of ``context`` whose script errors and console errors go to ``seen["errors"]``."""
+    page = context.new_page()
+    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
+    page.on("console", lambda msg: seen["errors"].append(msg.text) if msg.type == "error" else None)
+    return page
 
 
 def _login(page: Any, name: str) -> None:
@@ -133,9 +128,7 @@ def _charts_drawn(page: Any) -> list[dict[str, Any]]:
 def test_admin_overview_customer_and_case(browser: Any, server: Served, tmp_path: Path) -> None:
     seen: dict[str, list[str]] = {"blocked": [], "errors": []}
     context = _context(browser, server, seen)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
-    page.on("console", lambda msg: seen["errors"].append(msg.text) if msg.type == "error" else None)
+    page = _watched(context, seen)
     _login(page, "boss")
     charts = _charts_drawn(page)
     assert {c["id"] for c in charts} == {"chart-clv-hist", "chart-clv-deciles", "chart-nps-month", "chart-at-risk"}

@@ -175,6 +175,38 @@ def users_password(
         _shown_once("password", generated)
 
 
+def _set_active(name: str, active: bool, app_store: str | None) -> None:
+    accounts = _accounts(app_store)
+    try:
+        changed = accounts.set_active(name, active)
+    finally:
+        accounts.store.close()
+    if state.json:
+        emit_json({"name": name, "active": active, "changed": changed})
+        return
+    word = "enabled" if active else "disabled"
+    done = f"{name} {word}" + ("" if active else "; their sessions ended and their API tokens are refused")
+    console.print(done if changed else f"{name} was {word} already", soft_wrap=True)
+
+
+@user_errors
+def users_disable(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    app_store: AppStoreOpt = None,
+) -> None:
+    """Disable a user at once: their sessions end, their API tokens are refused until enabled."""
+    _set_active(name, False, app_store)
+
+
+@user_errors
+def users_enable(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    app_store: AppStoreOpt = None,
+) -> None:
+    """Enable a disabled user again (they log in anew; their unrevoked tokens work again)."""
+    _set_active(name, True, app_store)
+
+
 # ---------------------------------------------------------------------- tokens
 @user_errors
 def tokens_create(
@@ -241,6 +273,8 @@ users_app.command("add")(users_add)
 users_app.command("list")(users_list)
 users_app.command("grant")(users_grant)
 users_app.command("password")(users_password)
+users_app.command("disable")(users_disable)
+users_app.command("enable")(users_enable)
 tokens_app = typer.Typer(help="API tokens of the REST API.", no_args_is_help=True)
 tokens_app.command("create")(tokens_create)
 tokens_app.command("list")(tokens_list)

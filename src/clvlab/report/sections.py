@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -292,19 +292,26 @@ def cohorts(ctx: Context) -> Section:
     return section
 
 
-def economics(ctx: Context) -> Section:
+def run_economics(ws: Any, by: Sequence[str] = ("channel",), where: str = WHERE) -> pd.DataFrame:
+    """:func:`clvlab.value.economics.unit_economics` by ``by`` as of the day of the run's
+    ``economics`` table (margin from the data, as in the run); a located error without that table,
+    or, by channel, when it has no acquisition channel."""
     from clvlab.errors import DataValidationError
     from clvlab.value.economics import unit_economics
 
-    t = ctx.t
-    section = Section("economics", t["economics"], t["economics_intro"])
-    stored = read_derived(ctx.ws, "economics", columns=("customers",), where=WHERE).execute()
+    stored = read_derived(ws, "economics", columns=("customers",), where=where).execute()
     as_of = str(pd.Timestamp(stored["as_of"].iloc[0]).date()) if len(stored) and "as_of" in stored else None
-    if "channel" not in stored or stored["channel"].isna().all():
-        msg = f"{WHERE}: the economics table has no acquisition channel"
+    if "channel" in by and ("channel" not in stored or stored["channel"].isna().all()):
+        msg = f"{where}: the economics table has no acquisition channel"
         raise DataValidationError(msg, hint="load customers with an acquisition_channel column "
                                   "(`clvlab load customers FILE`), then `clvlab run`")
-    frame = unit_economics(ctx.ws, by=("channel",), as_of=as_of)  # margin from the data, as in the run
+    return unit_economics(ws, by=by, as_of=as_of)
+
+
+def economics(ctx: Context) -> Section:
+    t = ctx.t
+    section = Section("economics", t["economics"], t["economics_intro"])
+    frame = run_economics(ctx.ws)
     notes = list(frame.attrs.get("notes", []))
     if frame.attrs.get("margin_source"):  # LTV and payback are margin: say where it came from
         notes.append(f"margin {frame.attrs['margin']:.0%}: {frame.attrs['margin_source']}")
@@ -320,9 +327,10 @@ def economics(ctx: Context) -> Section:
     unit = f" ({ctx.currency})" if ctx.currency else ""
     section.charts.append(Chart(
         "chart-ltv-cac", t["ltv_cac_chart"], option,
-        Table(t["ltv_cac_chart"], [t["channel"], t["customers"], t["cac"] + unit, t["ltv"] + unit, t["ltv_cac"],
-                                   t["payback"]],
-              [[c, f"{int(r['customers']):,}", ctx.money(r["cac"], 2), ctx.money(v, 2), num(r["ltv_cac"], ".2f"),
+        Table(t["ltv_cac_chart"], [t["channel"], t["customers"], t["cac"] + unit, t["aov"] + unit, t["ltv"] + unit,
+                                   t["ltv_cac"], t["payback"]],
+              [[c, f"{int(r['customers']):,}", ctx.money(r["cac"], 2), ctx.money(r["aov"], 2), ctx.money(v, 2),
+                num(r["ltv_cac"], ".2f"),
                 num(r["payback_months"], ".0f") if plain(r["payback_months"]) is not None else t["never"]]
                for c, v, (_, r) in zip(channels, ltv, frame.iterrows(), strict=True)])))
     section.remarks += notes

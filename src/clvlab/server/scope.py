@@ -53,6 +53,13 @@ class Scope:
             msg = f"'{self.user.name}' ({self.user.role}) may not do this; it needs the role {' or '.join(roles)}"
             raise ForbiddenError(msg)
 
+    def require_every_store(self, what: str) -> None:
+        """:class:`ForbiddenError` for a user who does not see every store: ``what`` is a company-wide
+        figure (unit economics, the model fit, experiments) that no store's rows can be cut out of."""
+        if self.stores is not None:
+            msg = f"'{self.user.name}' may not see {what}: company-wide figures are shown to admins and analysts only"
+            raise ForbiddenError(msg)
+
     def check_stores(self, wanted: Iterable[str]) -> None:
         """:class:`ForbiddenError` when a requested store filter names a store outside the grants."""
         allowed = self.stores

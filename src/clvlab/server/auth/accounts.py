@@ -175,6 +175,26 @@ class Accounts:
             self.audit(s, actor, "user.grant", name, {"role": user.role, "added": sorted(add), "removed": sorted(drop)})
             return Principal(user.id, user.name, user.role, stores_now)
 
+    def set_active(self, name: str, active: bool, *, actor: str = "cli") -> bool:
+        """Disable (``active=False``) or enable a user; returns whether anything changed.  Disabling
+        ends the user's sessions, and their API tokens are refused while the account is disabled
+        (both at once: every request checks the account); the last active admin cannot be disabled."""
+        with self.store.session() as s:
+            user = self._user(s, name)
+            if user.active == active:
+                return False
+            if not active and user.role == "admin":
+                others = s.scalars(select(User.id).where(User.role == "admin", User.active.is_(True),
+                                                         User.id != user.id)).first()
+                if others is None:
+                    msg = f"'{name}' is the last active admin: enable or add another admin first"
+                    raise AccessError(msg)
+            user.active = active
+            if not active:
+                s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+            self.audit(s, actor, "user.enable" if active else "user.disable", name)
+            return True
+
     def list_users(self) -> list[dict[str, Any]]:
         """Every user: name, role, stores, active, created_at, live API tokens."""
         with self.store.session() as s:

@@ -1,6 +1,6 @@
-"""The server's pages (server-rendered Jinja2): login, overview, customers, cases, VoC, lifecycle and
-economics.  One router module per page group, listed in :data:`PAGES`; :func:`install` mounts them,
-the static files (the report's vendored ECharts and chart script, the pages' style sheet) and the
+"""The server's pages (server-rendered Jinja2): login, overview, customers, cases, VoC, journey,
+lifecycle, economics, models, experiments.  One router module per page group, listed in :data:`PAGES`;
+:func:`install` mounts them, the static files (the report's vendored ECharts and chart script, the pages' style sheet) and the
 pages' error answers (HTML; a page without a session redirects to ``/login``).  Every store-scoped
 read goes through :class:`clvlab.server.scope.Scope`; the charts, tables and labels are the report's
 (:mod:`clvlab.report`)."""
@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 #: modules of clvlab.server.pages whose ``router`` is mounted at the root, in this order
-PAGES = ("auth", "overview", "insights", "customers", "cases")
+PAGES = ("auth", "overview", "insights", "journey", "analytics", "experiments", "customers", "cases")
 
 
 def install(app: Any) -> None:

@@ -35,9 +35,10 @@ from clvlab.server.scope import ForbiddenError, NotFoundError, Scope
 LANG_COOKIE = "clvlab_lang"
 #: the largest form body a page reads
 MAX_FORM_BYTES = 64_000
-#: the navigation: (path, label key)
-NAV = (("/overview", "nav_overview"), ("/customers", "nav_customers"), ("/cases", "nav_cases"),
-       ("/voc", "nav_voc"), ("/lifecycle", "nav_lifecycle"))
+#: the navigation: (path, label key, shown only to roles that see every store)
+NAV = (("/overview", "nav_overview", False), ("/customers", "nav_customers", False), ("/cases", "nav_cases", False),
+       ("/voc", "nav_voc", False), ("/journey", "nav_journey", False), ("/lifecycle", "nav_lifecycle", False), ("/economics", "nav_economics", True),
+       ("/models", "nav_models", True), ("/experiments", "nav_experiments", True))
 
 
 class LoginRequired(ClvlabError):

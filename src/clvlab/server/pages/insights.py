@@ -1,6 +1,5 @@
 """``/voc`` (NPS and CSAT by store and by month with intervals, top keywords) and ``/lifecycle``
-(stages, health bands and NPS by stage of the user's customers; for roles that see every store, the
-report's company-wide sections: cohorts, LTV:CAC, model diagnostics, holdout tracking)."""
+(stages, health bands and NPS by stage of the user's customers)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from fastapi.responses import Response
 
 from clvlab.report import charts
 from clvlab.report.charts import BAND_COLOURS, STAGE_COLOURS, Chart, Table
-from clvlab.report.context import Context, Section, num
+from clvlab.report.context import Section, num
 from clvlab.server.deps import Reader
 from clvlab.server.pages.common import PageCtx, guarded, sections_page
 from clvlab.server.pages.overview import interval_chart, nps
@@ -126,17 +125,8 @@ def lifecycle_section(p: PageCtx, ws: Any) -> Section:
 
 @router.get("/lifecycle")
 def lifecycle(p: PageCtx, reader: Reader) -> Response:
-    """Stages, health and NPS by stage of the user's customers; the company-wide report sections for
-    roles that see every store (``?csv=<table>``: one of its tables)."""
-    from clvlab.report.sections import cohorts, economics, model, tracking
-
+    """Stages, health and NPS by stage of the user's customers (``?csv=<table>``: one of its tables)."""
     t = p.t
     with reader.open() as ws:
         sections = [guarded("lifecycle", t["stages"], lifecycle_section, p, ws)]
-        if p.scope.stores is None:
-            ctx = Context(ws, t)
-            sections += [guarded(key, t[key], build, ctx) for key, build in
-                         (("cohorts", cohorts), ("economics", economics), ("model", model), ("tracking", tracking))]
-        else:
-            sections.append(Section("company", t["economics"], note=t["company_wide"]))
     return sections_page(p, "lifecycle", t["lifecycle"], "", sections)
