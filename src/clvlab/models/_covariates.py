@@ -70,7 +70,7 @@ class _CovariateModel(BaseModel):
 
     _base: ClassVar[type[BaseModel]]
     _scaled: ClassVar[tuple[Scaled, ...]]
-    #: expected rate per process as a function of the individual parameters, and its name
+    #: what the expected rate of each process is called in sentences ("dropout rate", ...)
     _quantity: ClassVar[dict[str, str]]
 
     def __init__(self, *, purchase_covariates: Sequence[str] = (),
