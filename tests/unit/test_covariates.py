@@ -128,21 +128,28 @@ def test_constant_covariate_columns_are_zero_coefficients_and_the_base_likelihoo
                                                                      cdnow["T"]), rtol=1e-12)
 
 
+@pytest.mark.parametrize(("model_name", "data_name"), [("bg_fit", "bg_data"), ("pareto_fit", "pareto_data")])
 def test_predictions_per_customer_use_each_customers_covariates(
-        pareto_fit: ParetoNBDCovariates, pareto_data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    rfm, z = pareto_data
+        model_name: str, data_name: str, request: pytest.FixtureRequest) -> None:
+    """All rows at once equal the base model at each customer's own parameters (``at``)."""
+    model = request.getfixturevalue(model_name)
+    rfm, z = request.getfixturevalue(data_name)
     head, zh = rfm.iloc[:50], z.iloc[:50]
-    pa = pareto_fit.probability_alive(head["frequency"], head["recency"], head["T"], covariates=zh)
-    ce = pareto_fit.conditional_expected_purchases(10.0, head["frequency"], head["recency"], head["T"],
-                                                   covariates=zh)
-    for i in (0, 7, 31):
-        one = pareto_fit.at(**zh.iloc[i].to_dict())
+    pa = model.probability_alive(head["frequency"], head["recency"], head["T"], covariates=zh)
+    ce = model.conditional_expected_purchases(10.0, head["frequency"], head["recency"], head["T"],
+                                              covariates=zh)
+    checked = 0
+    for i in range(50):
+        one = model.at(**zh.iloc[i].to_dict())
         row = head.iloc[i]
-        assert pa[i] == pytest.approx(one.probability_alive(row["frequency"], row["recency"], row["T"]))
+        assert pa[i] == pytest.approx(one.probability_alive(row["frequency"], row["recency"], row["T"]),
+                                      rel=1e-9)
         assert ce[i] == pytest.approx(
-            one.conditional_expected_purchases(10.0, row["frequency"], row["recency"], row["T"]))
-    ll = pareto_fit.log_likelihood_individual(rfm["frequency"], rfm["recency"], rfm["T"], covariates=z)
-    assert float(np.sum(ll)) == pytest.approx(pareto_fit.log_likelihood_, rel=1e-9)
+            one.conditional_expected_purchases(10.0, row["frequency"], row["recency"], row["T"]), rel=1e-9)
+        checked += row["frequency"] > 0
+    assert 0 < checked < 50  # buyers and non-buyers both compared
+    ll = model.log_likelihood_individual(rfm["frequency"], rfm["recency"], rfm["T"], covariates=z)
+    assert float(np.sum(ll)) == pytest.approx(model.log_likelihood_, rel=1e-9)
 
 
 def test_save_load_round_trip(bg_fit: BetaGeoCovariates, tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ class _CovariateModel(BaseModel):
 
     _base: ClassVar[type[BaseModel]]
     _scaled: ClassVar[tuple[Scaled, ...]]
-    #: expected rate per process as a function of the individual parameters, and its name
+    #: what the expected rate of each process is called in sentences ("dropout rate", ...)
     _quantity: ClassVar[dict[str, str]]
 
     def __init__(self, *, purchase_covariates: Sequence[str] = (),
@@ -224,51 +224,38 @@ class _CovariateModel(BaseModel):
             model.time_unit_ = self.time_unit_
         return model
 
-    def _by_group(self, method: str, covariates: Any, *args: ArrayLike) -> float | FloatArray:
-        """``method`` of the base model, per group of rows with the same covariate values."""
-        self._check_fitted()
-        where = f"{type(self).__name__}.{method}"
-        arrays = [np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in args]
-        scalar = all(np.ndim(a) == 0 for a in args)
-        n = max(len(a) for a in arrays)
-        arrays = [np.broadcast_to(a, (n,)) for a in arrays]
-        names = self._covariate_names()
-        z = self._read_covariates(covariates, None, n, where) if names else {}
-        if not z:
-            return as_output(np.asarray(getattr(self.at(), method)(*arrays), dtype=np.float64), scalar)
-        groups = distinct_rows(z)
-        out = np.empty(n)
-        order = np.argsort(groups.inverse, kind="stable")
-        bounds = np.searchsorted(groups.inverse[order], np.arange(groups.n_rows + 1))
-        for g in range(groups.n_rows):
-            idx = order[bounds[g]:bounds[g + 1]]
-            model = self.at(**{c: float(groups.column(c)[g]) for c in names})
-            out[idx] = getattr(model, method)(*(a[idx] for a in arrays))
-        return as_output(out, scalar)
+    def _inputs(self, where: str, covariates: Any, **inputs: ArrayLike
+                ) -> tuple[dict[str, FloatArray], dict[str, Any], FloatArray, bool]:
+        """Prediction inputs (checked), the per-row base parameters, each row's covariate-group
+        code, and whether the inputs were scalars. ``covariates``: a frame or mapping with the
+        covariate columns, one row per customer (row by row)."""
+        params = self._check_fitted()
+        cols, scalar = prediction_inputs(where, **inputs)
+        check_frt(cols, where)
+        n = len(cols["frequency"])
+        z = self._read_covariates(covariates, None, n, where)
+        group = distinct_rows(z).inverse.astype(np.float64) if z else np.zeros(n)
+        return cols, self._individual(params, z), group, scalar
+
+    def _alive(self, where: str, covariates: Any, **inputs: ArrayLike
+               ) -> tuple[dict[str, FloatArray], dict[str, Any], FloatArray, bool]:
+        """Inputs, per-row parameters, P(alive) per row, scalar flag (the model's formula)."""
+        raise NotImplementedError
 
     def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *,
                           covariates: Any = None) -> float | FloatArray:
-        """P(alive) of each customer, with the customer's own covariate values (``covariates``:
-        a frame or mapping with the covariate columns, one row per customer)."""
-        return self._by_group("probability_alive", covariates, frequency, recency, T)
-
-    def conditional_expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
-                                       T: ArrayLike, *, covariates: Any = None) -> float | FloatArray:
-        """Expected purchases in (T, T + t] of each customer, with the customer's covariates."""
-        return self._by_group("conditional_expected_purchases", covariates, t, frequency, recency, T)
+        """P(alive) of each customer at the customer's own parameters (``covariates``: a frame or
+        mapping with the covariate columns, one row per customer, row by row)."""
+        _, _, alive, scalar = self._alive(f"{type(self).__name__}.probability_alive", covariates,
+                                          frequency=frequency, recency=recency, T=T)
+        return as_output(alive, scalar)
 
     def log_likelihood_individual(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *,
                                   covariates: Any = None) -> float | FloatArray:
         """Per-customer log-likelihood; sums to ``log_likelihood_`` on the fitted data."""
-        params = self._check_fitted()
-        where = f"{type(self).__name__}.log_likelihood_individual"
-        cols, scalar = prediction_inputs(where, frequency=frequency, recency=recency, T=T)
-        check_frt(cols, where)
-        x = cols["frequency"]
-        z = self._read_covariates(covariates, None, len(x), where)
-        group = distinct_rows(z).inverse.astype(np.float64) if z else np.zeros(len(x))
-        ll, _ = self._row_terms(self._individual(params, z), x, cols["recency"], cols["T"],
-                                {"group": group})
+        cols, base, group, scalar = self._inputs(f"{type(self).__name__}.log_likelihood_individual",
+                                                 covariates, frequency=frequency, recency=recency, T=T)
+        ll, _ = self._row_terms(base, cols["frequency"], cols["recency"], cols["T"], {"group": group})
         return as_output(ll, scalar)
 
     def expected_purchases(self, t: ArrayLike, **values: float) -> float | FloatArray:

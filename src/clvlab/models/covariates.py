@@ -34,10 +34,16 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import special
 
-from clvlab.models._base import FloatArray
-from clvlab.models._btyd import softplus
+from clvlab.models._base import ArrayLike, FloatArray
+from clvlab.models._btyd import (
+    alive_from_log_odds,
+    as_output,
+    check_time,
+    softplus,
+)
 from clvlab.models._covariates import Process, RateRatio, Scaled, _CovariateModel
-from clvlab.models.beta_geo import BetaGeo
+from clvlab.models._pareto_terms import _decay
+from clvlab.models.beta_geo import BetaGeo, _expected_given_beta
 from clvlab.models.pareto_nbd import ParetoNBD, _Pairs, _terms
 
 __all__ = ["BetaGeoCovariates", "ParetoNBDCovariates", "RateRatio"]
@@ -120,6 +126,36 @@ class BetaGeoCovariates(_CovariateModel):
             return float(np.log(p["r"]) - np.log(p["alpha"]))
         return float(np.log(p["a"]) - np.log(p["a"] + p["b"]))
 
+    def _alive(self, where: str, covariates: Any, **inputs: ArrayLike
+               ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray, bool]:
+        """Inputs, per-row parameters and P(alive) = 1 / (1 + exp(d)) (Fader, Hardie & Lee 2008
+        note, eq. 1), d = ln(a/(b+x-1)) + (r+x) ln((alpha+T)/(alpha+t_x)), 1 when x = 0."""
+        cols, base, _, scalar = self._inputs(where, covariates, **inputs)
+        x, tx, T = cols["frequency"], cols["recency"], cols["T"]
+        p = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), x.shape) for k, v in base.items()}
+        with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 rows: replaced below
+            d = (np.log(p["a"]) - np.log(p["b"] + x - 1.0)
+                 + (p["r"] + x) * (np.log(p["alpha"] + T) - np.log(p["alpha"] + tx)))
+        d[x == 0] = -np.inf
+        return cols, p, alive_from_log_odds(d), scalar
+
+    def conditional_expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
+                                       T: ArrayLike, *, covariates: Any = None) -> float | FloatArray:
+        """E[Y(t) | x, t_x, T] at the customer's own alpha, a and b (FHL 2005 eq. 10), once per
+        distinct a (the hypergeometric part takes one a at a time)."""
+        where = "BetaGeoCovariates.conditional_expected_purchases"
+        cols, p, alive, scalar = self._alive(where, covariates, t=t, frequency=frequency,
+                                             recency=recency, T=T)
+        tt, x, T_ = cols["t"], cols["frequency"], cols["T"]
+        check_time(tt, where)
+        part = np.empty_like(tt)
+        values, codes = np.unique(p["a"], return_inverse=True)
+        for j, a in enumerate(values):
+            i = codes == j
+            part[i] = _expected_given_beta(tt[i], p["r"][i] + x[i], p["alpha"][i] + T_[i], float(a),
+                                           p["b"][i] + x[i])
+        return as_output(np.where(tt > 0, part * alive, 0.0), scalar)
+
 
 class ParetoNBDCovariates(_CovariateModel):
     r"""Pareto/NBD with time-invariant covariates on the purchase and dropout processes.
@@ -186,3 +222,23 @@ class ParetoNBDCovariates(_CovariateModel):
         if process == "purchase":
             return float(np.log(p["r"]) - np.log(p["alpha"]))
         return float(np.log(p["s"]) - np.log(p["beta"]))
+
+    def _alive(self, where: str, covariates: Any, **inputs: ArrayLike
+               ) -> tuple[dict[str, FloatArray], dict[str, Any], FloatArray, bool]:
+        """Inputs, per-row parameters and P(alive) (FHL 2005 eq. 22), all rows at once."""
+        cols, p, group, scalar = self._inputs(where, covariates, **inputs)
+        x, tx, T = cols["frequency"], cols["recency"], cols["T"]
+        _, pa, _ = _terms((p["r"], p["alpha"], p["s"], p["beta"]), x, tx, T, _Pairs(x, tx, T, group))
+        return cols, p, pa, scalar
+
+    def conditional_expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
+                                       T: ArrayLike, *, covariates: Any = None) -> float | FloatArray:
+        """E[X(T, T + t) | x, t_x, T] at the customer's own alpha and beta (FHL 2005 eq. 26)."""
+        where = "ParetoNBDCovariates.conditional_expected_purchases"
+        cols, p, pa, scalar = self._alive(where, covariates, t=t, frequency=frequency,
+                                          recency=recency, T=T)
+        check_time(cols["t"], where)
+        x, Tt, tt = cols["frequency"], cols["T"], cols["t"]
+        beta_t = p["beta"] + Tt
+        out = pa * (p["r"] + x) / (p["alpha"] + Tt) * beta_t * _decay(p["s"] - 1.0, np.log1p(tt / beta_t))
+        return as_output(out, scalar)
