@@ -178,7 +178,7 @@ def recommend_items(
     """Cross-sell items for one ``customer``, or the items bought with one ``product``.
 
     Customer: ``rank, item, score, because, lift, source`` (``source`` is ``co-occurrence`` or
-    ``popularity`` for the fill). Product: ``item, lift, confidence, support`` sorted by lift,
+    ``popularity`` for the fill). Product: ``item, lift, confidence, support`` sorted by lift (then support),
     the items bought with it by at least ``min_support`` customers. See the module docstring.
     """
     column = _check(level, half_life_days, min_support, k)
@@ -193,7 +193,7 @@ def recommend_items(
     model = _model(log, when, half_life_days, min_support, antecedents)
     if product is not None:
         p = model.pairs
-        rows = p.filter(p.a == str(product)).order_by([ibis.desc(p.lift), p.b]).limit(k)
+        rows = p.filter(p.a == str(product)).order_by([ibis.desc(p.lift), ibis.desc(p.support), p.b]).limit(k)
         frame = rows.select(item=rows.b, lift=rows.lift, confidence=rows.confidence, support=rows.support).execute()
         if frame.empty and int(model.items.filter(model.items.item == str(product)).count().execute()) == 0:
             top = model.items.order_by("pop_rank").limit(3).execute()["item"].tolist()
