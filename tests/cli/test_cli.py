@@ -20,7 +20,7 @@ COMMANDS = ["demo", "load", "run", "rfm", "fit", "score", "evaluate", "voc metri
             "cases owners load", "cases resurvey-answer", "cohorts", "economics", "lifecycle", "health",
             "leads", "churn watchlist", "churn evaluate",
             "serve", "db upgrade", "db snapshot", "users add", "users grant", "users list", "tokens create",
-            "actions", "promoters"]
+            "actions", "promoters", "recommend"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
