@@ -153,3 +153,33 @@ def test_next_best_action_names_the_top_item(tmp_path: Path) -> None:
     assert after.loc["c5", "item"] == "y"
     assert after.loc["c5", "reason"].endswith("; offer y (lift 1.00 with x)")
     assert after.loc["c4", "item"] is None  # not a cross-sell
+
+
+@pytest.mark.postgres
+def test_postgres_gives_the_duckdb_lists(tiny: Path, pg_schema: str) -> None:
+    """The same Ibis expressions on a PostgreSQL workspace: the same pairs, lists and decay."""
+    import ibis
+    import psycopg
+
+    from clvlab.data.workspace import Workspace
+
+    with clvlab.connect(tiny, read_only=True) as ws:
+        cols = ["customer_id", "ordered_at", "product_id", "category", "is_refund", "amount"]
+        log = ws.table("transactions").select(*cols).execute()
+        local = [recommend_items(ws, product="x", min_support=1, as_of=AS_OF, half_life_days=10),
+                 recommend_items(ws, customer="D", min_support=1, as_of=AS_OF, half_life_days=10)]
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as con:
+        con.execute(f"CREATE TABLE {pg_schema}.transactions (customer_id VARCHAR, ordered_at TIMESTAMP, "
+                    "product_id VARCHAR, category VARCHAR, is_refund BOOLEAN, amount DECIMAL(18,4))")
+        with con.cursor().copy(f"COPY {pg_schema}.transactions ({', '.join(cols)}) FROM STDIN") as copy:
+            for row in log.itertuples(index=False):
+                copy.write_row((row[0], row[1].to_pydatetime(), *row[2:]))
+    backend = ibis.postgres.connect(host="127.0.0.1", user="postgres", database="test", schema=pg_schema)
+    try:
+        remote_ws = Workspace(backend)
+        remote = [recommend_items(remote_ws, product="x", min_support=1, as_of=AS_OF, half_life_days=10),
+                  recommend_items(remote_ws, customer="D", min_support=1, as_of=AS_OF, half_life_days=10)]
+    finally:
+        backend.disconnect()
+    for mine, theirs in zip(local, remote, strict=True):
+        pd.testing.assert_frame_equal(theirs, mine, check_dtype=False, rtol=1e-9)

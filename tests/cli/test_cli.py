@@ -21,7 +21,7 @@ COMMANDS = ["demo", "load", "run", "rfm", "fit", "score", "evaluate", "voc metri
             "leads", "churn watchlist", "churn evaluate",
             "serve", "db upgrade", "db snapshot", "users add", "users grant", "users list", "users disable", "users enable",
             "tokens create",
-            "actions", "promoters"]
+            "actions", "promoters", "recommend"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

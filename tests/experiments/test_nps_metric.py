@@ -87,3 +87,13 @@ def test_nps_effect_found_with_respondents_and_response_rates(shop: Path) -> Non
     table = runner.invoke(app, ["experiment", "analyze", "nps-test", "-w", str(shop), "--metric", "nps"])
     assert table.exit_code == 0, table.output
     assert "nan" not in table.output
+
+
+def test_an_arm_without_respondents_gives_no_nps_comparison() -> None:
+    from clvlab.experiments.analyze import nps_metric
+
+    arms = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "arm": ["control", "control", "treatment", "treatment"]})
+    row = nps_metric(arms, pd.Series({"a": 10.0, "b": 3.0}), 0.95)
+    assert math.isnan(row["effect"])
+    assert row["response_rate_treatment"] == 0.0
+    assert row["response_rate_control"] == 1.0

@@ -90,6 +90,23 @@ def _bought(log: Any, as_of: dt.datetime, half_life_days: float | None) -> Any:
     return g.select("customer_id", "item", w=(days * (-math.log(2) / float(half_life_days))).exp())
 
 
+def _keep(t: Any, other: Any, keys: list[str], *, present: bool) -> Any:
+    """Rows of ``t`` whose ``keys`` are (``present``) or are not in ``other``: a semi or anti join
+    written as a left join on the distinct keys, which every backend compiles (PostgreSQL has no
+    SEMI JOIN)."""
+    o = other.select(*keys).distinct().mutate(_found=ibis.literal(True))
+    j = t.left_join(o, keys)
+    return j.filter(j._found.notnull() if present else j._found.isnull()).select(*t.columns)
+
+
+def _semi(t: Any, other: Any, keys: str | list[str]) -> Any:
+    return _keep(t, other, [keys] if isinstance(keys, str) else keys, present=True)
+
+
+def _anti(t: Any, other: Any, keys: str | list[str]) -> Any:
+    return _keep(t, other, [keys] if isinstance(keys, str) else keys, present=False)
+
+
 @dataclass
 class Model:
     """Co-occurrence statistics of one log (Ibis expressions in the workspace's engine)."""
@@ -110,8 +127,8 @@ def _model(
     items = items.mutate(pop_rank=ibis.row_number().over(order_by=[ibis.desc(items.n_item), items.item]) + 1)
     n = int(bought.customer_id.nunique().execute())
     frequent = items.filter(items.buyers >= min_support).select("item")
-    kept = bought.semi_join(frequent, "item")
-    first = kept if antecedents is None else kept.semi_join(antecedents, "item")
+    kept = _semi(bought, frequent, "item")
+    first = kept if antecedents is None else _semi(kept, antecedents, "item")
     left = first.select("customer_id", a=first.item, wa=first.w)
     right = kept.select(cid="customer_id", b=kept.item, wb=kept.w)
     j = left.join(right, left.customer_id == right.cid).filter(lambda r: r.a != r.b)
@@ -134,12 +151,12 @@ def _as_of(log: Any, as_of: Any) -> dt.datetime:
 
 def _top_k(model: Model, who: Any, k: int) -> Any:
     """Top-k items per customer in ``who`` (customer_id): co-occurrence first, then popularity."""
-    mine = model.bought.semi_join(who, "customer_id")
+    mine = _semi(model.bought, who, "customer_id")
     j = mine.join(model.pairs, mine.item == model.pairs.a)
     contribution = j.w * j.confidence
     scored = j.group_by("customer_id", item=j.b).aggregate(
         score=contribution.sum(), because=j.a.argmax(contribution), lift=j.lift.argmax(contribution))
-    scored = scored.anti_join(mine, ["customer_id", "item"])
+    scored = _anti(scored, mine, ["customer_id", "item"])
     pop = _popular(model, who, k)
     cand = (scored.select("customer_id", "item", "score", "because", "lift", source=ibis.literal("co-occurrence"),
                           key=ibis.literal(0.0) - scored.score)
@@ -149,7 +166,7 @@ def _top_k(model: Model, who: Any, k: int) -> Any:
     order = cand.source != "co-occurrence"
     ranked = cand.mutate(rank=ibis.row_number().over(group_by="customer_id", order_by=[order, cand.key, cand.item]))
     first = ranked.group_by("customer_id", "item").aggregate(rank=ranked["rank"].min())
-    best = ranked.semi_join(first, ["customer_id", "item", "rank"])
+    best = _semi(ranked, first, ["customer_id", "item", "rank"])
     final = best.mutate(rank=ibis.row_number().over(group_by="customer_id", order_by=best["rank"]) + 1)
     return final.filter(final["rank"] <= k)
 
@@ -161,7 +178,7 @@ def recommend_items(
     """Cross-sell items for one ``customer``, or the items bought with one ``product``.
 
     Customer: ``rank, item, score, because, lift, source`` (``source`` is ``co-occurrence`` or
-    ``popularity`` for the fill). Product: ``item, lift, confidence, support`` sorted by lift,
+    ``popularity`` for the fill). Product: ``item, lift, confidence, support`` sorted by lift (then support),
     the items bought with it by at least ``min_support`` customers. See the module docstring.
     """
     column = _check(level, half_life_days, min_support, k)
@@ -176,7 +193,7 @@ def recommend_items(
     model = _model(log, when, half_life_days, min_support, antecedents)
     if product is not None:
         p = model.pairs
-        rows = p.filter(p.a == str(product)).order_by([ibis.desc(p.lift), p.b]).limit(k)
+        rows = p.filter(p.a == str(product)).order_by([ibis.desc(p.lift), ibis.desc(p.support), p.b]).limit(k)
         frame = rows.select(item=rows.b, lift=rows.lift, confidence=rows.confidence, support=rows.support).execute()
         if frame.empty and int(model.items.filter(model.items.item == str(product)).count().execute()) == 0:
             top = model.items.order_by("pop_rank").limit(3).execute()["item"].tolist()
@@ -209,7 +226,7 @@ def top_items(
     log = _log(ws, column)
     who = ibis.memtable(pd.DataFrame({"customer_id": customers.astype(str).unique()}))
     model = _model(log, _as_of(log, None), half_life_days, min_support,
-                   log.semi_join(who, "customer_id").select("item").distinct())
+                   _semi(log, who, "customer_id").select("item").distinct())
     rows = _top_k(model, who, 1).select("customer_id", "item", "lift", "because", "source").execute()
     return rows.set_index("customer_id")
 
@@ -268,13 +285,13 @@ def evaluate_recommendations(
     when = pd.Timestamp(split).to_pydatetime()
     model = _model(log, when, half_life_days, min_support)
     later = log.filter(log.ordered_at >= when)
-    new = later.select("customer_id", "item").distinct().anti_join(model.bought, ["customer_id", "item"])
-    new = new.semi_join(model.bought.select("customer_id").distinct(), "customer_id")
+    new = _anti(later.select("customer_id", "item").distinct(), model.bought, ["customer_id", "item"])
+    new = _semi(new, model.bought, "customer_id")
     truth = new.group_by("customer_id").aggregate(n_new=new.count())
     who = truth.select("customer_id")
     recs = _top_k(model, who, k)
-    hits = recs.semi_join(new, ["customer_id", "item"]).group_by("customer_id").aggregate(hits=ibis._.count())
-    base = _popular(model, who, k).semi_join(new, ["customer_id", "item"])
+    hits = _semi(recs, new, ["customer_id", "item"]).group_by("customer_id").aggregate(hits=ibis._.count())
+    base = _semi(_popular(model, who, k), new, ["customer_id", "item"])
     base_hits = base.group_by("customer_id").aggregate(hits_pop=ibis._.count())
     frame = (truth.left_join(hits, "customer_id").select("customer_id", "n_new", hits=ibis.coalesce(ibis._.hits, 0))
              .left_join(base_hits, "customer_id")
@@ -295,12 +312,12 @@ def evaluate_recommendations(
 
 def _popular(model: Model, who: Any, k: int) -> Any:
     """The popularity baseline: the k items with the most (decayed) buyers each customer has not bought."""
-    mine = model.bought.semi_join(who, "customer_id")
+    mine = _semi(model.bought, who, "customer_id")
     counts = mine.group_by("customer_id").aggregate(n_bought=mine.count())
     people = who.left_join(counts, "customer_id").select("customer_id", n_bought=ibis.coalesce(ibis._.n_bought, 0))
     pop = people.cross_join(model.items)
     pop = pop.filter(pop.pop_rank <= pop.n_bought + k)
-    pop = pop.select("customer_id", "item", "pop_rank").anti_join(mine, ["customer_id", "item"])
+    pop = _anti(pop.select("customer_id", "item", "pop_rank"), mine, ["customer_id", "item"])
     ranked = pop.mutate(rank=ibis.row_number().over(group_by="customer_id", order_by=pop.pop_rank) + 1)
     return ranked.filter(ranked["rank"] <= k)
 

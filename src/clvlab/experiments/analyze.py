@@ -358,6 +358,9 @@ def _sentence(metric: str, r: pd.Series, result: ExperimentAnalysis) -> str:
 def _nps_words(r: pd.Series, result: ExperimentAnalysis, p: str) -> str:
     pct = round(result.level * 100)
     d, lo, hi = float(r["effect"]), float(r["lower"]), float(r["upper"])
+    if not np.isfinite(d):
+        return (f"No NPS comparison: {int(r['n_treatment']):,} treatment and {int(r['n_control']):,} control "
+                "customers answered an NPS question in the post period (each arm needs one).")
     what = (f"Treatment customers' NPS is {abs(d):.1f} points {'higher' if d >= 0 else 'lower'} than control's "
             f"({r['mean_treatment']:.1f} vs {r['mean_control']:.1f}; {int(r['n_treatment']):,} / "
             f"{int(r['n_control']):,} respondents; {pct}% CI {lo:.1f} to {hi:.1f} points, {p})")
