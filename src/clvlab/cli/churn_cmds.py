@@ -162,8 +162,14 @@ def evaluate(
                   fmt_number(100 * r["observed"], ".1f"))
     out.print(c)
     aucs = table["auc"].astype(float)
-    better = a["better_baseline"]
-    verdict = "above" if aucs["model"] > aucs[better] else "not above"
+    better, vs, voc = a["better_baseline"], a["versus_better_baseline"], a["voc_contribution"]
+    verdict = "above" if vs["lower"] > 0 else "below" if vs["upper"] < 0 else "level with"
     console.print(f"model trained on features as of {', '.join(a['train_features_as_of'])}; better baseline: "
-                  f"{better} (AUC {aucs[better]:.4f}); the model is {verdict} it; "
+                  f"{better} (AUC {aucs[better]:.4f}); the model is {verdict} it: AUC difference "
+                  f"{_interval(vs)}; the voice of the customer adds {_interval(voc)}; "
                   f"{a['has_feedback']:,} customers had answered a survey by {a['features_as_of']}", highlight=False)
+
+
+def _interval(d: dict[str, float]) -> str:
+    return (f"{d['difference']:+.4f} (95% paired bootstrap over customers, {d['resamples']:,} resamples: "
+            f"{d['lower']:+.4f} to {d['upper']:+.4f})")
