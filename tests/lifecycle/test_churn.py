@@ -14,7 +14,7 @@ import pytest
 import clvlab
 from clvlab.errors import DataValidationError, NotFittedError, ParameterError
 from clvlab.lifecycle.churn import ChurnModel
-from clvlab.lifecycle.churn_features import FEATURES, VOC, Feedback
+from clvlab.lifecycle.churn_features import BEHAVIOUR, EXTRA, FEATURES, VOC, Feedback
 
 CUT = pd.Timestamp("2024-06-30")
 
@@ -71,7 +71,8 @@ def shop() -> Iterator[clvlab.Workspace]:
 @pytest.mark.slow  # scores comments with the sentiment model
 def test_features_use_nothing_after_the_feature_date() -> None:
     """Change every purchase and answer after the cut (drop some, add others, move the rest): the
-    features as of the cut stay the same; changing one before it does change them."""
+    features as of the cut (with the purchase-history ones) stay the same; changing one before it
+    does change them."""
     tx = _purchases()
     fb = _feedback(tx)
     when = pd.to_datetime(tx["ordered_at"])
@@ -88,13 +89,14 @@ def test_features_use_nothing_after_the_feature_date() -> None:
     moved_fb = pd.concat([fb[answered <= CUT], after.iloc[::2]])
     assert len(after) > 10
     assert len(later) > 50
-    model = ChurnModel(window=60)
+    model = ChurnModel(window=60, history=True)
     with _workspace(tx, fb) as a, _workspace(moved_tx, moved_fb) as b:
         fa, fb_ = model.features(a, as_of=CUT.date()), model.features(b, as_of=CUT.date())
         # the answers read once for several dates (as fit_workspace and churn_evaluate do)
         everything = Feedback.read(b, dt.date(2024, 12, 31))
         fb_all = model.features(b, as_of=CUT.date(), feedback=everything)
-    assert list(fa.columns) == list(FEATURES)
+    assert list(fa.columns) == [*BEHAVIOUR, *EXTRA, *VOC]
+    assert fa[list(EXTRA)].notna().mean().min() > 0.5
     assert fa["has_feedback"].sum() > 20
     assert fa["sentiment_latest"].notna().sum() > 5
     pd.testing.assert_frame_equal(fa, fb_)
@@ -104,6 +106,7 @@ def test_features_use_nothing_after_the_feature_date() -> None:
     with _workspace(early, fb) as c:
         fc = model.features(c, as_of=CUT.date())
     assert not np.allclose(fc["spend"], fa["spend"])
+    assert not np.allclose(fc["spend_365d"], fa["spend_365d"])
 
 
 def test_a_plain_frame_fits_and_reasons_name_the_driving_column() -> None:

@@ -85,16 +85,18 @@ def _baselines(source: Any, day: dt.date, window: int, index: pd.Index) -> dict[
 
 def churn_evaluate(
     source: Any, *, as_of: Any = None, window: int | None = None, app_store: Any = None, thresholds: Any = None,
+    history: bool = False,
 ) -> pd.DataFrame:
     """AUC, top-decile lift and calibration of the churn model and its baselines, out of time.
 
-    See the module docstring for the split and the scores.
+    See the module docstring for the split and the scores; ``history`` evaluates
+    ``ChurnModel(history=True)`` (both models, with and without VoC).
 
     Returns
     -------
     pandas.DataFrame
         One row per score (:data:`SCORES`): ``auc``, ``top_decile_lift``,
-        ``top_decile_churn_rate``. ``attrs``: ``train_features_as_of``, ``features_as_of``,
+        ``top_decile_churn_rate``. ``attrs``: ``train_features_as_of``, ``features_as_of``, ``history``,
         ``label_end``, ``window``, ``customers``, ``churn_rate``, ``has_feedback`` (customers
         with an answer by the feature date), ``better_baseline`` (of P(alive) and expected
         purchases, by AUC), ``versus_better_baseline`` and ``voc_contribution`` (the model's AUC
@@ -105,7 +107,7 @@ def churn_evaluate(
     from clvlab.lifecycle._features import check_as_of, data_range, purchase_days
 
     where = "churn_evaluate"
-    model = ChurnModel(window=window, thresholds=thresholds)
+    model = ChurnModel(window=window, history=history, thresholds=thresholds)
     w = model.window
     days = purchase_days(source, where)
     end = check_as_of(as_of, days, where)
@@ -120,7 +122,8 @@ def churn_evaluate(
     X = model.features(source, as_of=mid, app_store=app_store, feedback=feedback)
     churned = ~X.index.isin(purchased(days, mid, end))
     p = model.churn_probability(X).to_numpy()
-    plain = ChurnModel(window=w, voc=False, thresholds=model.thresholds).fit_workspace(source, as_of=mid)
+    plain = ChurnModel(window=w, voc=False, history=history, thresholds=model.thresholds).fit_workspace(source,
+                                                                                                  as_of=mid)
     p_plain = plain.churn_probability(X).to_numpy()
     scores: dict[str, np.ndarray] = {"model": p, "model_without_voc": p_plain,
                                      **_baselines(source, mid, w, X.index)}
@@ -141,7 +144,7 @@ def churn_evaluate(
         train_features_as_of=model.split_["features_as_of"], features_as_of=mid.isoformat(), label_end=end.isoformat(),
         window=w, customers=len(X), churn_rate=float(churned.mean()),
         has_feedback=int(X["has_feedback"].sum()) if "has_feedback" in X else 0,
-        better_baseline=better, calibration=tables, train=model.split_,
+        better_baseline=better, calibration=tables, train=model.split_, history=model.history,
         versus_better_baseline=auc_difference_interval(churned, p, scores[better], n_resamples=RESAMPLES),
         voc_contribution=auc_difference_interval(churned, p, p_plain, n_resamples=RESAMPLES),
     )
