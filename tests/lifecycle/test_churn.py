@@ -208,10 +208,11 @@ def cdnow_demo() -> Iterator[clvlab.Workspace]:
 
 @pytest.mark.slow
 def test_cdnow_model_against_the_baselines_out_of_time(cdnow_demo: clvlab.Workspace) -> None:
-    """Trained on windows ending 1998-04-01, scored then, judged on 1998-04-01..06-30: far above
-    P(alive) alone; level with the better baseline, expected purchases (within 0.003 of AUC, a
-    tenth of its standard error: on CDNOW the model does not clear the issue's bar, docs/lifecycle.md
-    says so); lift and calibration follow the score."""
+    """Trained on windows ending 1998-04-01, scored then, judged on 1998-04-01..06-30, every score
+    fitted here: far above P(alive) alone; against the better baseline (expected purchases) the
+    paired bootstrap interval of the AUC difference holds zero and stays within 0.005 of it: the
+    model is level with it, not above (docs/lifecycle.md says so; this fails when a change moves it
+    clearly either way, and the docs must follow). Lift and calibration follow the score."""
     table = clvlab.churn_evaluate(cdnow_demo, as_of="1998-06-30")
     a = table.attrs
     assert (a["features_as_of"], a["label_end"], a["customers"]) == ("1998-04-01", "1998-06-30", 23570)
@@ -219,14 +220,20 @@ def test_cdnow_model_against_the_baselines_out_of_time(cdnow_demo: clvlab.Worksp
     auc = table["auc"]
     better = max(auc[["p_alive_mbgnbd", "p_alive_pareto"]].max(), auc[["expected_purchases_mbgnbd",
                                                                       "expected_purchases_pareto"]].max())
-    assert auc["model"] > better - 0.003
-    assert auc["model"] > auc["p_alive_mbgnbd"] + 0.02
     assert a["better_baseline"].startswith("expected_purchases")
+    assert auc[a["better_baseline"]] == better
+    vs = a["versus_better_baseline"]
+    assert vs["difference"] == pytest.approx(auc["model"] - better)
+    assert -0.005 < vs["lower"] < 0 < vs["upper"] < 0.005
+    assert auc["model"] > auc["p_alive_mbgnbd"] + 0.02
     assert table.loc["model", "top_decile_lift"] > 1.1
     cal = a["calibration"]["model"]
     assert cal["observed"].iloc[0] < 0.5 < cal["observed"].iloc[-1]
     assert (cal["predicted"] - cal["observed"]).abs().max() < 0.06
     assert a["has_feedback"] > 4000
+    voc = a["voc_contribution"]  # the demo's answers repeat what the purchases say
+    assert voc["difference"] == pytest.approx(auc["model"] - auc["model_without_voc"])
+    assert voc["lower"] < 0 < voc["upper"]
 
 
 @pytest.mark.slow
