@@ -3,10 +3,12 @@
 Behaviour comes from the lifecycle's one purchase query (:func:`~clvlab.lifecycle._features.
 customer_features`, :func:`~clvlab.lifecycle._features.cadence_stats`): RFM, the customer's own
 cadence (as in the stages), recency against it, the frequency and spend trends over the last
-``window`` days against the window before. The voice of the customer comes from ``feedback``
-(every answer up to the date; sentiment and complaint intents of the comments, computed once for
-all dates) and from the application store (cases open on the date). Nothing after the date is
-read: a test moves every later purchase and answer and checks the features do not change.
+``window`` days against the window before; with ``history``, the longer purchase history of
+:mod:`clvlab.lifecycle.churn_history` and Pareto/NBD's scores besides. The voice of the
+customer comes from ``feedback`` (every answer up to the date; sentiment and complaint intents
+of the comments, computed once for all dates) and from the application store (cases open on the
+date). Nothing after the date is read: a test moves every later purchase and answer and checks
+the features do not change.
 """
 
 from __future__ import annotations
