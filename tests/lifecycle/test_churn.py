@@ -278,3 +278,26 @@ def test_a_large_training_set_is_sampled(monkeypatch: pytest.MonkeyPatch) -> Non
     probe = pd.DataFrame({"days_since_last": [20.0, 150.0, 280.0]})
     np.testing.assert_array_equal(first.predict_proba(probe), again.predict_proba(probe))  # seeded
     assert clvlab.ChurnModel().fit(X.iloc[:1_500], y.iloc[:1_500]).train_rows_ == 1_500
+
+
+@pytest.mark.slow  # Pareto/NBD fits per snapshot
+def test_history_features_fit_score_and_evaluate() -> None:
+    """history=True on the CDNOW sample: the model learns from the extra columns, scores and
+    explains with them, and churn_evaluate evaluates that model (with and without VoC) against
+    the same baselines."""
+    from clvlab.datasets import load_cdnow
+
+    with clvlab.connect(":memory:") as ws:
+        ws.load_transactions(load_cdnow("sample"))
+        model = ChurnModel(voc=False, history=True).fit_workspace(ws, as_of="1998-04-01", snapshots=1)
+        scored = model.score(ws, as_of="1998-04-01")
+        table = clvlab.churn_evaluate(ws, as_of="1998-06-30", history=True)
+    assert set(EXTRA) <= set(model.features_)
+    assert set(EXTRA) <= set(scored.columns)
+    assert len(scored) == 2357
+    assert scored["p_churn"].between(0, 1).all()
+    assert set(model._groups()) == {"recency", "frequency_trend", "spend", "spend_trend", "purchase_model"}
+    assert scored["reason_1"].notna().any()
+    assert table.attrs["history"] is True
+    assert table.attrs["versus_better_baseline"]["difference"] == pytest.approx(
+        table.loc["model", "auc"] - table.loc[table.attrs["better_baseline"], "auc"])
