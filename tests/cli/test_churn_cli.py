@@ -59,8 +59,9 @@ def test_as_of_outside_the_data_is_a_located_error(shop: Path) -> None:
 
 @pytest.mark.slow
 def test_evaluate_json_and_table(shop: Path) -> None:
-    """--json: one row per score with AUC and lift, calibration per score, the split's dates; the
-    human table names the better baseline."""
+    """--json: one row per score with AUC and lift, calibration per score, the split's dates, the
+    AUC differences against the better baseline and without VoC with their bootstrap intervals;
+    the human table names the better baseline and the verdict the interval gives."""
     code, text = _invoke("--json", "churn", "evaluate", "-w", str(shop), "--as-of", "2024-12-31", "--window", "60")
     assert code == 0, text
     doc = json.loads(text)
@@ -72,9 +73,17 @@ def test_evaluate_json_and_table(shop: Path) -> None:
     assert all(0 <= r["auc"] <= 1 for r in doc["scores"])
     assert len(doc["calibration"]["model"]) == 10
     assert sum(r["customers"] for r in doc["calibration"]["model"]) == doc["customers"]
+    aucs = {r["score"]: r["auc"] for r in doc["scores"]}
+    vs, voc = doc["versus_better_baseline"], doc["voc_contribution"]
+    assert vs["difference"] == pytest.approx(aucs["model"] - aucs[doc["better_baseline"]])
+    assert voc["difference"] == pytest.approx(aucs["model"] - aucs["model_without_voc"])
+    assert vs["lower"] <= vs["difference"] <= vs["upper"]
+    assert vs["resamples"] == 200
+    verdict = "above" if vs["lower"] > 0 else "below" if vs["upper"] < 0 else "level with"
     code, text = _invoke("churn", "evaluate", "-w", str(shop), "--as-of", "2024-12-31", "--window", "60")
     assert code == 0, text
     assert "better baseline" in text
+    assert f"the model is {verdict} it: AUC difference {vs['difference']:+.4f}" in " ".join(text.split())
     assert "Calibration" in text
 
 

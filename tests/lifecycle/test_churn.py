@@ -14,7 +14,7 @@ import pytest
 import clvlab
 from clvlab.errors import DataValidationError, NotFittedError, ParameterError
 from clvlab.lifecycle.churn import ChurnModel
-from clvlab.lifecycle.churn_features import FEATURES, VOC, Feedback
+from clvlab.lifecycle.churn_features import BEHAVIOUR, EXTRA, FEATURES, VOC, Feedback
 
 CUT = pd.Timestamp("2024-06-30")
 
@@ -71,7 +71,8 @@ def shop() -> Iterator[clvlab.Workspace]:
 @pytest.mark.slow  # scores comments with the sentiment model
 def test_features_use_nothing_after_the_feature_date() -> None:
     """Change every purchase and answer after the cut (drop some, add others, move the rest): the
-    features as of the cut stay the same; changing one before it does change them."""
+    features as of the cut (with the purchase-history ones) stay the same; changing one before it
+    does change them."""
     tx = _purchases()
     fb = _feedback(tx)
     when = pd.to_datetime(tx["ordered_at"])
@@ -88,17 +89,19 @@ def test_features_use_nothing_after_the_feature_date() -> None:
     moved_fb = pd.concat([fb[answered <= CUT], after.iloc[::2]])
     assert len(after) > 10
     assert len(later) > 50
-    model = ChurnModel(window=60)
+    model, history = ChurnModel(window=60), ChurnModel(window=60, history=True)
     with _workspace(tx, fb) as a, _workspace(moved_tx, moved_fb) as b:
-        fa, fb_ = model.features(a, as_of=CUT.date()), model.features(b, as_of=CUT.date())
+        fa, fb_ = history.features(a, as_of=CUT.date()), history.features(b, as_of=CUT.date())
         # the answers read once for several dates (as fit_workspace and churn_evaluate do)
         everything = Feedback.read(b, dt.date(2024, 12, 31))
         fb_all = model.features(b, as_of=CUT.date(), feedback=everything)
-    assert list(fa.columns) == list(FEATURES)
+    assert list(fa.columns) == [*BEHAVIOUR, *EXTRA, *VOC]
+    assert list(fb_all.columns) == list(FEATURES)
+    assert fa[list(EXTRA)].notna().mean().min() > 0.5
     assert fa["has_feedback"].sum() > 20
     assert fa["sentiment_latest"].notna().sum() > 5
     pd.testing.assert_frame_equal(fa, fb_)
-    pd.testing.assert_frame_equal(fa, fb_all)
+    pd.testing.assert_frame_equal(fa[list(FEATURES)], fb_all)
     early = tx.copy()
     early.loc[when <= CUT - pd.Timedelta(days=10), "amount"] *= 2  # a change before the cut shows
     with _workspace(early, fb) as c:
@@ -205,10 +208,11 @@ def cdnow_demo() -> Iterator[clvlab.Workspace]:
 
 @pytest.mark.slow
 def test_cdnow_model_against_the_baselines_out_of_time(cdnow_demo: clvlab.Workspace) -> None:
-    """Trained on windows ending 1998-04-01, scored then, judged on 1998-04-01..06-30: far above
-    P(alive) alone; level with the better baseline, expected purchases (within 0.003 of AUC, a
-    tenth of its standard error: on CDNOW the model does not clear the issue's bar, docs/lifecycle.md
-    says so); lift and calibration follow the score."""
+    """Trained on windows ending 1998-04-01, scored then, judged on 1998-04-01..06-30, every score
+    fitted here: far above P(alive) alone; against the better baseline (expected purchases) the
+    paired bootstrap interval of the AUC difference holds zero and stays within 0.005 of it: the
+    model is level with it, not above (docs/lifecycle.md says so; this fails when a change moves it
+    clearly either way, and the docs must follow). Lift and calibration follow the score."""
     table = clvlab.churn_evaluate(cdnow_demo, as_of="1998-06-30")
     a = table.attrs
     assert (a["features_as_of"], a["label_end"], a["customers"]) == ("1998-04-01", "1998-06-30", 23570)
@@ -216,14 +220,20 @@ def test_cdnow_model_against_the_baselines_out_of_time(cdnow_demo: clvlab.Worksp
     auc = table["auc"]
     better = max(auc[["p_alive_mbgnbd", "p_alive_pareto"]].max(), auc[["expected_purchases_mbgnbd",
                                                                       "expected_purchases_pareto"]].max())
-    assert auc["model"] > better - 0.003
-    assert auc["model"] > auc["p_alive_mbgnbd"] + 0.02
     assert a["better_baseline"].startswith("expected_purchases")
+    assert auc[a["better_baseline"]] == better
+    vs = a["versus_better_baseline"]
+    assert vs["difference"] == pytest.approx(auc["model"] - better)
+    assert -0.005 < vs["lower"] < 0 < vs["upper"] < 0.005
+    assert auc["model"] > auc["p_alive_mbgnbd"] + 0.02
     assert table.loc["model", "top_decile_lift"] > 1.1
     cal = a["calibration"]["model"]
     assert cal["observed"].iloc[0] < 0.5 < cal["observed"].iloc[-1]
     assert (cal["predicted"] - cal["observed"]).abs().max() < 0.06
     assert a["has_feedback"] > 4000
+    voc = a["voc_contribution"]  # the demo's answers repeat what the purchases say
+    assert voc["difference"] == pytest.approx(auc["model"] - auc["model_without_voc"])
+    assert voc["lower"] < 0 < voc["upper"]
 
 
 @pytest.mark.slow
@@ -268,3 +278,26 @@ def test_a_large_training_set_is_sampled(monkeypatch: pytest.MonkeyPatch) -> Non
     probe = pd.DataFrame({"days_since_last": [20.0, 150.0, 280.0]})
     np.testing.assert_array_equal(first.predict_proba(probe), again.predict_proba(probe))  # seeded
     assert clvlab.ChurnModel().fit(X.iloc[:1_500], y.iloc[:1_500]).train_rows_ == 1_500
+
+
+@pytest.mark.slow  # Pareto/NBD fits per snapshot
+def test_history_features_fit_score_and_evaluate() -> None:
+    """history=True on the CDNOW sample: the model learns from the extra columns, scores and
+    explains with them, and churn_evaluate evaluates that model (with and without VoC) against
+    the same baselines."""
+    from clvlab.datasets import load_cdnow
+
+    with clvlab.connect(":memory:") as ws:
+        ws.load_transactions(load_cdnow("sample"))
+        model = ChurnModel(voc=False, history=True).fit_workspace(ws, as_of="1998-04-01", snapshots=1)
+        scored = model.score(ws, as_of="1998-04-01")
+        table = clvlab.churn_evaluate(ws, as_of="1998-06-30", history=True)
+    assert set(EXTRA) <= set(model.features_)
+    assert set(EXTRA) <= set(scored.columns)
+    assert len(scored) == 2357
+    assert scored["p_churn"].between(0, 1).all()
+    assert set(model._groups()) == {"recency", "frequency_trend", "spend", "spend_trend", "purchase_model"}
+    assert scored["reason_1"].notna().any()
+    assert table.attrs["history"] is True
+    assert table.attrs["versus_better_baseline"]["difference"] == pytest.approx(
+        table.loc["model", "auc"] - table.loc[table.attrs["better_baseline"], "auc"])

@@ -131,6 +131,8 @@ def evaluate(
     as_of: AsOfOpt = None,
     window: WindowOpt = None,
     app_store: AppStoreOpt = None,
+    history: Annotated[bool, typer.Option("--history", help="Add the purchase-history features (counts and spend "
+                                          "over 30/180/365 days, gap spread, Pareto/NBD's scores).")] = False,
 ) -> None:
     """Out-of-time AUC, top-decile lift and calibration of the churn model against its baselines."""
     from contextlib import nullcontext
@@ -140,7 +142,7 @@ def evaluate(
 
     with connect_workspace(workspace, read_only=True) as ws, \
             (open_app_store(app_store) if app_store else nullcontext()) as store:
-        table = churn_evaluate(ws, as_of=as_of, window=window, app_store=store)
+        table = churn_evaluate(ws, as_of=as_of, window=window, app_store=store, history=history)
     a = table.attrs
     calibration = a["calibration"]
     if state.json:
@@ -162,8 +164,14 @@ def evaluate(
                   fmt_number(100 * r["observed"], ".1f"))
     out.print(c)
     aucs = table["auc"].astype(float)
-    better = a["better_baseline"]
-    verdict = "above" if aucs["model"] > aucs[better] else "not above"
-    console.print(f"model trained on features as of {', '.join(a['train_features_as_of'])}; better baseline: "
-                  f"{better} (AUC {aucs[better]:.4f}); the model is {verdict} it; "
+    better, vs, voc = a["better_baseline"], a["versus_better_baseline"], a["voc_contribution"]
+    verdict = "above" if vs["lower"] > 0 else "below" if vs["upper"] < 0 else "level with"
+    console.print(f"model{' with the purchase-history features' if a['history'] else ''} trained on features as of {', '.join(a['train_features_as_of'])}; better baseline: "
+                  f"{better} (AUC {aucs[better]:.4f}); the model is {verdict} it: AUC difference "
+                  f"{_interval(vs)}; the voice of the customer adds {_interval(voc)}; "
                   f"{a['has_feedback']:,} customers had answered a survey by {a['features_as_of']}", highlight=False)
+
+
+def _interval(d: dict[str, float]) -> str:
+    return (f"{d['difference']:+.4f} (95% paired bootstrap over customers, {d['resamples']:,} resamples: "
+            f"{d['lower']:+.4f} to {d['upper']:+.4f})")

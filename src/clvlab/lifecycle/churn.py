@@ -31,11 +31,13 @@ from clvlab.lifecycle.thresholds import CHURN_WINDOW_DAYS, LifecycleThresholds
 
 #: reason groups of the workspace features, in display order, and how each reads
 GROUPS: dict[str, tuple[str, ...]] = {
-    "recency": ("since_days", "gap_ratio", "n", "cadence_days", "last_gap_days"),
-    "frequency_trend": ("n_recent", "n_before", "frequency_trend"),
+    "recency": ("since_days", "gap_ratio", "n", "cadence_days", "last_gap_days", "gap_std", "gap_max",
+                "silence_vs_longest_gap", "last_gap_vs_mean", "recency_share"),
+    "frequency_trend": ("n_recent", "n_before", "frequency_trend", "n_30d", "n_180d", "n_365d"),
     "spend": ("spend", "mean_spend"),
-    "spend_trend": ("spend_recent", "spend_before", "spend_trend"),
-    "purchase_model": ("p_alive", "expected_purchases"),
+    "spend_trend": ("spend_recent", "spend_before", "spend_trend", "spend_30d", "spend_180d", "spend_365d",
+                    "last_spend_vs_mean"),
+    "purchase_model": ("p_alive", "expected_purchases", "p_alive_pareto", "expected_purchases_pareto"),
     "nps": ("nps_latest", "nps_change", "has_feedback"),
     "csat": ("csat_latest",),
     "ces": ("ces_latest",),
@@ -116,6 +118,12 @@ class ChurnModel:
     voc
         Use the voice-of-the-customer features (:data:`~clvlab.lifecycle.churn_features.VOC`);
         False drops them, to see what they add.
+    history
+        On a workspace, add the purchase-history features of
+        :data:`~clvlab.lifecycle.churn_features.EXTRA` (counts and spend over 30, 180 and 365
+        days, the spread and longest of the customer's gaps, the last spend against the mean,
+        Pareto/NBD's scores): one more engine query and a Pareto/NBD fit per snapshot. Off by
+        default: on CDNOW they do not raise the out-of-time AUC (docs/lifecycle.md).
     thresholds
         Lifecycle thresholds (the cadence of the recency feature), as in the stages.
     random_state, **params
@@ -138,13 +146,13 @@ class ChurnModel:
     True
     """
 
-    def __init__(self, *, window: int | None = None, voc: bool = True, thresholds: Any = None,
-                 random_state: int = 0, **params: Any) -> None:
+    def __init__(self, *, window: int | None = None, voc: bool = True, history: bool = False,
+                 thresholds: Any = None, random_state: int = 0, **params: Any) -> None:
         where = "ChurnModel"
         window = CHURN_WINDOW_DAYS if window is None else window
         check_param(isinstance(window, int) and not isinstance(window, bool) and window > 0, "window", where,
                     "an int > 0 (days)", window)
-        self.window, self.voc, self.random_state = window, bool(voc), random_state
+        self.window, self.voc, self.history, self.random_state = window, bool(voc), bool(history), random_state
         from clvlab.lifecycle.stages import _thresholds
 
         self.thresholds: LifecycleThresholds = _thresholds(thresholds, where)
@@ -391,7 +399,7 @@ def _as_label(y: Any, n: int, where: str) -> np.ndarray:
 
 def _workspace_features(source: Any, days: Any, day: dt.date, model: ChurnModel, app_store: Any,
                         feedback: Feedback | None) -> pd.DataFrame:
-    X = behaviour_features(source, days, day, model.window, model.thresholds)
+    X = behaviour_features(source, days, day, model.window, model.thresholds, history=model.history)
     if model.voc:
         from clvlab.lifecycle.health import _open_cases
 

@@ -16,7 +16,10 @@ neither the model nor the baselines saw. The baselines are fitted on the purchas
 Per score: AUC (the chance that a churned customer scores above one who bought), top-decile
 lift (churn rate among the 10% scored highest / the overall churn rate) and a calibration table
 by decile of the score (mean predicted churn probability where the score is one, and the
-observed churn rate).
+observed churn rate). Two differences of AUC come with a paired bootstrap over the customers
+(:func:`clvlab.stats.auc_difference_interval`): the model against the better baseline (the
+model is *above* it only when the whole interval is), and the model against itself without the
+voice of the customer (what the voice adds).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import pandas as pd
 from clvlab.errors import DataValidationError
 from clvlab.lifecycle.churn import ChurnModel
 from clvlab.lifecycle.churn_features import Feedback, purchase_models, purchased
+from clvlab.stats import auc_difference_interval
 
 #: the scores compared, in display order
 SCORES = ("model", "model_without_voc", "p_alive_mbgnbd", "p_alive_pareto", "expected_purchases_mbgnbd",
@@ -38,6 +42,8 @@ SCORES = ("model", "model_without_voc", "p_alive_mbgnbd", "p_alive_pareto", "exp
 BASELINES = {"p_alive_mbgnbd": ("ModifiedBetaGeo", "p_alive"), "p_alive_pareto": ("ParetoNBD", "p_alive"),
              "expected_purchases_mbgnbd": ("ModifiedBetaGeo", "expected"),
              "expected_purchases_pareto": ("ParetoNBD", "expected")}
+#: resamples of the paired bootstraps of the AUC differences (seeded: the same data, the same interval)
+RESAMPLES = 200
 
 
 def auc(churned: np.ndarray, score: np.ndarray) -> float:
@@ -79,24 +85,29 @@ def _baselines(source: Any, day: dt.date, window: int, index: pd.Index) -> dict[
 
 def churn_evaluate(
     source: Any, *, as_of: Any = None, window: int | None = None, app_store: Any = None, thresholds: Any = None,
+    history: bool = False,
 ) -> pd.DataFrame:
     """AUC, top-decile lift and calibration of the churn model and its baselines, out of time.
 
-    See the module docstring for the split and the scores.
+    See the module docstring for the split and the scores; ``history`` evaluates
+    ``ChurnModel(history=True)`` (both models, with and without VoC).
 
     Returns
     -------
     pandas.DataFrame
         One row per score (:data:`SCORES`): ``auc``, ``top_decile_lift``,
-        ``top_decile_churn_rate``. ``attrs``: ``train_features_as_of``, ``features_as_of``,
+        ``top_decile_churn_rate``. ``attrs``: ``train_features_as_of``, ``features_as_of``, ``history``,
         ``label_end``, ``window``, ``customers``, ``churn_rate``, ``has_feedback`` (customers
         with an answer by the feature date), ``better_baseline`` (of P(alive) and expected
-        purchases, by AUC), ``calibration`` (a frame per score).
+        purchases, by AUC), ``versus_better_baseline`` and ``voc_contribution`` (the model's AUC
+        minus the better baseline's, minus the model's without VoC: ``difference``, ``se``,
+        ``lower``, ``upper`` of the 95% paired bootstrap interval, ``resamples``),
+        ``calibration`` (a frame per score).
     """
     from clvlab.lifecycle._features import check_as_of, data_range, purchase_days
 
     where = "churn_evaluate"
-    model = ChurnModel(window=window, thresholds=thresholds)
+    model = ChurnModel(window=window, history=history, thresholds=thresholds)
     w = model.window
     days = purchase_days(source, where)
     end = check_as_of(as_of, days, where)
@@ -111,7 +122,8 @@ def churn_evaluate(
     X = model.features(source, as_of=mid, app_store=app_store, feedback=feedback)
     churned = ~X.index.isin(purchased(days, mid, end))
     p = model.churn_probability(X).to_numpy()
-    plain = ChurnModel(window=w, voc=False, thresholds=model.thresholds).fit_workspace(source, as_of=mid)
+    plain = ChurnModel(window=w, voc=False, history=history, thresholds=model.thresholds).fit_workspace(source,
+                                                                                                  as_of=mid)
     p_plain = plain.churn_probability(X).to_numpy()
     scores: dict[str, np.ndarray] = {"model": p, "model_without_voc": p_plain,
                                      **_baselines(source, mid, w, X.index)}
@@ -127,13 +139,16 @@ def churn_evaluate(
         tables[name] = calibration(churned, s, predicted.get(name))
     table = pd.DataFrame(rows).set_index("score")
     base = table.loc[[n for n in SCORES if n in BASELINES], "auc"]
+    better = str(base.idxmax())
     table.attrs.update(
         train_features_as_of=model.split_["features_as_of"], features_as_of=mid.isoformat(), label_end=end.isoformat(),
         window=w, customers=len(X), churn_rate=float(churned.mean()),
         has_feedback=int(X["has_feedback"].sum()) if "has_feedback" in X else 0,
-        better_baseline=str(base.idxmax()), calibration=tables, train=model.split_,
+        better_baseline=better, calibration=tables, train=model.split_, history=model.history,
+        versus_better_baseline=auc_difference_interval(churned, p, scores[better], n_resamples=RESAMPLES),
+        voc_contribution=auc_difference_interval(churned, p, p_plain, n_resamples=RESAMPLES),
     )
     return table
 
 
-__all__ = ["SCORES", "auc", "calibration", "churn_evaluate", "top_decile_lift"]
+__all__ = ["RESAMPLES", "SCORES", "auc", "calibration", "churn_evaluate", "top_decile_lift"]

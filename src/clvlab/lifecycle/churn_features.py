@@ -3,10 +3,12 @@
 Behaviour comes from the lifecycle's one purchase query (:func:`~clvlab.lifecycle._features.
 customer_features`, :func:`~clvlab.lifecycle._features.cadence_stats`): RFM, the customer's own
 cadence (as in the stages), recency against it, the frequency and spend trends over the last
-``window`` days against the window before. The voice of the customer comes from ``feedback``
-(every answer up to the date; sentiment and complaint intents of the comments, computed once for
-all dates) and from the application store (cases open on the date). Nothing after the date is
-read: a test moves every later purchase and answer and checks the features do not change.
+``window`` days against the window before; with ``history``, the longer purchase history of
+:mod:`clvlab.lifecycle.churn_history` and Pareto/NBD's scores besides. The voice of the
+customer comes from ``feedback`` (every answer up to the date; sentiment and complaint intents
+of the comments, computed once for all dates) and from the application store (cases open on the
+date). Nothing after the date is read: a test moves every later purchase and answer and checks
+the features do not change.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.lifecycle._features import cadence_stats, customer_features
+from clvlab.lifecycle.churn_history import HISTORY, history_features
 from clvlab.lifecycle.stages import _assign
 from clvlab.lifecycle.thresholds import LifecycleThresholds, resolve
 
@@ -33,11 +36,15 @@ BEHAVIOUR = ("n", "since_days", "last_gap_days", "cadence_days", "gap_ratio", "n
 VOC = ("has_feedback", "nps_latest", "nps_change", "csat_latest", "ces_latest", "sentiment_latest",
        "complaints", "open_cases")
 FEATURES = BEHAVIOUR + VOC
+#: behaviour features added by ``ChurnModel(history=True)``: the engine's purchase history
+#: (:data:`~clvlab.lifecycle.churn_history.HISTORY`) and Pareto/NBD's two scores
+EXTRA = (*HISTORY, "p_alive_pareto", "expected_purchases_pareto")
 
 
-def behaviour_features(source: Any, days: Any, as_of: dt.date, window: int, thresholds: LifecycleThresholds
-                       ) -> pd.DataFrame:
-    """:data:`BEHAVIOUR` per customer who bought by ``as_of`` (index ``customer_id``).
+def behaviour_features(source: Any, days: Any, as_of: dt.date, window: int, thresholds: LifecycleThresholds,
+                       *, history: bool = False) -> pd.DataFrame:
+    """:data:`BEHAVIOUR` (and :data:`EXTRA` with ``history``) per customer who bought by
+    ``as_of`` (index ``customer_id``).
 
     ``cadence_days`` and ``gap_ratio`` are the stages' (own mean gap shrunk to the population's;
     days since the last purchase / cadence); trends compare the last ``window`` days with the
@@ -64,11 +71,18 @@ def behaviour_features(source: Any, days: Any, as_of: dt.date, window: int, thre
         out[recent], out[before] = frame[recent].astype(float), frame[before].astype(float)
     out["spend"] = frame["spend"]
     out["mean_spend"] = frame["spend"] / frame["n"]
-    fitted = purchase_models(source, as_of, window, out.index, ("ModifiedBetaGeo",))["ModifiedBetaGeo"]
-    out["p_alive"], out["expected_purchases"] = fitted["p_alive"], fitted["expected"]
+    names = ("ModifiedBetaGeo", "ParetoNBD") if history else ("ModifiedBetaGeo",)
+    fitted = purchase_models(source, as_of, window, out.index, names)
+    out["p_alive"], out["expected_purchases"] = fitted["ModifiedBetaGeo"]["p_alive"], fitted["ModifiedBetaGeo"]["expected"]
+    cols = list(BEHAVIOUR)
+    if history:
+        out = out.join(history_features(days, as_of))
+        out["p_alive_pareto"], out["expected_purchases_pareto"] = (fitted["ParetoNBD"]["p_alive"],
+                                                                    fitted["ParetoNBD"]["expected"])
+        cols += EXTRA
     # the engine sums floats in parallel, in no fixed order: the last bits vary from run to run,
     # and would move the model's bin edges and early stopping; 6 decimals make the fit repeatable
-    return out[list(BEHAVIOUR)].round(6)
+    return out[cols].round(6)
 
 
 def purchase_models(source: Any, as_of: dt.date, window: int, index: pd.Index, names: Sequence[str]
