@@ -37,7 +37,8 @@ LANG_COOKIE = "clvlab_lang"
 MAX_FORM_BYTES = 64_000
 #: the navigation: (path, label key, shown only to roles that see every store)
 NAV = (("/overview", "nav_overview", False), ("/customers", "nav_customers", False), ("/cases", "nav_cases", False),
-       ("/voc", "nav_voc", False), ("/journey", "nav_journey", False), ("/lifecycle", "nav_lifecycle", False), ("/economics", "nav_economics", True),
+       ("/voc", "nav_voc", False), ("/responses", "nav_responses", False),
+       ("/journey", "nav_journey", False), ("/lifecycle", "nav_lifecycle", False), ("/economics", "nav_economics", True),
        ("/models", "nav_models", True), ("/experiments", "nav_experiments", True))
 
 
