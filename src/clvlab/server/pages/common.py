@@ -42,6 +42,20 @@ NAV = (("/overview", "nav_overview", False), ("/customers", "nav_customers", Fal
        ("/models", "nav_models", True), ("/experiments", "nav_experiments", True))
 
 
+#: the bundled demo's customers file, whose home stores are made up (scripts/make_demo_economics.py)
+DEMO_CUSTOMERS = "demo_customers.csv.gz"
+
+
+def demo_stores(ws: Any) -> bool:
+    """Whether customers are placed in stores by the bundled demo's made-up customers file."""
+    if "customers" not in ws.tables():
+        return False
+    table = ws.table("customers")
+    if "_source" not in table.columns or "store_id" not in table.columns:
+        return False
+    return int(table.filter(table._source == DEMO_CUSTOMERS).count().execute()) > 0
+
+
 class LoginRequired(ClvlabError):
     """A page asked for without a valid session: the answer redirects to the login page."""
 

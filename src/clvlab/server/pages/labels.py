@@ -50,6 +50,8 @@ EN: dict[str, str] = {
     # company-wide pages
     "nav_models": "Models", "models": "Models",
     "nav_economics": "Economics", "unit_economics": "Unit economics",
+    "demo_stores": "Demo assumption: CDNOW had no stores, so the bundled demo places each customer in a made-up "
+                   "home store (the store of their survey answers, else one fixed by their id).",
     "nav_responses": "Responses", "responses": "Survey responses", "response": "response", "survey": "survey",
     "submitted": "submitted",
     "responses_intro": "Answers to the surveys of this server from {who}, newest first (they join the feedback "
@@ -144,6 +146,7 @@ ZH: dict[str, str] = {
     "lifecycle": "生命周期",
     "nav_models": "模型", "models": "模型",
     "nav_economics": "经济性", "unit_economics": "单位经济",
+    "demo_stores": "演示假设：CDNOW 没有门店，内置演示为每位客户编造了所属门店（其问卷回答所在的门店，否则由客户编号确定）。",
     "nav_responses": "问卷回答", "responses": "问卷回答", "response": "回答", "survey": "问卷", "submitted": "提交时间",
     "responses_intro": "{who}对本服务器问卷的回答，最新的在前（下次运行 clvlab run 后计入反馈指标）。",
     "responses_shown": "共 {total} 条回答中最新的 {shown} 条；CSV 包含全部。",
