@@ -175,11 +175,11 @@ def analytics_workspace(path: Path) -> Path:
     tx = load_cdnow("sample")
     prospects = pd.read_csv(dataset("demo_prospects"), dtype=str).head(PROSPECTS)
     ids = set(tx["customer_id"]) | set(prospects["customer_id"])
-    customers = pd.concat([pd.read_csv(dataset("demo_customers"), dtype=str), prospects])
     events = pd.read_csv(dataset("demo_events"), dtype=str, keep_default_na=False)
     with clvlab.connect(path) as ws:
         ws.load_transactions(tx)
-        ws.load_customers(customers[customers["customer_id"].isin(ids)])
+        ws.load_customers(dataset("demo_customers"))  # every master customer: only the sample's buy here
+        ws.load_customers(prospects)
         ws.load_feedback(dataset("demo_feedback"))
         ws.load("marketing_spend", dataset("demo_marketing_spend"))
         ws.load("events", events[events["customer_id"].isin(ids)])

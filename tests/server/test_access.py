@@ -47,6 +47,8 @@ def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, sto
         ("GET", "/api/v1/value/clv?store=S2", None, 403),
         ("GET", "/api/v1/value/clv?by=none&store=S1&store=S2", None, 403),
         ("GET", "/api/v1/journey?store=S2", None, 403),
+        ("GET", "/api/v1/surveys/nps-after-purchase/responses?store=S2", None, 403),
+        ("GET", "/api/v1/surveys/nps-after-purchase/responses/export.csv?store=S2", None, 403),
         # company-wide figures: no store's rows can be cut out of them
         ("GET", "/api/v1/models/diagnostics", None, 403),
         ("GET", "/api/v1/economics", None, 403),

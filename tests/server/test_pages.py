@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from tests.server.conftest import PASSWORD
 
-PAGES = ("/overview", "/customers", "/cases", "/voc", "/lifecycle", "/customers/c03")
+PAGES = ("/overview", "/customers", "/cases", "/voc", "/responses", "/journey", "/lifecycle", "/customers/c03")
 
 
 def _csrf(client: Any, path: str = "/cases") -> str:

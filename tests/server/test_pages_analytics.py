@@ -147,7 +147,7 @@ def _demo_feedback() -> Any:
 
     from clvlab.datasets import path
 
-    return pd.read_csv(path("demo_feedback"), dtype={"store_id": str})
+    return pd.read_csv(path("demo_feedback"), dtype={"store_id": str, "customer_id": str})
 
 
 def _nps(scores: Any) -> float:
@@ -198,6 +198,33 @@ def test_store_manager_sees_the_journey_of_their_store(client_as: Any) -> None:
     assert sum(p["nps_n"] for p in api["touchpoints"]) == len(own)
     assert mgr.get("/api/v1/journey", params={"store": "S02"}).status_code == 403
     assert mgr.get("/api/v1/journey", params={"store": "S01"}).json() == api
+
+
+def test_a_demo_store_manager_sees_their_stores_customers(client_as: Any) -> None:
+    import pandas as pd
+
+    from clvlab.datasets import load_cdnow, path
+
+    homes = pd.read_csv(path("demo_customers"), dtype=str).set_index("customer_id")["store_id"]
+    sample = sorted(load_cdnow("sample")["customer_id"].unique())
+    feedback = _demo_feedback()
+    answered = feedback[feedback["customer_id"].isin(sample)]
+    # a customer's demo home store is the store of their answers (every sample customer here has one)
+    for customer, stores in answered.groupby("customer_id")["store_id"]:
+        if stores.nunique() == 1:
+            assert homes[customer] == stores.iloc[0], customer
+    mine = sorted(c for c in sample if homes[c] == "S01")
+    mgr = client_as("mgr01")
+    listed = _csv(mgr.get("/customers", params={"csv": "customers", "sort": "customer"}))
+    assert [r["customer"] for r in listed] == mine
+    assert {r["store"] for r in listed} == {"S01"}
+    assert "Demo assumption: CDNOW had no stores" in mgr.get("/customers").text
+    assert "Demo assumption: CDNOW had no stores" in mgr.get("/overview").text
+    theirs = answered[answered["store_id"] == "S01"]["customer_id"].iloc[0]
+    assert mgr.get(f"/customers/{theirs}").status_code == 200
+    other = next(c for c in sample if homes[c] == "S02")
+    assert mgr.get(f"/customers/{other}").status_code == 404
+    assert mgr.get(f"/api/v1/customers/{other}").status_code == 404
 
 
 def test_store_manager_is_refused_company_wide_pages(client_as: Any) -> None:

@@ -86,7 +86,63 @@ def test_a_resubmit_updates_the_response_never_duplicates(app: Any, anonymous: A
     item = listed["items"][0]
     assert item["hidden"] == {"store_id": "S2", "touchpoint": "checkout"}
     assert item["language"] == "en"
-    assert client_for("mgr1").get("/api/v1/surveys/nps-after-purchase/responses").status_code == 403
+    assert client_for("mgr1").get("/api/v1/surveys/nps-after-purchase/responses").json()["total"] == 0  # S2's
+
+
+@pytest.mark.parametrize("via", ["session", "token"])
+def test_a_store_manager_sees_their_stores_responses_only(app: Any, anonymous: Any, links: dict[str, str],
+                                                          store_url: str, client_for: Callable[[str], Any],
+                                                          via: str) -> None:
+    import csv
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from clvlab.server.auth.accounts import Accounts
+    from clvlab.store import open_app_store
+
+    for customer, score in (("c01", 9), ("c02", 3), ("c11", 10)):
+        answered = anonymous.post(f"/api/v1/surveys/respond/{links[customer]}",
+                                  json={"answers": {"nps": score, "reason": f"said {customer}"}})
+        assert answered.status_code == 201, answered.text
+    if via == "session":
+        mgr = client_for("mgr1")
+    else:
+        with open_app_store(store_url) as store:
+            _, token = Accounts(store).create_token("mgr1")
+        mgr = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    api = "/api/v1/surveys/nps-after-purchase/responses"
+    mine = mgr.get(api).json()
+    assert mine["total"] == 2
+    assert {(r["customer_id"], r["store_id"]) for r in mine["items"]} == {("c01", "S1"), ("c02", "S1")}
+    assert mgr.get(api, params={"per_page": 1, "page": 2}).json()["items"][0]["customer_id"] == "c01"
+    exported = mgr.get(f"{api}/export.csv")
+    assert exported.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert sorted(r["customer_id"] for r in rows) == ["c01", "c02"]
+    assert "said c11" not in exported.text
+    for path in (f"{api}?store=S2", f"{api}?store=S1&store=S2", f"{api}/export.csv?store=S2"):
+        refused = mgr.get(path)
+        assert refused.status_code == 403, path
+        assert refused.json()["status"] == 403
+    everyone = client_for("ana").get(api).json()
+    assert everyone["total"] == 3
+    assert [r["customer_id"] for r in client_for("mgr2").get(api).json()["items"]] == ["c11"]
+    audit = client_for("boss").get("/api/v1/audit").json()
+    assert any(e["action"] == "export" and e["actor"] == "mgr1" and e["target"] == "responses-nps-after-purchase.csv"
+               for e in audit)
+    if via == "token":
+        return
+    page = mgr.get("/responses")
+    assert page.status_code == 200
+    assert "said c02" in page.text
+    assert "c11" not in page.text
+    assert "said c11" not in page.text
+    listed = list(csv.DictReader(io.StringIO(mgr.get("/responses", params={"csv": "responses-1"}).text)))
+    assert sorted(r["customer"] for r in listed) == ["c01", "c02"]
+    for path in ("/responses?store=S2", "/responses?store=S2&csv=responses-1"):
+        assert mgr.get(path).status_code == 403, path
+    assert "said c11" in client_for("ana").get("/responses", params={"survey": "nps-after-purchase"}).text
 
 
 def test_two_submits_of_one_link_at_once_give_one_row(store_url: str, links: dict[str, str]) -> None:

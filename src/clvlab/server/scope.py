@@ -1,6 +1,6 @@
 """The one place a user's view is narrowed to the stores they may see.
 
-Every read of cases, feedback, customers and store figures the server makes goes through a
+Every read of cases, survey responses, feedback, customers and store figures the server makes goes through a
 :class:`Scope` built from the requesting user: admins and analysts see every store; a store
 manager sees the rows whose ``store_id`` is one of their grants and nothing else (a case or a
 response without a store is nobody's store and stays hidden from them).  Routers and pages never
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from clvlab.cases.model import CaseNotFoundError
 from clvlab.errors import ClvlabError
 from clvlab.server.auth.accounts import Principal
-from clvlab.store import Case
+from clvlab.store import Case, SurveyResponse
 
 #: roles that see every store
 ALL_STORES_ROLES = frozenset({"admin", "analyst"})
@@ -74,9 +74,17 @@ class Scope:
     def cases(self, query: Select[Any] | None = None, *, stores: Iterable[str] | None = None) -> Select[Any]:
         """``query`` (default: every case) narrowed to the user's stores, and to ``stores`` when the
         request asks for some (403 for one outside the grants)."""
-        query = select(Case) if query is None else query
+        return self._by_store(Case, query, stores)
+
+    def responses(self, query: Select[Any] | None = None, *, stores: Iterable[str] | None = None) -> Select[Any]:
+        """``query`` (default: every survey response of the application store) narrowed like
+        :meth:`cases`: a response without a store is nobody's store."""
+        return self._by_store(SurveyResponse, query, stores)
+
+    def _by_store(self, model: Any, query: Select[Any] | None, stores: Iterable[str] | None) -> Select[Any]:
+        query = select(model) if query is None else query
         allowed = self._allowed(stores)
-        return query if allowed is None else query.where(Case.store_id.in_(sorted(allowed)))
+        return query if allowed is None else query.where(model.store_id.in_(sorted(allowed)))
 
     def _allowed(self, wanted: Iterable[str] | None) -> frozenset[str] | None:
         """The stores a query may cover: the grants, cut to ``wanted`` (checked) when given."""

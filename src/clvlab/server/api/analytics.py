@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from clvlab.server.deps import ERRORS, Reader, UserScope
-from clvlab.server.pages.experiments import ExperimentId
+from clvlab.server.reads import ExperimentId
 from clvlab.server.scope import NotFoundError
 
 router = APIRouter(tags=["analytics"], responses=ERRORS)
@@ -139,7 +139,7 @@ def experiments(scope: UserScope, reader: Reader, page: PageNo = 1, per_page: Pe
     """Every experiment: ``experiment_id``, ``name``, ``status``, arm sizes ``control`` and
     ``treatment``, ``assigned_at``, ``control_share``, ``stratify_by``, ``seed`` (admins and analysts)."""
     from clvlab.cli._common import plain
-    from clvlab.server.pages.experiments import experiment_list
+    from clvlab.server.reads import experiment_list
 
     scope.require_every_store("experiments")
     with reader.open() as ws:
@@ -153,7 +153,7 @@ def experiment(scope: UserScope, reader: Reader, experiment_id: ExperimentId) ->
     (treatment minus control, CUPED-adjusted), its 95% interval, the arms' sizes and means, the
     adjusted p-value and a sentence in plain words; the sample-ratio check ``srm`` (admins and analysts)."""
     from clvlab.cli._common import plain
-    from clvlab.server.pages.experiments import analysis
+    from clvlab.server.reads import analysis
 
     scope.require_every_store("experiments")
     with reader.open() as ws:

@@ -30,8 +30,8 @@ def journey(scope: UserScope, reader: Reader,
             ) -> JourneyOut:
     """The journey over the feedback, events and purchases the user may see."""
     from clvlab.cli._common import plain
-    from clvlab.server.pages.journey import journey_data
     from clvlab.server.pages.labels import page_labels
+    from clvlab.server.reads import journey_data
     from clvlab.voc.journey import JOURNEY_ORDER
 
     scope.check_stores(store or ())  # 403 even when the workspace has no such table

@@ -1,4 +1,5 @@
-"""``/api/v1/surveys``: survey definitions and responses for admins and analysts, webhook
+"""``/api/v1/surveys``: survey definitions for admins and analysts, responses for every role
+(a store manager's cover their stores only, through the scope; the CSV export is audited), webhook
 subscribers for admins, and the public JSON endpoint apps and gateways answer a link through
 (``/api/v1/surveys/respond/{token}``: no login, the signed token is the permission)."""
 
@@ -208,6 +209,7 @@ class ResponseOut(BaseModel):
     """One stored response."""
 
     response_id: int
+    survey_id: str
     customer_id: str
     channel: str
     language: str
@@ -215,6 +217,7 @@ class ResponseOut(BaseModel):
     hidden: dict[str, Any]
     metric: str | None
     score: float | None
+    comment: str | None
     store_id: str | None
     submitted_at: datetime
     updated_at: datetime
@@ -230,21 +233,53 @@ class ResponsePage(BaseModel):
     per_page: int
 
 
+def response_row(r: SurveyResponse) -> dict[str, Any]:
+    """A stored response as the API shows it (answers and hidden fields as objects)."""
+    return {"response_id": r.id, "survey_id": r.survey_id, "customer_id": r.customer_id, "channel": r.channel,
+            "language": r.language, "answers": json.loads(r.answers), "hidden": json.loads(r.hidden or "{}"),
+            "metric": r.metric, "score": r.score, "comment": r.comment, "store_id": r.store_id,
+            "submitted_at": r.submitted_at, "updated_at": r.updated_at, "revisions": r.revisions}
+
+
+StoreFilter = Annotated[list[Text] | None, Query(description="only these stores (within the user's grants)")]
+
+
 @router.get("/surveys/{survey_id}/responses", response_model=ResponsePage)
 def responses(ctx: Ctx, scope: UserScope, survey_id: SurveyId, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-              per_page: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
-    """A survey's responses, newest first (admins and analysts)."""
-    scope.require_role("admin", "analyst")
-    where = SurveyResponse.survey_id == survey_id
+              per_page: Annotated[int, Query(ge=1, le=200)] = 50, store: StoreFilter = None) -> dict[str, Any]:
+    """A survey's responses, newest first; a store manager's cover their stores only."""
+    query = scope.responses(select(SurveyResponse).where(SurveyResponse.survey_id == survey_id), stores=store)
     with ctx.store.session() as session:
-        total = session.scalar(select(func.count()).select_from(SurveyResponse).where(where)) or 0
-        rows = session.scalars(select(SurveyResponse).where(where).order_by(SurveyResponse.id.desc())
-                               .offset((page - 1) * per_page).limit(per_page)).all()
-        items = [{"response_id": r.id, "customer_id": r.customer_id, "channel": r.channel, "language": r.language,
-                  "answers": json.loads(r.answers), "hidden": json.loads(r.hidden or "{}"), "metric": r.metric,
-                  "score": r.score, "store_id": r.store_id, "submitted_at": r.submitted_at,
-                  "updated_at": r.updated_at, "revisions": r.revisions} for r in rows]
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(SurveyResponse.id.desc()).offset((page - 1) * per_page)
+                               .limit(per_page)).all()
+        items = [response_row(r) for r in rows]
     return {"items": items, "total": int(total), "page": page, "per_page": per_page}
+
+
+@router.get("/surveys/{survey_id}/responses/export.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "the responses as CSV"}})
+def export_responses(ctx: Ctx, scope: UserScope, request: Request, survey_id: SurveyId,
+                     store: StoreFilter = None) -> Response:
+    """Every response of the survey the user may see, newest first, as CSV (audited as an export)."""
+    import csv
+    import io
+
+    query = scope.responses(select(SurveyResponse).where(SurveyResponse.survey_id == survey_id), stores=store)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    columns = ["response_id", "survey_id", "customer_id", "store_id", "channel", "language", "metric", "score",
+               "comment", "answers", "hidden", "submitted_at", "updated_at", "revisions"]
+    writer.writerow(columns)
+    with ctx.store.session() as session:
+        rows = [response_row(r) for r in session.scalars(query.order_by(SurveyResponse.id.desc()))]
+        for row in rows:
+            writer.writerow([json.dumps(row[c], ensure_ascii=False) if c in ("answers", "hidden") else row[c]
+                             for c in columns])
+        ctx.accounts.audit(session, scope.user.name, "export", f"responses-{survey_id}.csv",
+                           {"rows": len(rows), "stores": sorted(store or [])}, ip=client_ip(request))
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="responses-{survey_id}.csv"'})
 
 
 class InviteeIn(StrictModel):

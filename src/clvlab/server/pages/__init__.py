@@ -1,5 +1,5 @@
-"""The server's pages (server-rendered Jinja2): login, overview, customers, cases, VoC, journey,
-lifecycle, economics, models, experiments.  One router module per page group, listed in :data:`PAGES`;
+"""The server's pages (server-rendered Jinja2): login, overview, customers, cases, VoC, survey
+responses, journey, lifecycle, economics, models, experiments.  One router module per page group, listed in :data:`PAGES`;
 :func:`install` mounts them, the static files (the report's vendored ECharts and chart script, the pages' style sheet) and the
 pages' error answers (HTML; a page without a session redirects to ``/login``).  Every store-scoped
 read goes through :class:`clvlab.server.scope.Scope`; the charts, tables and labels are the report's
@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 #: modules of clvlab.server.pages whose ``router`` is mounted at the root, in this order
-PAGES = ("auth", "overview", "insights", "journey", "analytics", "experiments", "customers", "cases")
+PAGES = ("auth", "overview", "insights", "responses", "journey", "analytics", "experiments", "customers", "cases")
 
 
 def install(app: Any) -> None:

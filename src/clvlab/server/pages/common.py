@@ -37,8 +37,23 @@ LANG_COOKIE = "clvlab_lang"
 MAX_FORM_BYTES = 64_000
 #: the navigation: (path, label key, shown only to roles that see every store)
 NAV = (("/overview", "nav_overview", False), ("/customers", "nav_customers", False), ("/cases", "nav_cases", False),
-       ("/voc", "nav_voc", False), ("/journey", "nav_journey", False), ("/lifecycle", "nav_lifecycle", False), ("/economics", "nav_economics", True),
+       ("/voc", "nav_voc", False), ("/responses", "nav_responses", False),
+       ("/journey", "nav_journey", False), ("/lifecycle", "nav_lifecycle", False), ("/economics", "nav_economics", True),
        ("/models", "nav_models", True), ("/experiments", "nav_experiments", True))
+
+
+#: the bundled demo's customers file, whose home stores are made up (scripts/make_demo_economics.py)
+DEMO_CUSTOMERS = "demo_customers.csv.gz"
+
+
+def demo_stores(ws: Any) -> bool:
+    """Whether customers are placed in stores by the bundled demo's made-up customers file."""
+    if "customers" not in ws.tables():
+        return False
+    table = ws.table("customers")
+    if "_source" not in table.columns or "store_id" not in table.columns:
+        return False
+    return int(table.filter(table._source == DEMO_CUSTOMERS).count().execute()) > 0
 
 
 class LoginRequired(ClvlabError):

@@ -15,7 +15,7 @@ from clvlab.report import charts
 from clvlab.report.charts import Chart, Table
 from clvlab.report.context import Context, Section, num
 from clvlab.server.deps import NO_NUL, Reader, Text
-from clvlab.server.pages.common import PageCtx, csv_answer, render, sections_page
+from clvlab.server.pages.common import PageCtx, csv_answer, demo_stores, render, sections_page
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
@@ -56,6 +56,7 @@ def customers(p: PageCtx, reader: Reader, q: Opt = None, segment: Opt = None, st
             return sections_page(p, "customers", t["customers_title"], "",
                                  [Section("customers", t["customers_title"], note=t["no_scores"])])
         base = customer_table(p, ws, store)
+        demo = demo_stores(ws)
         choices = {c: _options(base, c) for c in ("segment", "stage", "store_id")}
         table = base
         if q:
@@ -77,7 +78,8 @@ def customers(p: PageCtx, reader: Reader, q: Opt = None, segment: Opt = None, st
     result = Table(t["customers_title"], columns, rows, [False, False, True, True, False, False, True, False])
     if csv:
         return csv_answer(p, "customers", result)
-    return render(p, "customers.html.j2", title=t["customers_title"], table=result, choices=choices, total=total,
+    return render(p, "customers.html.j2", title=t["customers_title"], intro=t["demo_stores"] if demo else "",
+                  table=result, choices=choices, total=total,
                   page=page, pages=max(1, math.ceil(total / PER_PAGE)), sorts=list(SORTS),
                   chosen={"q": q or "", "segment": segment or "", "stage": stage or "", "store": store or "",
                           "sort": sort or "clv"})

@@ -5,40 +5,22 @@ Experiments are company-wide decisions over customers of every store: a store ma
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from clvlab.experiments.metrics import MONEY
 from clvlab.report import charts
 from clvlab.report.charts import Chart, Table
 from clvlab.report.context import Section
-from clvlab.server.deps import NO_NUL, Reader
+from clvlab.server.deps import Reader
 from clvlab.server.pages.common import PageCtx, sections_page
-from clvlab.server.scope import NotFoundError
+from clvlab.server.reads import ExperimentId, analysis, experiment_list
 
 router = APIRouter(include_in_schema=False)
-ExperimentId = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
-
-
-def experiment_list(ws: Any) -> pd.DataFrame:
-    """:func:`clvlab.experiments.list_experiments` of the workspace (empty without experiments)."""
-    from clvlab.experiments import list_experiments
-
-    return list_experiments(ws)
-
-
-def analysis(ws: Any, experiment_id: str) -> Any:
-    """The analysis of one listed experiment (:class:`NotFoundError` for an id not in the list)."""
-    from clvlab.experiments import analyze_experiment
-
-    if experiment_id not in set(experiment_list(ws)["experiment_id"].astype(str)):
-        msg = f"no experiment '{experiment_id}'"
-        raise NotFoundError(msg, hint="GET /api/v1/experiments lists them")
-    return analyze_experiment(ws, experiment_id)
 
 
 def _day(value: Any) -> str:

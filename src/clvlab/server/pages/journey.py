@@ -6,7 +6,6 @@ placed in no store) is said on the page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -18,35 +17,9 @@ from clvlab.report.charts import STAGE_COLOURS, Chart, Table
 from clvlab.report.context import Section, num
 from clvlab.server.deps import Reader
 from clvlab.server.pages.common import PageCtx, sections_page
-from clvlab.server.scope import Scope
+from clvlab.server.reads import MIN_N, journey_data
 
 router = APIRouter(include_in_schema=False)
-#: the events file of the bundled demo (made up: CDNOW has no site visits)
-DEMO_EVENTS = "demo_events.csv.gz"
-#: answers below which a touchpoint's figure is flagged as a small sample
-MIN_N = 30
-
-
-def journey_data(scope: Scope, ws: Any, stores: Iterable[str] | None = None) -> dict[str, Any]:
-    """The touchpoints (:func:`clvlab.voc.journey.touchpoint_summary`), the funnel
-    (:func:`clvlab.voc.journey.drop_away`) and the label keys of the funnel's notes, over the scope
-    (and ``stores``, checked)."""
-    from clvlab.voc.journey import drop_away as funnel
-    from clvlab.voc.journey import touchpoint_summary
-
-    tables = ws.tables()
-    notes = []
-    points = touchpoint_summary(scope.feedback(ws, stores=stores), min_n=MIN_N) if "feedback" in tables else pd.DataFrame()
-    events = scope.table(ws, "events", stores=stores) if "events" in tables else None
-    purchases = scope.table(ws, "transactions", stores=stores) if "transactions" in tables else None
-    steps = funnel(events, purchases)
-    if events is None:
-        notes.append("no_events")
-    elif "_source" in events.columns and DEMO_EVENTS in set(events.select("_source").distinct().execute()["_source"]):
-        notes.append("demo_events")
-    if scope.stores is not None:
-        notes.append("funnel_scoped")
-    return {"touchpoints": points, "funnel": steps, "notes": notes}
 
 
 def _interval(row: Any, metric: str, sign: str) -> str:

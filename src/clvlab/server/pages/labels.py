@@ -50,6 +50,13 @@ EN: dict[str, str] = {
     # company-wide pages
     "nav_models": "Models", "models": "Models",
     "nav_economics": "Economics", "unit_economics": "Unit economics",
+    "demo_stores": "Demo assumption: CDNOW had no stores, so the bundled demo places each customer in a made-up "
+                   "home store (the store of their survey answers, else one fixed by their id).",
+    "nav_responses": "Responses", "responses": "Survey responses", "response": "response", "survey": "survey",
+    "submitted": "submitted",
+    "responses_intro": "Answers to the surveys of this server from {who}, newest first (they join the feedback "
+                       "figures after the next clvlab run).",
+    "responses_shown": "The latest {shown} of {total} responses; the CSV has all of them.",
     "nav_journey": "Journey", "journey": "Customer journey",
     "journey_intro": "Where the customers of {who} meet us, what they think of each touchpoint, and where they drop "
                      "away on the way to buying again.",
@@ -139,6 +146,10 @@ ZH: dict[str, str] = {
     "lifecycle": "生命周期",
     "nav_models": "模型", "models": "模型",
     "nav_economics": "经济性", "unit_economics": "单位经济",
+    "demo_stores": "演示假设：CDNOW 没有门店，内置演示为每位客户编造了所属门店（其问卷回答所在的门店，否则由客户编号确定）。",
+    "nav_responses": "问卷回答", "responses": "问卷回答", "response": "回答", "survey": "问卷", "submitted": "提交时间",
+    "responses_intro": "{who}对本服务器问卷的回答，最新的在前（下次运行 clvlab run 后计入反馈指标）。",
+    "responses_shown": "共 {total} 条回答中最新的 {shown} 条；CSV 包含全部。",
     "nav_journey": "客户旅程", "journey": "客户旅程",
     "journey_intro": "{who}的客户在哪些触点与我们接触、对每个触点的评价，以及在再次购买之前于何处流失。",
     "touchpoints": "触点", "touchpoint": "触点",

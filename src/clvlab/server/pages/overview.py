@@ -15,7 +15,7 @@ from clvlab.report import charts
 from clvlab.report.charts import Chart, Table
 from clvlab.report.context import Context, Section, pct
 from clvlab.server.deps import Reader
-from clvlab.server.pages.common import PageCtx, guarded, sections_page
+from clvlab.server.pages.common import PageCtx, demo_stores, guarded, sections_page
 
 router = APIRouter(include_in_schema=False)
 #: rows of the at-risk and open-case tables
@@ -81,6 +81,8 @@ def summary(p: PageCtx, ws: Any, ctx: Context) -> Section:
         section.tiles.append((f"{row['value']:+.1f}", t["tile_nps"].format(
             lower=f"{row['lower']:+.1f}", upper=f"{row['upper']:+.1f}", n=f"{int(row['n']):,}")))
     section.tiles.append((f"{len(open_cases(p)):,}", t["tile_open_cases"]))
+    if demo_stores(ws):
+        section.remarks.append(t["demo_stores"])
     return section
 
 
