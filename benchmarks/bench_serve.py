@@ -52,7 +52,7 @@ CONCURRENCY = 32
 WARM_UP = 40
 DEADLINE = 600.0
 STORES = ("S1", "S2", "S3", "S4")
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
+PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"  # where the bench databases are made
 
 
 @dataclass(frozen=True)
@@ -168,12 +168,12 @@ def _pg_database() -> Iterator[str]:
     import psycopg
 
     name = f"clvlab_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(**PG, autocommit=True) as con:  # type: ignore[arg-type]
+    with psycopg.connect(PG, autocommit=True) as con:
         con.execute(f"CREATE DATABASE {name}")
     try:
-        yield f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     finally:
-        with psycopg.connect(**PG, autocommit=True) as con:  # type: ignore[arg-type]
+        with psycopg.connect(PG, autocommit=True) as con:
             con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
