@@ -45,7 +45,7 @@ class Served:
     """A running ``clvlab serve`` process: its address, the first admin's password, its log files."""
 
     def __init__(self, ws: Path, env: dict[str, str], folder: Path, workers: int = 2,
-                 first_start: bool = True) -> None:
+                 first_start: bool = True, start_s: float = 180) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.out, self.err = folder / "serve.out", folder / "serve.err"
@@ -54,7 +54,7 @@ class Served:
                 _clvlab("serve", "-w", str(ws), "--port", str(self.port), "--workers", str(workers)),
                 stdout=out_w, stderr=err_w, text=True, env=env)
         try:
-            self._wait()
+            self._wait(start_s)
             # on a first start the first admin's password is printed once, as the first line
             self.password = self.out.read_text().splitlines()[0].strip() if first_start else ""
             assert len(self.password) == (20 if first_start else 0), self.password
@@ -62,8 +62,8 @@ class Served:
             self.stop()
             raise
 
-    def _wait(self) -> None:
-        deadline = time.monotonic() + 180
+    def _wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
         while True:
             try:
                 if httpx.get(f"{self.base}/api/openapi.json", timeout=5).status_code == 200:
@@ -163,3 +163,57 @@ def test_serve_on_postgresql_with_workers(tmp_path: Path, served_workspace: Path
         log = server.stop()
     assert PASSWORD not in log
     assert token["token"] not in log
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_survey_answer_on_postgresql_becomes_a_case_and_part_of_nps(tmp_path: Path, served_workspace: Path,
+                                                                       pg_schema: str) -> None:
+    """Issue 10's "done when" with real processes on PostgreSQL: invitations made by the CLI, a link
+    answered on the page (and again through the JSON endpoint) of ``clvlab serve --workers 2``, the
+    case in the owner's inbox at once, and after ``surveys sync`` and a new snapshot, the answer in
+    the store's NPS."""
+    import shutil
+
+    from tests.server.conftest import PASSWORD, pg_store_url, seed_store
+
+    ws = tmp_path / "ws" / "shop.duckdb"
+    ws.parent.mkdir()
+    for name in ("shop.duckdb", "shop.serve.duckdb"):  # a copy: the sync below writes the workspace
+        shutil.copy2(served_workspace.with_name(name), ws.with_name(name))
+    url = seed_store(pg_store_url(pg_schema))
+    env = _env(url)
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(_clvlab(*args), capture_output=True, text=True, env=env, timeout=300, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    server = Served(ws, env, tmp_path, workers=2, first_start=False)
+    try:
+        cli("surveys", "create", "nps-after-purchase")
+        cli("surveys", "invite", "nps-after-purchase", "-w", str(ws), "--stage", "active", "--channel", "wechat",
+            "--base-url", server.base, "-o", str(tmp_path / "links.csv"))
+        links = pd.read_csv(tmp_path / "links.csv", dtype=str).set_index("customer_id")
+        assert links.loc["c13", "store_id"] == "S2"
+        token = links.loc["c13", "link"].rsplit("/", 1)[1]
+        mgr = httpx.Client(base_url=server.base, timeout=60)
+        assert mgr.post("/api/v1/auth/login", json={"name": "mgr2", "password": PASSWORD}).status_code == 200
+        nps_before = mgr.get("/api/v1/voc/nps", params={"by": "none", "min_n": 1}).json()["rows"][0]["n"]
+        inbox_before = {c["id"] for c in mgr.get("/api/v1/cases", params={"owner": "O2"}).json()["items"]}
+
+        page = httpx.post(f"{server.base}/s/{token}", data={"nps": "1", "reason": "排队太久"}, timeout=60)
+        assert page.status_code == 200, page.text
+        again = httpx.post(f"{server.base}/api/v1/surveys/respond/{token}", json={"answers": {"nps": 2}}, timeout=60)
+        assert (again.status_code, again.json()["revision"]) == (200, 2)
+        new = [c for c in mgr.get("/api/v1/cases", params={"owner": "O2"}).json()["items"]
+               if c["id"] not in inbox_before]
+        assert [(c["customer_id"], c["store_id"], c["score"]) for c in new] == [("c13", "S2", 1.0)]
+
+        cli("surveys", "sync", "-w", str(ws))
+        cli("db", "snapshot", "-w", str(ws))
+        nps = mgr.get("/api/v1/voc/nps", params={"by": "none", "min_n": 1}).json()["rows"][0]
+        assert nps["n"] == nps_before + 1  # the answer counts once, with its latest score
+        mgr.close()
+    finally:
+        server.stop()

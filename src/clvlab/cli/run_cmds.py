@@ -109,7 +109,6 @@ def run(
     store_url = app_store or get_settings().app_store
     with connect_workspace(workspace) as ws:
         first, last = _data_range(ws, workspace)
-        tables_before = ws.tables()
         observation_end, cal_end = check_dates(first, last, as_of, calibration_end)
         store = open_app_store(store_url) if store_url else None
         try:
@@ -126,7 +125,7 @@ def run(
         served = _publish_if_served(ws)
     scores = result.clv.scores
     opened = len(result.alerts.opened.opened) if result.alerts is not None else 0
-    has_feedback = "feedback" in tables_before
+    has_feedback = "feedback" in tables_after  # survey answers of the app store may have made it
     summary = {
         "run_id": result.run_id, "as_of": observation_end,
         "calibration_end": result.clv.settings["calibration_end"], "model": result.clv.best,
