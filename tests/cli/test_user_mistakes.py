@@ -1,0 +1,49 @@
+"""User mistakes found by feeding the CLI messy real files (CDNOW): each is one located line with
+a remedy and the documented exit code, never a traceback, and never a silent success."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from clvlab.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cdnow_csv(shared_data: Path, tmp_path: Path) -> Path:
+    """The first 200 rows of CDNOW_master.txt as a semicolon CSV with a byte-order mark."""
+    lines = (shared_data / "cdnow" / "CDNOW_master.txt").read_text().splitlines()[:201]
+    path = tmp_path / "orders.csv"
+    path.write_text("\ufeff" + "\n".join(";".join(line.split()) for line in lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_data_file_as_workspace_is_refused_not_loaded_into_memory(cdnow_csv: Path, tmp_path: Path) -> None:
+    """`-w orders.csv` (the data file where the workspace goes): DuckDB would open the CSV as an
+    in-memory database, so `load` said "Loaded" and kept nothing, and readers failed with
+    "Cannot launch in-memory database in read-only mode!"."""
+    other = tmp_path / "other.csv"
+    other.write_bytes(cdnow_csv.read_bytes())
+    loaded = runner.invoke(app, ["load", "transactions", str(cdnow_csv), "-w", str(other)])
+    assert loaded.exit_code == 1, loaded.output
+    assert loaded.output.strip() == (
+        f"error: '{other}' is not a workspace. Hint: a workspace is the DuckDB file that `clvlab load` writes "
+        f"(e.g. shop.duckdb), not a data file: load this one with `clvlab load transactions {other} -w shop.duckdb`")
+    assert other.read_bytes() == cdnow_csv.read_bytes()
+    read = runner.invoke(app, ["--json", "economics", "-w", str(cdnow_csv)])
+    assert read.exit_code == 1
+    payload = json.loads(read.stdout)
+    assert payload["error"].startswith(f"'{cdnow_csv}' is not a workspace")
+    assert "clvlab load transactions" in payload["hints"][0]["text"]
+
+
+def test_a_folder_as_workspace_names_a_file_inside(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["cohorts", "-w", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"error: '{tmp_path}' is not a workspace. Hint: a workspace is a DuckDB file, "
+                                     f"not a folder: e.g. {tmp_path / 'clvlab.duckdb'}")
