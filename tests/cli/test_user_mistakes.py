@@ -47,3 +47,23 @@ def test_a_folder_as_workspace_names_a_file_inside(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.strip() == (f"error: '{tmp_path}' is not a workspace. Hint: a workspace is a DuckDB file, "
                                      f"not a folder: e.g. {tmp_path / 'clvlab.duckdb'}")
+
+
+@pytest.fixture
+def loaded(cdnow_csv: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "w.duckdb"
+    result = runner.invoke(app, ["load", "transactions", str(cdnow_csv), "-w", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.mark.parametrize("command", [["economics", "--no-cac"], ["cohorts"]])
+def test_as_of_outside_the_data_hints_the_last_day(loaded: Path, command: list[str]) -> None:
+    """The message named the range but gave no remedy (and would have ended in '..' with one)."""
+    result = runner.invoke(app, ["--json", *command, "-w", str(loaded), "--as-of", "1990-01-01"])
+    assert result.exit_code == 2
+    payload = json.loads(result.stdout)
+    assert payload["error"].endswith("Got '1990-01-01' instead. Hint: --as-of 1998-06-08 (or leave it out: the "
+                                     "last order day, 1998-06-08)")
+    assert payload["hints"] == [{"option": "as_of", "value": "1998-06-08",
+                                 "text": "or leave it out: the last order day, 1998-06-08"}]
