@@ -67,3 +67,14 @@ def test_as_of_outside_the_data_hints_the_last_day(loaded: Path, command: list[s
                                      "last order day, 1998-06-08)")
     assert payload["hints"] == [{"option": "as_of", "value": "1998-06-08",
                                  "text": "or leave it out: the last order day, 1998-06-08"}]
+
+
+def test_a_column_the_table_does_not_take_is_named_not_dropped_silently(cdnow_csv: Path, tmp_path: Path) -> None:
+    lines = cdnow_csv.read_text(encoding="utf-8").splitlines()
+    extra = tmp_path / "extra.csv"
+    extra.write_text("\n".join([lines[0] + ";store_note", *(f"{x};n" for x in lines[1:])]) + "\n", encoding="utf-8")
+    text = runner.invoke(app, ["load", "transactions", str(extra), "-w", str(tmp_path / "a.duckdb")])
+    assert text.exit_code == 0, text.output
+    assert "  not loaded: store_note (no column of 'transactions' maps to them)" in text.output
+    data = runner.invoke(app, ["--json", "load", "transactions", str(cdnow_csv), "-w", str(tmp_path / "b.duckdb")])
+    assert json.loads(data.stdout)["ignored"] == []
