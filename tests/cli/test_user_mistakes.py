@@ -78,3 +78,18 @@ def test_a_column_the_table_does_not_take_is_named_not_dropped_silently(cdnow_cs
     assert "  not loaded: store_note (no column of 'transactions' maps to them)" in text.output
     data = runner.invoke(app, ["--json", "load", "transactions", str(cdnow_csv), "-w", str(tmp_path / "b.duckdb")])
     assert json.loads(data.stdout)["ignored"] == []
+
+
+@pytest.mark.slow
+def test_run_on_a_handful_of_customers_says_so(cdnow_csv: Path, tmp_path: Path) -> None:
+    """It said "No model could be fitted: The 'n_bins' parameter of evaluate_holdout must be an int
+    in [2, 8]..." three times: a setting the user never gave."""
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("\n".join(cdnow_csv.read_text(encoding="utf-8").splitlines()[:31]) + "\n", encoding="utf-8")
+    ws = tmp_path / "t.duckdb"
+    assert runner.invoke(app, ["load", "transactions", str(tiny), "-w", str(ws)]).exit_code == 0
+    result = runner.invoke(app, ["run", "-w", str(ws)])
+    assert result.exit_code == 1
+    assert result.output.strip() == ("error: only 8 customers bought in the calibration period: too few to fit and "
+                                     "compare purchase models. Hint: load more customers' history (models need "
+                                     "hundreds)")
