@@ -126,7 +126,8 @@ def stages(ctx: Context) -> Section:
     section.charts.append(Chart(
         "chart-stage-sizes", title,
         charts.bars([ctx.stage(s) for s in shown], [int(sizes[s]) for s in shown], y_name=t["customers"],
-                    colours=[STAGE_COLOURS[s] for s in shown], labels=[f"{int(sizes[s]):,}" for s in shown]),
+                    colours=[STAGE_COLOURS[s] for s in shown], labels=[f"{int(sizes[s]):,}" for s in shown],
+                    rotate=30),  # seven names side by side ran into each other ("prospectonboarding")
         Table(title, [t["stage"], t["customers"]], [[ctx.stage(s), f"{int(sizes[s]):,}"] for s in shown])))
     if start == as_of:
         return section
