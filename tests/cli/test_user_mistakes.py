@@ -93,3 +93,13 @@ def test_run_on_a_handful_of_customers_says_so(cdnow_csv: Path, tmp_path: Path) 
     assert result.output.strip() == ("error: only 8 customers bought in the calibration period: too few to fit and "
                                      "compare purchase models. Hint: load more customers' history (models need "
                                      "hundreds)")
+
+
+def test_an_unknown_canonical_name_hints_the_flag_not_a_python_dict(cdnow_csv: Path, tmp_path: Path) -> None:
+    """The CLI said "Hint: mapping is {canonical_name: source_column}", Python syntax on a command line."""
+    result = runner.invoke(app, ["load", "transactions", str(cdnow_csv), "-w", str(tmp_path / "m.duckdb"),
+                                 "--map", "foo=dollar_value"])
+    assert result.exit_code == 1
+    line = result.output.strip()
+    assert line.startswith("error: mapping names 'foo', which is not a column of table 'transactions' (its columns: ")
+    assert line.endswith("Hint: --map '<canonical>=<source column>' (the table's column first, then the file's)")
