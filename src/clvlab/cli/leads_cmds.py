@@ -61,7 +61,7 @@ def _evaluation_table(ev: dict[str, Any]) -> Any:
 def leads(
     workspace: WorkspaceOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Show the N most likely prospects.")] = 20,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Scoring date [default: the last first "
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Scoring date \\[default: the last first "
                                               "purchase, the latest date with conversions to learn from].")] = None,
     window: Annotated[int, typer.Option("--window", min=1, help="Days in which a first purchase counts "
                                         "as a conversion.")] = 30,
