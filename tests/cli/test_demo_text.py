@@ -31,3 +31,15 @@ def test_alert_counts_have_thousands_separators() -> None:
     report = AlertsReport(6000, 1769, {"nps_detractor": 1056}, OpenReport(opened=[], already_open=1769, unassigned=0))
     assert str(report) == ("6,000 responses read, 1,769 matched a rule (nps_detractor: 1,056); "
                            "0 cases opened, 1,769 responses already had a case")
+
+
+def test_prospects_say_why_their_date_differs_from_the_run() -> None:
+    """The demo scored everything as of 1998-06-30 but printed "Prospects: scored as of 1997-03-25"
+    without saying why (CDNOW won no customer after March 1997)."""
+    from clvlab.cli.leads_cmds import print_leads_record
+
+    with console.capture() as out:
+        print_leads_record({"n_prospects": 30000, "as_of": "1997-03-25", "window_days": 30})
+    assert " ".join(out.get().split()).startswith(
+        "Prospects: 30,000 scored as of 1997-03-25, the last first purchase (the latest day with conversions to "
+        "learn from)")
