@@ -103,3 +103,15 @@ def test_an_unknown_canonical_name_hints_the_flag_not_a_python_dict(cdnow_csv: P
     line = result.output.strip()
     assert line.startswith("error: mapping names 'foo', which is not a column of table 'transactions' (its columns: ")
     assert line.endswith("Hint: --map '<canonical>=<source column>' (the table's column first, then the file's)")
+
+
+def test_json_after_the_command_is_taken_as_the_global_flag(loaded: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """`clvlab cohorts --json` said "No such option: --json (Possible options: --as-of)"."""
+    from clvlab.cli import main
+
+    monkeypatch.setattr("sys.argv", ["clvlab", "cohorts", "-w", str(loaded), "--json"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 0
+    assert json.loads(capsys.readouterr().out)["as_of"] == "1998-06-08"
