@@ -132,7 +132,8 @@ class ClvlabError(Exception):
     def describe(self, setting: Callable[[Hint], str] | None = None) -> str:
         """The one-line message, settings in the hints rendered by ``setting`` (default Python)."""
         text = self._text()
-        return f"{text}. Hint: {render_hints(self.hints, setting)}" if self.hints else text
+        stop = "" if text.endswith(".") else "."
+        return f"{text}{stop} Hint: {render_hints(self.hints, setting)}" if self.hints else text
 
     def _text(self) -> str:
         return Exception.__str__(self)
@@ -170,7 +171,10 @@ class DataValidationError(ValueError, ClvlabError):
 
 
 class ParameterError(ValueError, ClvlabError):
-    """A function or estimator was called with an invalid argument."""
+    """A function or estimator was called with an invalid argument (``hint=``: the value to pass)."""
+
+    def __init__(self, *args: object, hint: HintLike = None) -> None:
+        ClvlabError.__init__(self, *args, hint=hint)  # ValueError.__init__ takes no hint
 
 
 class NotFittedError(ValueError, AttributeError, ClvlabError):
@@ -218,9 +222,9 @@ def error_payload(exc: BaseException, status: int,
 
 
 def check_param(
-    ok: bool, name: str, where: str, expected: str, got: object
+    ok: bool, name: str, where: str, expected: str, got: object, hint: HintLike = None
 ) -> None:
-    """Raise a :class:`ParameterError` in scikit-learn's wording unless ``ok``."""
+    """Raise a :class:`ParameterError` in scikit-learn's wording unless ``ok`` (``hint``: the remedy)."""
     if not ok:
         msg = f"The '{name}' parameter of {where} must be {expected}. Got {got!r} instead."
-        raise ParameterError(msg)
+        raise ParameterError(msg, hint=hint)

@@ -116,6 +116,9 @@ def compare_models(
     from clvlab.errors import ConvergenceWarning
     from clvlab.value.evaluation import evaluate_holdout
 
+    if len(cal) < 10:  # the holdout check ranks customers in ten groups; no model learns from fewer
+        msg = f"only {len(cal):,} customers bought in the calibration period: too few to fit and compare purchase models"
+        raise DataValidationError(msg, hint="load more customers' history (models need hundreds)")
     rows = []
     for name in candidates:
         if on_step:

@@ -140,6 +140,7 @@ def test_watchlist_once_a_churn_table_exists(tmp_path: Path, monkeypatch: pytest
     frame["clv_at_risk"] = frame["p_churn"] * frame["clv"]
     frame["rank"] = frame["clv_at_risk"].rank(ascending=False).astype(int)
     frame["reason_1"], frame["reason_2"], frame["reason_3"] = "recency", "nps detractor", None
+    frame.loc[30, "reason_1"] = frame.loc[30, "reason_2"] = None  # no feature group stands out
     with clvlab.connect(_transactions_only(tmp_path)) as ws:
         write_derived(ws, "churn", frame, as_of="1998-06-30")
         section = _section(clvlab.build_report(ws, top=5), "watchlist")
@@ -152,6 +153,7 @@ def test_watchlist_once_a_churn_table_exists(tmp_path: Path, monkeypatch: pytest
     assert "99.0%" in section
     assert "9,900" in section
     assert "recency; nps detractor" in section
+    assert "no single reason stands out (each feature group changes P(churn) by less than 0.5 points)" in section
 
 
 def test_bad_language_is_a_parameter_error(tmp_path: Path) -> None:

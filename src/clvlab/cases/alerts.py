@@ -35,8 +35,8 @@ class AlertsReport:
     opened: OpenReport
 
     def __str__(self) -> str:
-        rules = ", ".join(f"{k}: {v}" for k, v in self.by_rule.items()) or "none"
-        return f"{self.responses} responses read, {self.matched} matched a rule ({rules}); {self.opened}"
+        rules = ", ".join(f"{k}: {v:,}" for k, v in self.by_rule.items()) or "none"
+        return f"{self.responses:,} responses read, {self.matched:,} matched a rule ({rules}); {self.opened}"
 
 
 def read_feedback(workspace: Any, *, since: datetime | str | None = None) -> pd.DataFrame:

@@ -116,7 +116,7 @@ class OpenReport:
         extra = f", {self.unassigned} without an owner" if self.unassigned else ""
         earlier = f"; {self.assigned} earlier cases given their owner" if self.assigned else ""
         held = f"; {self.held_out} held out uncontacted (closed-loop holdout)" if self.held_out else ""
-        return (f"{len(self.opened)} cases opened, {self.already_open} responses already had a case"
+        return (f"{len(self.opened):,} cases opened, {self.already_open:,} responses already had a case"
                 f"{extra}{earlier}{held}")
 
 

@@ -149,7 +149,7 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="DuckDB workspace file [default: $CLVLAB_WORKSPACE or ./clvlab.duckdb]."),
+    typer.Option("--workspace", "-w", help="DuckDB workspace file \\[default: $CLVLAB_WORKSPACE or ./clvlab.duckdb]."),
 ]
 
 

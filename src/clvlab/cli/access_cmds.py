@@ -21,7 +21,7 @@ from clvlab.cli.cases_cmds import AppStoreOpt
 RoleOpt = Annotated[str | None, typer.Option("--role", help="admin, analyst or store_manager.")]
 StoreOpt = Annotated[list[str] | None, typer.Option("--store", help="A store the user may see (repeatable).")]
 PasswordStdinOpt = Annotated[bool, typer.Option(
-    "--password-stdin", help="Read the password from the first line of stdin [default: generate one, printed once].")]
+    "--password-stdin", help="Read the password from the first line of stdin \\[default: generate one, printed once].")]
 
 
 def _accounts(app_store: str | None) -> Any:

@@ -29,14 +29,14 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write th
 def actions(
     workspace: WorkspaceOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Customers with the most value at stake.")] = 500,
-    rules: Annotated[Path | None, typer.Option("--rules", help="YAML/TOML rule table [default: the documented one].")] = None,
+    rules: Annotated[Path | None, typer.Option("--rules", help="YAML/TOML rule table \\[default: the documented one].")] = None,
     app_store: Annotated[str | None, typer.Option("--app-store", help="App store URL whose open cases count (optional).")] = None,
     include_none: Annotated[bool, typer.Option("--all", help="Keep customers no rule applies to.")] = False,
     output: OutputOpt = None,
     experiment: Annotated[str | None, typer.Option("--experiment", help="Make one action the treatment of this experiment.")] = None,
-    action: Annotated[str | None, typer.Option("--action", help="The action to experiment on [default: the list's only one].")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="The action to experiment on \\[default: the list's only one].")] = None,
     control: Annotated[float, typer.Option("--control", help="Control share of the experiment.")] = 0.2,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed of the assignment [default: a new one, stored].")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed of the assignment \\[default: a new one, stored].")] = None,
 ) -> None:
     """Next best action per customer, with its reason and the value at stake (docs/experiments.md)."""
     from clvlab.actions.nba import assign_action, next_best_actions

@@ -23,14 +23,14 @@ from clvlab.cli._common import WorkspaceOpt, console, emit_json, out, state, use
 AppStoreOpt = Annotated[str | None, typer.Option(
     "--app-store",
     help="App store URL: sqlite:///file.sqlite or postgresql+psycopg://... "
-         "[default: $CLVLAB_APP_STORE, else clvlab-app.sqlite beside $CLVLAB_WORKSPACE or ./clvlab.duckdb].")]
-ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who makes the change [default: $USER].")]
+         "\\[default: $CLVLAB_APP_STORE, else clvlab-app.sqlite beside $CLVLAB_WORKSPACE or ./clvlab.duckdb].")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who makes the change \\[default: $USER].")]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="A note for the history.")]
 CaseArg = Annotated[int, typer.Argument(help="Case id (see clvlab cases list).")]
 SmtpOpt = Annotated[str | None, typer.Option(
-    "--smtp", help="SMTP server HOST:PORT for e-mail notifications [default: $CLVLAB_SMTP].")]
+    "--smtp", help="SMTP server HOST:PORT for e-mail notifications \\[default: $CLVLAB_SMTP].")]
 SmtpFromOpt = Annotated[str | None, typer.Option(
-    "--smtp-from", help="Sender address of e-mail notifications [default: $CLVLAB_SMTP_FROM or clvlab@localhost].")]
+    "--smtp-from", help="Sender address of e-mail notifications \\[default: $CLVLAB_SMTP_FROM or clvlab@localhost].")]
 
 
 class State(StrEnum):

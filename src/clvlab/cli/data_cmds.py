@@ -38,7 +38,7 @@ FreqOpt = Annotated[Freq, typer.Option("--freq", help="Time unit: D (day), W (we
 #: --freq where the unit can come from an RFM file or a model file
 UnitOpt = Annotated[
     Freq | None,
-    typer.Option("--freq", help="Time unit: D (day), W (week) or M (month) [default: the RFM file's "
+    typer.Option("--freq", help="Time unit: D (day), W (week) or M (month) \\[default: the RFM file's "
                  "time_unit column, else the model's unit, else W]."),
 ]
 
@@ -89,7 +89,7 @@ def load(
     date_format: Annotated[str | None, typer.Option("--date-format", help="strptime format, e.g. '%d/%m/%Y'.")] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", help="Business time zone, e.g. Asia/Shanghai.")] = None,
     sep: Annotated[str | None, typer.Option("--sep", help="Field separator; 'whitespace' for aligned text.")] = None,
-    decimal: Annotated[str | None, typer.Option("--decimal", help="Decimal mark in amounts: '.' or ',' [default: '.'].")] = None,
+    decimal: Annotated[str | None, typer.Option("--decimal", help="Decimal mark in amounts: '.' or ',' \\[default: '.'].")] = None,
     merge_duplicates: Annotated[bool, typer.Option("--merge-duplicates", help="Merge exact duplicate rows.")] = False,
     rejects: Annotated[Path | None, typer.Option("--rejects", help="Where to write rejected rows (CSV).")] = None,
     scale: Annotated[
@@ -99,9 +99,9 @@ def load(
     refunds: Annotated[
         RefundRule | None,
         typer.Option("--refunds", help="Transactions: net refunds against their order by order id, "
-                     "else customer+product (net), by order id only (order), or not (drop) [default: net]."),
+                     "else customer+product (net), by order id only (order), or not (drop) \\[default: net]."),
     ] = None,
-    encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding, e.g. gb18030, cp1252 [default: detected: UTF-8, UTF-16 with BOM, GB18030/GBK].")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding, e.g. gb18030, cp1252 \\[default: detected: UTF-8, UTF-16 with BOM, GB18030/GBK].")] = None,
     glob: Annotated[bool, typer.Option("--glob", help="SOURCE is a pattern (sales*.csv): load each matching file in turn.")] = False,
 ) -> None:
     """Load a file or table into the workspace: validated, idempotent, rejects kept aside."""
@@ -141,7 +141,7 @@ def expand_glob(pattern: str, rejects: Path | None) -> list[str]:
 def rfm(
     workspace: WorkspaceOpt = None,
     freq: FreqOpt = Freq.W,
-    observation_end: Annotated[str | None, typer.Option("--observation-end", help="Last date observed [default: latest in data].")] = None,
+    observation_end: Annotated[str | None, typer.Option("--observation-end", help="Last date observed \\[default: latest in data].")] = None,
     calibration_end: Annotated[str | None, typer.Option("--calibration-end", help="Also split into calibration/holdout at this date.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write .csv/.parquet/.json here instead of stdout.")] = None,
 ) -> None:

@@ -73,15 +73,20 @@ def demo(
                    "leads": result.leads, "churn": result.churn, "report": str(page),
                    "experiment": experiment.to_dict()})
         return
+    as_of = str(run.settings["observation_end"])[:10]
+    clv_unit = f"USD, next {horizon_days} days from {as_of}"
+    console.print(f"Demo data: CDNOW, the CD purchases of {len(run.scores):,} customers (amounts in US dollars), scored as of "
+                  f"{as_of}; the feedback, channels, spend and events beside them are made up for the demo.",
+                  highlight=False)
     console.print(str(report), highlight=False)
     _print_comparison(run.comparison, run.best)
     print_summary(run.model)
     if run.spend_model is not None:
         print_summary(run.spend_model)
-    _print_segments(run.scores)
+    _print_segments(run.scores, clv_unit)
     print_p_alive_note(run.model, run.scores)
-    _print_top(run.scores)
-    _print_lifecycle(result.lifecycle)
+    _print_top(run.scores, clv_unit)
+    _print_lifecycle(result.lifecycle, as_of)
     _print_churn(result.churn)
     print_leads_record(result.leads)
     console.print(str(feedback_report), highlight=False)
@@ -95,7 +100,7 @@ def demo(
                   f"{d.control_share:.0%} in control (seed {d.seed})", highlight=False)
     console.print(
         styled("\n", (f"{len(run.scores):,} customers scored", "bold"), f", expected {horizon_days}-day CLV "
-        f"{run.scores['clv'].sum():,.0f} in total.\n"
+        f"USD {run.scores['clv'].sum():,.0f} in total.\n"
         f"Scores: {out / 'scores.csv'} and table 'scores' in {workspace}; fits: {out / 'diagnostics.json'}.\n"
         f"Report: open {page} in a browser; in Chinese: clvlab report -w {workspace} -o report-zh.html --lang zh "
         f"--currency USD --app-store {get_settings().app_store_url(workspace)}\n"
@@ -138,7 +143,7 @@ def _print_voc(voc: dict[str, pd.DataFrame]) -> None:
                          {"mean CLV": "{:,.1f}", "P(alive)": "{:.2f}"}))
 
 
-def _print_lifecycle(record: dict[str, Any]) -> None:
+def _print_lifecycle(record: dict[str, Any], as_of: str) -> None:
     """Customers per lifecycle stage and per health band (clvlab lifecycle / health for more)."""
     import pandas as pd
 
@@ -146,7 +151,7 @@ def _print_lifecycle(record: dict[str, Any]) -> None:
     if not stages:
         return
     sizes = pd.DataFrame({"stage": list(stages), "customers": [int(n) for n in stages.values()]})
-    console.print(_table(f"Lifecycle stages (P(alive): {record.get('p_alive_model') or 'cadence only'})",
+    console.print(_table(f"Lifecycle stages as of {as_of} (P(alive): {record.get('p_alive_model') or 'cadence only'})",
                          sizes, {"customers": "{:,}"}))
     bands = record.get("bands") or {}
     if bands:
@@ -170,7 +175,7 @@ def _print_churn(record: dict[str, Any]) -> None:
     frame = pd.DataFrame(rows).set_index("customer_id")
     print_watchlist(frame, f"Churn watchlist: the {len(frame)} customers with the most CLV at risk (churn = no "
                            f"purchase in the next {record['window_days']} days)", console)
-    console.print(f"CLV at risk {record['clv_at_risk']:,.0f} of {record['clv']:,.0f} in all "
+    console.print(f"CLV at risk USD {record['clv_at_risk']:,.0f} of {record['clv']:,.0f} in all "
                   f"({record['customers']:,} customers; table 'churn')", highlight=False)
 
 
@@ -206,17 +211,17 @@ def _print_comparison(comparison: pd.DataFrame, best: str) -> None:
                           "actual": "{:,.0f}"}))
 
 
-def _print_segments(scores: pd.DataFrame) -> None:
+def _print_segments(scores: pd.DataFrame, unit: str) -> None:
     if "segment" not in scores:
         return
     by = (scores.groupby("segment", observed=True)
           .agg(customers=("clv", "size"), p_alive=("p_alive", "mean"), clv_mean=("clv", "mean"), clv_total=("clv", "sum"))
           .sort_values("clv_total", ascending=False).reset_index())
     by["segment"] = by["segment"].astype(str)
-    console.print(_table("CLV by RFM segment", by, {"customers": "{:,}", "p_alive": "{:.2f}"}))
+    console.print(_table(f"CLV by RFM segment ({unit})", by, {"customers": "{:,}", "p_alive": "{:.2f}"}))
 
 
-def _print_top(scores: pd.DataFrame) -> None:
+def _print_top(scores: pd.DataFrame, unit: str) -> None:
     import pandas as pd
 
     top = scores.nlargest(10, "clv")
@@ -229,6 +234,6 @@ def _print_top(scores: pd.DataFrame) -> None:
         "CLV": top["clv"],
         "90% interval": [f"{lo:,.0f}-{hi:,.0f}" for lo, hi in zip(top["clv_lower"], top["clv_upper"], strict=True)],
     })
-    console.print(_table("Top 10 customers by CLV", table,
+    console.print(_table(f"Top 10 customers by CLV ({unit})", table,
                          {"repeat": "{:d}", "P(alive)": "{:.2f}", "exp. buys": "{:.1f}", "exp. spend": "{:,.2f}",
                           "CLV": "{:,.0f}"}))

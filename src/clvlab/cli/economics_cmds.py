@@ -56,7 +56,7 @@ class Dimension(StrEnum):
 
 
 PeriodOpt = Annotated[PeriodName, typer.Option("--period", help="Calendar period: week, month, quarter, year.")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Last day counted, YYYY-MM-DD [default: the last order day].")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Last day counted, YYYY-MM-DD \\[default: the last order day].")]
 
 
 def _plain(value: Any) -> Any:
@@ -146,15 +146,15 @@ def economics(
     workspace: WorkspaceOpt = None,
     by: Annotated[list[Dimension] | None, typer.Option(
         "--by", help="Group by channel (customers.acquisition_channel) and/or cohort, repeatable "
-        "[default: channel and cohort; cohort alone when customers have no channel].")] = None,
+        "\\[default: channel and cohort; cohort alone when customers have no channel].")] = None,
     period: PeriodOpt = PeriodName.month,
     as_of: AsOfOpt = None,
     margin: Annotated[float | None, typer.Option("--margin", help="Share of revenue that is margin, in (0, 1] "
-                                                 "[default: from the transactions' margin or cost column, else "
+                                                 "\\[default: from the transactions' margin or cost column, else "
                                                  "1.0: revenue, not margin].")] = None,
     retention_cost: Annotated[float | None, typer.Option(
         "--retention-cost", help="Service and loyalty cost per customer per year, taken off the formula CLV "
-        "[default: customers.service_cost, else 0].")] = None,
+        "\\[default: customers.service_cost, else 0].")] = None,
     no_cac: Annotated[bool, typer.Option("--no-cac", help="Skip CAC, LTV:CAC and payback (no spend "
                                          "loaded).")] = False,
 ) -> None:

@@ -39,8 +39,9 @@ def print_leads_record(record: dict[str, Any]) -> None:
     if "error" in record:
         console.print(f"Lead score: not computed ({record['error']})", highlight=False, markup=False)
         return
-    console.print(styled(("Prospects: ", "bold"), f"{record['n_prospects']:,} scored as of {record['as_of']} "
-                         f"(chance of a first purchase within {record['window_days']} days; table 'leads')"))
+    console.print(styled(("Prospects: ", "bold"), f"{record['n_prospects']:,} scored as of {record['as_of']}, "
+                         "the last first purchase (the latest day with conversions to learn from), "
+                         f"for their chance of a first purchase within {record['window_days']} days; table 'leads'"))
     console.print(evaluation_line(record.get("evaluation")), highlight=False, markup=False)
     for note in record.get("notes", ()):
         console.print(f"Note: {note}", style="bold yellow", highlight=False, markup=False)
@@ -61,7 +62,7 @@ def _evaluation_table(ev: dict[str, Any]) -> Any:
 def leads(
     workspace: WorkspaceOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Show the N most likely prospects.")] = 20,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Scoring date [default: the last first "
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Scoring date \\[default: the last first "
                                               "purchase, the latest date with conversions to learn from].")] = None,
     window: Annotated[int, typer.Option("--window", min=1, help="Days in which a first purchase counts "
                                         "as a conversion.")] = 30,

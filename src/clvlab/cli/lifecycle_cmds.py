@@ -29,8 +29,9 @@ def _show(table: Any) -> None:
     wide = Console(width=need, markup=False, highlight=False, emoji=False)  # user ids: never markup
     (out if need <= out.width else wide).print(table)
 
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date the figures hold as of [default: the "
-                                             "last purchase day]; must lie inside the data.")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date the figures hold as of \\[default: the "
+                                             "last purchase day]; from the first purchase day to today (days "
+                                             "after the last purchase count as days without one).")]
 ModelOpt = Annotated[str, typer.Option("--model", help="P(alive) model: ModifiedBetaGeo or ParetoNBD "
                                        "(BG/NBD is refused: P(alive) = 1 for every one-time buyer).")]
 ThresholdsOpt = Annotated[Path | None, typer.Option("--thresholds", help="YAML/TOML file of lifecycle "

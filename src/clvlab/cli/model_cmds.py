@@ -260,7 +260,7 @@ def score(
 def evaluate(
     model: Annotated[str, typer.Argument(help="bgnbd, mbgnbd or pareto.")],
     calibration_end: Annotated[str, typer.Option("--calibration-end", help="Last day of the calibration period.")],
-    observation_end: Annotated[str | None, typer.Option("--observation-end", help="End of the holdout [default: latest].")] = None,
+    observation_end: Annotated[str | None, typer.Option("--observation-end", help="End of the holdout \\[default: latest].")] = None,
     freq: FreqOpt = Freq.W,
     penalizer: PenalizerOpt = 0.0,
     workspace: WorkspaceOpt = None,

@@ -33,10 +33,10 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
     lang: Annotated[Lang, typer.Option("--lang", help="Language: en or zh.")] = Lang.en,
     currency: Annotated[str, typer.Option("--currency", help="Unit printed with amounts, e.g. USD "
-                                          "[default: none: amounts are in the transactions' currency].")] = "",
+                                          "\\[default: none: amounts are in the transactions' currency].")] = "",
     top: Annotated[int, typer.Option("--top", min=1, help="Customers on the churn watchlist.")] = 20,
     app_store: Annotated[str | None, typer.Option(
-        "--app-store", help="App store URL: the headline counts its open cases [default: $CLVLAB_APP_STORE; "
+        "--app-store", help="App store URL: the headline counts its open cases \\[default: $CLVLAB_APP_STORE; "
         "none: not shown].")] = None,
 ) -> None:
     """Write the HTML report (charts embedded, no network): CLV, stages, health, churn watchlist,

@@ -85,11 +85,11 @@ def invite(
     channel: Annotated[str, typer.Option("--channel", help="web, app, wechat, sms or email.")] = "sms",
     touchpoint: Annotated[str | None, typer.Option("--touchpoint", help="Hidden field carried into the responses.")] = None,
     min_days: Annotated[float | None, typer.Option(
-        "--min-days", help="Skip customers invited within N days [default: $CLVLAB_SURVEY_CONTACT_DAYS or 30].")] = None,
+        "--min-days", help="Skip customers invited within N days \\[default: $CLVLAB_SURVEY_CONTACT_DAYS or 30].")] = None,
     valid_days: Annotated[float | None, typer.Option(
-        "--valid-days", help="Days a link stays valid [default: $CLVLAB_SURVEY_LINK_DAYS or 14].")] = None,
+        "--valid-days", help="Days a link stays valid \\[default: $CLVLAB_SURVEY_LINK_DAYS or 14].")] = None,
     base_url: Annotated[str | None, typer.Option(
-        "--base-url", help="Address customers reach [default: $CLVLAB_PUBLIC_URL].")] = None,
+        "--base-url", help="Address customers reach \\[default: $CLVLAB_PUBLIC_URL].")] = None,
     app_store: AppStoreOpt = None,
 ) -> None:
     """One signed, expiring link per customer of a segment or stage, as a CSV for a gateway."""

@@ -97,7 +97,7 @@ def voc_drivers(
     metric: Annotated[MetricName, typer.Option("--metric", help="Only nps is supported.")] = MetricName.nps,
     driver: Annotated[list[str] | None, typer.Option(
         "--driver", help="Driver, repeatable: touchpoint, channel, store, product, themes (topics of "
-        "the comments), ... [default: touchpoint and themes].")] = None,
+        "the comments), ... \\[default: touchpoint and themes].")] = None,
     target: Annotated[Target, typer.Option("--target", help="Explain the 0-10 score or the net "
                                            "promoter indicator.")] = Target.score,
     workspace: WorkspaceOpt = None,

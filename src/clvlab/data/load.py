@@ -74,6 +74,8 @@ def load_table(
         if wide:
             mapping = suffix_keys(con, contract, staged, mapping)
         report.mapping = {k: v for k, v in shown.items() if k not in extra}
+        if not wide:
+            report.ignored = [c for c in staged.columns if c not in set(shown.values())]
         if contract.wide is not None:
             report.mapping.update({f"{contract.wide.value}:{c}": s for c, s in wide.items()})
         merge_duplicates = merge_duplicates or contract.key.merge_identical

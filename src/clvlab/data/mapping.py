@@ -26,6 +26,10 @@ from clvlab.data.contract import TableContract, normalise_name
 from clvlab.data.refunds import RULES
 from clvlab.errors import DataValidationError, Hint, ParameterError, check_param
 
+#: the shape of a mapping: the table's column first, then the source's
+MAPPING_HINT = Hint("the table's column first, then the file's", option="mapping",
+                    value={"<canonical>": "<source column>"})
+
 _CONFIG_KEYS = {"mapping", "date_format", "timezone", "decimal", "sep", "header", "columns",
                 "scales", "refunds", "encoding"}
 
@@ -128,7 +132,7 @@ def resolve_mapping(
                 f"mapping names '{canon}', which is not a column of table '{contract.name}' "
                 f"(its columns: {', '.join(names)})"
             )
-            raise DataValidationError(msg, hint="mapping is {canonical_name: source_column}")
+            raise DataValidationError(msg, hint=MAPPING_HINT)
         if src not in available:
             close = [c for c in available if normalise_name(c) == normalise_name(src)]
             msg = (

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clvlab.data.contract import TableContract
+from clvlab.data.mapping import MAPPING_HINT
 from clvlab.data.parse import present
 from clvlab.data.sources import Staged, quote_ident, quote_str
 from clvlab.errors import DataValidationError
@@ -35,7 +36,7 @@ def split_wide(contract: TableContract, mapping: dict[str, str]) -> tuple[dict[s
             allowed = f"'{w.value}:<{w.by}>'" if w else "none (plain names only)"
             msg = (f"mapping key '{key}' is not a column of table '{contract.name}'; wide keys "
                    f"allowed: {allowed}")
-            raise DataValidationError(msg, hint="mapping is {canonical_name: source_column}")
+            raise DataValidationError(msg, hint=MAPPING_HINT)
         cat = cat.strip().lower()
         for canon, alts in contract.column(w.by).values.items():
             if cat in {a.lower() for a in alts}:

@@ -26,6 +26,7 @@ class LoadReport:
     orders_cancelled : orders those refunds leave at zero or less (no longer purchases).
     refunds_unlinked : stored refund rows linked to no purchase (left out of RFM).
     no_customer : rows rejected for a missing customer id.
+    ignored : source columns that map to no column of the table (not stored).
     """
 
     source: str
@@ -47,6 +48,7 @@ class LoadReport:
     seconds: float = 0.0
     mapping: dict[str, str] = field(default_factory=dict)
     date_format: str | None = None
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def n_rejected(self) -> int:
@@ -86,6 +88,8 @@ class LoadReport:
         if self.mapping:
             pairs = ", ".join(f"{k} <- {v}" for k, v in self.mapping.items())
             lines.append(f"  columns: {pairs}")
+        if self.ignored:
+            lines.append(f"  not loaded: {', '.join(self.ignored)} (no column of '{self.table}' maps to them)")
         if self.date_format:
             lines.append(f"  date format: {self.date_format}")
         return "\n".join(lines)

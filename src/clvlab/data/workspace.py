@@ -322,6 +322,19 @@ class LoadOptions(TypedDict, total=False):
     encoding: str | None
 
 
+def _not_a_workspace(file: Path) -> str | None:
+    """The remedy when ``file`` is a folder or a data file rather than a DuckDB workspace (else None)."""
+    if file.is_dir():
+        return f"a workspace is a DuckDB file, not a folder: e.g. {file / 'clvlab.duckdb'}"
+    if not file.is_file() or file.stat().st_size == 0:
+        return None
+    with file.open("rb") as head:
+        if head.read(12)[8:12] == b"DUCK":  # the magic bytes of a DuckDB database file
+            return None
+    return ("a workspace is the DuckDB file that `clvlab load` writes (e.g. shop.duckdb), not a data file: "
+            f"load this one with `clvlab load transactions {file} -w shop.duckdb`")
+
+
 def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Workspace:
     """Open (or create) a workspace.
 
@@ -352,10 +365,13 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
     if read_only and not file.exists():
         msg = f"workspace '{file}' does not exist (read_only=True cannot create it)"
         raise ClvlabError(msg)
+    if (hint := _not_a_workspace(file)) is not None:  # DuckDB would read a CSV file as a database in memory
+        msg = f"'{file}' is not a workspace"
+        raise ClvlabError(msg, hint=hint)
     file.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = ibis.duckdb.connect(str(file), read_only=read_only)
-    except Exception as exc:  # duckdb.IOException: locked by another process, not a DuckDB file
+    except Exception as exc:  # duckdb.IOException: locked by another process, another DuckDB version
         msg = f"cannot open workspace '{file}': {str(exc).splitlines()[0]}"
         raise ClvlabError(msg) from exc
     return Workspace(con, path=file.resolve(), url=target)

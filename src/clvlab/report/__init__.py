@@ -94,7 +94,7 @@ def render_report(workspace: Any, lang: str = "en", *, currency: str = "", app_s
     check_param(lang in LANGS, "lang", where, f"one of {list(LANGS)}", lang)
     check_param(isinstance(top, int) and top >= 1, "top", where, "an int >= 1", top)
     t = labels(lang)
-    ctx = Context(workspace, t, currency=currency, app_store=app_store, top=top)
+    ctx = Context(workspace, t, currency=currency, app_store=app_store, top=top, lang=lang)
     sections = build_sections(ctx)
     subtitle = ""
     if "scores" in ctx.tables:

@@ -150,8 +150,9 @@ def heatmap(x: list[str], y: list[str], cells: Sequence[Sequence[float | None]],
     option = base(
         tooltip={"show": False},
         xAxis={"type": "category", "data": x, "name": x_name, "nameLocation": "middle", "nameGap": 30,
-               "splitArea": {"show": True}, "position": "bottom"},
-        yAxis={"type": "category", "data": y, "name": y_name, "inverse": True, "splitArea": {"show": True}},
+               "splitArea": {"show": True}, "position": "bottom", "axisLabel": {"interval": 0}},
+        yAxis={"type": "category", "data": y, "name": y_name, "inverse": True, "splitArea": {"show": True},
+               "axisLabel": {"interval": 0}},  # every row and column named: ECharts skips some by default
         visualMap={"min": 0, "max": top, "dimension": 2, "calculable": False, "orient": "horizontal",
                    "left": "center", "bottom": 0, "itemHeight": 180,
                    "inRange": {"color": ["#f4f8fc", "#9ec3e4", "#2a5d93"]},

@@ -12,6 +12,7 @@ import pandas as pd
 
 from clvlab.derived import read_derived
 from clvlab.report.charts import Chart, Table
+from clvlab.report.labels import sentence
 
 WHERE = "build_report"
 TOP = 20
@@ -41,6 +42,11 @@ class Context:
     currency: str = ""
     app_store: Any = None
     top: int = TOP
+    lang: str = "en"
+
+    def say(self, text: str) -> str:
+        """A sentence the library wrote in English (a churn reason, a note), in the report's language."""
+        return sentence(text, self.lang)
 
     def money(self, value: Any, digits: int | None = None) -> str:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):

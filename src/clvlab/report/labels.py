@@ -1,10 +1,16 @@
 """Every word the HTML report prints, in English and Chinese (one place: :data:`LABELS`).
 
 Values may hold ``str.format`` fields (``{horizon}``); :func:`labels` returns the table of one
-language, falling back to English for a key the other language lacks.
+language, falling back to English for a key the other language lacks. Sentences the library
+writes in English (churn reasons, economics notes) are translated by :func:`sentence` from
+:data:`SENTENCES`.
 """
 
 from __future__ import annotations
+
+import re
+import string
+from functools import cache
 
 LANGS = ("en", "zh")
 
@@ -78,6 +84,7 @@ EN: dict[str, str] = {
     "p_churn": "P(churn) (%)",
     "clv_at_risk": "CLV at risk",
     "reasons": "top reasons",
+    "no_reason": "no single reason stands out (each feature group changes P(churn) by less than {points:g} points)",
     "rank": "rank",
     # NPS
     "nps_stage": "NPS by lifecycle stage",
@@ -214,6 +221,7 @@ ZH: dict[str, str] = {
     "p_churn": "流失概率（%）",
     "clv_at_risk": "风险 CLV",
     "reasons": "主要原因",
+    "no_reason": "没有突出的单一原因（每组特征对流失概率的影响都不到 {points:g} 个百分点）",
     "rank": "排名",
     "nps_stage": "各生命周期阶段的 NPS",
     "nps_stage_intro": "各阶段客户回答的净推荐值（推荐者 % − 贬损者 %，−100 至 +100）及其 95% 区间。区间越宽，回答越少。",
@@ -279,6 +287,96 @@ ZH: dict[str, str] = {
 }
 
 LABELS: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}
+
+#: the sentences the library writes (``clvlab.lifecycle.churn`` reasons, ``clvlab.value.economics``
+#: notes) as English templates and their translation; a ``{field}`` matches any text, which is
+#: itself translated when it is a sentence here (``promoter``), else kept (numbers, file names)
+SENTENCES: dict[str, dict[str, str]] = {"zh": {
+    # churn reasons
+    "one purchase only, {days} days ago": "只购买过一次，在 {days} 天前",
+    "no purchase for {days} days, {ratio}x own cadence (one purchase every {cadence} days over {n} purchase days)":
+        "已 {days} 天未购买，是自身购买间隔的 {ratio} 倍（{n} 个购买日，平均每 {cadence} 天购买一次）",
+    "{n} purchase days in the last {window} days, {before} in the {window} before":
+        "近 {window} 天有 {n} 个购买日，此前 {window} 天有 {before} 个",
+    "{n} purchase day in the last {window} days, {before} in the {window} before":
+        "近 {window} 天有 {n} 个购买日，此前 {window} 天有 {before} 个",
+    "spend {spend} in all, {mean} per purchase day (a typical stayer: {usual})":
+        "累计消费 {spend}，每个购买日 {mean}（留存客户的典型值：{usual}）",
+    "spend {spend} in all, {mean} per purchase day": "累计消费 {spend}，每个购买日 {mean}",
+    "spend {recent} in the last {window} days, {before} before": "近 {window} 天消费 {recent}，此前 {before}",
+    "P(alive) {p}, {expected} purchases expected in the next {window} days ({model})":
+        "P(alive) {p}，预计未来 {window} 天购买 {expected} 次（{model}）",
+    "no survey answer": "没有问卷回答",
+    "no NPS answer": "没有 NPS 回答",
+    "latest NPS {score} ({group}), {change} on the answer before":
+        "最近一次 NPS {score}（{group}），比上一次 {change}",
+    "latest NPS {score} ({group})": "最近一次 NPS {score}（{group}）",
+    "promoter": "推荐者", "passive": "被动者", "detractor": "贬损者",
+    "no CSAT answer": "没有 CSAT 回答", "latest CSAT {score}": "最近一次 CSAT {score}",
+    "no CES answer": "没有 CES 回答", "latest CES {score}": "最近一次 CES {score}",
+    "no comment": "没有评论",
+    "latest comment {tone} ({score})": "最近一条评论{tone}（{score}）",
+    "negative": "负面", "positive": "正面", "neutral": "中性",
+    "no complaint": "没有投诉",
+    "{n} complaint in comments": "评论中有 {n} 次投诉",
+    "{n} complaints in comments": "评论中有 {n} 次投诉",
+    "a case open": "有未结工单",
+    "no open case": "没有未结工单",
+    # economics notes
+    "demo assumption: {file} and {other} are made up for the demo (CDNOW has no channels or spend): channels "
+    "follow the customer id, spend an assumed CAC; CAC, LTV:CAC and payback are illustrations":
+        "演示假设：{file} 和 {other} 是为演示虚构的数据（CDNOW 没有渠道和投放）：渠道由客户编号决定，投放按假定的 "
+        "CAC 计；CAC、LTV:CAC 和回本周期仅作示意",
+    "demo assumption: {file} are made up for the demo (CDNOW has no channels or spend): channels follow the "
+    "customer id, spend an assumed CAC; CAC, LTV:CAC and payback are illustrations":
+        "演示假设：{file} 是为演示虚构的数据（CDNOW 没有渠道和投放）：渠道由客户编号决定，投放按假定的 CAC 计；"
+        "CAC、LTV:CAC 和回本周期仅作示意",
+    "LTV = margin realised per customer to as_of + the model CLV still to come":
+        "LTV = 每位客户截至 as_of 已实现的毛利 + 模型预计的未来 CLV",
+    "LTV is the formula CLV ({why})": "LTV 为公式 CLV（{why}）",
+    "margin {share}: {source}": "毛利率 {share}：{source}",
+    "assumed 1.0: revenue, not margin (no transaction line carries a margin or cost)":
+        "假定为 1.0：即收入而非毛利（没有交易明细带有毛利或成本）",
+    "assumed constant {share}": "假定恒为 {share}",
+    "margin measured on the {known} of {lines} transaction lines that carry a margin or cost, applied to all of "
+    "each group's revenue": "毛利率按 {lines} 条交易明细中带有毛利或成本的 {known} 条计算，并用于各组的全部收入",
+    "spend of {spend} is in no row: no customer was acquired in {groups} (check the channel names in "
+    "marketing_spend against customers.acquisition_channel)":
+        "{spend} 的投放不属于任何一行：{groups} 没有获取到客户（请核对 marketing_spend 与 "
+        "customers.acquisition_channel 中的渠道名称）",
+}}
+
+
+@cache
+def _patterns(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each English template of :data:`SENTENCES` as a whole-text regex (a repeated field must repeat)."""
+    out = []
+    for english, translated in SENTENCES.get(lang, {}).items():
+        regex, seen = "", set()
+        for literal, name, _, _ in string.Formatter().parse(english):
+            regex += re.escape(literal)
+            if name:
+                regex += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
+                seen.add(name)
+        out.append((re.compile(regex, re.DOTALL), translated))
+    return tuple(out)
+
+
+def sentence(text: str, lang: str) -> str:
+    """``text``, a sentence the library wrote in English, in ``lang``; unchanged when unknown.
+
+    Examples
+    --------
+    >>> sentence("latest NPS 3 (detractor)", "zh")
+    '最近一次 NPS 3（贬损者）'
+    >>> sentence("something new", "zh")
+    'something new'
+    """
+    for pattern, translated in _patterns(lang):
+        match = pattern.fullmatch(text)
+        if match:
+            return translated.format(**{k: sentence(v, lang) for k, v in match.groupdict().items()})
+    return text
 
 
 def labels(lang: str) -> dict[str, str]:

@@ -126,7 +126,8 @@ def stages(ctx: Context) -> Section:
     section.charts.append(Chart(
         "chart-stage-sizes", title,
         charts.bars([ctx.stage(s) for s in shown], [int(sizes[s]) for s in shown], y_name=t["customers"],
-                    colours=[STAGE_COLOURS[s] for s in shown], labels=[f"{int(sizes[s]):,}" for s in shown]),
+                    colours=[STAGE_COLOURS[s] for s in shown], labels=[f"{int(sizes[s]):,}" for s in shown],
+                    rotate=30),  # seven names side by side ran into each other ("prospectonboarding")
         Table(title, [t["stage"], t["customers"]], [[ctx.stage(s), f"{int(sizes[s]):,}"] for s in shown])))
     if start == as_of:
         return section
@@ -193,6 +194,8 @@ def health(ctx: Context) -> Section:
 
 
 def watchlist(ctx: Context) -> Section:
+    from clvlab.lifecycle.churn import MIN_CONTRIBUTION
+
     t = ctx.t
     section = Section("watchlist", t["watchlist"], t["watchlist_intro"].format(n=ctx.top))
     table = read_derived(ctx.ws, "churn", columns=("clv_at_risk",), where=WHERE, missing_ok=True) \
@@ -212,11 +215,12 @@ def watchlist(ctx: Context) -> Section:
                                                                                                 strict=True)]),
         height=max(320, 26 * len(top) + 80)))
     columns = [t["rank"], t["customer"], t["p_churn"], t["clv_axis"], t["clv_at_risk"], t["reasons"]]
+    none = t["no_reason"].format(points=100 * MIN_CONTRIBUTION)
     rows = []
     for i, r in enumerate(top.to_dict("records"), start=1):
-        why = "; ".join(str(r[c]) for c in reasons if r.get(c) is not None and not pd.isna(r[c]))
+        why = "; ".join(ctx.say(str(r[c])) for c in reasons if r.get(c) is not None and not pd.isna(r[c]))
         rows.append([str(i), str(r["customer_id"]), pct(plain(r.get("p_churn")) and 100 * float(r["p_churn"])),
-                     ctx.money(r.get("clv")), ctx.money(r["clv_at_risk"]), why])
+                     ctx.money(r.get("clv")), ctx.money(r["clv_at_risk"]), why or none])
     section.tables.append(Table(t["watchlist"], columns, rows, [True, False, True, True, True, False]))
     return section
 
@@ -317,6 +321,7 @@ def economics(ctx: Context) -> Section:
         notes.append(f"margin {frame.attrs['margin']:.0%}: {frame.attrs['margin_source']}")
     if any(n.startswith("demo assumption") for n in notes):
         section.badges.append(t["demo_assumption"])
+    notes = [ctx.say(n) for n in notes]
     channels = [str(c) for c in frame["channel"]]
     ltv = frame["ltv"].where(frame["ltv"].notna(), frame["formula_clv"])
     option = charts.bars(channels, [rounded(v) for v in frame["ltv_cac"]], y_name=t["ltv_cac"],

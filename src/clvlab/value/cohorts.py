@@ -36,7 +36,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataValidationError, check_param
+from clvlab.errors import DataValidationError, Hint, check_param
 
 __all__ = ["cohort_expr", "cohort_matrix", "cohort_table", "purchase_rows"]
 
@@ -104,7 +104,8 @@ def purchase_rows(source: Any, *, as_of: str | dt.date | None, where: str) -> tu
     if end is None:
         end = last
     elif not first <= end <= last:
-        check_param(False, "as_of", where, f"a date within the data, {first} to {last}", str(end))
+        check_param(False, "as_of", where, f"a date within the data, {first} to {last}", str(end),
+                    hint=Hint(f"or leave it out: the last order day, {last}", option="as_of", value=str(last)))
     return rows.filter(rows.day <= end), end
 
 
