@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from clvlab.features.rfm import Freq
 
-__all__ = ["SKIPPED_STEPS", "ScaleRun", "distinct_counts", "run_clv_at_scale", "score_in_engine"]
+__all__ = ["SKIPPED_STEPS", "ScaleRun", "distinct_counts", "engine_table", "run_clv_at_scale", "score_in_engine"]
 
 #: what a run at scale leaves out, and why (shown by ``clvlab run --engine spark``)
 SKIPPED_STEPS = (
@@ -128,7 +128,7 @@ def score_in_engine(
     )
 
 
-def _engine_table(workspace: Any, table: str) -> ir.Table:
+def engine_table(workspace: Any, table: str) -> ir.Table:
     """``table`` (``"db.table"`` names a database) of the workspace's engine, or a located error."""
     database, _, name = table.rpartition(".")
     try:
@@ -161,7 +161,7 @@ def run_clv_at_scale(
     """
     candidates = options.get("candidates", DEFAULT_CANDIDATES)
     steps = _Steps(on_progress, 5 + len(candidates))
-    run = _run(workspace, _engine_table(workspace, table), table, scores_table, steps, **options)
+    run = _run(workspace, engine_table(workspace, table), table, scores_table, steps, **options)
     steps.finish()
     return run
 
