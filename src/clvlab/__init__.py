@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "write_derived": "clvlab.derived",
     "run_pipeline": "clvlab.pipeline",
     "run": "clvlab.pipeline",
+    "run_clv_at_scale": "clvlab.scale",
     # lifecycle
     "lifecycle_stages": "clvlab.lifecycle.stages",
     "stage_transitions": "clvlab.lifecycle.stages",
@@ -182,6 +183,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.models.pareto_nbd import ParetoNBD
     from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
     from clvlab.pipeline import run, run_pipeline
+    from clvlab.scale import run_clv_at_scale
     from clvlab.report import build_report, write_report
     from clvlab.server.app import create_app
     from clvlab.server.auth.accounts import Accounts

@@ -18,7 +18,7 @@ from clvlab.lifecycle._features import customer_features, purchase_days
 from clvlab.value.cohorts import cohort_table
 from clvlab.voc.metrics import feedback_metrics
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker, one Spark session
 
 AS_OF = dt.date(1998, 6, 30)
 

@@ -17,7 +17,7 @@ from clvlab.cli import app
 from clvlab.errors import ClvlabError
 from clvlab.pipeline import run_clv
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker, one Spark session
 
 runner = CliRunner()
 SCORED = ("frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases", "expected_spend",
