@@ -183,8 +183,8 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.models.pareto_nbd import ParetoNBD
     from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
     from clvlab.pipeline import run, run_pipeline
-    from clvlab.scale import run_clv_at_scale
     from clvlab.report import build_report, write_report
+    from clvlab.scale import run_clv_at_scale
     from clvlab.server.app import create_app
     from clvlab.server.auth.accounts import Accounts
     from clvlab.surveys.definition import parse_survey
