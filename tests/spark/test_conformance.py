@@ -14,39 +14,42 @@ import pandas as pd
 import pytest
 
 import clvlab
+from clvlab.data.workspace import Workspace
 from clvlab.lifecycle._features import customer_features, purchase_days
 from clvlab.value.cohorts import cohort_table
+from clvlab.value.economics import unit_economics
 from clvlab.voc.metrics import feedback_metrics
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker, one Spark session
 
 AS_OF = dt.date(1998, 6, 30)
 
-Feature = Callable[[dict[str, Any]], pd.DataFrame]
-FEATURES: dict[str, Feature] = {
-    "rfm_summary W": lambda t: clvlab.rfm_summary(t["transactions"], freq="W", observation_end=AS_OF),
-    "rfm_summary D exact": lambda t: clvlab.rfm_summary(t["transactions"], freq="D"),
-    "calibration_holdout": lambda t: clvlab.calibration_holdout(
-        t["transactions"], calibration_end="1997-09-30", observation_end=AS_OF, freq="W"),
-    "nps by store": lambda t: feedback_metrics(t["feedback"], metric="nps", by="store_id"),
-    "csat by month": lambda t: feedback_metrics(t["feedback"], metric="csat", by=(), period="month"),
-    "cohorts by month": lambda t: cohort_table(t["transactions"], period="month", as_of=AS_OF),
-    "stage features": lambda t: customer_features(purchase_days(t["transactions"], "test"), AS_OF, 90),
+Feature = Callable[[Any], pd.DataFrame]
+FEATURES: dict[str, Feature] = {  # each reads a workspace on one engine
+    "rfm_summary W": lambda ws: clvlab.rfm_summary(ws, freq="W", observation_end=AS_OF),
+    "rfm_summary D": lambda ws: clvlab.rfm_summary(ws, freq="D"),
+    "calibration_holdout": lambda ws: clvlab.calibration_holdout(
+        ws, calibration_end="1997-09-30", observation_end=AS_OF, freq="W"),
+    "nps by store": lambda ws: feedback_metrics(ws.table("feedback"), metric="nps", by="store_id"),
+    "csat by month": lambda ws: feedback_metrics(ws.table("feedback"), metric="csat", by=(), period="month"),
+    "cohorts by month": lambda ws: cohort_table(ws, period="month", as_of=AS_OF),
+    "economics by cohort": lambda ws: unit_economics(ws, by=("cohort",), period="quarter", as_of=AS_OF, cac=False),
+    "stage features": lambda ws: customer_features(purchase_days(ws, "test"), AS_OF, 90),
 }
 
 
 @pytest.fixture
-def postgres_tables(demo_duckdb: Any, pg_schema: str, pg_transactions_table: Any) -> Iterator[dict[str, Any]]:
-    """The demo tables copied into a fresh PostgreSQL schema."""
+def postgres_ws(demo_duckdb: Any, pg_schema: str, pg_transactions_table: Any) -> Iterator[Workspace]:
+    """A workspace over a fresh PostgreSQL schema holding copies of the demo tables."""
     tx = demo_duckdb.table("transactions").select("customer_id", "ordered_at", "amount").execute()
     with pg_transactions_table(pg_schema, tx) as transactions:
         backend = transactions.get_backend()
-        feedback = backend.create_table("feedback", demo_duckdb.table("feedback").execute())
-        yield {"transactions": transactions, "feedback": feedback}
+        backend.create_table("feedback", demo_duckdb.table("feedback").execute())
+        yield Workspace(backend, url=f"postgres schema {pg_schema}")
 
 
-def _run_all(tables: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    return {name: feature(tables) for name, feature in FEATURES.items()}
+def _run_all(ws: Any) -> dict[str, pd.DataFrame]:
+    return {name: feature(ws) for name, feature in FEATURES.items()}
 
 
 def _assert_same(engine: str, got: dict[str, pd.DataFrame], reference: dict[str, pd.DataFrame]) -> None:
@@ -59,16 +62,16 @@ def _assert_same(engine: str, got: dict[str, pd.DataFrame], reference: dict[str,
 
 @pytest.fixture(scope="module")
 def duckdb_results(demo_duckdb: Any) -> dict[str, pd.DataFrame]:
-    return _run_all({name: demo_duckdb.table(name) for name in ("transactions", "feedback")})
+    return _run_all(demo_duckdb)
 
 
 @pytest.mark.postgres
-def test_postgres_equals_duckdb(postgres_tables: dict[str, Any], duckdb_results: dict[str, pd.DataFrame]) -> None:
-    """RFM, calibration/holdout, NPS/CSAT, cohorts and stage features on PostgreSQL equal DuckDB's."""
-    _assert_same("postgres", _run_all(postgres_tables), duckdb_results)
+def test_postgres_equals_duckdb(postgres_ws: Workspace, duckdb_results: dict[str, pd.DataFrame]) -> None:
+    """RFM, calibration/holdout, NPS/CSAT, cohorts, economics and stage features on PostgreSQL
+    equal DuckDB's."""
+    _assert_same("postgres", _run_all(postgres_ws), duckdb_results)
 
 
 def test_spark_equals_duckdb(spark_ws: Any, duckdb_results: dict[str, pd.DataFrame]) -> None:
     """The same features on Spark (local mode) equal DuckDB's, row for row."""
-    _assert_same("spark", _run_all({name: spark_ws.table(name) for name in ("transactions", "feedback")}),
-                 duckdb_results)
+    _assert_same("spark", _run_all(spark_ws), duckdb_results)
