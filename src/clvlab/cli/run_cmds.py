@@ -130,6 +130,10 @@ def run(
     from clvlab.store import open_app_store
 
     if engine is not None or spark_master is not None:
+        if workspace is not None or app_store is not None:
+            msg = ("--engine spark reads --table from Spark and opens no cases: --workspace and --app-store "
+                   "belong to runs on a DuckDB or PostgreSQL workspace; drop them, or drop --engine")
+            raise ParameterError(msg)
         _run_at_scale(spark_master, table, scores_table, as_of=as_of, calibration_end=calibration_end,
                       horizon_days=horizon_days, freq=freq_value(freq), penalizer=penalizer)
         return
