@@ -51,7 +51,8 @@ __all__ = ["SKIPPED_STEPS", "ScaleRun", "distinct_counts", "engine_table", "run_
 SKIPPED_STEPS = (
     "CLV interval (clv_lower, clv_upper) and RFM segments: parameter draws and quantile scores "
     "are computed in Python per customer",
-    "holdout tracking period by period: it reads the transaction log into Python",
+    "the diagnostics table (comparison, fits, holdout tracking period by period): the tracking reads "
+    "the transaction log into Python (the comparison and the fits are in the run's result)",
     "lifecycle stages, health, churn, cohorts, economics, leads, feedback summaries and cases: "
     "they run on DuckDB or PostgreSQL workspaces (clvlab run without --engine)",
 )
