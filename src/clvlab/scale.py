@@ -21,7 +21,7 @@ The distinct rows are handed over in the order of their first customer id, the o
 in-memory fit sees them in, so the fits (and the scores) equal the DuckDB run's.
 
 Not done in the engine (a located list in :attr:`ScaleRun.skipped`): the CLV interval
-(``clv_lower``/``clv_upper``) and RFM segments, the holdout tracking period by period, and
+(``clv_lower``/``clv_upper``) and RFM segments, the diagnostics table (its holdout tracking reads the log), and
 the lifecycle, churn, economics, leads and feedback steps of :func:`clvlab.run_pipeline`.
 """
 
