@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "write_derived": "clvlab.derived",
     "run_pipeline": "clvlab.pipeline",
     "run": "clvlab.pipeline",
+    "run_clv_at_scale": "clvlab.scale",
     # lifecycle
     "lifecycle_stages": "clvlab.lifecycle.stages",
     "stage_transitions": "clvlab.lifecycle.stages",
@@ -192,6 +193,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from clvlab.models.shifted_beta_geo import ShiftedBetaGeo
     from clvlab.pipeline import run, run_pipeline
     from clvlab.report import build_report, write_report
+    from clvlab.scale import run_clv_at_scale
     from clvlab.server.app import create_app
     from clvlab.server.auth.accounts import Accounts
     from clvlab.surveys.definition import parse_survey

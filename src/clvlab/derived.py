@@ -34,7 +34,8 @@ import pandas as pd
 from clvlab.errors import DataValidationError, Issue, check_param
 from clvlab.lifecycle.thresholds import HEALTH_COMPONENTS
 
-__all__ = ["DERIVED", "DerivedColumn", "DerivedContract", "new_run_id", "read_derived", "write_derived"]
+__all__ = ["DERIVED", "DerivedColumn", "DerivedContract", "new_run_id", "read_derived", "write_derived",
+           "write_derived_expr"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class DerivedContract:
     def names(self) -> list[str]:
         """Column names in stored order."""
         return [c.name for c in self.columns]
+
+    def column(self, name: str) -> DerivedColumn:
+        """The column ``name``."""
+        return next(c for c in self.columns if c.name == name)
 
 
 #: columns every derived table carries: which run wrote it and as of which date
@@ -318,10 +323,39 @@ def write_derived(
     data = data[[c.name for c in kept]].assign(**{contract.key: keys.astype(str)})
     if "as_of" in data and as_of is not None:
         data["as_of"] = pd.Timestamp(as_of)
-    table = ibis.memtable(data)
-    table = table.select(**{c.name: table[c.name].cast(c.dtype) for c in kept})
-    workspace.con.create_table(name, table, overwrite=True)
+    _store(workspace, name, ibis.memtable(data), kept)
     return run_id
+
+
+def write_derived_expr(
+    workspace: Any, name: str, table: ir.Table, *, run_id: str | None = None,
+    as_of: str | dt.date | None = None, values: Mapping[str, Any] | None = None,
+    target: str | None = None,
+) -> str:
+    """:func:`write_derived` for an expression that stays in the engine (computed there, never
+    collected, e.g. scores on Spark): its columns checked against the contract, constants added,
+    types cast, written as ``target`` (default ``name``; ``"db.table"`` names a database). One
+    row per key is the caller's promise (scores: one row per customer of the RFM)."""
+    where = "write_derived_expr"
+    contract = _contract(name, where)
+    run_id = run_id or new_run_id()
+    extra = {**(values or {}), "run_id": run_id, "as_of": None if as_of is None else pd.Timestamp(as_of).date()}
+    for key in extra:
+        check_param(key in contract.names, "values", where, f"columns of '{name}'", key)
+    table = table.mutate(**{k: ibis.literal(v, type=contract.column(k).dtype) for k, v in extra.items()})
+    missing = [c.name for c in contract.columns if c.required and c.name not in table.columns]
+    if missing:
+        msg = f"{where}: the table for '{name}' lacks the column(s) {missing}"
+        raise DataValidationError(msg, hint=f"build it as {contract.produced_by} does")
+    _store(workspace, target or name, table, [c for c in contract.columns if c.name in table.columns])
+    return run_id
+
+
+def _store(workspace: Any, name: str, table: ir.Table, kept: Sequence[DerivedColumn]) -> None:
+    """Replace the stored table ``name`` (``"db.table"``: in that database) by ``table`` cast to the contract."""
+    table = table.select(**{c.name: table[c.name].cast(c.dtype) for c in kept})
+    database, _, short = name.rpartition(".")
+    workspace.con.create_table(short, table, database=database or None, overwrite=True)
 
 
 @overload

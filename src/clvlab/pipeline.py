@@ -97,7 +97,7 @@ class ClvRun:
 
 def compare_models(
     cal: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES, *, on_step: Step | None = None,
-    penalizer: float = 0.0, fitted: dict[str, Any] | None = None,
+    penalizer: float = 0.0, fitted: dict[str, Any] | None = None, weights: str | None = None,
 ) -> pd.DataFrame:
     """Fit each candidate on the calibration columns of ``cal`` and evaluate it on the holdout.
 
@@ -110,7 +110,9 @@ def compare_models(
     converged), then by holdout MAE, then BIC. ``penalizer`` is passed to every candidate.
     Each candidate's fit-status warning is summarised in the table instead of being raised;
     other warnings (e.g. data quality) reach the caller. ``fitted``, when given, receives each
-    candidate's calibration fit by name.
+    candidate's calibration fit by name. ``weights`` names a column of ``cal`` counting the
+    customers of each row, when ``cal`` holds distinct rows counted by an engine
+    (:mod:`clvlab.scale`): fits and errors are then weighted by it.
     """
     from clvlab import models
     from clvlab.errors import ConvergenceWarning
@@ -126,8 +128,9 @@ def compare_models(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)  # shown as the status column
-                model = getattr(models, name)(penalizer=penalizer).fit(cal)
-            ev = evaluate_holdout(model, cal)
+                model = getattr(models, name)(penalizer=penalizer).fit(
+                    cal, weights=None if weights is None else cal[weights].to_numpy(dtype=float))
+            ev = evaluate_holdout(model, cal) if weights is None else _weighted_holdout(model, cal, weights)
             if fitted is not None:
                 fitted[name] = model
             status = model.fit_status_
@@ -148,6 +151,19 @@ def compare_models(
     table["_untrusted"] = ~table["converged"]
     table = table.sort_values(["_untrusted", "holdout_mae", "bic"], na_position="last")
     return table.drop(columns="_untrusted")
+
+
+def _weighted_holdout(model: Any, cal: pd.DataFrame, weights: str) -> dict[str, float]:
+    """Holdout totals and per-customer errors of distinct calibration rows counted in ``weights``."""
+    import numpy as np
+
+    w = cal[weights].to_numpy(dtype=float)
+    predicted = np.asarray(model.conditional_expected_purchases(
+        cal["duration_holdout"], cal["frequency_cal"], cal["recency_cal"], cal["T_cal"]), dtype=float)
+    actual = cal["frequency_holdout"].to_numpy(dtype=float)
+    err = predicted - actual
+    return {"mae": float(np.sum(w * np.abs(err)) / w.sum()), "rmse": float(np.sqrt(np.sum(w * err**2) / w.sum())),
+            "predicted_total": float(np.sum(w * predicted)), "actual_total": float(np.sum(w * actual))}
 
 
 class ClvOptions(TypedDict, total=False):

@@ -10,6 +10,7 @@ draws the progress bar and prints the summary.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -32,6 +33,12 @@ from clvlab.errors import DataValidationError, Hint, ParameterError
 if TYPE_CHECKING:
     import datetime as dt
 
+class Engine(StrEnum):
+    """Where ``clvlab run --engine`` runs the CLV part."""
+
+    spark = "spark"
+
+
 #: the tables every run writes, all with the run's id
 DERIVED_TABLES = ("scores", "stages", "health", "churn", "cohorts", "economics")
 
@@ -46,15 +53,21 @@ def _day(value: str, flag: str) -> dt.date:
         raise ParameterError(msg) from exc
 
 
-def _data_range(ws: Any, workspace: Any) -> tuple[dt.date, dt.date]:
-    """First and last transaction day; a workspace without transactions says what to load."""
+def _data_range(ws: Any, workspace: Any, table_name: str | None = None) -> tuple[dt.date, dt.date]:
+    """First and last transaction day; a workspace without transactions says what to load
+    (``table_name``: the engine's table a run at scale reads instead)."""
     import pandas as pd
 
-    if "transactions" not in ws.tables():
+    if table_name is not None:
+        from clvlab.scale import engine_table
+
+        table = engine_table(ws, table_name)
+    elif "transactions" not in ws.tables():
         where = f" -w {workspace}" if workspace is not None else ""
         msg = f"workspace {ws.url!r} has no table 'transactions'"
         raise DataValidationError(msg, hint=f"load it first: clvlab load transactions FILE{where}")
-    table = ws.table("transactions")
+    else:
+        table = ws.table("transactions")
     first, last = (table.ordered_at.min().execute(), table.ordered_at.max().execute())
     if first is None or pd.isna(first):
         msg = f"workspace {ws.url!r}: table 'transactions' is empty"
@@ -100,12 +113,30 @@ def run(
     penalizer: PenalizerOpt = 0.0,
     app_store: Annotated[str | None, typer.Option(
         "--app-store", help="App store URL where cases are opened [default: $CLVLAB_APP_STORE; none: no cases].")] = None,
+    engine: Annotated[Engine | None, typer.Option(
+        "--engine", help="Run the CLV part where the data is (spark: the environment's SparkSession or "
+        "--spark-master); loading stays on DuckDB, see docs/scale.md.")] = None,
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", help="Spark master URL for --engine spark, e.g. spark://host:7077, yarn, local[2].")] = None,
+    table: Annotated[str, typer.Option(
+        "--table", help="With --engine: the transactions table (customer_id, ordered_at, amount), e.g. warehouse.orders.")
+    ] = "transactions",
+    scores_table: Annotated[str, typer.Option(
+        "--scores-table", help="With --engine: the table the scores are written to.")] = "scores",
 ) -> None:
     """Run the whole pipeline on the loaded data: fit, score, write every derived table, open cases."""
     from clvlab.pipeline import run_pipeline
     from clvlab.settings import get_settings
     from clvlab.store import open_app_store
 
+    if engine is not None or spark_master is not None:
+        if workspace is not None or app_store is not None:
+            msg = ("--engine spark reads --table from Spark and opens no cases: --workspace and --app-store "
+                   "belong to runs on a DuckDB or PostgreSQL workspace; drop them, or drop --engine")
+            raise ParameterError(msg)
+        _run_at_scale(spark_master, table, scores_table, as_of=as_of, calibration_end=calibration_end,
+                      horizon_days=horizon_days, freq=freq_value(freq), penalizer=penalizer)
+        return
     store_url = app_store or get_settings().app_store
     with connect_workspace(workspace) as ws:
         first, last = _data_range(ws, workspace)
@@ -151,3 +182,37 @@ def run(
     from clvlab.cli.leads_cmds import print_leads_record
 
     print_leads_record(result.leads)
+
+
+def _run_at_scale(master: str | None, table: str, scores_table: str, *, as_of: str | None,
+                  calibration_end: str | None, horizon_days: int, freq: Any, penalizer: float) -> None:
+    """``clvlab run --engine spark``: the CLV part in the engine (:mod:`clvlab.scale`), and what did not run."""
+    import clvlab
+    from clvlab.scale import run_clv_at_scale
+
+    ws = clvlab.connect(master or "spark")
+    first, last = _data_range(ws, None, table)
+    observation_end, cal_end = check_dates(first, last, as_of, calibration_end)
+    with progress_bar() as on_progress:
+        result = run_clv_at_scale(ws, table=table, scores_table=scores_table, on_progress=on_progress, freq=freq,
+                                  observation_end=observation_end, calibration_end=cal_end,
+                                  horizon=horizon_days, penalizer=penalizer)
+    ran = ["RFM", "model comparison on the holdout", f"fit {result.best}", "Gamma-Gamma spend",
+           f"scores (P(alive), expected purchases, spend, revenue, CLV) written to {scores_table}"]
+    summary = {
+        "run_id": result.run_id, "engine": ws.url, "table": table, "as_of": observation_end,
+        "calibration_end": result.settings["calibration_end"], "model": result.best,
+        "n_customers": result.n_customers, "total_clv": result.total_clv, "horizon_days": horizon_days,
+        "scores_table": scores_table, "rows_collected": result.rows_collected, "ran": ran,
+        "not_run": list(result.skipped),
+    }
+    if state.json:
+        emit_json(summary)
+        return
+    console.print(styled(
+        ("run ", "bold"), (result.run_id, "bold"), f" on {ws.url} ({table}) as of {observation_end}: model "
+        f"{result.best} (compared on the holdout after {summary['calibration_end']}), ",
+        (f"{result.n_customers:,} customers scored", "bold"), f" in the engine, expected {horizon_days}-day CLV "
+        f"{result.total_clv:,.0f} in total, written to {scores_table}.\n"
+        f"Rows brought to Python for fitting: {', '.join(f'{k} {v:,}' for k, v in result.rows_collected.items())}.\n"
+        f"Ran: {'; '.join(ran)}.\nNot run on this engine: " + "; ".join(result.skipped) + "."), soft_wrap=True)

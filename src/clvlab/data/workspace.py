@@ -55,6 +55,10 @@ class Workspace:
         """
         from clvlab.settings import get_settings
 
+        if self.is_spark:  # Spark reads days in its session's zone
+            from clvlab.data.spark import session_timezone
+
+            return session_timezone(self.con)
         return self._meta("timezone") or get_settings().timezone
 
     def _meta(self, key: str) -> str | None:
@@ -105,6 +109,11 @@ class Workspace:
         """True when the backend is DuckDB (loading is supported there)."""
         return str(getattr(self.con, "name", "")) == "duckdb"
 
+    @property
+    def is_spark(self) -> bool:
+        """True when the backend is Apache Spark (ibis' pyspark backend)."""
+        return str(getattr(self.con, "name", "")) == "pyspark"
+
     def tables(self) -> list[str]:
         """Names of the tables (and views) in the workspace, temporary ones and its own metadata excluded."""
         if self.is_duckdb:  # ibis 12's list_tables() breaks on duckdb 2 (fetch_arrow_table)
@@ -125,7 +134,9 @@ class Workspace:
         return self.con.table(name)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (a Spark session is left running: it belongs to the process)."""
+        if self.is_spark:
+            return
         disconnect = getattr(self.con, "disconnect", None)
         if disconnect is not None:
             disconnect()
@@ -170,6 +181,12 @@ class Workspace:
             msg = f"unknown table '{table}'; known tables: {', '.join(CONTRACTS)}"
             raise ClvlabError(msg)
         contract: TableContract = CONTRACTS[table]
+        if self.is_spark:
+            msg = (f"loading into a Spark workspace ({self.url!r}) is not supported: loading stays on "
+                   "DuckDB (its checks, rejects and idempotence keys are DuckDB SQL on one machine), "
+                   f"and Spark reads the '{table}' table prepared with the contract's columns")
+            raise ClvlabError(msg, hint=("load into a DuckDB workspace, export the table to Parquet "
+                                         "(see docs/scale.md) and read it in Spark as a table"))
         if not self.is_duckdb:
             msg = (
                 f"loading into a {getattr(self.con, 'name', '?')} workspace is not supported yet; "
@@ -335,22 +352,28 @@ def _not_a_workspace(file: Path) -> str | None:
             f"load this one with `clvlab load transactions {file} -w shop.duckdb`")
 
 
-def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Workspace:
+def connect(path: Any = None, *, read_only: bool = False) -> Workspace:
     """Open (or create) a workspace.
 
     Parameters
     ----------
     path
-        A DuckDB file path, ``":memory:"``, or a ``postgres://`` / ``postgresql://`` URL
-        (analytics over existing tables).  None: the settings' workspace (``CLVLAB_WORKSPACE``,
-        else ``./clvlab.duckdb``).  A password in a URL never appears in a message or a repr.
+        A DuckDB file path, ``":memory:"``, a ``postgres://`` / ``postgresql://`` URL
+        (analytics over existing tables), or Apache Spark: a ``pyspark.sql.SparkSession``, a
+        master URL (``"spark://host:7077"``, ``"local[2]"``, ``"yarn"``) or ``"spark"`` (the
+        environment's session; see :mod:`clvlab.data.spark`). None: the settings' workspace
+        (``CLVLAB_WORKSPACE``, else ``./clvlab.duckdb``).  A password in a URL never appears in
+        a message or a repr.
     read_only
         Open a DuckDB file read-only (several readers at once).
     """
     import ibis
 
+    from clvlab.data.spark import is_spark_target
     from clvlab.settings import get_settings
 
+    if is_spark_target(path):
+        return _connect_spark(path)
     target = os.fspath(path) if path is not None else get_settings().workspace
     if target.startswith(("postgres://", "postgresql://")):
         try:
@@ -375,3 +398,16 @@ def connect(path: str | os.PathLike[str] | None = None, *, read_only: bool = Fal
         msg = f"cannot open workspace '{file}': {str(exc).splitlines()[0]}"
         raise ClvlabError(msg) from exc
     return Workspace(con, path=file.resolve(), url=target)
+
+
+def _connect_spark(target: Any) -> Workspace:
+    """A workspace over a SparkSession (given, or started on a master URL) in its business zone."""
+    import ibis
+
+    from clvlab.data.spark import spark_session
+
+    session = target if not isinstance(target, str) else spark_session(target)
+    zone = session.conf.get("spark.sql.session.timeZone")  # ibis resets it to UTC: kept as it was
+    con = ibis.pyspark.connect(session, **{"spark.sql.session.timeZone": zone})
+    master = session.sparkContext.master if not isinstance(target, str) or target == "spark" else target
+    return Workspace(con, url=f"spark:{master}" if not master.startswith("spark://") else master)

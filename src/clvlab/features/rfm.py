@@ -36,7 +36,7 @@ from clvlab.data.refunds import LINK, ORDER_PREFIX
 from clvlab.errors import DataValidationError, Hint, check_param
 from clvlab.features.units import DEFAULT_TIME_UNIT
 
-__all__ = ["calibration_holdout", "rfm_summary"]
+__all__ = ["calibration_expression", "calibration_holdout", "rfm_expression", "rfm_summary"]
 
 Freq = Literal["D", "W", "M"]
 DateLike = str | dt.date | dt.datetime | pd.Timestamp
@@ -143,8 +143,9 @@ def _prepare(
         "cid": table[customer_id].cast("string"),
         "day": table[datetime].cast("date") if dtype.is_timestamp() else table[datetime],
     }
-    if monetary is not None:
-        out["amount"] = table[monetary].cast("float64")
+    if monetary is not None:  # decimals stay decimal: their sums are exact, equal on every engine
+        amount = table[monetary]
+        out["amount"] = amount if amount.type().is_decimal() else amount.cast("float64")
     if "is_refund" not in columns:
         return table.select(**out)
     refund = table["is_refund"].fill_null(False)
@@ -176,7 +177,7 @@ def _net_refunds(table: ir.Table, out: dict[str, Any], refund: ir.BooleanValue,
                                                           gross=touched.amount.sum())
     orders = orders.join(back, ["cid", "order"])
     orders = orders.mutate(amount=orders.gross + orders.back)
-    netted = orders.filter(orders.amount > 0).select("cid", "day", "amount")
+    netted = orders.filter(orders.amount > 0).select("cid", "day", amount=orders.amount.cast(buys.amount.type()))
     result = kept.union(netted)
     if not include_refunds:
         return result
@@ -230,7 +231,8 @@ def _summary_expr(
         n=periods.count(), first=periods.p.min(), last=periods.p.max(), **money
     )
     if with_money:
-        per = per.mutate(money=ibis.ifelse(per.n > 1, (per.total - per.first_spend) / (per.n - 1), None))
+        repeat_spend = (per.total - per.first_spend).cast("float64")
+        per = per.mutate(money=ibis.ifelse(per.n > 1, repeat_spend / (per.n - 1), None))
     per = _with_end(per, end)
     cols: dict[str, Any] = {
         f"frequency{suffix}": (per.n - 1).cast("float64"),
@@ -275,6 +277,24 @@ def _to_frame(result: pd.DataFrame, where: str, table: str) -> tuple[pd.DataFram
     if not frame.index.is_monotonic_increasing:  # the engine sorted by its collation (PostgreSQL's locale)
         frame = frame.sort_index(kind="stable")
     return frame.astype("float64"), end
+
+
+def rfm_expression(
+    source: Any, *, freq: Freq = DEFAULT_TIME_UNIT, observation_end: DateLike | None = None,
+    customer_id: str = "customer_id", datetime: str = "ordered_at", monetary: str | None = "amount",
+    include_refunds: bool = False, exact: bool = False, where: str = "rfm_expression",
+) -> ir.Table:
+    """The expression behind :func:`rfm_summary`, not executed: columns ``cid``, ``end_`` (the
+    observation end), ``frequency``, ``recency``, ``T`` (and ``monetary_value``), one row per
+    customer, left in the engine (``clvlab.scale`` fits and scores from it without collecting it)."""
+    _check_common(where, freq, exact, include_refunds)
+    end = _as_date(observation_end, "observation_end", where)
+    tx = _prepare(
+        _source_table(source, where), customer_id=customer_id, datetime=datetime,
+        monetary=monetary, include_refunds=include_refunds, where=where,
+    )
+    tx, end = _observation_end(tx, end, where)
+    return _summary_expr(tx, end, freq, exact, monetary is not None)
 
 
 def rfm_summary(
@@ -329,14 +349,9 @@ def rfm_summary(
     after ``observation_end`` in that period; here they are dropped.
     """
     where = "rfm_summary"
-    _check_common(where, freq, exact, include_refunds)
-    end = _as_date(observation_end, "observation_end", where)
-    tx = _prepare(
-        _source_table(source, where), customer_id=customer_id, datetime=datetime,
-        monetary=monetary, include_refunds=include_refunds, where=where,
-    )
-    tx, end = _observation_end(tx, end, where)
-    expr = _summary_expr(tx, end, freq, exact, monetary is not None)
+    expr = rfm_expression(source, freq=freq, observation_end=observation_end, customer_id=customer_id,
+                          datetime=datetime, monetary=monetary, include_refunds=include_refunds,
+                          exact=exact, where=where)
     frame, used_end = _to_frame(expr.order_by("cid").execute(), where, "transactions")
     frame.attrs = {"freq": freq, "observation_end": used_end.isoformat(), "exact": exact}
     return frame
@@ -373,6 +388,36 @@ def calibration_holdout(
         ``observation_end``.
     """
     where = "calibration_holdout"
+    cal_end = _as_date(calibration_end, "calibration_end", where, required=True)
+    expr = calibration_expression(
+        source, calibration_end=calibration_end, observation_end=observation_end, freq=freq,
+        customer_id=customer_id, datetime=datetime, monetary=monetary,
+        include_refunds=include_refunds, exact=exact, where=where)
+    assert cal_end is not None
+    frame, used_end = _to_frame(expr.order_by("cid").execute(), where, "transactions")
+    if used_end <= cal_end:
+        msg = (
+            f"calibration_end {cal_end.isoformat()} is not before the latest purchase "
+            f"({used_end.isoformat()}): the holdout period is empty"
+        )
+        raise DataValidationError(msg, hint=Hint("a date before the latest purchase", option="calibration_end"))
+    frame.attrs = {
+        "freq": freq,
+        "calibration_end": cal_end.isoformat(),
+        "observation_end": used_end.isoformat(),
+        "exact": exact,
+    }
+    return frame
+
+
+def calibration_expression(
+    source: Any, *, calibration_end: DateLike, observation_end: DateLike | None = None,
+    freq: Freq = DEFAULT_TIME_UNIT, customer_id: str = "customer_id", datetime: str = "ordered_at",
+    monetary: str | None = "amount", include_refunds: bool = False, exact: bool = False,
+    where: str = "calibration_expression",
+) -> ir.Table:
+    """The expression behind :func:`calibration_holdout`, not executed (``cid``, ``end_`` and its
+    columns, one row per customer), for engines that keep the rows (``clvlab.scale``)."""
     _check_common(where, freq, exact, include_refunds)
     cal_end = _as_date(calibration_end, "calibration_end", where, required=True)
     end = _as_date(observation_end, "observation_end", where)
@@ -395,7 +440,7 @@ def calibration_holdout(
     hold_p = _periods(tx.filter(tx.day > cal_lit), freq, exact, with_money)
     hold_aggs: dict[str, Any] = {"n_hold": hold_p.count()}
     if with_money:
-        hold_aggs["m_hold"] = hold_p.spend.mean()
+        hold_aggs["m_hold"] = hold_p.spend.cast("float64").mean()
     hold = hold_p.group_by("cid").aggregate(**hold_aggs).rename(hcid="cid")
 
     joined = _with_end(cal.left_join(hold, cal.cid == hold.hcid), end)
@@ -405,18 +450,4 @@ def calibration_holdout(
     cols["duration_holdout"] = _in_units(
         _ticks(joined.end_, freq, exact) - _ticks(cal_lit, freq, exact), freq, exact
     )
-    expr = joined.select(*cal.columns, "end_", **cols)
-    frame, used_end = _to_frame(expr.order_by("cid").execute(), where, "transactions")
-    if used_end <= cal_end:
-        msg = (
-            f"calibration_end {cal_end.isoformat()} is not before the latest purchase "
-            f"({used_end.isoformat()}): the holdout period is empty"
-        )
-        raise DataValidationError(msg, hint=Hint("a date before the latest purchase", option="calibration_end"))
-    frame.attrs = {
-        "freq": freq,
-        "calibration_end": cal_end.isoformat(),
-        "observation_end": used_end.isoformat(),
-        "exact": exact,
-    }
-    return frame
+    return joined.select(*cal.columns, "end_", **cols)

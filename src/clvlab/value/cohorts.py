@@ -191,7 +191,7 @@ def cohort_expr(
     cells = cells.inner_join(sizes, "cohort")
     window = ibis.cumulative_window(group_by=cells.cohort, order_by=cells[name])
     cells = cells.mutate(
-        retention=cells.customers / cells.cohort_size,
+        retention=cells.customers.cast("float64") / cells.cohort_size,  # PostgreSQL divides integers as integers
         cumulative_revenue=cells.revenue.sum().over(window),
     )
     cells = cells.mutate(revenue_per_customer=cells.cumulative_revenue / cells.cohort_size)

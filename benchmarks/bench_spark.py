@@ -1,0 +1,113 @@
+"""RFM + fit + scoring with the log left in the engine (:mod:`clvlab.scale`): Spark local mode
+against DuckDB, at two sizes, to show the driver's memory does not grow with the log.
+
+Both sides run :func:`clvlab.scale.run_clv_at_scale` on the simulated Parquet log of
+:mod:`benchmarks.bench_rfm` (no load: each engine reads the file in place) and write the scores
+as a table in the engine. Timed: the whole call (distinct rows counted in the engine, the three
+candidates compared on the holdout, refit, Gamma-Gamma, scores computed and written). Memory:
+the Python process's peak (``ru_maxrss``) and, for Spark, the driver JVM's peak resident set
+(``VmHWM``; in local mode the JVM is the driver and its executors). Each measurement runs in its
+own process; the Spark one includes no session start-up in the time (it is reported apart).
+
+Here "ours" is Spark and "theirs" DuckDB, so the ratio (theirs / ours) below 1 says how much
+slower Spark local mode is on one 2-core machine: the point is the memory, and that the same
+code runs where the data is.
+
+    python -m benchmarks.bench_spark --rows 10_000_000 3_000_000
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import result_row, run_isolated
+from benchmarks.bench_rfm import dataset
+
+OBSERVATION_END = "2025-12-31"  # the end of simulate_transactions' two years
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    """Peak resident memory of process ``pid`` (Linux ``/proc/<pid>/status``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def spark_side(path: str) -> tuple[float, list[float]]:
+    from pyspark.sql import SparkSession
+
+    import clvlab
+    from clvlab.scale import run_clv_at_scale
+
+    started = time.perf_counter()
+    session = (
+        SparkSession.builder.master("local[2]").appName("clvlab-bench")
+        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "8").config("spark.driver.memory", "2g")
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="clvlab-bench-"))
+        .config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    startup = time.perf_counter() - started
+    session.read.parquet(path).createOrReplaceTempView("transactions")
+    ws = clvlab.connect(session)
+    started = time.perf_counter()
+    result = run_clv_at_scale(ws, table="transactions", scores_table="bench_scores",
+                              observation_end=OBSERVATION_END)
+    seconds = time.perf_counter() - started
+    jvm = session._jvm.java.lang.ProcessHandle.current().pid()
+    jvm_mb = _vm_hwm_mb(int(jvm))
+    session.stop()
+    return seconds, [result.n_customers, round(result.total_clv, 2), result.best, round(jvm_mb),
+                     round(startup, 1), result.rows_collected]
+
+
+def duckdb_side(path: str) -> tuple[float, list[float]]:
+    import ibis
+
+    from clvlab.data.workspace import Workspace
+    from clvlab.scale import run_clv_at_scale
+
+    folder = Path(tempfile.mkdtemp(prefix="clvlab-bench-"))
+    con = ibis.duckdb.connect(str(folder / "scores.duckdb"))
+    con.read_parquet(path, table_name="transactions")
+    ws = Workspace(con, path=folder / "scores.duckdb", url="bench")
+    started = time.perf_counter()
+    result = run_clv_at_scale(ws, table="transactions", scores_table="bench_scores",
+                              observation_end=OBSERVATION_END)
+    seconds = time.perf_counter() - started
+    return seconds, [result.n_customers, round(result.total_clv, 2), result.best, 0, 0.0,
+                     result.rows_collected]
+
+
+def measure(rows: int) -> dict[str, Any]:
+    """Both sides on about ``rows`` transactions."""
+    path = str(dataset(rows))
+    here = "benchmarks.bench_spark"
+    spark = run_isolated(f"{here}:spark_side", path)
+    duck = run_isolated(f"{here}:duckdb_side", path)
+    (n, clv, best, jvm_mb, startup, collected), (n_d, clv_d, best_d, *_) = spark["value"], duck["value"]
+    same = ("same customers, model and total CLV" if (n, best) == (n_d, best_d)
+            and abs(clv - clv_d) <= 1e-6 * abs(clv_d) else f"DIFFERENT: {n, best, clv} vs {n_d, best_d, clv_d}")
+    notes = (f"{rows / 1e6:g}M rows, {n:,} customers; Spark local[2] (session start {startup:.0f} s, not "
+             f"timed) vs DuckDB; Spark driver JVM peak {jvm_mb:,} MB, Python peak {spark['peak_mb']:.0f} MB; "
+             f"rows brought to Python: {collected}; {same}")
+    return result_row(f"CLV run at scale, {rows / 1e6:g}M rows: Spark vs DuckDB", spark, duck, notes)
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Two sizes (1M and 3M quick; 3M and 10M full): the memory must not grow with the rows."""
+    sizes = (1_000_000, 3_000_000) if quick else (3_000_000, 10_000_000)
+    return [measure(rows) for rows in sizes]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=lambda s: int(s.replace("_", "")), nargs="+", default=[1_000_000])
+    for row in (measure(r) for r in parser.parse_args().rows):
+        print(row)
