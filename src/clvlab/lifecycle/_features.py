@@ -4,6 +4,11 @@ One Ibis query per call; only one row per customer (and one row of population fi
 back into Python. Purchases are counted per day (several orders on one day are one purchase),
 refunds (``is_refund``) are dropped, as in :func:`clvlab.rfm_summary`.
 
+The time-split fits (the health weights, the churn model) learn from the customers of an
+earlier date; beyond a cap they learn from a seeded sample of them (:func:`sample_days`), drawn
+in the engine, so their cost stops growing with the number of customers; scores are computed
+for everyone.
+
 Within :func:`shared_features` (the pipeline's lifecycle, health and churn steps run inside one)
 the features of the same purchases as of the same day are computed once and handed out as
 copies: stages, health and churn all need the customers as of the run's date, and health and
@@ -18,7 +23,7 @@ import typing
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -26,6 +31,9 @@ import pandas as pd
 
 from clvlab.errors import DataValidationError
 from clvlab.features.rfm import _as_date, _prepare, _source_table
+
+if TYPE_CHECKING:
+    from clvlab.features.rfm import Freq
 
 _T = TypeVar("_T")
 _SHARED: ContextVar[dict[Hashable, Any] | None] = ContextVar("clvlab_shared_features", default=None)
@@ -40,9 +48,9 @@ def shared_features() -> Iterator[None]:
         yield
     finally:
         _SHARED.reset(token)
-        for value in cache.values():
-            if isinstance(value, ir.Table):
-                value.release()  # a temporary table of the engine (purchase_days)
+        tables = {id(v): v for v in cache.values() if isinstance(v, ir.Table)}
+        for table in tables.values():
+            table.release()  # a temporary table of the engine (purchase_days, sample_days)
 
 
 def shared(key: Hashable, compute: Callable[[], _T]) -> _T:
@@ -60,7 +68,7 @@ def shared(key: Hashable, compute: Callable[[], _T]) -> _T:
 
 
 #: columns of :func:`customer_features`
-FEATURES = ("first", "last", "prev", "second", "n", "age_days", "since_days", "last_gap_days",
+FEATURES = ("first", "last", "prev", "n", "age_days", "since_days", "last_gap_days",
             "n_recent", "n_before", "spend_recent", "spend_before", "spend")
 
 
@@ -79,6 +87,48 @@ def _purchase_days(source: Any, where: str) -> ir.Table:
     tx = _prepare(_source_table(source, where), customer_id="customer_id", datetime="ordered_at",
                   monetary="amount", include_refunds=False, where=where)
     return tx.group_by(["cid", "day"]).aggregate(amount=tx.amount.sum().cast("float64"))
+
+
+def sample_days(days: ir.Table, as_of: dt.date, cap: int, seed: int) -> ir.Table:
+    """The purchase days (all of them, also after ``as_of``) of about ``cap`` customers drawn at
+    random (``seed``) from those who bought by ``as_of``; ``days`` itself when there are at
+    most ``cap`` of them.
+
+    The draw is a hash of the customer id and the seed in the engine (one pass, nothing comes
+    back but a count), so the same data and seed give the same sample; inside
+    :func:`shared_features` it is kept as a temporary table like :func:`purchase_days`.
+    """
+    return shared(("sample_days", days.op(), as_of, cap, seed), lambda: _sample_days(days, as_of, cap, seed))
+
+
+_HASH_BUCKETS = 1_000_000
+
+
+def _sample_days(days: ir.Table, as_of: dt.date, cap: int, seed: int) -> ir.Table:
+    before = days.filter(days.day <= ibis.date(as_of))
+    n = int(before.cid.nunique().execute())
+    if n <= cap:
+        return days
+    share = round(_HASH_BUCKETS * cap / n)
+    bucket = days.cid.concat(ibis.literal(f"|{seed}")).hash() % _HASH_BUCKETS
+    sample = days.filter(((bucket + _HASH_BUCKETS) % _HASH_BUCKETS) < share)
+    return sample.cache() if _SHARED.get() is not None else sample
+
+
+def rfm_as_of(days: ir.Table, as_of: dt.date, freq: Freq, known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`clvlab.rfm_summary` (``freq``) of the purchase days up to ``as_of``: the purchase
+    models' input, shared within :func:`shared_features` (stages, health and churn fit or score
+    on the same customers as of the same date). ``known``: the same summary computed already
+    (a run's CLV part), kept instead of asking the engine again."""
+    from clvlab.features.rfm import rfm_summary
+
+    def compute() -> pd.DataFrame:
+        if known is not None:
+            return known[["frequency", "recency", "T"]]
+        tx = days.select(customer_id=days.cid, ordered_at=days.day)
+        return rfm_summary(tx, freq=freq, observation_end=as_of, monetary=None)
+
+    return shared(("rfm", days.op(), as_of, freq), compute)
 
 
 def data_range(days: ir.Table) -> tuple[dt.date, dt.date]:
@@ -113,9 +163,9 @@ def _days(a: ir.DateValue, b: ir.DateValue) -> ir.FloatingValue:
 def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.DataFrame:
     """One row per customer who bought up to ``as_of`` (index ``customer_id``), columns :data:`FEATURES`.
 
-    ``prev`` is the purchase day before the last, ``second`` the second purchase day; the
-    ``*_recent`` columns count purchase days and spend in the last ``trend_days`` days up to
-    ``as_of``, ``*_before`` in the ``trend_days`` before those.
+    ``prev`` is the purchase day before the last; the ``*_recent`` columns count purchase days
+    and spend in the last ``trend_days`` days up to ``as_of``, ``*_before`` in the
+    ``trend_days`` before those.
     """
     return shared(("customer_features", days.op(), as_of, trend_days),
                   lambda: _customer_features(days, as_of, trend_days))
@@ -124,24 +174,25 @@ def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.Dat
 def _customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.DataFrame:
     end = ibis.date(as_of)
     d = days.filter(days.day <= end)
-    d = d.mutate(first_=d.day.min().over(group_by=d.cid), last_=d.day.max().over(group_by=d.cid))
+    d = d.mutate(last_=d.day.max().over(group_by=d.cid))
     recent = d.day > end - ibis.interval(days=trend_days)
     before = (d.day > end - ibis.interval(days=2 * trend_days)) & ~recent
     per = d.group_by("cid").aggregate(
-        first=d.first_.min(), last=d.last_.max(), n=d.count(),
-        prev=d.day.max(where=d.day < d.last_), second=d.day.min(where=d.day > d.first_),
+        first=d.day.min(), last=d.day.max(), n=d.count(), prev=d.day.max(where=d.day < d.last_),
         n_recent=d.count(where=recent), n_before=d.count(where=before),
         spend_recent=d.amount.sum(where=recent), spend_before=d.amount.sum(where=before),
         spend=d.amount.sum(),
     )
     per = per.mutate(age_days=_days(end, per["first"]), since_days=_days(end, per["last"]),
                      last_gap_days=_days(per["last"], per["prev"]))
-    frame = per.execute().rename(columns={"cid": "customer_id"})
+    frame = per.order_by("cid").execute().rename(columns={"cid": "customer_id"})  # the engine sorts faster
     frame["customer_id"] = frame["customer_id"].astype(str)
-    frame = frame.set_index("customer_id").sort_index()
+    frame = frame.set_index("customer_id")
+    if not frame.index.is_monotonic_increasing:  # the engine sorted by its collation (PostgreSQL's locale)
+        frame = frame.sort_index(kind="stable")
     for col in ("spend_recent", "spend_before", "spend"):
         frame[col] = frame[col].astype("float64").fillna(0.0)
-    for col in ("first", "last", "prev", "second"):
+    for col in ("first", "last", "prev"):
         frame[col] = pd.to_datetime(frame[col])
     frame["n"] = frame["n"].astype("int64")
     return frame[list(FEATURES)]

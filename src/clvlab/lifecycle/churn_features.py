@@ -21,7 +21,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from clvlab.lifecycle._features import cadence_stats, customer_features
+from clvlab.lifecycle._features import cadence_stats, customer_features, rfm_as_of
 from clvlab.lifecycle.stages import _assign
 from clvlab.lifecycle.thresholds import LifecycleThresholds, resolve
 
@@ -35,8 +35,7 @@ VOC = ("has_feedback", "nps_latest", "nps_change", "csat_latest", "ces_latest", 
 FEATURES = BEHAVIOUR + VOC
 
 
-def behaviour_features(source: Any, days: Any, as_of: dt.date, window: int, thresholds: LifecycleThresholds
-                       ) -> pd.DataFrame:
+def behaviour_features(days: Any, as_of: dt.date, window: int, thresholds: LifecycleThresholds) -> pd.DataFrame:
     """:data:`BEHAVIOUR` per customer who bought by ``as_of`` (index ``customer_id``).
 
     ``cadence_days`` and ``gap_ratio`` are the stages' (own mean gap shrunk to the population's;
@@ -64,22 +63,22 @@ def behaviour_features(source: Any, days: Any, as_of: dt.date, window: int, thre
         out[recent], out[before] = frame[recent].astype(float), frame[before].astype(float)
     out["spend"] = frame["spend"]
     out["mean_spend"] = frame["spend"] / frame["n"]
-    fitted = purchase_models(source, as_of, window, out.index, ("ModifiedBetaGeo",))["ModifiedBetaGeo"]
+    fitted = purchase_models(days, as_of, window, out.index, ("ModifiedBetaGeo",))["ModifiedBetaGeo"]
     out["p_alive"], out["expected_purchases"] = fitted["p_alive"], fitted["expected"]
     # the engine sums floats in parallel, in no fixed order: the last bits vary from run to run,
     # and would move the model's bin edges and early stopping; 6 decimals make the fit repeatable
     return out[list(BEHAVIOUR)].round(6)
 
 
-def purchase_models(source: Any, as_of: dt.date, window: int, index: pd.Index, names: Sequence[str]
+def purchase_models(days: Any, as_of: dt.date, window: int, index: pd.Index, names: Sequence[str]
                     ) -> dict[str, dict[str, np.ndarray]]:
     """Per model class of ``names`` (MBG/NBD, Pareto/NBD: never BG/NBD, whose P(alive) is 1 for
-    every one-time buyer), fitted on the weekly RFM up to ``as_of``: ``p_alive`` and
-    ``expected`` (purchases in the next ``window`` days) for the customers of ``index``."""
+    every one-time buyer), fitted on the weekly RFM of the purchase days ``days`` up to
+    ``as_of``: ``p_alive`` and ``expected`` (purchases in the next ``window`` days) for the
+    customers of ``index``."""
     from clvlab import models
-    from clvlab.features.rfm import rfm_summary
 
-    rfm = rfm_summary(source, freq="W", observation_end=as_of).reindex(index)
+    rfm = rfm_as_of(days, as_of, "W").reindex(index)
     out = {}
     for name in names:
         with warnings.catch_warnings():
