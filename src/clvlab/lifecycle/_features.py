@@ -73,10 +73,13 @@ FEATURES = ("first", "last", "prev", "n", "age_days", "since_days", "last_gap_da
 
 
 def purchase_days(source: Any, where: str) -> ir.Table:
-    """``cid, day, amount``: one row per customer and purchase day (refunds dropped).
+    """``cid, day, amount, prev_day``: one row per customer and purchase day (refunds dropped),
+    with the customer's purchase day before it (null on the first).
 
-    Inside :func:`shared_features` the table is computed once and kept in the engine as a
-    temporary table (every feature query of the run reads it), released at the block's end.
+    ``prev_day`` is the one window over the purchases: with it, the features of any date are
+    plain aggregates (the day before the last purchase up to a date is the largest ``prev_day``
+    up to it). Inside :func:`shared_features` the table is computed once and kept in the engine
+    as a temporary table (every feature query of the run reads it), released at the block's end.
     """
     if _SHARED.get() is not None:
         return shared(("purchase_days", id(source)), lambda: _purchase_days(source, where).cache())
@@ -86,7 +89,8 @@ def purchase_days(source: Any, where: str) -> ir.Table:
 def _purchase_days(source: Any, where: str) -> ir.Table:
     tx = _prepare(_source_table(source, where), customer_id="customer_id", datetime="ordered_at",
                   monetary="amount", include_refunds=False, where=where)
-    return tx.group_by(["cid", "day"]).aggregate(amount=tx.amount.sum().cast("float64"))
+    days = tx.group_by(["cid", "day"]).aggregate(amount=tx.amount.sum().cast("float64"))
+    return days.mutate(prev_day=days.day.lag().over(ibis.window(group_by=days.cid, order_by=days.day)))
 
 
 def sample_days(days: ir.Table, as_of: dt.date, cap: int, seed: int) -> ir.Table:
@@ -165,37 +169,58 @@ def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.Dat
 
     ``prev`` is the purchase day before the last; the ``*_recent`` columns count purchase days
     and spend in the last ``trend_days`` days up to ``as_of``, ``*_before`` in the
-    ``trend_days`` before those.
+    ``trend_days`` before those. Two queries: the features of the whole history, and the
+    trends from the last ``2 x trend_days`` days only; inside :func:`shared_features` a date's
+    first query is made once whatever the trend windows asked for (stages and health use 180
+    days, churn its 90-day window).
     """
-    return shared(("customer_features", days.op(), as_of, trend_days),
-                  lambda: _customer_features(days, as_of, trend_days))
+    base = shared(("customer_features", days.op(), as_of), lambda: _history_features(days, as_of))
+    trends = shared(("trend_features", days.op(), as_of, trend_days),
+                    lambda: _trend_features(days, as_of, trend_days))
+    counts = trends.reindex(base.index).fillna(0.0)  # no purchase in either window
+    for col in TRENDS:
+        base[col] = counts[col].to_numpy(dtype="int64" if col.startswith("n_") else "float64")
+    return base[list(FEATURES)]
 
 
-def _customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.DataFrame:
-    end = ibis.date(as_of)
-    d = days.filter(days.day <= end)
-    d = d.mutate(last_=d.day.max().over(group_by=d.cid))
-    recent = d.day > end - ibis.interval(days=trend_days)
-    before = (d.day > end - ibis.interval(days=2 * trend_days)) & ~recent
-    per = d.group_by("cid").aggregate(
-        first=d.day.min(), last=d.day.max(), n=d.count(), prev=d.day.max(where=d.day < d.last_),
-        n_recent=d.count(where=recent), n_before=d.count(where=before),
-        spend_recent=d.amount.sum(where=recent), spend_before=d.amount.sum(where=before),
-        spend=d.amount.sum(),
-    )
-    per = per.mutate(age_days=_days(end, per["first"]), since_days=_days(end, per["last"]),
-                     last_gap_days=_days(per["last"], per["prev"]))
-    frame = per.order_by("cid").execute().rename(columns={"cid": "customer_id"})  # the engine sorts faster
+#: columns of :func:`customer_features` that depend on the trend window
+TRENDS = ("n_recent", "n_before", "spend_recent", "spend_before")
+
+
+def _by_customer(expr: ir.Table) -> pd.DataFrame:
+    """An engine result with one row per ``cid`` as a frame indexed by ``customer_id`` (sorted)."""
+    frame = expr.order_by("cid").execute().rename(columns={"cid": "customer_id"})  # the engine sorts faster
     frame["customer_id"] = frame["customer_id"].astype(str)
     frame = frame.set_index("customer_id")
     if not frame.index.is_monotonic_increasing:  # the engine sorted by its collation (PostgreSQL's locale)
         frame = frame.sort_index(kind="stable")
-    for col in ("spend_recent", "spend_before", "spend"):
-        frame[col] = frame[col].astype("float64").fillna(0.0)
+    return frame
+
+
+def _history_features(days: ir.Table, as_of: dt.date) -> pd.DataFrame:
+    end = ibis.date(as_of)
+    d = days.filter(days.day <= end)
+    per = d.group_by("cid").aggregate(first=d.day.min(), last=d.day.max(), n=d.count(), prev=d.prev_day.max(),
+                                      spend=d.amount.sum())
+    per = per.mutate(age_days=_days(end, per["first"]), since_days=_days(end, per["last"]),
+                     last_gap_days=_days(per["last"], per["prev"]))
+    frame = _by_customer(per)
+    frame["spend"] = frame["spend"].astype("float64").fillna(0.0)
     for col in ("first", "last", "prev"):
         frame[col] = pd.to_datetime(frame[col])
     frame["n"] = frame["n"].astype("int64")
-    return frame[list(FEATURES)]
+    return frame
+
+
+def _trend_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.DataFrame:
+    """:data:`TRENDS` of the customers with a purchase day in the last ``2 x trend_days`` days."""
+    end = ibis.date(as_of)
+    d = days.filter(days.day <= end, days.day > end - ibis.interval(days=2 * trend_days))
+    recent = d.day > end - ibis.interval(days=trend_days)
+    per = d.group_by("cid").aggregate(n_recent=d.count(where=recent), n_before=d.count(where=~recent),
+                                      spend_recent=d.amount.sum(where=recent),
+                                      spend_before=d.amount.sum(where=~recent))
+    return _by_customer(per)
 
 
 def cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], n_quantile: float
@@ -215,15 +240,14 @@ def _cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], 
                    ) -> dict[str, float]:
     end = ibis.date(as_of)
     d = days.filter(days.day <= end)
-    w = ibis.window(group_by=d.cid, order_by=d.day)
-    d = d.mutate(gap=_days(d.day, d.day.lag().over(w)), first_=d.day.min().over(group_by=d.cid),
-                 last_=d.day.max().over(group_by=d.cid), n_=d.count().over(group_by=d.cid))
-    d = d.mutate(mean_gap=_days(d.last_, d.first_) / (d.n_ - 1).cast("float64"))
-    gaps = d.filter(d.gap.notnull() & (d.n_ >= 3) & (d.mean_gap > 0))
-    ratio = gaps.gap / gaps.mean_gap
+    per = d.group_by("cid").aggregate(n=d.count(), first=d.day.min(), last=d.day.max())
+    per = per.mutate(mean_gap=_days(per["last"], per["first"]) / (per.n - 1).cast("float64"))
+    repeat = per.filter(per.n >= 2)
+    regular = per.filter((per.n >= 3) & (per.mean_gap > 0)).select("cid", "mean_gap")
+    gaps = d.filter(d.prev_day.notnull()).join(regular, "cid")
+    ratio = _days(gaps.day, gaps.prev_day) / gaps.mean_gap
     row = gaps.aggregate(**{k: ratio.quantile(q) for k, q in quantiles.items()}).execute()
-    per = d.filter(d.n_ >= 2).group_by("cid").aggregate(mean_gap=d.mean_gap.max(), n=d.n_.max())
-    row2 = per.aggregate(cadence=per.mean_gap.median(), n_q=per.n.quantile(n_quantile)).execute()
+    row2 = repeat.aggregate(cadence=repeat.mean_gap.median(), n_q=repeat.n.quantile(n_quantile)).execute()
     out = {k: float(row[k].iloc[0]) if not row.empty else float("nan") for k in quantiles}
     out["cadence"] = float(row2["cadence"].iloc[0]) if not row2.empty else float("nan")
     out["purchases"] = float(row2["n_q"].iloc[0]) if not row2.empty else float("nan")
