@@ -136,7 +136,11 @@ def rfm_as_of(days: ir.Table, as_of: dt.date, freq: Freq, known: pd.DataFrame | 
 
 
 def data_range(days: ir.Table) -> tuple[dt.date, dt.date]:
-    """First and last purchase day in the data (one tiny query)."""
+    """First and last purchase day in the data (one tiny query, once per run)."""
+    return shared(("data_range", days.op()), lambda: _data_range(days))
+
+
+def _data_range(days: ir.Table) -> tuple[dt.date, dt.date]:
     row = days.aggregate(lo=days.day.min(), hi=days.day.max()).execute()
     if row.empty or pd.isna(row["lo"].iloc[0]):
         msg = "the workspace has no purchases (table 'transactions' is empty)"
