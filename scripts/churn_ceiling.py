@@ -64,7 +64,7 @@ def units(ws: Any, as_of: dt.date) -> pd.DataFrame:
 
 
 def snapshot(ws: Any, days: Any, as_of: dt.date) -> pd.DataFrame:
-    X = behaviour_features(ws, days, as_of, W, _thresholds(None, "churn_ceiling"), history=True).join(units(ws, as_of))
+    X = behaviour_features(days, as_of, W, _thresholds(None, "churn_ceiling"), history=True).join(units(ws, as_of))
     X["churned"] = ~X.index.isin(purchased(days, as_of, as_of + dt.timedelta(days=W)))
     return X
 

@@ -303,7 +303,9 @@ def write_derived(
     """
     where = "write_derived"
     contract = _contract(name, where)
-    data = _with_key_column(frame, contract.key).copy()
+    stored = set(contract.names)
+    data = _with_key_column(frame, contract.key)
+    data = data[[c for c in data.columns if c in stored]]  # a copy of what is stored, no more
     run_id = run_id or new_run_id()
     for key, value in {**(values or {}), "run_id": run_id, "as_of": as_of}.items():
         check_param(key in contract.names, "values", where, f"columns of '{name}'", key)

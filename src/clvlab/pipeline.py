@@ -306,7 +306,7 @@ def run_pipeline(
         feedback table) and open cases by owner.
     """
     from clvlab.derived import write_derived
-    from clvlab.lifecycle._features import shared_features
+    from clvlab.lifecycle._features import purchase_days, rfm_as_of, shared_features
     from clvlab.lifecycle.churn_table import write_churn_table
     from clvlab.lifecycle.leads import write_leads_table
     from clvlab.lifecycle.tables import write_lifecycle_tables
@@ -329,8 +329,10 @@ def run_pipeline(
                                    "model": clv.best})
     write_run_diagnostics(workspace, clv, run_id=run_id)
     # stages, health and churn read the same customers as of the same days; economics the same
-    # purchase days (for the last one)
+    # purchase days (for the last one); the purchase models of the run's date start from its RFM
     with shared_features():
+        as_of = pd.Timestamp(clv.settings["observation_end"]).date()
+        rfm_as_of(purchase_days(workspace, "run_pipeline"), as_of, clv.settings["freq"], known=clv.rfm)
         steps("lifecycle stages and health")
         lifecycle = write_lifecycle_tables(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
                                            app_store=app_store, model=clv.model)

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 
 import clvlab
-from clvlab.lifecycle._features import customer_features, purchase_days, shared_features
+from clvlab.lifecycle._features import customer_features, purchase_days, rfm_as_of, shared_features
 
 
 def _log(days: list[str]) -> pd.DataFrame:
@@ -35,3 +35,18 @@ def test_features_are_shared_inside_the_block_and_fresh_after_it() -> None:
         assert _temporary(ws) == 0  # released at the end of the block
         ws.load("transactions", _log(["2024-03-01"]), progress=False)
         assert customer_features(purchase_days(ws, "test"), day, 30).loc["a", "n"] == 3
+
+
+def test_the_purchase_models_rfm_from_purchase_days_is_the_rfm_summary() -> None:
+    """A run hands its CLV part's RFM to the lifecycle steps: both must be the same summary."""
+    log = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "c", "c"],
+                        "ordered_at": pd.to_datetime(["2024-01-05 09:00", "2024-01-05 18:00", "2024-02-20 00:00",
+                                                      "2024-03-01 00:00", "2024-01-10 00:00", "2024-04-02 00:00"]),
+                        "amount": [10.0, 5.0, 7.0, 3.0, 8.0, 9.0]})
+    day = dt.date(2024, 3, 31)
+    with clvlab.connect(":memory:") as ws:
+        ws.load("transactions", log, progress=False)
+        for freq in ("D", "W", "M"):
+            expected = clvlab.rfm_summary(ws, freq=freq, observation_end=day)[["frequency", "recency", "T"]]
+            got = rfm_as_of(purchase_days(ws, "test"), day, freq)
+            pd.testing.assert_frame_equal(got, expected)

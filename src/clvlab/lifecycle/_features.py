@@ -4,6 +4,11 @@ One Ibis query per call; only one row per customer (and one row of population fi
 back into Python. Purchases are counted per day (several orders on one day are one purchase),
 refunds (``is_refund``) are dropped, as in :func:`clvlab.rfm_summary`.
 
+The time-split fits (the health weights, the churn model) learn from the customers of an
+earlier date; beyond a cap they learn from a seeded sample of them (:func:`sample_days`), drawn
+in the engine, so their cost stops growing with the number of customers; scores are computed
+for everyone.
+
 Within :func:`shared_features` (the pipeline's lifecycle, health and churn steps run inside one)
 the features of the same purchases as of the same day are computed once and handed out as
 copies: stages, health and churn all need the customers as of the run's date, and health and
@@ -18,7 +23,7 @@ import typing
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -26,6 +31,9 @@ import pandas as pd
 
 from clvlab.errors import DataValidationError
 from clvlab.features.rfm import _as_date, _prepare, _source_table
+
+if TYPE_CHECKING:
+    from clvlab.features.rfm import Freq
 
 _T = TypeVar("_T")
 _SHARED: ContextVar[dict[Hashable, Any] | None] = ContextVar("clvlab_shared_features", default=None)
@@ -40,9 +48,9 @@ def shared_features() -> Iterator[None]:
         yield
     finally:
         _SHARED.reset(token)
-        for value in cache.values():
-            if isinstance(value, ir.Table):
-                value.release()  # a temporary table of the engine (purchase_days)
+        tables = {id(v): v for v in cache.values() if isinstance(v, ir.Table)}
+        for table in tables.values():
+            table.release()  # a temporary table of the engine (purchase_days, sample_days)
 
 
 def shared(key: Hashable, compute: Callable[[], _T]) -> _T:
@@ -60,15 +68,18 @@ def shared(key: Hashable, compute: Callable[[], _T]) -> _T:
 
 
 #: columns of :func:`customer_features`
-FEATURES = ("first", "last", "prev", "second", "n", "age_days", "since_days", "last_gap_days",
+FEATURES = ("first", "last", "prev", "n", "age_days", "since_days", "last_gap_days",
             "n_recent", "n_before", "spend_recent", "spend_before", "spend")
 
 
 def purchase_days(source: Any, where: str) -> ir.Table:
-    """``cid, day, amount``: one row per customer and purchase day (refunds dropped).
+    """``cid, day, amount, prev_day``: one row per customer and purchase day (refunds dropped),
+    with the customer's purchase day before it (null on the first).
 
-    Inside :func:`shared_features` the table is computed once and kept in the engine as a
-    temporary table (every feature query of the run reads it), released at the block's end.
+    ``prev_day`` is the one window over the purchases: with it, the features of any date are
+    plain aggregates (the day before the last purchase up to a date is the largest ``prev_day``
+    up to it). Inside :func:`shared_features` the table is computed once and kept in the engine
+    as a temporary table (every feature query of the run reads it), released at the block's end.
     """
     if _SHARED.get() is not None:
         return shared(("purchase_days", id(source)), lambda: _purchase_days(source, where).cache())
@@ -78,11 +89,58 @@ def purchase_days(source: Any, where: str) -> ir.Table:
 def _purchase_days(source: Any, where: str) -> ir.Table:
     tx = _prepare(_source_table(source, where), customer_id="customer_id", datetime="ordered_at",
                   monetary="amount", include_refunds=False, where=where)
-    return tx.group_by(["cid", "day"]).aggregate(amount=tx.amount.sum().cast("float64"))
+    days = tx.group_by(["cid", "day"]).aggregate(amount=tx.amount.sum().cast("float64"))
+    return days.mutate(prev_day=days.day.lag().over(ibis.window(group_by=days.cid, order_by=days.day)))
+
+
+def sample_days(days: ir.Table, as_of: dt.date, cap: int, seed: int) -> ir.Table:
+    """The purchase days (all of them, also after ``as_of``) of about ``cap`` customers drawn at
+    random (``seed``) from those who bought by ``as_of``; ``days`` itself when there are at
+    most ``cap`` of them.
+
+    The draw is a hash of the customer id and the seed in the engine (one pass, nothing comes
+    back but a count), so the same data and seed give the same sample; inside
+    :func:`shared_features` it is kept as a temporary table like :func:`purchase_days`.
+    """
+    return shared(("sample_days", days.op(), as_of, cap, seed), lambda: _sample_days(days, as_of, cap, seed))
+
+
+_HASH_BUCKETS = 1_000_000
+
+
+def _sample_days(days: ir.Table, as_of: dt.date, cap: int, seed: int) -> ir.Table:
+    before = days.filter(days.day <= ibis.date(as_of))
+    n = int(before.cid.nunique().execute())
+    if n <= cap:
+        return days
+    share = round(_HASH_BUCKETS * cap / n)
+    bucket = days.cid.concat(ibis.literal(f"|{seed}")).hash() % _HASH_BUCKETS
+    sample = days.filter(((bucket + _HASH_BUCKETS) % _HASH_BUCKETS) < share)
+    return sample.cache() if _SHARED.get() is not None else sample
+
+
+def rfm_as_of(days: ir.Table, as_of: dt.date, freq: Freq, known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`clvlab.rfm_summary` (``freq``) of the purchase days up to ``as_of``: the purchase
+    models' input, shared within :func:`shared_features` (stages, health and churn fit or score
+    on the same customers as of the same date). ``known``: the same summary computed already
+    (a run's CLV part), kept instead of asking the engine again."""
+    from clvlab.features.rfm import rfm_summary
+
+    def compute() -> pd.DataFrame:
+        if known is not None:
+            return known[["frequency", "recency", "T"]]
+        tx = days.select(customer_id=days.cid, ordered_at=days.day)
+        return rfm_summary(tx, freq=freq, observation_end=as_of, monetary=None)
+
+    return shared(("rfm", days.op(), as_of, freq), compute)
 
 
 def data_range(days: ir.Table) -> tuple[dt.date, dt.date]:
-    """First and last purchase day in the data (one tiny query)."""
+    """First and last purchase day in the data (one tiny query, once per run)."""
+    return shared(("data_range", days.op()), lambda: _data_range(days))
+
+
+def _data_range(days: ir.Table) -> tuple[dt.date, dt.date]:
     row = days.aggregate(lo=days.day.min(), hi=days.day.max()).execute()
     if row.empty or pd.isna(row["lo"].iloc[0]):
         msg = "the workspace has no purchases (table 'transactions' is empty)"
@@ -113,38 +171,60 @@ def _days(a: ir.DateValue, b: ir.DateValue) -> ir.FloatingValue:
 def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.DataFrame:
     """One row per customer who bought up to ``as_of`` (index ``customer_id``), columns :data:`FEATURES`.
 
-    ``prev`` is the purchase day before the last, ``second`` the second purchase day; the
-    ``*_recent`` columns count purchase days and spend in the last ``trend_days`` days up to
-    ``as_of``, ``*_before`` in the ``trend_days`` before those.
+    ``prev`` is the purchase day before the last; the ``*_recent`` columns count purchase days
+    and spend in the last ``trend_days`` days up to ``as_of``, ``*_before`` in the
+    ``trend_days`` before those. Two queries: the features of the whole history, and the
+    trends from the last ``2 x trend_days`` days only; inside :func:`shared_features` a date's
+    first query is made once whatever the trend windows asked for (stages and health use 180
+    days, churn its 90-day window).
     """
-    return shared(("customer_features", days.op(), as_of, trend_days),
-                  lambda: _customer_features(days, as_of, trend_days))
+    base = shared(("customer_features", days.op(), as_of), lambda: _history_features(days, as_of))
+    trends = shared(("trend_features", days.op(), as_of, trend_days),
+                    lambda: _trend_features(days, as_of, trend_days))
+    counts = trends.reindex(base.index).fillna(0.0)  # no purchase in either window
+    for col in TRENDS:
+        base[col] = counts[col].to_numpy(dtype="int64" if col.startswith("n_") else "float64")
+    return base[list(FEATURES)]
 
 
-def _customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.DataFrame:
+#: columns of :func:`customer_features` that depend on the trend window
+TRENDS = ("n_recent", "n_before", "spend_recent", "spend_before")
+
+
+def _by_customer(expr: ir.Table) -> pd.DataFrame:
+    """An engine result with one row per ``cid`` as a frame indexed by ``customer_id`` (sorted)."""
+    frame = expr.order_by("cid").execute().rename(columns={"cid": "customer_id"})  # the engine sorts faster
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame = frame.set_index("customer_id")
+    if not frame.index.is_monotonic_increasing:  # the engine sorted by its collation (PostgreSQL's locale)
+        frame = frame.sort_index(kind="stable")
+    return frame
+
+
+def _history_features(days: ir.Table, as_of: dt.date) -> pd.DataFrame:
     end = ibis.date(as_of)
     d = days.filter(days.day <= end)
-    d = d.mutate(first_=d.day.min().over(group_by=d.cid), last_=d.day.max().over(group_by=d.cid))
-    recent = d.day > end - ibis.interval(days=trend_days)
-    before = (d.day > end - ibis.interval(days=2 * trend_days)) & ~recent
-    per = d.group_by("cid").aggregate(
-        first=d.first_.min(), last=d.last_.max(), n=d.count(),
-        prev=d.day.max(where=d.day < d.last_), second=d.day.min(where=d.day > d.first_),
-        n_recent=d.count(where=recent), n_before=d.count(where=before),
-        spend_recent=d.amount.sum(where=recent), spend_before=d.amount.sum(where=before),
-        spend=d.amount.sum(),
-    )
+    per = d.group_by("cid").aggregate(first=d.day.min(), last=d.day.max(), n=d.count(), prev=d.prev_day.max(),
+                                      spend=d.amount.sum())
     per = per.mutate(age_days=_days(end, per["first"]), since_days=_days(end, per["last"]),
                      last_gap_days=_days(per["last"], per["prev"]))
-    frame = per.execute().rename(columns={"cid": "customer_id"})
-    frame["customer_id"] = frame["customer_id"].astype(str)
-    frame = frame.set_index("customer_id").sort_index()
-    for col in ("spend_recent", "spend_before", "spend"):
-        frame[col] = frame[col].astype("float64").fillna(0.0)
-    for col in ("first", "last", "prev", "second"):
+    frame = _by_customer(per)
+    frame["spend"] = frame["spend"].astype("float64").fillna(0.0)
+    for col in ("first", "last", "prev"):
         frame[col] = pd.to_datetime(frame[col])
     frame["n"] = frame["n"].astype("int64")
-    return frame[list(FEATURES)]
+    return frame
+
+
+def _trend_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.DataFrame:
+    """:data:`TRENDS` of the customers with a purchase day in the last ``2 x trend_days`` days."""
+    end = ibis.date(as_of)
+    d = days.filter(days.day <= end, days.day > end - ibis.interval(days=2 * trend_days))
+    recent = d.day > end - ibis.interval(days=trend_days)
+    per = d.group_by("cid").aggregate(n_recent=d.count(where=recent), n_before=d.count(where=~recent),
+                                      spend_recent=d.amount.sum(where=recent),
+                                      spend_before=d.amount.sum(where=~recent))
+    return _by_customer(per)
 
 
 def cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], n_quantile: float
@@ -164,15 +244,14 @@ def _cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], 
                    ) -> dict[str, float]:
     end = ibis.date(as_of)
     d = days.filter(days.day <= end)
-    w = ibis.window(group_by=d.cid, order_by=d.day)
-    d = d.mutate(gap=_days(d.day, d.day.lag().over(w)), first_=d.day.min().over(group_by=d.cid),
-                 last_=d.day.max().over(group_by=d.cid), n_=d.count().over(group_by=d.cid))
-    d = d.mutate(mean_gap=_days(d.last_, d.first_) / (d.n_ - 1).cast("float64"))
-    gaps = d.filter(d.gap.notnull() & (d.n_ >= 3) & (d.mean_gap > 0))
-    ratio = gaps.gap / gaps.mean_gap
+    per = d.group_by("cid").aggregate(n=d.count(), first=d.day.min(), last=d.day.max())
+    per = per.mutate(mean_gap=_days(per["last"], per["first"]) / (per.n - 1).cast("float64"))
+    repeat = per.filter(per.n >= 2)
+    regular = per.filter((per.n >= 3) & (per.mean_gap > 0)).select("cid", "mean_gap")
+    gaps = d.filter(d.prev_day.notnull()).join(regular, "cid")
+    ratio = _days(gaps.day, gaps.prev_day) / gaps.mean_gap
     row = gaps.aggregate(**{k: ratio.quantile(q) for k, q in quantiles.items()}).execute()
-    per = d.filter(d.n_ >= 2).group_by("cid").aggregate(mean_gap=d.mean_gap.max(), n=d.n_.max())
-    row2 = per.aggregate(cadence=per.mean_gap.median(), n_q=per.n.quantile(n_quantile)).execute()
+    row2 = repeat.aggregate(cadence=repeat.mean_gap.median(), n_q=repeat.n.quantile(n_quantile)).execute()
     out = {k: float(row[k].iloc[0]) if not row.empty else float("nan") for k in quantiles}
     out["cadence"] = float(row2["cadence"].iloc[0]) if not row2.empty else float("nan")
     out["purchases"] = float(row2["n_q"].iloc[0]) if not row2.empty else float("nan")

@@ -300,9 +300,10 @@ class ChurnModel:
         purchase in the ``window`` days after it; snapshots before the first purchase day are
         left out. Several snapshots show the model customers at different ages and seasons.
         Beyond :data:`MAX_TRAIN_ROWS` customer-snapshots in all, each snapshot gives a random
-        sample of its share.
+        sample of its share: the customers are drawn in the engine (seeded by
+        ``random_state``), so only they are brought into Python.
         """
-        from clvlab.lifecycle._features import check_as_of, data_range, purchase_days
+        from clvlab.lifecycle._features import check_as_of, data_range, purchase_days, sample_days
 
         where = "ChurnModel.fit_workspace"
         check_param(isinstance(snapshots, int) and snapshots > 0, "snapshots", where, "an int > 0", snapshots)
@@ -319,9 +320,10 @@ class ChurnModel:
                                       "or a shorter window")
         frames, labels = [], []
         rng, per_snapshot = np.random.default_rng(self.random_state), MAX_TRAIN_ROWS // len(starts)
+        sample = sample_days(days, starts[0], per_snapshot, self.random_state)  # the latest has the most customers
         for start in starts:
-            X = _workspace_features(source, days, start, self, app_store, feedback)
-            label = ~X.index.isin(purchased(days, start, start + dt.timedelta(days=self.window)))
+            X = _workspace_features(source, sample, start, self, app_store, feedback)
+            label = ~X.index.isin(purchased(sample, start, start + dt.timedelta(days=self.window)))
             if len(X) > per_snapshot:  # each snapshot's share of MAX_TRAIN_ROWS, at random
                 keep = np.sort(rng.choice(len(X), per_snapshot, replace=False))
                 X, label = X.iloc[keep], label[keep]
@@ -399,7 +401,7 @@ def _as_label(y: Any, n: int, where: str) -> np.ndarray:
 
 def _workspace_features(source: Any, days: Any, day: dt.date, model: ChurnModel, app_store: Any,
                         feedback: Feedback | None) -> pd.DataFrame:
-    X = behaviour_features(source, days, day, model.window, model.thresholds, history=model.history)
+    X = behaviour_features(days, day, model.window, model.thresholds, history=model.history)
     if model.voc:
         from clvlab.lifecycle.health import _open_cases
 

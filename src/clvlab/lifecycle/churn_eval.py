@@ -76,9 +76,9 @@ def calibration(churned: np.ndarray, score: np.ndarray, predicted: np.ndarray | 
     return table
 
 
-def _baselines(source: Any, day: dt.date, window: int, index: pd.Index) -> dict[str, np.ndarray]:
-    """Churn scores of the purchase models fitted on the purchases up to ``day``."""
-    fitted = purchase_models(source, day, window, index, ("ModifiedBetaGeo", "ParetoNBD"))
+def _baselines(days: Any, day: dt.date, window: int, index: pd.Index) -> dict[str, np.ndarray]:
+    """Churn scores of the purchase models fitted on the purchase days up to ``day``."""
+    fitted = purchase_models(days, day, window, index, ("ModifiedBetaGeo", "ParetoNBD"))
     return {name: 1 - fitted[cls]["p_alive"] if what == "p_alive" else -fitted[cls]["expected"]
             for name, (cls, what) in BASELINES.items()}
 
@@ -126,7 +126,7 @@ def churn_evaluate(
                                                                                                   as_of=mid)
     p_plain = plain.churn_probability(X).to_numpy()
     scores: dict[str, np.ndarray] = {"model": p, "model_without_voc": p_plain,
-                                     **_baselines(source, mid, w, X.index)}
+                                     **_baselines(days, mid, w, X.index)}
     predicted = {"model": p, "model_without_voc": p_plain, "p_alive_mbgnbd": scores["p_alive_mbgnbd"],
                  "p_alive_pareto": scores["p_alive_pareto"]}
     rows, tables = [], {}

@@ -23,7 +23,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from clvlab.lifecycle._features import cadence_stats, customer_features
+from clvlab.lifecycle._features import cadence_stats, customer_features, rfm_as_of
 from clvlab.lifecycle.churn_history import HISTORY, history_features
 from clvlab.lifecycle.stages import _assign
 from clvlab.lifecycle.thresholds import LifecycleThresholds, resolve
@@ -41,7 +41,7 @@ FEATURES = BEHAVIOUR + VOC
 EXTRA = (*HISTORY, "p_alive_pareto", "expected_purchases_pareto")
 
 
-def behaviour_features(source: Any, days: Any, as_of: dt.date, window: int, thresholds: LifecycleThresholds,
+def behaviour_features(days: Any, as_of: dt.date, window: int, thresholds: LifecycleThresholds,
                        *, history: bool = False) -> pd.DataFrame:
     """:data:`BEHAVIOUR` (and :data:`EXTRA` with ``history``) per customer who bought by
     ``as_of`` (index ``customer_id``).
@@ -72,7 +72,7 @@ def behaviour_features(source: Any, days: Any, as_of: dt.date, window: int, thre
     out["spend"] = frame["spend"]
     out["mean_spend"] = frame["spend"] / frame["n"]
     names = ("ModifiedBetaGeo", "ParetoNBD") if history else ("ModifiedBetaGeo",)
-    fitted = purchase_models(source, as_of, window, out.index, names)
+    fitted = purchase_models(days, as_of, window, out.index, names)
     out["p_alive"], out["expected_purchases"] = fitted["ModifiedBetaGeo"]["p_alive"], fitted["ModifiedBetaGeo"]["expected"]
     cols = list(BEHAVIOUR)
     if history:
@@ -85,15 +85,15 @@ def behaviour_features(source: Any, days: Any, as_of: dt.date, window: int, thre
     return out[cols].round(6)
 
 
-def purchase_models(source: Any, as_of: dt.date, window: int, index: pd.Index, names: Sequence[str]
+def purchase_models(days: Any, as_of: dt.date, window: int, index: pd.Index, names: Sequence[str]
                     ) -> dict[str, dict[str, np.ndarray]]:
     """Per model class of ``names`` (MBG/NBD, Pareto/NBD: never BG/NBD, whose P(alive) is 1 for
-    every one-time buyer), fitted on the weekly RFM up to ``as_of``: ``p_alive`` and
-    ``expected`` (purchases in the next ``window`` days) for the customers of ``index``."""
+    every one-time buyer), fitted on the weekly RFM of the purchase days ``days`` up to
+    ``as_of``: ``p_alive`` and ``expected`` (purchases in the next ``window`` days) for the
+    customers of ``index``."""
     from clvlab import models
-    from clvlab.features.rfm import rfm_summary
 
-    rfm = rfm_summary(source, freq="W", observation_end=as_of).reindex(index)
+    rfm = rfm_as_of(days, as_of, "W").reindex(index)
     out = {}
     for name in names:
         with warnings.catch_warnings():

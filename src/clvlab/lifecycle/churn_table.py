@@ -87,16 +87,21 @@ def churn_watchlist(
                "CLV at risk needs the CLV of the same date")
         raise DataValidationError(msg, hint=f"score as of {scored.attrs['as_of']} first (clvlab run --as-of "
                                   f"{scored.attrs['as_of']}), or use as_of={scores_as_of}")
-    out = scored.copy()
-    out["clv"] = clv.reindex(out.index)
-    out["clv_at_risk"] = out["p_churn"] * out["clv"]
-    out = out.sort_values(["clv_at_risk", "p_churn"], ascending=False, kind="stable", na_position="last")
-    out["rank"] = np.arange(1, len(out) + 1)
+    scored["clv"] = clv.reindex(scored.index)  # the frame is ours: no copy of millions of rows
+    scored["clv_at_risk"] = scored["p_churn"] * scored["clv"]
+    out = scored.sort_values(["clv_at_risk", "p_churn"], ascending=False, kind="stable", na_position="last")
+    as_of_scored = scored.attrs["as_of"]
+    del scored
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    for c in ("clv_at_risk", "clv", "p_churn"):
+        out.insert(1, c, out.pop(c))
     head = out if reasons is None else out.head(reasons)
-    out = out.join(model.reasons(head.drop(columns=list(COLUMNS))))
-    first = [*COLUMNS, *[c for c in out.columns if c.startswith("reason_")]]
-    out = out[first + [c for c in out.columns if c not in first]]
-    out.attrs.update(as_of=scored.attrs["as_of"], window=model.window, split=model.split_)
+    why = model.reasons(head.drop(columns=list(COLUMNS)))
+    for k, c in enumerate(why.columns):  # the ranks below the head get no reasons (None)
+        column = np.full(len(out), None, dtype=object)
+        column[:len(why)] = why[c].to_numpy()
+        out.insert(len(COLUMNS) + k, c, column)
+    out.attrs.update(as_of=as_of_scored, window=model.window, split=model.split_)
     return out
 
 

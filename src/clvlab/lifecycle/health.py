@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from clvlab.errors import DataValidationError
-from clvlab.lifecycle._features import check_as_of, data_range, purchase_days
+from clvlab.lifecycle._features import check_as_of, data_range, purchase_days, sample_days
 from clvlab.lifecycle.stages import _assign, _features_with_alive, _thresholds
 from clvlab.lifecycle.thresholds import HEALTH_COMPONENTS, LifecycleThresholds
 
@@ -120,7 +120,7 @@ def health_components(
 
 def _components(source: Any, days: Any, day: dt.date, model: Any, th: LifecycleThresholds,
                 app_store: Any, where: str) -> pd.DataFrame:
-    frame, res = _features_with_alive(source, days, day, model, th, where)
+    frame, res = _features_with_alive(days, day, model, th, where)
     stage = _assign(frame, th, res)
     young = frame["age_days"] < th.trend_days
     out = pd.DataFrame(index=frame.index)
@@ -183,7 +183,8 @@ def fit_health_weights(
     app_store: Any = None,
 ) -> HealthWeights:
     """Fit the component weights: components as of ``label_end - churn_window_days``, label =
-    a purchase in the window up to ``label_end`` (default: the last purchase day)."""
+    a purchase in the window up to ``label_end`` (default: the last purchase day); on at most
+    ``fit_customers`` of the thresholds (a seeded sample beyond)."""
     where = "fit_health_weights"
     th = _thresholds(thresholds, where)
     days = purchase_days(source, where)
@@ -195,8 +196,9 @@ def fit_health_weights(
                f"({th.churn_window_days} days before {end.isoformat()}); the data start on {lo.isoformat()}")
         raise DataValidationError(msg, hint=f"use a later date (the data end on {hi.isoformat()}) "
                                   "or a shorter churn_window_days")
-    comps = _components(source, days, start, model, th, app_store, where)
-    stayed = comps.index.isin(_label(days, start, end))
+    sample = sample_days(days, start, th.fit_customers, seed=0)  # every customer up to fit_customers
+    comps = _components(source, sample, start, model, th, app_store, where)
+    stayed = comps.index.isin(_label(sample, start, end))
     w, b, usable = _fit(_matrix(comps), stayed)
     unused = tuple(c for j, c in enumerate(COMPONENTS) if j not in usable)
     return HealthWeights(weights={c: float(v) for c, v in zip(COMPONENTS, w, strict=True)}, intercept=b,

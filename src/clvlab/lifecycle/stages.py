@@ -39,6 +39,7 @@ from clvlab.lifecycle._features import (
     customer_features,
     customer_ids,
     purchase_days,
+    rfm_as_of,
     shared,
 )
 from clvlab.lifecycle.thresholds import LifecycleThresholds, ResolvedThresholds, resolve
@@ -62,23 +63,24 @@ def _thresholds(value: LifecycleThresholds | dict[str, Any] | str | None, where:
     raise AssertionError  # pragma: no cover
 
 
-def p_alive(source: Any, as_of: dt.date, model: Any, where: str) -> pd.Series:
-    """P(alive) per customer as of ``as_of`` from a Pareto/NBD or MBG/NBD model.
+def p_alive(days: Any, as_of: dt.date, model: Any, where: str) -> pd.Series:
+    """P(alive) per customer of the purchase days ``days`` as of ``as_of`` from a Pareto/NBD or
+    MBG/NBD model.
 
     ``model`` is a class name of :data:`ALIVE_MODELS` (fitted on the purchases up to
     ``as_of``), a fitted model of those classes (scored in its ``time_unit_``), or None (no
     P(alive): a column of NaN).
     """
-    key = ("p_alive", id(source), as_of, model if isinstance(model, str | None) else id(model))
-    return shared(key, lambda: _p_alive(source, as_of, model, where))
+    key = ("p_alive", days.op(), as_of, model if isinstance(model, str | None) else id(model))
+    return shared(key, lambda: _p_alive(days, as_of, model, where))
 
 
-def _p_alive(source: Any, as_of: dt.date, model: Any, where: str) -> pd.Series:
+def _p_alive(days: Any, as_of: dt.date, model: Any, where: str) -> pd.Series:
     from clvlab import models
-    from clvlab.features.rfm import rfm_summary
+    from clvlab.features.units import DEFAULT_TIME_UNIT
 
     freq = model.time_unit_ if not isinstance(model, str | None) and hasattr(model, "time_unit_") else None
-    rfm = rfm_summary(source, observation_end=as_of, **({"freq": freq} if freq else {}))
+    rfm = rfm_as_of(days, as_of, freq or DEFAULT_TIME_UNIT)
     if model is None:
         return pd.Series(np.nan, index=rfm.index, name="p_alive")
     name = model if isinstance(model, str) else type(model).__name__
@@ -152,7 +154,7 @@ def lifecycle_stages(
     th = _thresholds(thresholds, where)
     days = purchase_days(source, where)
     day = check_as_of(as_of, days, where)
-    frame, res = _features_with_alive(source, days, day, model, th, where)
+    frame, res = _features_with_alive(days, day, model, th, where)
     frame["stage"] = _assign(frame, th, res)
     out = frame.rename(columns={"n": "n_purchases", "first": "first_purchase", "last": "last_purchase",
                                 "since_days": "days_since_last"})
@@ -173,13 +175,13 @@ def lifecycle_stages(
 
 
 def _features_with_alive(
-    source: Any, days: Any, day: dt.date, model: Any, th: LifecycleThresholds, where: str
+    days: Any, day: dt.date, model: Any, th: LifecycleThresholds, where: str
 ) -> tuple[pd.DataFrame, ResolvedThresholds]:
     stats = cadence_stats(days, day, {"decline": th.decline_quantile, "churn": th.churn_quantile},
                           th.mature_quantile)
     res = resolve(th, stats)
     frame = customer_features(days, day, th.trend_days)
-    frame["p_alive"] = p_alive(source, day, model, where).reindex(frame.index)
+    frame["p_alive"] = p_alive(days, day, model, where).reindex(frame.index)
     return frame, res
 
 

@@ -71,6 +71,11 @@ class LifecycleThresholds:
         after the date the score holds as of.
     red_below, green_from
         Health bands: red under ``red_below``, green from ``green_from``, yellow between.
+    fit_customers
+        The health weights are fitted on at most this many customers: beyond it, on a seeded
+        sample of those who bought by the fit's feature date. A logistic regression on seven
+        components needs far fewer, and the fit's cost then stops growing with the customer
+        base; every customer is still scored.
     """
 
     onboarding_days: int = 90
@@ -90,10 +95,11 @@ class LifecycleThresholds:
     churn_window_days: int = 180
     red_below: float = 40.0
     green_from: float = 70.0
+    fit_customers: int = 200_000
 
     def __post_init__(self) -> None:
         where = "LifecycleThresholds"
-        for name in ("onboarding_days", "trend_days", "churn_window_days"):
+        for name in ("onboarding_days", "trend_days", "churn_window_days", "fit_customers"):
             value = getattr(self, name)
             check_param(isinstance(value, int) and value > 0, name, where, "an int > 0", value)
         for name in ("decline_quantile", "churn_quantile", "mature_quantile", "decline_p_alive", "churn_p_alive"):
