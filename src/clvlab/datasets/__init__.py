@@ -44,8 +44,8 @@ def path(name: str) -> Path:
     ``demo_marketing_spend``, ``demo_events``, ``demo_prospects``.
 
     ``demo_customers`` (CDNOW customer ids with an ``acquisition_channel`` and a home
-    ``store_id``) and ``demo_marketing_spend`` (spend per channel and month, 1997-01..03) are demo
-    assumptions, made up by ``scripts/make_demo_economics.py`` because CDNOW has no channels, spend
+    ``store_id``) and ``demo_marketing_spend`` (spend per channel and month, 1997-01..03) are
+    demo assumptions, made up by ``scripts/make_demo_economics.py`` because CDNOW has no channels, spend
     or stores: the channel is a fixed function of the customer id, the store that of the customer's
     answers in ``demo_feedback`` (else a fixed function of the id), and the spend an assumed CAC
     per channel.
