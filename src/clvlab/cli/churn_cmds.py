@@ -29,7 +29,7 @@ churn_app = typer.Typer(help="Churn early warning: who is about to leave, how mu
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date the figures hold as of; must lie inside "
                                              "the data.")]
 WindowOpt = Annotated[int | None, typer.Option("--window", min=1, help="Churn = no purchase in this many days "
-                                               "[default: 90, see docs/lifecycle.md].")]
+                                               "\\[default: 90, see docs/lifecycle.md].")]
 AppStoreOpt = Annotated[str | None, typer.Option("--app-store", help="Application store URL: open cases become "
                                                  "a feature.")]
 

@@ -102,10 +102,10 @@ def assign_cmd(
     stage: Annotated[list[str] | None, typer.Option("--stage", help="Lifecycle stage(s) eligible (repeatable).")] = None,
     control: Annotated[float, typer.Option("--control", help="Share of the control arm.")] = 0.2,
     stratify_by: Annotated[str, typer.Option("--stratify-by", help="stage, segment, a customers column, or none.")] = "stage",
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed [default: a new one, stored].")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed \\[default: a new one, stored].")] = None,
     allow_overlap: Annotated[bool, typer.Option("--allow-overlap", help="Let customers treated by a running experiment enter.")] = False,
     holdout: Annotated[float | None, typer.Option("--holdout", help="Set the workspace's global holdout share (0.01-0.10).")] = None,
-    assigned_at: Annotated[str | None, typer.Option("--assigned-at", help="Assignment time [default: now]; a past day replays a campaign.")] = None,
+    assigned_at: Annotated[str | None, typer.Option("--assigned-at", help="Assignment time \\[default: now]; a past day replays a campaign.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="A title for the experiment.")] = None,
     arms: Annotated[str | None, typer.Option("--arms", help="More arms: control:0.2,email:0.4,sms:0.4 (replaces --control).")] = None,
 ) -> None:
@@ -140,14 +140,14 @@ def assign_cmd(
 def analyze(
     experiment_id: IdArg,
     workspace: WorkspaceOpt = None,
-    metric: Annotated[list[Metric] | None, typer.Option("--metric", help="Metric(s) (repeatable) [default: the experiment's].")] = None,
+    metric: Annotated[list[Metric] | None, typer.Option("--metric", help="Metric(s) (repeatable) \\[default: the experiment's].")] = None,
     pre_period: Annotated[str | None, typer.Option("--pre-period", help="FIRST:LAST days of the pre period.")] = None,
     post_period: Annotated[str | None, typer.Option("--post-period", help="FIRST:LAST days of the post period.")] = None,
     adjust: Annotated[Adjust, typer.Option("--adjust", help="Primary analysis.")] = Adjust.cuped,
     correction: Annotated[Correction, typer.Option("--correction", help="Multiple-metric adjustment.")] = Correction.holm,
     winsorize: Annotated[float, typer.Option("--winsorize", help="Percentile capping money metrics (100: none).")] = 99.0,
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples for money metrics (0: none).")] = 2000,
-    control: Annotated[float | None, typer.Option("--control", help="Planned control share for the SRM check [default: the experiment's].")] = None,
+    control: Annotated[float | None, typer.Option("--control", help="Planned control share for the SRM check \\[default: the experiment's].")] = None,
 ) -> None:
     """Effect of the treatment on each metric, with 95% intervals, CUPED, SRM check and Holm/BH."""
     from clvlab.experiments.analyze import analyze_experiment

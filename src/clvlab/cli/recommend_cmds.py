@@ -35,9 +35,9 @@ def recommend(
     evaluate: Annotated[bool, typer.Option("--evaluate", help="Precision@k and recall@k on a time split, against popularity.")] = False,
     k: Annotated[int, typer.Option("--top", "-k", min=1, help="Items per list (k).")] = 10,
     level: Annotated[Level, typer.Option("--level", help="An item is a product_id or a category.")] = Level.product,
-    half_life: Annotated[float | None, typer.Option("--half-life-days", help="Time decay: a purchase this many days old counts half [default: no decay].")] = None,
+    half_life: Annotated[float | None, typer.Option("--half-life-days", help="Time decay: a purchase this many days old counts half \\[default: no decay].")] = None,
     min_support: Annotated[int, typer.Option("--min-support", min=1, help="Customers who bought both items, at least.")] = 3,
-    split: Annotated[str | None, typer.Option("--split", help="First day of the test period (--evaluate) [default: 80% of the way].")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="First day of the test period (--evaluate) \\[default: 80% of the way].")] = None,
 ) -> None:
     """Cross-sell items with their lift (item-item co-occurrence with a time decay); --evaluate measures them."""
     from clvlab.actions.crosssell import evaluate_recommendations, recommend_items

@@ -104,15 +104,15 @@ def _publish_if_served(ws: Any) -> Path | None:
 def run(
     workspace: WorkspaceOpt = None,
     as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Observation end (YYYY-MM-DD) [default: the latest transaction day].")] = None,
+        "--as-of", help="Observation end (YYYY-MM-DD) \\[default: the latest transaction day].")] = None,
     calibration_end: Annotated[str | None, typer.Option(
-        "--calibration-end", help="Last day the models are fitted on to be compared [default: leaves the last "
+        "--calibration-end", help="Last day the models are fitted on to be compared \\[default: leaves the last "
         "third of the period as holdout].")] = None,
     horizon_days: Annotated[int, typer.Option("--horizon-days", help="CLV horizon in days.")] = 365,
     freq: FreqOpt = Freq.W,
     penalizer: PenalizerOpt = 0.0,
     app_store: Annotated[str | None, typer.Option(
-        "--app-store", help="App store URL where cases are opened [default: $CLVLAB_APP_STORE; none: no cases].")] = None,
+        "--app-store", help="App store URL where cases are opened \\[default: $CLVLAB_APP_STORE; none: no cases].")] = None,
     engine: Annotated[Engine | None, typer.Option(
         "--engine", help="Run the CLV part where the data is (spark: the environment's SparkSession or "
         "--spark-master); loading stays on DuckDB, see docs/scale.md.")] = None,

@@ -38,7 +38,7 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
     dev: Annotated[bool, typer.Option("--dev", help="Development: allow the built-in insecure secret key.")] = False,
     forwarded_allow_ips: Annotated[str | None, typer.Option(
-        "--forwarded-allow-ips", help="Proxies whose X-Forwarded-* headers are trusted [default: 127.0.0.1].")] = None,
+        "--forwarded-allow-ips", help="Proxies whose X-Forwarded-* headers are trusted \\[default: 127.0.0.1].")] = None,
 ) -> None:
     """Serve the REST API (docs at /api/docs) over the workspace and the application store."""
     import uvicorn
