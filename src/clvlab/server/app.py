@@ -165,5 +165,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """The app built from the environment's settings (uvicorn's factory for several workers)."""
-    return create_app(get_settings())
+    """The app built from the environment's settings (uvicorn's factory for several workers); the
+    worker loads the text analysers of the survey alert rules before it takes requests."""
+    from clvlab.surveys.responses import warm_text_rules
+
+    app = create_app(get_settings())
+    warm_text_rules()
+    return app

@@ -247,3 +247,12 @@ class Collector:
                    "updated_at": now.isoformat()}
         for url in session.scalars(select(WebhookSubscriber.url).where(WebhookSubscriber.active.is_(True))):
             enqueue(session, Notification(CHANNEL, url, f"[clvlab] survey {event}", payload), case_id=None, now=now)
+
+
+def warm_text_rules(config: AlertConfig | None = None) -> None:
+    """Load the text analysers the alert rules read (about 3 s and 200 MB, once per process) now
+    rather than on the first answer with a comment, which would wait for them, and so would every
+    answer with a comment that reaches the same worker meanwhile (measured: 20-30 s at p99 under
+    load). ``clvlab serve`` calls it in each worker before the worker takes requests."""
+    if any(rule.needs_text for rule in (config or AlertConfig()).rules):
+        add_text_signals(pd.DataFrame({"comment": ["排队太久 / the queue was far too long"]}))
