@@ -16,7 +16,13 @@ from typing import Annotated
 import typer
 
 from clvlab.cli._common import WorkspaceOpt, console, styled, user_errors
-from clvlab.cli.cases_cmds import AppStoreOpt
+
+# ``--store`` too, as in the issue's and docs' ``clvlab serve --store postgresql://...`` (serve
+# has no store grants, where ``--store`` means a store of the chain)
+ServeStoreOpt = Annotated[str | None, typer.Option(
+    "--app-store", "--store",
+    help="App store URL: sqlite:///file.sqlite or postgresql+psycopg://... "
+         "\\[default: $CLVLAB_APP_STORE, else <workspace stem>-app.sqlite beside the workspace].")]
 
 
 def _snapshot(workspace: Path) -> None:
@@ -32,7 +38,7 @@ def _snapshot(workspace: Path) -> None:
 @user_errors
 def serve(
     workspace: WorkspaceOpt = None,
-    app_store: AppStoreOpt = None,
+    app_store: ServeStoreOpt = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on (behind a proxy: 127.0.0.1).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
