@@ -28,7 +28,15 @@ from clvlab.cases.notify import Notification, enqueue
 from clvlab.cases.opening import clv_series, open_cases
 from clvlab.cases.rules import TEXT_COLUMNS, AlertConfig, add_text_signals
 from clvlab.errors import TooManyRequestsError
-from clvlab.store import AppStore, RateHit, SurveyInvite, SurveyResponse, WebhookSubscriber, utcnow
+from clvlab.store import (
+    AppStore,
+    Periodic,
+    RateHit,
+    SurveyInvite,
+    SurveyResponse,
+    WebhookSubscriber,
+    utcnow,
+)
 from clvlab.surveys.definition import LANGUAGES, Survey
 from clvlab.surveys.feedback import feedback_rows
 from clvlab.surveys.registry import get_survey
@@ -59,27 +67,26 @@ class RateLimiter:
     def __init__(self, store: AppStore, limits: dict[str, RateLimit], *, sweep_every: float = 60.0) -> None:
         self.store = store
         self.limits = limits
-        self.sweep_every = timedelta(seconds=sweep_every)
-        self._swept: datetime | None = None
+        self._sweeper = Periodic(self._delete_expired, timedelta(seconds=sweep_every))
 
     def sweep(self, *, now: datetime | None = None) -> int:
         """Delete the rows of every bucket older than its window; how many were deleted."""
-        now = now or utcnow()
+        return self._sweeper.run(now or utcnow())
+
+    def _delete_expired(self, now: datetime) -> int:
         deleted = 0
         with self.store.session() as session:
             for bucket, rule in self.limits.items():
                 result = session.execute(delete(RateHit).where(
                     RateHit.bucket == bucket, RateHit.at < now - timedelta(seconds=rule.window)))
                 deleted += int(getattr(result, "rowcount", 0) or 0)
-        self._swept = now
         return deleted
 
     def hit(self, bucket: str, key: str, *, now: datetime | None = None) -> None:
         """Count one request of ``key`` in ``bucket``; :class:`RateLimitedError` when over the limit."""
         rule = self.limits[bucket]
         now = now or utcnow()
-        if self._swept is None or not self._swept <= now < self._swept + self.sweep_every:
-            self.sweep(now=now)
+        self._sweeper.due(now)
         since = now - timedelta(seconds=rule.window)
         key = key[:128]
         with self.store.session() as session:
