@@ -5,7 +5,9 @@ per token), verifies the token, validates the answers and, in **one transaction*
 writes or updates the response (the invitation row is locked first, so two submits of one link at
 once give one row), runs the alert rules on its feedback rows (a detractor opens a case for the
 store's owner, exactly as ``clvlab alerts run`` would) and writes one webhook event per subscriber
-to the outbox.  The transaction commits before the caller answers; delivery happens after.
+to the outbox.  The transaction commits before the caller answers; delivery happens after, and
+only when the answer queued an event (:attr:`SubmitResult.webhooks`): an answer without
+subscribers costs no look at the outbox; earlier failures are retried by ``clvlab surveys deliver``.
 
 Rate limits are counted in the app store (table ``rate_hits``), so every server worker sees the
 same counts: a sliding window per token and per client address; expired rows are swept on write.
@@ -116,12 +118,14 @@ class Invitation:
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """What a submission did: the response id, whether it was new, its revision, the cases it opened."""
+    """What a submission did: the response id, whether it was new, its revision, the cases it opened,
+    and how many webhook events it queued in the outbox (none: there is nothing to deliver)."""
 
     response_id: int
     created: bool
     revision: int
     cases: list[int] = field(default_factory=list)
+    webhooks: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -218,8 +222,9 @@ class Collector:
                 row.revisions += 1
             session.flush()
             cases = self._alerts(session, row, survey, now, signals)
-            self._events(session, row, clean, scores, cases, created, now)
-            return SubmitResult(response_id=row.id, created=created, revision=row.revisions, cases=cases)
+            queued = self._events(session, row, clean, scores, cases, created, now)
+            return SubmitResult(response_id=row.id, created=created, revision=row.revisions, cases=cases,
+                                webhooks=queued)
 
     def _text_signals(self, comment: str | None) -> dict[str, Any]:
         """The columns the text rules read (:data:`clvlab.cases.rules.TEXT_COLUMNS`) for ``comment``;
@@ -245,15 +250,18 @@ class Collector:
 
     @staticmethod
     def _events(session: Session, row: SurveyResponse, answers: dict[str, Any], scores: list[tuple[str, float]],
-                cases: list[int], created: bool, now: datetime) -> None:
+                cases: list[int], created: bool, now: datetime) -> int:
+        """Queue one event per active subscriber; how many were queued."""
         event = "response.created" if created else "response.updated"
         payload = {"event": event, "response_id": row.id, "survey_id": row.survey_id, "customer_id": row.customer_id,
                    "channel": row.channel, "language": row.language, "answers": answers,
                    "hidden": json.loads(row.hidden or "{}"), "scores": dict(scores), "cases_opened": cases,
                    "revision": row.revisions, "submitted_at": row.submitted_at.isoformat(),
                    "updated_at": now.isoformat()}
-        for url in session.scalars(select(WebhookSubscriber.url).where(WebhookSubscriber.active.is_(True))):
+        urls = list(session.scalars(select(WebhookSubscriber.url).where(WebhookSubscriber.active.is_(True))))
+        for url in urls:
             enqueue(session, Notification(CHANNEL, url, f"[clvlab] survey {event}", payload), case_id=None, now=now)
+        return len(urls)
 
 
 def warm_text_rules(config: AlertConfig | None = None) -> None:
