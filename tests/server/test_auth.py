@@ -206,6 +206,46 @@ def test_sessions_expire_and_a_new_password_ends_them(store_url: str) -> None:
         assert accounts.authenticate("mgr1", "another long password").name == "mgr1"
 
 
+def test_expired_sessions_are_deleted_by_a_login_and_a_sweep_once_a_minute(store_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from clvlab.server.auth.accounts import Accounts, AuthError
+    from clvlab.store import LoginSession, open_app_store
+
+    def sessions() -> int:
+        with store.session() as s:
+            return len(list(s.scalars(select(LoginSession.id_hash))))
+
+    now = [datetime(2026, 1, 1, 9, tzinfo=UTC)]
+    with open_app_store(store_url) as store:
+        accounts = Accounts(store, session_hours=1, clock=lambda: now[0], sweep_every=60)
+        boss = accounts.authenticate("boss", PASSWORD)
+        for name in ("boss", "mgr1", "mgr2", "ana"):  # sessions of users who never come back
+            accounts.open_session(accounts.authenticate(name, PASSWORD))
+        now[0] += timedelta(minutes=30)
+        live = accounts.open_session(boss)
+        now[0] += timedelta(minutes=29, seconds=30)
+        accounts.session_user(live)  # a sweep: nothing has expired yet
+        assert sessions() == 5
+        # the first four expire at 10:00; a check within the minute after the sweep leaves them
+        now[0] += timedelta(seconds=31)
+        accounts.session_user(live)
+        assert sessions() == 5
+        # the next check after the minute deletes them, though nobody logged in
+        now[0] += timedelta(seconds=30)
+        assert accounts.session_user(live).name == "boss"
+        assert sessions() == 1
+        # a login deletes the expired sessions too
+        mgr = accounts.open_session(accounts.authenticate("mgr1", PASSWORD))
+        now[0] += timedelta(minutes=61)
+        accounts.open_session(accounts.authenticate("ana", PASSWORD))
+        assert sessions() == 1
+        with pytest.raises(AuthError, match="expired"):
+            accounts.session_user(mgr)
+
+
 def test_expired_failed_logins_are_deleted_on_the_next_failure(store_url: str) -> None:
     from datetime import UTC, datetime, timedelta
 

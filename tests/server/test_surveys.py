@@ -273,6 +273,35 @@ def test_each_response_fires_a_signed_webhook(app: Any, anonymous: Any, links: d
     assert events[1]["hidden"] == {"store_id": "S1", "touchpoint": "checkout"}
 
 
+def test_an_answer_without_subscribers_leaves_the_outbox_alone(app: Any, anonymous: Any, links: dict[str, str],
+                                                              client_for: Callable[[str], Any], receiver: Any) -> None:
+    """Checking the outbox after every answer cost a write lock on SQLite; only an answer that
+    queued an event looks now (the statements the app store's engine runs are counted)."""
+    from sqlalchemy import event
+
+    engine = app.state.clvlab.store.engine
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.lower())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert anonymous.post(f"/api/v1/surveys/respond/{links['c02']}", json={"answers": {"nps": 10}}).status_code == 201
+        assert anonymous.post(f"/s/{links['c02']}", data={"nps": "9"}).status_code == 200
+        assert any("survey_responses" in s for s in statements)
+        assert not [s for s in statements if "outbox" in s]
+        url, got = receiver
+        assert client_for("boss").post("/api/v1/survey-webhooks", json={"url": url}).status_code == 201
+        statements.clear()
+        assert anonymous.post(f"/s/{links['c02']}", data={"nps": "8"}).status_code == 200
+        assert any("insert into outbox" in s for s in statements)
+        assert any("update outbox" in s for s in statements)  # delivered (claimed, then marked sent)
+        assert [json.loads(body)["event"] for _, body in got] == ["response.updated"]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
 def test_the_page_answers_in_chinese_without_script(app: Any, anonymous: Any, links: dict[str, str],
                                                     store_url: str) -> None:
     from clvlab.store import SurveyResponse

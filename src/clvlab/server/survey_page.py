@@ -117,7 +117,7 @@ async def submit(ctx: Ctx, request: Request, background: BackgroundTasks, token:
         language = lang if lang in LANGUAGES else _lang((form.get("_lang") or [found.survey.language])[0])
         multi = {q.id for q in found.survey.questions if q.type == "multi"}
         answers = {k: ([v] if k in multi and isinstance(v, str) else v) for k, v in answers.items()}
-        await run_in_threadpool(lambda: coll.submit(token, answers, ip=client_ip(request), language=language))
+        result = await run_in_threadpool(lambda: coll.submit(token, answers, ip=client_ip(request), language=language))
     except SurveyError as exc:
         view = survey_view(found.survey, language)
         errors = {i.column: (UI[language]["answer_required"] if i.message == "an answer is required" else i.message)
@@ -125,7 +125,8 @@ async def submit(ctx: Ctx, request: Request, background: BackgroundTasks, token:
         return _page(422, language, title=view["title"], survey=view, answers=answers, errors=errors)
     except ClvlabError as exc:
         return _error(exc, language)
-    background.add_task(deliver, ctx)
+    if result.webhooks:
+        background.add_task(deliver, ctx)
     thanks = found.survey.thanks.get(language) or UI[language]["thanks_title"]
     return _page(200, language, title=UI[language]["thanks_title"], message=thanks)
 

@@ -22,7 +22,7 @@ from clvlab.store.access import (
     User,
     UserStore,
 )
-from clvlab.store.base import Base, StoreError, UTCDateTime, utcnow
+from clvlab.store.base import Base, Periodic, StoreError, UTCDateTime, utcnow
 from clvlab.store.cases import Case, CaseEvent, Owner, OwnerScope, Resurvey
 from clvlab.store.engine import (
     AppStore,
@@ -38,7 +38,7 @@ from clvlab.store.surveys import RateHit, SurveyDef, SurveyInvite, SurveyRespons
 
 __all__ = [
     "ROLES", "ApiToken", "AppStore", "AuditEntry", "Base", "Case", "CaseEvent", "LoginAttempt", "LoginSession",
-    "OutboxMessage", "Owner", "OwnerScope", "Resurvey", "StoreBehindError", "StoreError", "UTCDateTime", "User",
+    "OutboxMessage", "Owner", "OwnerScope", "Periodic", "Resurvey", "StoreBehindError", "StoreError", "UTCDateTime", "User",
     "UserStore", "check_current", "head_revision", "open_app_store", "serialise", "upgrade", "utcnow",
 ]
 __all__ += ["RateHit", "SurveyDef", "SurveyInvite", "SurveyResponse", "WebhookSubscriber"]  # surveys

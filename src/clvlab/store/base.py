@@ -1,8 +1,10 @@
-"""What every table of the application store shares: the declarative base and the UTC timestamp type."""
+"""What every table of the application store shares: the declarative base, the UTC timestamp type
+and :class:`Periodic`, the once-a-minute sweep of expired rows."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, TypeDecorator
@@ -18,6 +20,31 @@ class StoreError(ClvlabError):
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+class Periodic:
+    """Housekeeping run at most once per ``every`` in this process: :meth:`due` calls ``action(now)``
+    when it never ran, ran ``every`` or longer ago, or the clock went back; :meth:`run` calls it now.
+
+    Used to delete expired rows (rate hits, login sessions) on the request path without a thread.
+    """
+
+    def __init__(self, action: Callable[[datetime], int], every: timedelta) -> None:
+        self.action = action
+        self.every = every
+        self.last: datetime | None = None
+
+    def run(self, now: datetime) -> int:
+        """Run the action now; what it returns (e.g. the rows deleted)."""
+        done = self.action(now)
+        self.last = now
+        return done
+
+    def due(self, now: datetime) -> int:
+        """Run the action if it is due; what it returned (0 when not due)."""
+        if self.last is not None and self.last <= now < self.last + self.every:
+            return 0
+        return self.run(now)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -5,7 +5,9 @@ per token), verifies the token, validates the answers and, in **one transaction*
 writes or updates the response (the invitation row is locked first, so two submits of one link at
 once give one row), runs the alert rules on its feedback rows (a detractor opens a case for the
 store's owner, exactly as ``clvlab alerts run`` would) and writes one webhook event per subscriber
-to the outbox.  The transaction commits before the caller answers; delivery happens after.
+to the outbox.  The transaction commits before the caller answers; delivery happens after, and
+only when the answer queued an event (:attr:`SubmitResult.webhooks`): an answer without
+subscribers costs no look at the outbox; earlier failures are retried by ``clvlab surveys deliver``.
 
 Rate limits are counted in the app store (table ``rate_hits``), so every server worker sees the
 same counts: a sliding window per token and per client address; expired rows are swept on write.
@@ -28,7 +30,15 @@ from clvlab.cases.notify import Notification, enqueue
 from clvlab.cases.opening import clv_series, open_cases
 from clvlab.cases.rules import TEXT_COLUMNS, AlertConfig, add_text_signals
 from clvlab.errors import TooManyRequestsError
-from clvlab.store import AppStore, RateHit, SurveyInvite, SurveyResponse, WebhookSubscriber, utcnow
+from clvlab.store import (
+    AppStore,
+    Periodic,
+    RateHit,
+    SurveyInvite,
+    SurveyResponse,
+    WebhookSubscriber,
+    utcnow,
+)
 from clvlab.surveys.definition import LANGUAGES, Survey
 from clvlab.surveys.feedback import feedback_rows
 from clvlab.surveys.registry import get_survey
@@ -59,27 +69,26 @@ class RateLimiter:
     def __init__(self, store: AppStore, limits: dict[str, RateLimit], *, sweep_every: float = 60.0) -> None:
         self.store = store
         self.limits = limits
-        self.sweep_every = timedelta(seconds=sweep_every)
-        self._swept: datetime | None = None
+        self._sweeper = Periodic(self._delete_expired, timedelta(seconds=sweep_every))
 
     def sweep(self, *, now: datetime | None = None) -> int:
         """Delete the rows of every bucket older than its window; how many were deleted."""
-        now = now or utcnow()
+        return self._sweeper.run(now or utcnow())
+
+    def _delete_expired(self, now: datetime) -> int:
         deleted = 0
         with self.store.session() as session:
             for bucket, rule in self.limits.items():
                 result = session.execute(delete(RateHit).where(
                     RateHit.bucket == bucket, RateHit.at < now - timedelta(seconds=rule.window)))
                 deleted += int(getattr(result, "rowcount", 0) or 0)
-        self._swept = now
         return deleted
 
     def hit(self, bucket: str, key: str, *, now: datetime | None = None) -> None:
         """Count one request of ``key`` in ``bucket``; :class:`RateLimitedError` when over the limit."""
         rule = self.limits[bucket]
         now = now or utcnow()
-        if self._swept is None or not self._swept <= now < self._swept + self.sweep_every:
-            self.sweep(now=now)
+        self._sweeper.due(now)
         since = now - timedelta(seconds=rule.window)
         key = key[:128]
         with self.store.session() as session:
@@ -109,12 +118,14 @@ class Invitation:
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """What a submission did: the response id, whether it was new, its revision, the cases it opened."""
+    """What a submission did: the response id, whether it was new, its revision, the cases it opened,
+    and how many webhook events it queued in the outbox (none: there is nothing to deliver)."""
 
     response_id: int
     created: bool
     revision: int
     cases: list[int] = field(default_factory=list)
+    webhooks: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -211,8 +222,9 @@ class Collector:
                 row.revisions += 1
             session.flush()
             cases = self._alerts(session, row, survey, now, signals)
-            self._events(session, row, clean, scores, cases, created, now)
-            return SubmitResult(response_id=row.id, created=created, revision=row.revisions, cases=cases)
+            queued = self._events(session, row, clean, scores, cases, created, now)
+            return SubmitResult(response_id=row.id, created=created, revision=row.revisions, cases=cases,
+                                webhooks=queued)
 
     def _text_signals(self, comment: str | None) -> dict[str, Any]:
         """The columns the text rules read (:data:`clvlab.cases.rules.TEXT_COLUMNS`) for ``comment``;
@@ -238,15 +250,18 @@ class Collector:
 
     @staticmethod
     def _events(session: Session, row: SurveyResponse, answers: dict[str, Any], scores: list[tuple[str, float]],
-                cases: list[int], created: bool, now: datetime) -> None:
+                cases: list[int], created: bool, now: datetime) -> int:
+        """Queue one event per active subscriber; how many were queued."""
         event = "response.created" if created else "response.updated"
         payload = {"event": event, "response_id": row.id, "survey_id": row.survey_id, "customer_id": row.customer_id,
                    "channel": row.channel, "language": row.language, "answers": answers,
                    "hidden": json.loads(row.hidden or "{}"), "scores": dict(scores), "cases_opened": cases,
                    "revision": row.revisions, "submitted_at": row.submitted_at.isoformat(),
                    "updated_at": now.isoformat()}
-        for url in session.scalars(select(WebhookSubscriber.url).where(WebhookSubscriber.active.is_(True))):
+        urls = list(session.scalars(select(WebhookSubscriber.url).where(WebhookSubscriber.active.is_(True))))
+        for url in urls:
             enqueue(session, Notification(CHANNEL, url, f"[clvlab] survey {event}", payload), case_id=None, now=now)
+        return len(urls)
 
 
 def warm_text_rules(config: AlertConfig | None = None) -> None:

@@ -55,7 +55,8 @@ def _clv(ctx: ServerContext) -> pd.Series | None:
 
 
 def deliver(ctx: ServerContext) -> None:
-    """Post the due survey webhooks (after the reply; failures stay in the outbox for retry)."""
+    """Post the due survey webhooks (after the reply; failures stay in the outbox for retry).
+    Answers schedule it only when they queued an event."""
     from clvlab.cases.notify import flush_outbox
     from clvlab.surveys.webhooks import SignedWebhookNotifier
 
@@ -109,7 +110,8 @@ def respond(ctx: Ctx, request: Request, response: Response, background: Backgrou
     The response is committed before this returns; alert rules run on it in the same transaction.
     """
     result = collector(ctx, request).submit(token, dict(body.answers), ip=client_ip(request), language=body.language)
-    background.add_task(deliver, ctx)
+    if result.webhooks:
+        background.add_task(deliver, ctx)
     if not result.created:
         response.status_code = 200
     return result.to_dict()

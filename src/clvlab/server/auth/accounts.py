@@ -36,6 +36,7 @@ from clvlab.store import (
     AuditEntry,
     LoginAttempt,
     LoginSession,
+    Periodic,
     User,
     UserStore,
     utcnow,
@@ -104,14 +105,18 @@ class Accounts:
         are refused with :class:`ThrottledError`.
     clock
         The current time (aware UTC); tests pass their own.
+    sweep_every
+        Seconds between sweeps of expired sessions (per process, on a session check); a login
+        deletes the expired ones as well.
     """
 
     def __init__(self, store: AppStore, *, session_hours: float = 12.0, max_failures: int = 5,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, sweep_every: float = 60.0) -> None:
         self.store = store
         self.session_hours = session_hours
         self.max_failures = max_failures
         self.clock = clock
+        self._sweeper = Periodic(self.expire_sessions, timedelta(seconds=sweep_every))
 
     # ------------------------------------------------------------------ users
     def add_user(self, name: str, *, role: str, stores: Iterable[str] = (), password: str | None = None,
@@ -261,11 +266,20 @@ class Accounts:
             s.execute(delete(LoginSession).where(LoginSession.expires_at < now))
         return token
 
+    def expire_sessions(self, now: datetime | None = None) -> int:
+        """Delete every expired session; how many were deleted."""
+        with self.store.session() as s:
+            result = s.execute(delete(LoginSession).where(LoginSession.expires_at <= (now or self.clock())))
+            return int(getattr(result, "rowcount", 0) or 0)
+
     def session_user(self, token: str) -> Principal:
-        """The user of a live session; :class:`AuthError` for an unknown or expired one."""
+        """The user of a live session; :class:`AuthError` for an unknown or expired one.  At most once
+        per ``sweep_every`` (per process) it deletes the expired sessions first."""
+        now = self.clock()
+        self._sweeper.due(now)
         with self.store.session() as s:
             row = s.get(LoginSession, digest(token))
-            if row is None or row.expires_at <= self.clock():
+            if row is None or row.expires_at <= now:
                 msg = "not logged in, or the session has expired; log in again"
                 raise AuthError(msg)
             user = s.get(User, row.user_id)
