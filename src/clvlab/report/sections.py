@@ -309,7 +309,7 @@ def run_economics(ws: Any, by: Sequence[str] = ("channel",), where: str = WHERE)
         msg = f"{where}: the economics table has no acquisition channel"
         raise DataValidationError(msg, hint="load customers with an acquisition_channel column "
                                   "(`clvlab load customers FILE`), then `clvlab run`")
-    return unit_economics(ws, by=by, as_of=as_of)
+    return unit_economics(ws, by=by, as_of=as_of, cac=None)
 
 
 def economics(ctx: Context) -> Section:
