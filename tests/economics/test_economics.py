@@ -183,6 +183,7 @@ def test_spend_of_an_unknown_channel_is_named(shop: clvlab.Workspace, tmp_path: 
 
 
 def test_a_run_without_spend_writes_economics_without_cac_and_says_what_to_load(tmp_path: Path) -> None:
+    from clvlab.report.sections import run_economics
     from clvlab.value.economics import NO_CAC
     from clvlab.value.economics_tables import write_economics_tables
 
@@ -193,8 +194,11 @@ def test_a_run_without_spend_writes_economics_without_cac_and_says_what_to_load(
         ws.load_customers(tmp_path / "customers.csv")  # a cost column, all empty, and no spend table
         written = write_economics_tables(ws, run_id="r1", as_of="2025-06-30")
         econ = ws.table("economics").execute()
+        served = run_economics(ws)  # GET /api/v1/economics and the report: the run's figures, no error
     assert written["cac"] == NO_CAC
     assert "`clvlab load marketing_spend FILE`" in NO_CAC
     assert "ltv_cac" not in econ
     assert econ["realised_value"].notna().all()
     assert f"LTV:CAC {NO_CAC}" in econ["notes"].iloc[0]
+    assert "ltv_cac" not in served
+    assert served.attrs["cac"] == NO_CAC
