@@ -162,7 +162,7 @@ def test_too_little_history_is_a_located_error(shop: clvlab.Workspace) -> None:
 
 def test_a_date_after_the_data_says_where_the_data_end(shop: clvlab.Workspace) -> None:
     hi = pd.Timestamp(shop.table("transactions").ordered_at.max().execute()).date()
-    with pytest.raises(DataValidationError, match=rf"as_of 2025-06-01 lies after the data, which end on {hi}: no "
+    with pytest.raises(DataValidationError, match=rf"as_of 2025-06-01 lies {(dt.date(2025, 6, 1) - hi).days} days after the data, which end on {hi}: no "
                        rf"purchase after {hi} can be observed.*as_of=... \(a date from 2023-04-0\d to {hi}\)"):
         ChurnModel().fit_workspace(shop, as_of="2025-06-01")  # after the data, before today
 

@@ -310,11 +310,11 @@ class ChurnModel:
         days = purchase_days(source, where)
         end = check_as_of(as_of, days, where)
         lo, hi = data_range(days)
-        if end > hi:  # the labels of the last window would read every customer as churned
+        if end - dt.timedelta(days=self.window) >= hi:  # the last window's labels would all read churned
             first = lo + dt.timedelta(days=self.window + 1)
-            msg = (f"{where}: as_of {end.isoformat()} lies after the data, which end on {hi.isoformat()}: "
-                   f"no purchase after {hi.isoformat()} can be observed, so the churn labels up to "
-                   f"{end.isoformat()} would read every customer as churned")
+            msg = (f"{where}: as_of {end.isoformat()} lies {(end - hi).days:,} days after the data, which end on "
+                   f"{hi.isoformat()}: no purchase after {hi.isoformat()} can be observed, so the churn labels "
+                   f"up to {end.isoformat()} would read every customer as churned")
             raise DataValidationError(msg, hint=Hint(f"a date from {first.isoformat()} to {hi.isoformat()}",
                                                      option="as_of"))
         starts = [end - dt.timedelta(days=k * self.window) for k in range(1, snapshots + 1)]
