@@ -271,6 +271,8 @@ class PipelineRun:
     leads: dict[str, Any] = field(default_factory=dict)
     #: the churn watchlist's head and totals (clvlab.lifecycle.churn_table.write_churn_table)
     churn: dict[str, Any] = field(default_factory=dict)
+    #: the economics tables written and ``cac``: its source, else what to load (write_economics_tables)
+    economics: dict[str, Any] = field(default_factory=dict)
 
     def load(self, table: str) -> LoadReport | None:
         """The report of the first load into ``table`` (None when the run loaded none)."""
@@ -340,8 +342,8 @@ def run_pipeline(
         churn = write_churn_table(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
                                   app_store=app_store)
         steps("writing the cohorts and economics tables")
-        write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
-                               margin=options.get("margin"))  # None: from the data's cost column
+        economics = write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
+                                           margin=options.get("margin"))  # None: from the data's cost column
     steps("lead scores of prospects")
     leads = write_leads_table(workspace, run_id=run_id, as_of=clv.settings["observation_end"])
     steps("summarising feedback")
@@ -357,7 +359,7 @@ def run_pipeline(
         alerts, cases = _close_the_loop(workspace, app_store, owners, steps, has_feedback)
     steps.finish()
     return PipelineRun(loads=loads, clv=clv, run_id=run_id, voc=voc, alerts=alerts, cases=cases,
-                       lifecycle=lifecycle, leads=leads, churn=churn)
+                       lifecycle=lifecycle, leads=leads, churn=churn, economics=economics)
 
 
 #: the whole run under a short name: ``clvlab.run(ws, app_store=store, observation_end="2024-12-31")``

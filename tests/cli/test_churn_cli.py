@@ -123,3 +123,23 @@ def test_watchlist_reads_the_churn_table_and_writes_a_file(shop: Path, tmp_path:
     assert code == 0, text
     assert "Churn watchlist as of 2024-12-31" in text
     assert "CLV at risk" in text
+
+
+def test_terminal_watchlist_says_when_no_single_reason_stands_out_as_the_report_does() -> None:
+    from rich.console import Console
+
+    from clvlab.cli.churn_cmds import print_watchlist
+    from clvlab.lifecycle.churn_table import REASONS
+    from clvlab.report.labels import labels
+
+    rows = pd.DataFrame({"rank": [1, 2, REASONS + 1], "p_churn": [0.9, 0.5, 0.4], "clv": [100.0, 80.0, 10.0],
+                         "clv_at_risk": [90.0, 40.0, 4.0], "reason_1": ["no purchase for 200 days", None, None],
+                         "reason_2": [None, None, None], "reason_3": [None, None, None]},
+                        index=pd.Index(["a", "b", "c"], name="customer_id"))
+    console = Console(record=True, width=400)
+    print_watchlist(rows, "watchlist", target=console)
+    lines = {line.split("│")[2].strip(): line for line in console.export_text().splitlines() if line.count("│") > 5}
+    none = labels("en")["no_reason"].format(points=0.5)
+    assert "no purchase for 200 days" in lines["a"]
+    assert none in lines["b"]
+    assert "stands out" not in lines["c"]  # below the ranks whose reasons the churn table keeps: not computed

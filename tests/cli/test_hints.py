@@ -83,3 +83,12 @@ def test_ambiguous_dates_offer_both_formats_as_flags(tmp_path: Path) -> None:
     assert "Hint: --date-format '%d/%m/%Y' or --date-format '%m/%d/%Y'" in result.output
     as_json = runner.invoke(app, ["--json", "load", "transactions", str(f), "-w", str(tmp_path / "w.duckdb")])
     assert [h["value"] for h in json.loads(as_json.stdout)["hints"]] == ["%d/%m/%Y", "%m/%d/%Y"]
+
+
+def test_a_switched_off_setting_is_its_no_flag_on_the_cli_and_false_in_python() -> None:
+    from clvlab.cli._common import as_flag
+    from clvlab.errors import Hint
+
+    hint = Hint("for the figures without CAC", option="cac", value=False)
+    assert hint.render(as_flag) == "--no-cac (for the figures without CAC)"
+    assert str(hint) == "cac=False (for the figures without CAC)"

@@ -48,6 +48,23 @@ def test_lifecycle_json_stage_sizes_and_transitions(shop: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_date_after_the_data_is_noted_with_the_days_since_the_last_transaction(shop: Path) -> None:
+    with clvlab.connect(shop) as ws:
+        last = pd.Timestamp(ws.table("transactions").ordered_at.max().execute()).date()
+    result = runner.invoke(app, ["--json", "lifecycle", "-w", str(shop), "--as-of", "2025-12-31"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    days = (pd.Timestamp("2025-12-31").date() - last).days
+    assert (doc["data_end"], doc["days_after_data"]) == (str(last), days)
+    assert f"{days:,} days after the last transaction in the data ({last})" in doc["note"]
+    result = runner.invoke(app, ["lifecycle", "-w", str(shop), "--as-of", "2025-12-31"])
+    assert result.exit_code == 0, result.output
+    assert f"Note: as of 2025-12-31, {days:,} days after the last transaction" in " ".join(result.output.split())
+    result = runner.invoke(app, ["--json", "lifecycle", "-w", str(shop), "--as-of", str(last)])
+    assert json.loads(result.stdout)["note"] is None
+
+
+@pytest.mark.slow
 def test_lifecycle_by_month_and_health_print_tables(shop: Path) -> None:
     """Human output: one row per month end, the transition matrix, the onboarding table; health gives
     bands and red customers; a backtest on one year of data says it needs more history."""

@@ -180,3 +180,25 @@ def test_spend_of_an_unknown_channel_is_named(shop: clvlab.Workspace, tmp_path: 
     assert got.attrs["notes"][0] == (
         "spend of 30.00 is in no row: no customer was acquired in Search (check the channel names in "
         "marketing_spend against customers.acquisition_channel)")
+
+
+def test_a_run_without_spend_writes_economics_without_cac_and_says_what_to_load(tmp_path: Path) -> None:
+    from clvlab.report.sections import run_economics
+    from clvlab.value.economics import NO_CAC
+    from clvlab.value.economics_tables import write_economics_tables
+
+    (tmp_path / "tx.csv").write_text(TX)
+    (tmp_path / "customers.csv").write_text("customer_id,acquisition_channel,acquisition_cost\nA,search,\nB,social,\n")
+    with clvlab.connect(tmp_path / "nospend.duckdb") as ws:
+        ws.load_transactions(tmp_path / "tx.csv")
+        ws.load_customers(tmp_path / "customers.csv")  # a cost column, all empty, and no spend table
+        written = write_economics_tables(ws, run_id="r1", as_of="2025-06-30")
+        econ = ws.table("economics").execute()
+        served = run_economics(ws)  # GET /api/v1/economics and the report: the run's figures, no error
+    assert written["cac"] == NO_CAC
+    assert "`clvlab load marketing_spend FILE`" in NO_CAC
+    assert "ltv_cac" not in econ
+    assert econ["realised_value"].notna().all()
+    assert f"LTV:CAC {NO_CAC}" in econ["notes"].iloc[0]
+    assert "ltv_cac" not in served
+    assert served.attrs["cac"] == NO_CAC

@@ -160,6 +160,13 @@ def test_too_little_history_is_a_located_error(shop: clvlab.Workspace) -> None:
         clvlab.churn_evaluate(shop, as_of="2020-01-01")
 
 
+def test_a_date_after_the_data_says_where_the_data_end(shop: clvlab.Workspace) -> None:
+    hi = pd.Timestamp(shop.table("transactions").ordered_at.max().execute()).date()
+    with pytest.raises(DataValidationError, match=rf"as_of 2025-06-01 lies {(dt.date(2025, 6, 1) - hi).days} days after the data, which end on {hi}: no "
+                       rf"purchase after {hi} can be observed.*as_of=... \(a date from 2023-04-0\d to {hi}\)"):
+        ChurnModel().fit_workspace(shop, as_of="2025-06-01")  # after the data, before today
+
+
 def _scores(ws: clvlab.Workspace, as_of: str, seed: int = 5) -> None:
     """A scores table as of ``as_of`` with a made-up CLV per customer."""
     from clvlab.derived import write_derived

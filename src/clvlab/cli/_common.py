@@ -231,7 +231,7 @@ FLAGS: dict[str, str] = {
     "freq": "--freq", "observation_end": "--observation-end", "calibration_end": "--calibration-end",
     "root_cause": "--root-cause", "store": "--store",
     "as_of": "--as-of", "window": "--window",
-    "segment": "--segment", "stage": "--stage", "allow_overlap": "--allow-overlap",
+    "segment": "--segment", "stage": "--stage", "allow_overlap": "--allow-overlap", "cac": "--no-cac",
 }
 _BARE = re.compile(r"[\w.:+=@-]+")
 
@@ -255,7 +255,7 @@ def as_flag(hint: Hint) -> str:
     value = hint.value
     if value is None:
         return f"{flag} {str(hint.option).upper()}"
-    if value is True:
+    if value is True or (value is False and flag.startswith("--no-")):
         return flag
     if isinstance(value, Mapping):
         return " ".join(f"{flag} {_shell(f'{k}={_flag_value(v)}')}" for k, v in value.items())

@@ -61,10 +61,14 @@ def _stored(ws: Any, as_of: str | None, window: int | None) -> pd.DataFrame | No
     return frame
 
 
-def _reasons(row: Any) -> str:
+def _reasons(row: Any, none: str) -> str:
+    """The row's reasons; ``none`` (the report's "no single reason stands out") when none was
+    strong enough, blank below the ranks whose reasons the ``churn`` table keeps."""
     from clvlab.cli._common import is_missing
+    from clvlab.lifecycle.churn_table import REASONS
 
-    return "; ".join(str(row[c]) for c in ("reason_1", "reason_2", "reason_3") if not is_missing(row.get(c)))
+    why = "; ".join(str(row[c]) for c in ("reason_1", "reason_2", "reason_3") if not is_missing(row.get(c)))
+    return why or (none if row["rank"] <= REASONS else "")
 
 
 @churn_app.command("watchlist")
@@ -116,11 +120,15 @@ def watchlist(
 
 def print_watchlist(rows: pd.DataFrame, title: str, target: Any = out) -> None:
     """The watchlist rows as a table on stdout, or on ``target`` (``clvlab demo``: stderr)."""
+    from clvlab.lifecycle.churn import MIN_CONTRIBUTION
+    from clvlab.report.labels import labels
+
+    none = labels("en")["no_reason"].format(points=100 * MIN_CONTRIBUTION)
     table = new_table(title, [("rank", "right"), "customer", ("P(churn)", "right"), ("CLV", "right"),
                               ("CLV at risk", "right"), "reasons"])
     for cid, r in rows.iterrows():
         table.add_row(fmt_number(int(r["rank"])), str(cid), fmt_number(r["p_churn"], ".2f"),
-                      fmt_number(r["clv"], ",.0f"), fmt_number(r["clv_at_risk"], ",.0f"), _reasons(r))
+                      fmt_number(r["clv"], ",.0f"), fmt_number(r["clv_at_risk"], ",.0f"), _reasons(r, none))
     target.print(table)
 
 

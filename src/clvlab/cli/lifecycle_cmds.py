@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from enum import StrEnum
 from pathlib import Path
@@ -82,6 +83,7 @@ def lifecycle(
     """Customers per lifecycle stage and the month-over-month transition matrix."""
     from rich.table import Table
 
+    from clvlab.lifecycle._features import data_range, purchase_days
     from clvlab.lifecycle.stages import (
         STAGES,
         month_ends,
@@ -97,13 +99,18 @@ def lifecycle(
         dates = ends[-months:] if by is By.month else ends[-2:]
         frames = stages_over_time(ws, dates, model=model, thresholds=th)
         onboard = onboarding_summary(ws, as_of=dates[-1]) if onboarding else None
+        data_end = data_range(purchase_days(ws, "lifecycle"))[1]
     keys = list(frames)
+    after = (dt.date.fromisoformat(keys[-1]) - data_end).days
+    note = (f"as of {keys[-1]}, {after:,} days after the last transaction in the data ({data_end}): the stages "
+            f"reflect no data after {data_end}, so customers read as declining or churned") if after > 0 else None
     sizes = {k: stage_sizes(f) for k, f in frames.items()}
     last = frames[keys[-1]]
     matrix = matrix_of(frames[keys[-2]], last) if len(keys) > 1 else None
     if state.json:
         emit_json({
-            "as_of": keys[-1], "model": model, "thresholds": last.attrs["thresholds"],
+            "as_of": keys[-1], "data_end": str(data_end), "days_after_data": max(after, 0), "note": note,
+            "model": model, "thresholds": last.attrs["thresholds"],
             "stages": {k: s.to_dict() for k, s in sizes.items()},
             "transitions": None if matrix is None else _matrix_json(matrix),
             "transitions_by_month": [_matrix_json(matrix_of(frames[a], frames[b]))
@@ -137,6 +144,8 @@ def lifecycle(
     console.print(f"cadence {res['cadence_days']:.0f} days (median); declining from {res['decline_ratio']:.2f}x "
                   f"the own cadence, churned from {res['churn_ratio']:.2f}x; mature from "
                   f"{res['mature_purchases']} purchases", highlight=False)
+    if note:
+        console.print(f"Note: {note}", style="bold yellow", highlight=False, markup=False)
 
 
 @user_errors

@@ -128,6 +128,7 @@ def run(
     from clvlab.pipeline import run_pipeline
     from clvlab.settings import get_settings
     from clvlab.store import open_app_store
+    from clvlab.value.economics import NO_CAC
 
     if engine is not None or spark_master is not None:
         if workspace is not None or app_store is not None:
@@ -162,7 +163,7 @@ def run(
         "calibration_end": result.clv.settings["calibration_end"], "model": result.clv.best,
         "n_customers": len(scores), "total_clv": float(scores["clv"].sum()), "horizon_days": horizon_days,
         "tables": tables, "cases_opened": opened if store_url else None, "leads": result.leads or None,
-        "snapshot": None if served is None else str(served),
+        "snapshot": None if served is None else str(served), "cac": result.economics.get("cac"),
     }
     if state.json:
         emit_json(summary)
@@ -179,6 +180,9 @@ def run(
         (f"{len(scores):,} customers scored", "bold"), f", expected {horizon_days}-day CLV "
         f"{summary['total_clv']:,.0f} in total.\n"
         f"Tables written: {', '.join(tables)}; {cases}."), soft_wrap=True)
+    if summary["cac"] == NO_CAC:
+        console.print(f"Economics without CAC: LTV, cohorts and retention are written; LTV:CAC and payback: {NO_CAC}.",
+                      highlight=False, markup=False)
     from clvlab.cli.leads_cmds import print_leads_record
 
     print_leads_record(result.leads)

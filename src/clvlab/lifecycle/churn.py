@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataValidationError, NotFittedError, ParameterError, check_param
+from clvlab.errors import DataValidationError, Hint, NotFittedError, ParameterError, check_param
 from clvlab.lifecycle.churn_features import VOC, Feedback, behaviour_features, purchased
 from clvlab.lifecycle.thresholds import CHURN_WINDOW_DAYS, LifecycleThresholds
 
@@ -310,6 +310,13 @@ class ChurnModel:
         days = purchase_days(source, where)
         end = check_as_of(as_of, days, where)
         lo, hi = data_range(days)
+        if end - dt.timedelta(days=self.window) >= hi:  # the last window's labels would all read churned
+            first = lo + dt.timedelta(days=self.window + 1)
+            msg = (f"{where}: as_of {end.isoformat()} lies {(end - hi).days:,} days after the data, which end on "
+                   f"{hi.isoformat()}: no purchase after {hi.isoformat()} can be observed, so the churn labels "
+                   f"up to {end.isoformat()} would read every customer as churned")
+            raise DataValidationError(msg, hint=Hint(f"a date from {first.isoformat()} to {hi.isoformat()}",
+                                                     option="as_of"))
         starts = [end - dt.timedelta(days=k * self.window) for k in range(1, snapshots + 1)]
         starts = [d for d in starts if d > lo]
         if not starts:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab.derived import DERIVED, read_derived
-from clvlab.errors import ClvlabError
+from clvlab.errors import ClvlabError, DataValidationError
 from clvlab.report import charts
 from clvlab.report.charts import BAND_COLOURS, STAGE_COLOURS, Chart, Table
 from clvlab.report.context import WHERE, Context, Section, num, pct, plain, rounded
@@ -298,9 +298,8 @@ def cohorts(ctx: Context) -> Section:
 
 def run_economics(ws: Any, by: Sequence[str] = ("channel",), where: str = WHERE) -> pd.DataFrame:
     """:func:`clvlab.value.economics.unit_economics` by ``by`` as of the day of the run's
-    ``economics`` table (margin from the data, as in the run); a located error without that table,
-    or, by channel, when it has no acquisition channel."""
-    from clvlab.errors import DataValidationError
+    ``economics`` table (margin from the data, and CAC when the data has it, as in the run); a
+    located error without that table, or, by channel, when it has no acquisition channel."""
     from clvlab.value.economics import unit_economics
 
     stored = read_derived(ws, "economics", columns=("customers",), where=where).execute()
@@ -309,13 +308,16 @@ def run_economics(ws: Any, by: Sequence[str] = ("channel",), where: str = WHERE)
         msg = f"{where}: the economics table has no acquisition channel"
         raise DataValidationError(msg, hint="load customers with an acquisition_channel column "
                                   "(`clvlab load customers FILE`), then `clvlab run`")
-    return unit_economics(ws, by=by, as_of=as_of)
+    return unit_economics(ws, by=by, as_of=as_of, cac=None)
 
 
 def economics(ctx: Context) -> Section:
     t = ctx.t
     section = Section("economics", t["economics"], t["economics_intro"])
     frame = run_economics(ctx.ws)
+    if "ltv_cac" not in frame:  # a run without spend or acquisition costs: no CAC to chart
+        msg = f"{WHERE}: LTV:CAC {frame.attrs['cac']}"
+        raise DataValidationError(msg)
     notes = list(frame.attrs.get("notes", []))
     if frame.attrs.get("margin_source"):  # LTV and payback are margin: say where it came from
         notes.append(f"margin {frame.attrs['margin']:.0%}: {frame.attrs['margin_source']}")

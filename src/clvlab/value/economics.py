@@ -42,7 +42,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataValidationError, Issue, check_param
+from clvlab.errors import DataValidationError, Hint, Issue, check_param
 from clvlab.value.cohorts import (
     PERIODS,
     Period,
@@ -55,6 +55,9 @@ from clvlab.value.cohorts import (
 __all__ = ["DEMO_SOURCES", "unit_economics"]
 
 DIMENSIONS = ("channel", "cohort")
+#: what a run without spend or acquisition costs says instead of CAC, LTV:CAC and payback
+NO_CAC = ("needs marketing_spend: load it with `clvlab load marketing_spend FILE` "
+          "(or customers with an acquisition_cost column)")
 #: files of the bundled demo whose figures are assumptions, not data (see clvlab.datasets)
 DEMO_SOURCES = ("demo_marketing_spend.csv", "demo_customers.csv.gz")
 #: formula and model CLV "agree" when their ratio lies within this range
@@ -175,8 +178,9 @@ def _cac(per: ir.Table, spend: ir.Table | None, by: Sequence[str]) -> pd.DataFra
     if spend is not None:
         if "channel" not in per.columns:
             msg = f"{_WHERE}: marketing_spend is by channel, but the customers have no acquisition channel"
-            raise DataValidationError(msg, hint="load customers with an acquisition_channel column "
-                                      "(`clvlab load customers FILE`), or pass cac=False (--no-cac)")
+            raise DataValidationError(msg, hint=[Hint("load customers with an acquisition_channel column "
+                                                      "(`clvlab load customers FILE`)"),
+                                                 Hint("for the figures without CAC", option="cac", value=False)])
         won = per.group_by(["channel", "cohort"]).aggregate(won=per.count())
         cells = spend.left_join(won, ["channel", "cohort"]).drop("channel_right", "cohort_right")
         cells = cells.mutate(
@@ -273,7 +277,7 @@ def _margin_column(frame: pd.DataFrame, margin: float | None, lines: tuple[ir.Ta
 
 def unit_economics(
     source: Any, by: Sequence[str] = ("channel", "cohort"), *, period: Period = "month",
-    as_of: str | dt.date | None = None, margin: float | None = None, cac: bool = True,
+    as_of: str | dt.date | None = None, margin: float | None = None, cac: bool | None = True,
     retention_cost: float | None = None,
 ) -> pd.DataFrame:
     """CAC, AOV, ARPU, purchase frequency, repurchase, retention, churn, formula vs model CLV,
@@ -300,7 +304,8 @@ def unit_economics(
         ``customers.service_cost`` of each group when the customers carry it, else 0.
     cac
         Compute CAC, LTV:CAC and payback; without spend or acquisition costs that is an error
-        saying what to load. ``cac=False`` computes the other figures.
+        saying what to load. ``cac=False`` computes the other figures; ``None`` computes CAC when
+        the data allows, else the other figures, and ``attrs["cac"]`` says what to load.
 
     Returns
     -------
@@ -322,13 +327,14 @@ def unit_economics(
     rows, end = purchase_rows(source, as_of=as_of, where=_WHERE)
     per = _customers(source, rows, end, by, period)
     cac_frame = None
-    if cac:
-        cac_frame = _cac(per, _spend(source, end, period), by)
-        if cac_frame is None:
+    if cac is not False:
+        spend = _spend(source, end, period) if cac or "channel" in per.columns else None
+        cac_frame = _cac(per, spend, by)
+        if cac_frame is None and cac:
             msg = f"{_WHERE}: no marketing spend or acquisition cost to compute CAC from"
-            raise DataValidationError(msg, hint="load spend with `clvlab load marketing_spend FILE` (period, channel, "
-                                      "cost), or customers with an acquisition_cost column; or pass cac=False "
-                                      "(--no-cac) for the figures without CAC")
+            raise DataValidationError(msg, hint=[Hint("load spend with `clvlab load marketing_spend FILE` (period, "
+                                                      "channel, cost), or customers with an acquisition_cost column"),
+                                                 Hint("for the figures without CAC", option="cac", value=False)])
     scores = None
     horizon = None
     notes: list[str] = []
@@ -403,6 +409,10 @@ def unit_economics(
     frame = frame.drop(columns=["repeaters", "years", "eligible", "retained", "margin_amount", "costed_revenue",
                                 "known_lines", "lines"],
                        errors="ignore")
-    frame.attrs.update(as_of=str(end), period=period, margin=overall, margin_source=margin_source,
+    skipped = cac is None and cac_frame is None
+    if skipped:
+        notes.append(f"LTV:CAC {NO_CAC}")
+    frame.attrs.update(cac=NO_CAC if skipped else None if cac_frame is None else str(cac_frame["cac_source"].iloc[0]),
+                       as_of=str(end), period=period, margin=overall, margin_source=margin_source,
                        retention_cost=retention_cost, retention_cost_source=upkeep, by=by, notes=notes)
     return frame

@@ -33,7 +33,7 @@ def _within_data(workspace: Any, as_of: str | dt.date | None) -> str | dt.date |
 def write_economics_tables(
     workspace: Any, *, run_id: str, as_of: str | dt.date | None = None, period: str = "month",
     margin: float | None = None, retention_cost: float | None = None,
-) -> list[str]:
+) -> dict[str, Any]:
     """Write ``cohorts`` (always, from the transactions) and ``economics`` (by channel when the
     customers carry one, and by cohort; with CAC when spend or acquisition costs are loaded).
 
@@ -42,7 +42,10 @@ def write_economics_tables(
     computes both as of the last order day, which the tables' ``as_of`` then says: cells after
     the data would read as customers who left.
 
-    Returns the names of the tables written.
+    Without spend or acquisition costs the economics hold no CAC, LTV:CAC or payback, and their
+    notes say what to load.
+
+    Returns the names of the tables written and ``cac``: where CAC came from, else what to load.
     """
     as_of = _within_data(workspace, as_of)
     cells = cohort_table(workspace, period=period, as_of=as_of)  # type: ignore[arg-type]
@@ -54,11 +57,9 @@ def write_economics_tables(
     tables = workspace.tables()
     channel = "customers" in tables and "acquisition_channel" in workspace.table("customers").columns
     by = ["channel", "cohort"] if channel else ["cohort"]
-    cac = ("marketing_spend" in tables and channel) or (
-        "customers" in tables and "acquisition_cost" in workspace.table("customers").columns)
     econ = unit_economics(workspace, by=by, period=period, as_of=end, margin=margin,  # type: ignore[arg-type]
-                          cac=bool(cac), retention_cost=retention_cost)
+                          cac=None, retention_cost=retention_cost)
     econ["group"] = [_group_key(r, by) for _, r in econ.iterrows()]
     econ["notes"] = "; ".join([*econ.attrs["notes"], f"margin: {econ.attrs['margin_source']}"])
     write_derived(workspace, "economics", econ, run_id=run_id, as_of=end)
-    return ["cohorts", "economics"]
+    return {"tables": ["cohorts", "economics"], "cac": econ.attrs["cac"]}
