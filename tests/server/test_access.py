@@ -42,6 +42,7 @@ def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, sto
         ("GET", "/api/v1/cases?store=S1&store=S2", None, 403),
         ("GET", "/api/v1/cases/export.csv?store=S2", None, 403),
         ("GET", "/api/v1/customers/c15", None, 404),
+        ("GET", "/api/v1/customers?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?by=store&store=S2", None, 403),
         ("GET", "/api/v1/value/clv?store=S2", None, 403),
@@ -153,3 +154,24 @@ def test_only_admins_read_the_audit_log_and_the_users(client_for: Any) -> None:
     users = {u["name"]: u for u in boss.get("/api/v1/users").json()}
     assert users["mgr2"]["stores"] == ["S2"]
     assert users["ana"]["role"] == "analyst"
+
+
+def test_customer_list_is_the_pages_list_of_the_users_stores(client_for: Any) -> None:
+    boss, mgr = client_for("boss"), client_for("mgr1")
+    every = boss.get("/api/v1/customers", params={"per_page": 200}).json()
+    assert every["total"] == 20
+    assert [c["customer_id"] for c in every["items"][:3]] == ["c20", "c19", "c18"]  # CLV 119, 118, ...
+    assert every["items"][0] | {"clv": 119.0, "store_id": "S2", "stage": "active", "health": 70.0,
+                                "band": "green"} == every["items"][0]
+    assert every["options"] == {"segment": [], "stage": ["active"], "store_id": ["S1", "S2"]}
+    page = boss.get("/api/v1/customers", params={"sort": "customer", "per_page": 5, "page": 2}).json()
+    assert [c["customer_id"] for c in page["items"]] == ["c06", "c07", "c08", "c09", "c10"]
+    found = boss.get("/api/v1/customers", params={"q": "c1", "store": "S2", "sort": "customer"}).json()
+    assert [c["customer_id"] for c in found["items"]] == [f"c{i}" for i in range(11, 20)]
+    assert boss.get("/api/v1/customers", params={"stage": "lapsed"}).json()["total"] == 0
+    own = mgr.get("/api/v1/customers", params={"per_page": 200}).json()
+    assert own["total"] == 10
+    assert {c["store_id"] for c in own["items"]} == {"S1"}
+    assert own["options"]["store_id"] == ["S1"]
+    assert mgr.get("/api/v1/customers", params={"q": "c15"}).json()["total"] == 0
+    assert mgr.get("/api/v1/customers", params={"sort": "nonsense"}).status_code == 422
