@@ -43,6 +43,7 @@ def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, sto
         ("GET", "/api/v1/cases/export.csv?store=S2", None, 403),
         ("GET", "/api/v1/customers/c15", None, 404),
         ("GET", "/api/v1/customers?store=S2", None, 403),
+        ("GET", "/api/v1/lifecycle?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?by=store&store=S2", None, 403),
         ("GET", "/api/v1/value/clv?store=S2", None, 403),
@@ -175,3 +176,18 @@ def test_customer_list_is_the_pages_list_of_the_users_stores(client_for: Any) ->
     assert own["options"]["store_id"] == ["S1"]
     assert mgr.get("/api/v1/customers", params={"q": "c15"}).json()["total"] == 0
     assert mgr.get("/api/v1/customers", params={"sort": "nonsense"}).status_code == 422
+
+
+def test_lifecycle_is_the_pages_figures_of_the_users_stores(client_for: Any) -> None:
+    every = client_for("boss").get("/api/v1/lifecycle", params={"min_n": 0}).json()
+    assert every["as_of"] == "2025-03-01"
+    assert every["stages"] == [{"stage": "active", "customers": 20}]
+    assert every["bands"] == [{"band": "green", "customers": 20, "mean_health": 70.0}]
+    [active] = every["nps_by_stage"]
+    assert (active["stage"], active["n"]) == ("active", 40)
+    own = client_for("mgr1").get("/api/v1/lifecycle", params={"min_n": 0}).json()
+    assert own["stages"] == [{"stage": "active", "customers": 10}]
+    assert own["bands"][0]["customers"] == 10
+    assert own["nps_by_stage"][0]["n"] == 20  # the 20 answers of S1
+    # S1: c01-c10 answer 10 unless i % 3 == 0 (c03, c06, c09 answer 2), and 9: 17 promoters, 3 detractors
+    assert own["nps_by_stage"][0]["value"] == 70.0

@@ -101,18 +101,19 @@ def customer_search(table: Any, q: str | None, segment: str | None, stage: str |
     return table.order_by([key] if column == "customer_id" else [key, table.customer_id])
 
 
-def feedback_figures(scope: Scope, ws: Any, by: tuple[str, ...], metric: str = "nps", min_n: int = 30) -> pd.DataFrame:
-    """NPS (or CSAT, CES) of the user's feedback by ``by`` (``stage`` joins the customers' stages),
-    with 95% intervals (empty: no answers)."""
+def feedback_figures(scope: Scope, ws: Any, by: tuple[str, ...], metric: str = "nps", min_n: int = 30,
+                     stores: Iterable[str] | None = None) -> pd.DataFrame:
+    """NPS (or CSAT, CES) of the user's feedback (of ``stores`` when asked, checked) by ``by``
+    (``stage`` joins the customers' stages), with 95% intervals (empty: no answers)."""
     from clvlab.voc.metrics import feedback_metrics
 
     if "feedback" not in ws.tables():
         return pd.DataFrame()
-    table = scope.feedback(ws)
+    table = scope.feedback(ws, stores=stores)
     if "metric" in table.columns and int(table.filter(table.metric.lower() == metric).count().execute()) == 0:
         return pd.DataFrame()
     if by == ("stage",):
-        stages = scope.table(ws, "stages").select("customer_id", "stage")
+        stages = scope.table(ws, "stages", stores=stores).select("customer_id", "stage")
         table = table.left_join(stages, table.customer_id.cast("string") == stages.customer_id) \
             .select(*table.columns, stages.stage)
         table = table.mutate(stage=table.stage.fill_null("(unscored)"))
@@ -123,12 +124,12 @@ def feedback_figures(scope: Scope, ws: Any, by: tuple[str, ...], metric: str = "
 KEYWORD_COMMENTS, KEYWORDS = 2000, 15
 
 
-def keywords(scope: Scope, ws: Any) -> pd.DataFrame:
+def keywords(scope: Scope, ws: Any, stores: Iterable[str] | None = None) -> pd.DataFrame:
     """The :data:`KEYWORDS` words in most of the user's latest :data:`KEYWORD_COMMENTS` comments
-    (``word``, ``comments``, ...; empty without comments)."""
+    (of ``stores`` when asked, checked): ``word``, ``comments``, ...; empty without comments."""
     from clvlab.text.keywords import word_frequency
 
-    if "feedback" not in ws.tables() or "comment" not in (fb := scope.feedback(ws)).columns:
+    if "feedback" not in ws.tables() or "comment" not in (fb := scope.feedback(ws, stores=stores)).columns:
         return pd.DataFrame()
     fb = fb.filter(fb.comment.notnull() & (fb.comment.length() > 0))
     texts = fb.order_by(fb.responded_at.desc()).select("comment").limit(KEYWORD_COMMENTS).execute()["comment"]
@@ -139,10 +140,11 @@ def keywords(scope: Scope, ws: Any) -> pd.DataFrame:
 
 
 def group_sizes(scope: Scope, ws: Any, name: str, column: str, order: tuple[str, ...],
-                mean: str | None = None) -> pd.DataFrame:
+                mean: str | None = None, stores: Iterable[str] | None = None) -> pd.DataFrame:
     """Customers (``n``, and the ``mean`` of that column when asked) per value of ``column`` of the
-    customer table ``name``, in the user's stores, indexed by value: ``order`` first, others sorted."""
-    table = scope.table(ws, name)
+    customer table ``name``, in the user's stores (``stores`` when asked, checked), indexed by value:
+    ``order`` first, others sorted."""
+    table = scope.table(ws, name, stores=stores)
     aggs = {"n": table.count(), **({"mean": table[mean].mean()} if mean else {})}
     frame = table.group_by(column).aggregate(**aggs).execute().set_index(column)
     keys = [k for k in order if k in frame.index] + sorted((k for k in frame.index if k not in order), key=str)
@@ -159,14 +161,15 @@ def as_of(ws: Any, name: str) -> str | None:
 _SLA_ORDER = {"overdue": 0, "due soon": 1, "ok": 2, "missed": 3, "met": 4}
 
 
-def open_cases(scope: Scope, store: Any) -> list[Any]:
-    """The user's open and in-progress cases of the app ``store`` as views, the most urgent first."""
+def open_cases(scope: Scope, store: Any, stores: Iterable[str] | None = None) -> list[Any]:
+    """The user's open and in-progress cases (of ``stores`` when asked, checked) of the app ``store``
+    as views, the most urgent first."""
     from clvlab.cases.service import CaseService
     from clvlab.store import Case
 
     svc = CaseService(store)
     with store.session() as s:
-        views = [svc.view(c) for c in s.scalars(scope.cases().where(Case.state.in_(["open", "in_progress"])))]
+        views = [svc.view(c) for c in s.scalars(scope.cases(stores=stores).where(Case.state.in_(["open", "in_progress"])))]
     return sorted(views, key=lambda v: (_SLA_ORDER.get(v.sla_state, 9), v.due_at, v.id))
 
 
