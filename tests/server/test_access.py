@@ -44,6 +44,8 @@ def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, sto
         ("GET", "/api/v1/customers/c15", None, 404),
         ("GET", "/api/v1/customers?store=S2", None, 403),
         ("GET", "/api/v1/lifecycle?store=S2", None, 403),
+        ("GET", "/api/v1/voc/metrics?metric=csat&store=S2", None, 403),
+        ("GET", "/api/v1/voc/text?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?by=store&store=S2", None, 403),
         ("GET", "/api/v1/value/clv?store=S2", None, 403),
@@ -191,3 +193,20 @@ def test_lifecycle_is_the_pages_figures_of_the_users_stores(client_for: Any) -> 
     assert own["nps_by_stage"][0]["n"] == 20  # the 20 answers of S1
     # S1: c01-c10 answer 10 unless i % 3 == 0 (c03, c06, c09 answer 2), and 9: 17 promoters, 3 detractors
     assert own["nps_by_stage"][0]["value"] == 70.0
+
+
+def test_voc_metrics_and_text_are_the_pages_figures_of_the_users_stores(client_for: Any) -> None:
+    boss, mgr = client_for("boss"), client_for("mgr1")
+    by_store = boss.get("/api/v1/voc/metrics", params={"metric": "nps", "min_n": 0}).json()
+    assert by_store == boss.get("/api/v1/voc/nps", params={"min_n": 0}).json()
+    # S2: c11-c20 answer 10 unless i % 3 == 0 (c12, c15, c18 answer 2), and 3: 7 promoters, 13 detractors
+    assert [(r["store_id"], r["n"]) for r in by_store["rows"]] == [("S1", 20), ("S2", 20)]
+    assert [r["value"] for r in by_store["rows"]] == pytest.approx([70.0, -30.0])
+    assert boss.get("/api/v1/voc/metrics", params={"metric": "csat"}).json()["rows"] == []  # no CSAT answers
+    months = mgr.get("/api/v1/voc/metrics", params={"by": "month", "min_n": 0}).json()
+    assert sum(r["n"] for r in months["rows"]) == 20
+    every = boss.get("/api/v1/voc/text").json()["keywords"]
+    assert every[0]["word"] == "comment"
+    assert every[0]["comments"] == 40
+    assert mgr.get("/api/v1/voc/text").json()["keywords"][0]["comments"] == 20
+    assert boss.get("/api/v1/voc/metrics", params={"metric": "sentiment"}).status_code == 422
