@@ -46,6 +46,7 @@ def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, sto
         ("GET", "/api/v1/lifecycle?store=S2", None, 403),
         ("GET", "/api/v1/voc/metrics?metric=csat&store=S2", None, 403),
         ("GET", "/api/v1/voc/text?store=S2", None, 403),
+        ("GET", "/api/v1/overview?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?by=store&store=S2", None, 403),
         ("GET", "/api/v1/value/clv?store=S2", None, 403),
@@ -210,3 +211,14 @@ def test_voc_metrics_and_text_are_the_pages_figures_of_the_users_stores(client_f
     assert every[0]["comments"] == 40
     assert mgr.get("/api/v1/voc/text").json()["keywords"][0]["comments"] == 20
     assert boss.get("/api/v1/voc/metrics", params={"metric": "sentiment"}).status_code == 422
+
+
+def test_overview_is_the_pages_headline_of_the_users_stores(client_for: Any) -> None:
+    every = client_for("boss").get("/api/v1/overview").json()
+    assert (every["customers"], every["clv_total"], every["horizon_days"]) == (20, sum(range(100, 120)), 365)
+    assert every["top_decile_share"] == pytest.approx((119 + 118) / sum(range(100, 120)) * 100)
+    assert (every["nps"]["n"], every["open_cases"]) == (40, 16)  # 3 + 13 detractors opened cases
+    assert every["nps"]["value"] == pytest.approx(20.0)
+    own = client_for("mgr1").get("/api/v1/overview").json()
+    assert (own["customers"], own["clv_total"], own["nps"]["n"], own["open_cases"]) == (10, sum(range(100, 110)), 20, 3)
+    assert own["top_decile_share"] == pytest.approx(109 / sum(range(100, 110)) * 100)
