@@ -42,6 +42,11 @@ def test_store_manager_cannot_reach_another_store(client_for: Any, app: Any, sto
         ("GET", "/api/v1/cases?store=S1&store=S2", None, 403),
         ("GET", "/api/v1/cases/export.csv?store=S2", None, 403),
         ("GET", "/api/v1/customers/c15", None, 404),
+        ("GET", "/api/v1/customers?store=S2", None, 403),
+        ("GET", "/api/v1/lifecycle?store=S2", None, 403),
+        ("GET", "/api/v1/voc/metrics?metric=csat&store=S2", None, 403),
+        ("GET", "/api/v1/voc/text?store=S2", None, 403),
+        ("GET", "/api/v1/overview?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?store=S2", None, 403),
         ("GET", "/api/v1/voc/nps?by=store&store=S2", None, 403),
         ("GET", "/api/v1/value/clv?store=S2", None, 403),
@@ -153,3 +158,67 @@ def test_only_admins_read_the_audit_log_and_the_users(client_for: Any) -> None:
     users = {u["name"]: u for u in boss.get("/api/v1/users").json()}
     assert users["mgr2"]["stores"] == ["S2"]
     assert users["ana"]["role"] == "analyst"
+
+
+def test_customer_list_is_the_pages_list_of_the_users_stores(client_for: Any) -> None:
+    boss, mgr = client_for("boss"), client_for("mgr1")
+    every = boss.get("/api/v1/customers", params={"per_page": 200}).json()
+    assert every["total"] == 20
+    assert [c["customer_id"] for c in every["items"][:3]] == ["c20", "c19", "c18"]  # CLV 119, 118, ...
+    assert every["items"][0] | {"clv": 119.0, "store_id": "S2", "stage": "active", "health": 70.0,
+                                "band": "green"} == every["items"][0]
+    assert every["options"] == {"segment": [], "stage": ["active"], "store_id": ["S1", "S2"]}
+    page = boss.get("/api/v1/customers", params={"sort": "customer", "per_page": 5, "page": 2}).json()
+    assert [c["customer_id"] for c in page["items"]] == ["c06", "c07", "c08", "c09", "c10"]
+    found = boss.get("/api/v1/customers", params={"q": "c1", "store": "S2", "sort": "customer"}).json()
+    assert [c["customer_id"] for c in found["items"]] == [f"c{i}" for i in range(11, 20)]
+    assert boss.get("/api/v1/customers", params={"stage": "lapsed"}).json()["total"] == 0
+    own = mgr.get("/api/v1/customers", params={"per_page": 200}).json()
+    assert own["total"] == 10
+    assert {c["store_id"] for c in own["items"]} == {"S1"}
+    assert own["options"]["store_id"] == ["S1"]
+    assert mgr.get("/api/v1/customers", params={"q": "c15"}).json()["total"] == 0
+    assert mgr.get("/api/v1/customers", params={"sort": "nonsense"}).status_code == 422
+
+
+def test_lifecycle_is_the_pages_figures_of_the_users_stores(client_for: Any) -> None:
+    every = client_for("boss").get("/api/v1/lifecycle", params={"min_n": 0}).json()
+    assert every["as_of"] == "2025-03-01"
+    assert every["stages"] == [{"stage": "active", "customers": 20}]
+    assert every["bands"] == [{"band": "green", "customers": 20, "mean_health": 70.0}]
+    [active] = every["nps_by_stage"]
+    assert (active["stage"], active["n"]) == ("active", 40)
+    own = client_for("mgr1").get("/api/v1/lifecycle", params={"min_n": 0}).json()
+    assert own["stages"] == [{"stage": "active", "customers": 10}]
+    assert own["bands"][0]["customers"] == 10
+    assert own["nps_by_stage"][0]["n"] == 20  # the 20 answers of S1
+    # S1: c01-c10 answer 10 unless i % 3 == 0 (c03, c06, c09 answer 2), and 9: 17 promoters, 3 detractors
+    assert own["nps_by_stage"][0]["value"] == 70.0
+
+
+def test_voc_metrics_and_text_are_the_pages_figures_of_the_users_stores(client_for: Any) -> None:
+    boss, mgr = client_for("boss"), client_for("mgr1")
+    by_store = boss.get("/api/v1/voc/metrics", params={"metric": "nps", "min_n": 0}).json()
+    assert by_store == boss.get("/api/v1/voc/nps", params={"min_n": 0}).json()
+    # S2: c11-c20 answer 10 unless i % 3 == 0 (c12, c15, c18 answer 2), and 3: 7 promoters, 13 detractors
+    assert [(r["store_id"], r["n"]) for r in by_store["rows"]] == [("S1", 20), ("S2", 20)]
+    assert [r["value"] for r in by_store["rows"]] == pytest.approx([70.0, -30.0])
+    assert boss.get("/api/v1/voc/metrics", params={"metric": "csat"}).json()["rows"] == []  # no CSAT answers
+    months = mgr.get("/api/v1/voc/metrics", params={"by": "month", "min_n": 0}).json()
+    assert sum(r["n"] for r in months["rows"]) == 20
+    every = boss.get("/api/v1/voc/text").json()["keywords"]
+    assert every[0]["word"] == "comment"
+    assert every[0]["comments"] == 40
+    assert mgr.get("/api/v1/voc/text").json()["keywords"][0]["comments"] == 20
+    assert boss.get("/api/v1/voc/metrics", params={"metric": "sentiment"}).status_code == 422
+
+
+def test_overview_is_the_pages_headline_of_the_users_stores(client_for: Any) -> None:
+    every = client_for("boss").get("/api/v1/overview").json()
+    assert (every["customers"], every["clv_total"], every["horizon_days"]) == (20, sum(range(100, 120)), 365)
+    assert every["top_decile_share"] == pytest.approx((119 + 118) / sum(range(100, 120)) * 100)
+    assert (every["nps"]["n"], every["open_cases"]) == (40, 16)  # 3 + 13 detractors opened cases
+    assert every["nps"]["value"] == pytest.approx(20.0)
+    own = client_for("mgr1").get("/api/v1/overview").json()
+    assert (own["customers"], own["clv_total"], own["nps"]["n"], own["open_cases"]) == (10, sum(range(100, 110)), 20, 3)
+    assert own["top_decile_share"] == pytest.approx(109 / sum(range(100, 110)) * 100)

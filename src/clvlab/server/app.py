@@ -32,7 +32,8 @@ from clvlab.store import StoreBehindError, check_current, open_app_store
 log = logging.getLogger("clvlab.server")
 
 #: modules of clvlab.server.api whose ``router`` is mounted under /api/v1, in this order
-ROUTERS = ("auth", "cases", "customers", "voc", "value", "admin", "surveys", "analytics", "journey")
+ROUTERS = ("auth", "cases", "customers", "voc", "value", "admin", "surveys", "analytics", "journey", "lifecycle",
+           "overview")
 #: modules whose ``router`` is mounted at the root (public pages)
 PAGES = ("clvlab.server.survey_page",)
 #: the secret key of development servers (refused outside --dev)

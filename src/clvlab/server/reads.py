@@ -1,6 +1,6 @@
 """Workspace reads that a page and its API route share (the page renders them, the route returns
-them as JSON): the customer journey over the user's scope, the experiments and one experiment's
-analysis."""
+them as JSON): the customer list, VoC figures and keywords, lifecycle sizes and the open cases over
+the user's scope, the customer journey, the experiments and one experiment's analysis."""
 
 from __future__ import annotations
 
@@ -59,3 +59,127 @@ def journey_data(scope: Scope, ws: Any, stores: Iterable[str] | None = None) -> 
     if scope.stores is not None:
         notes.append("funnel_scoped")
     return {"touchpoints": points, "funnel": steps, "notes": notes}
+
+
+#: customer list sort keys: (column, descending)
+SORTS = {"clv": ("clv", True), "health": ("health", False), "customer": ("customer_id", False),
+         "p_alive": ("p_alive", False)}
+#: the customer list's filter columns
+CUSTOMER_FILTERS = ("segment", "stage", "store_id")
+
+
+def customer_table(scope: Scope, ws: Any, store: str | None) -> Any:
+    """The user's scored customers with segment, stage and health (Ibis), of ``store`` when asked
+    (checked)."""
+    table = scope.scores(ws, stores=[store] if store else None)
+    keep = ["customer_id", "store_id", "clv", "p_alive", *(["segment"] if "segment" in table.columns else [])]
+    table = table.select(*keep)
+    for name, cols in (("stages", ("stage",)), ("health", ("health", "band"))):
+        if name in ws.tables():
+            other = ws.table(name)
+            other = other.select(customer_id=other.customer_id.cast("string"), **{c: other[c] for c in cols})
+            table = table.left_join(other, "customer_id").select(*table.columns, *cols)
+    return table
+
+
+def filter_options(table: Any) -> dict[str, list[str]]:
+    """The values each of :data:`CUSTOMER_FILTERS` takes in ``table`` (none for a missing column)."""
+    return {c: sorted(str(v) for v in table.select(c).distinct().execute()[c].dropna()) if c in table.columns else []
+            for c in CUSTOMER_FILTERS}
+
+
+def customer_search(table: Any, q: str | None, segment: str | None, stage: str | None, sort: str | None) -> Any:
+    """``table`` (of :func:`customer_table`) whose ids contain ``q``, of ``segment`` and ``stage``,
+    sorted by ``sort`` (a :data:`SORTS` key; CLV, highest first, otherwise), ties by id."""
+    column, descending = SORTS.get(sort or "clv", SORTS["clv"])
+    if q:
+        table = table.filter(table.customer_id.contains(q))
+    for name, value in (("segment", segment), ("stage", stage)):
+        if value and name in table.columns:
+            table = table.filter(table[name] == value)
+    key = table[column].desc() if descending else table[column].asc()
+    return table.order_by([key] if column == "customer_id" else [key, table.customer_id])
+
+
+def feedback_figures(scope: Scope, ws: Any, by: tuple[str, ...], metric: str = "nps", min_n: int = 30,
+                     stores: Iterable[str] | None = None) -> pd.DataFrame:
+    """NPS (or CSAT, CES) of the user's feedback (of ``stores`` when asked, checked) by ``by``
+    (``stage`` joins the customers' stages), with 95% intervals (empty: no answers)."""
+    from clvlab.voc.metrics import feedback_metrics
+
+    if "feedback" not in ws.tables():
+        return pd.DataFrame()
+    table = scope.feedback(ws, stores=stores)
+    if "metric" in table.columns and int(table.filter(table.metric.lower() == metric).count().execute()) == 0:
+        return pd.DataFrame()
+    if by == ("stage",):
+        stages = scope.table(ws, "stages", stores=stores).select("customer_id", "stage")
+        table = table.left_join(stages, table.customer_id.cast("string") == stages.customer_id) \
+            .select(*table.columns, stages.stage)
+        table = table.mutate(stage=table.stage.fill_null("(unscored)"))
+    return feedback_metrics(table, metric=metric, by=by, min_n=min_n)  # type: ignore[arg-type]
+
+
+#: comments read for the keywords, and keywords shown
+KEYWORD_COMMENTS, KEYWORDS = 2000, 15
+
+
+def keywords(scope: Scope, ws: Any, stores: Iterable[str] | None = None) -> pd.DataFrame:
+    """The :data:`KEYWORDS` words in most of the user's latest :data:`KEYWORD_COMMENTS` comments
+    (of ``stores`` when asked, checked): ``word``, ``comments``, ...; empty without comments."""
+    from clvlab.text.keywords import word_frequency
+
+    if "feedback" not in ws.tables() or "comment" not in (fb := scope.feedback(ws, stores=stores)).columns:
+        return pd.DataFrame()
+    fb = fb.filter(fb.comment.notnull() & (fb.comment.length() > 0))
+    texts = fb.order_by(fb.responded_at.desc()).select("comment").limit(KEYWORD_COMMENTS).execute()["comment"]
+    words = word_frequency(texts.astype(str).tolist()) if len(texts) else pd.DataFrame()
+    if words.empty:
+        return words
+    return words.sort_values(["comments", "word"], ascending=[False, True]).head(KEYWORDS)  # by answers holding it
+
+
+def group_sizes(scope: Scope, ws: Any, name: str, column: str, order: tuple[str, ...],
+                mean: str | None = None, stores: Iterable[str] | None = None) -> pd.DataFrame:
+    """Customers (``n``, and the ``mean`` of that column when asked) per value of ``column`` of the
+    customer table ``name``, in the user's stores (``stores`` when asked, checked), indexed by value:
+    ``order`` first, others sorted."""
+    table = scope.table(ws, name, stores=stores)
+    aggs = {"n": table.count(), **({"mean": table[mean].mean()} if mean else {})}
+    frame = table.group_by(column).aggregate(**aggs).execute().set_index(column)
+    keys = [k for k in order if k in frame.index] + sorted((k for k in frame.index if k not in order), key=str)
+    return frame.loc[keys]
+
+
+def as_of(ws: Any, name: str) -> str | None:
+    """The ``as_of`` date of a derived table (None without one)."""
+    value = ws.table(name).as_of.max().execute() if "as_of" in ws.table(name).columns else None
+    return None if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
+
+
+#: SLA states, the most urgent first
+_SLA_ORDER = {"overdue": 0, "due soon": 1, "ok": 2, "missed": 3, "met": 4}
+
+
+def open_cases(scope: Scope, store: Any, stores: Iterable[str] | None = None) -> list[Any]:
+    """The user's open and in-progress cases (of ``stores`` when asked, checked) of the app ``store``
+    as views, the most urgent first."""
+    from clvlab.cases.service import CaseService
+    from clvlab.store import Case
+
+    svc = CaseService(store)
+    with store.session() as s:
+        views = [svc.view(c) for c in s.scalars(scope.cases(stores=stores).where(Case.state.in_(["open", "in_progress"])))]
+    return sorted(views, key=lambda v: (_SLA_ORDER.get(v.sla_state, 9), v.due_at, v.id))
+
+
+def clv_headline(clv: Iterable[float]) -> tuple[int, float, float]:
+    """Customers, total CLV and the top decile's share of it in percent (NaN for no value)."""
+    import math
+
+    import numpy as np
+
+    values = np.sort(np.asarray(list(clv), dtype=np.float64))[::-1]
+    total = float(values.sum())
+    top = float(values[: max(1, math.ceil(len(values) / 10))].sum() / total * 100) if total > 0 else float("nan")
+    return len(values), total, top

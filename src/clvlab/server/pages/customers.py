@@ -19,53 +19,24 @@ from clvlab.server.pages.common import PageCtx, csv_answer, demo_stores, render,
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
-#: sort keys: (column, descending)
-SORTS = {"clv": ("clv", True), "health": ("health", False), "customer": ("customer_id", False),
-         "p_alive": ("p_alive", False)}
 Opt = Annotated[Text | None, Query(max_length=128)]
-
-
-def customer_table(p: PageCtx, ws: Any, store: str | None) -> Any:
-    """The user's scored customers with segment, stage and health (Ibis), of ``store`` when asked."""
-    stores = [store] if store else None
-    table = p.scope.scores(ws, stores=stores)
-    keep = ["customer_id", "store_id", "clv", "p_alive", *(["segment"] if "segment" in table.columns else [])]
-    table = table.select(*keep)
-    for name, cols in (("stages", ("stage",)), ("health", ("health", "band"))):
-        if name in ws.tables():
-            other = ws.table(name)
-            other = other.select(customer_id=other.customer_id.cast("string"), **{c: other[c] for c in cols})
-            table = table.left_join(other, "customer_id").select(*table.columns, *cols)
-    return table
-
-
-def _options(table: Any, column: str) -> list[str]:
-    if column not in table.columns:
-        return []
-    return sorted(str(v) for v in table.select(column).distinct().execute()[column].dropna())
 
 
 @router.get("/customers")
 def customers(p: PageCtx, reader: Reader, q: Opt = None, segment: Opt = None, stage: Opt = None, store: Opt = None,
               sort: Opt = "clv", page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
     """One page of the user's customers; ``?csv=customers`` downloads every matching row."""
+    from clvlab.server.reads import SORTS, customer_search, customer_table, filter_options
+
     t = p.t
-    column, descending = SORTS.get(sort or "clv", SORTS["clv"])
     with reader.open() as ws:
         if "scores" not in ws.tables():
             return sections_page(p, "customers", t["customers_title"], "",
                                  [Section("customers", t["customers_title"], note=t["no_scores"])])
-        base = customer_table(p, ws, store)
+        base = customer_table(p.scope, ws, store)
         demo = demo_stores(ws)
-        choices = {c: _options(base, c) for c in ("segment", "stage", "store_id")}
-        table = base
-        if q:
-            table = table.filter(table.customer_id.contains(q))
-        for name, value in (("segment", segment), ("stage", stage)):
-            if value and name in table.columns:
-                table = table.filter(table[name] == value)
-        key = table[column].desc() if descending else table[column].asc()
-        table = table.order_by([key] if column == "customer_id" else [key, table.customer_id])
+        choices = filter_options(base)
+        table = customer_search(base, q, segment, stage, sort)
         total = int(table.count().execute())
         csv = p.request.query_params.get("csv") == "customers"
         frame = table.execute() if csv else table.limit(PER_PAGE, offset=(page - 1) * PER_PAGE).execute()

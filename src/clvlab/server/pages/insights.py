@@ -14,22 +14,21 @@ from clvlab.report.charts import BAND_COLOURS, STAGE_COLOURS, Chart, Table
 from clvlab.report.context import Section, num
 from clvlab.server.deps import Reader
 from clvlab.server.pages.common import PageCtx, guarded, sections_page
-from clvlab.server.pages.overview import interval_chart, nps
+from clvlab.server.pages.overview import interval_chart
+from clvlab.server.reads import as_of, feedback_figures, group_sizes, keywords
 
 router = APIRouter(include_in_schema=False)
-#: comments read for the keywords, and keywords shown
-KEYWORD_COMMENTS, KEYWORDS = 2000, 15
 
 
 def metric_section(p: PageCtx, ws: Any, metric: str) -> Section | None:
     t, name = p.t, metric.upper()
-    by_store = nps(p, ws, ("store_id",), metric=metric)
+    by_store = feedback_figures(p.scope, ws, ("store_id",), metric=metric)
     if by_store.empty:
         return None
     section = Section(f"voc_{metric}", name)
     section.charts.append(interval_chart(p, f"chart-{metric}-store", t["by_store"].format(metric=name), by_store,
                                          "store_id", t["store"], metric=name))
-    by_month = nps(p, ws, ("month",), metric=metric)
+    by_month = feedback_figures(p.scope, ws, ("month",), metric=metric)
     months = [str(pd.Timestamp(m).strftime("%Y-%m")) for m in by_month["month"]]
     section.charts.append(interval_chart(p, f"chart-{metric}-month", t["by_month"].format(metric=name), by_month,
                                          "month", t["month"], months, metric=name))
@@ -38,20 +37,10 @@ def metric_section(p: PageCtx, ws: Any, metric: str) -> Section | None:
     return section
 
 
-def keywords(p: PageCtx, ws: Any) -> Section:
-    from clvlab.text.keywords import word_frequency
-
+def keywords_section(p: PageCtx, ws: Any) -> Section:
     t = p.t
     section = Section("keywords", t["keywords"])
-    fb = p.scope.feedback(ws)
-    if "comment" not in fb.columns:
-        section.note = t["no_feedback"]
-        return section
-    fb = fb.filter(fb.comment.notnull() & (fb.comment.length() > 0))
-    texts = fb.order_by(fb.responded_at.desc()).select("comment").limit(KEYWORD_COMMENTS).execute()["comment"]
-    words = word_frequency(texts.astype(str).tolist()) if len(texts) else pd.DataFrame()
-    if len(words):  # by the answers that hold the word
-        words = words.sort_values(["comments", "word"], ascending=[False, True]).head(KEYWORDS)
+    words = keywords(p.scope, ws)
     if words.empty:
         section.note = t["no_feedback"]
         return section
@@ -75,32 +64,25 @@ def voc(p: PageCtx, reader: Reader) -> Response:
             sections = [Section("voc_nps", "NPS", note=t["no_feedback"])]
         else:
             sections = [s for m in ("nps", "csat", "ces") if (s := metric_section(p, ws, m)) is not None]
-            sections.append(guarded("keywords", t["keywords"], keywords, p, ws))
+            sections.append(guarded("keywords", t["keywords"], keywords_section, p, ws))
     return sections_page(p, "voc", t["voc"], t["voc_intro"], sections)
 
 
 def counts(p: PageCtx, ws: Any, name: str, column: str, order: tuple[str, ...], colours: dict[str, str],
            title: str, label: str, mean: str | None = None) -> Chart | None:
     """Customers per value of ``column`` of a customer table, in the user's stores."""
-    table = p.scope.table(ws, name)
-    aggs = {"n": table.count(), **({"mean": table[mean].mean()} if mean else {})}
-    frame = table.group_by(column).aggregate(**aggs).execute().set_index(column)
+    frame = group_sizes(p.scope, ws, name, column, order, mean)
     if frame.empty:
         return None
-    keys = [k for k in order if k in frame.index] + sorted(str(k) for k in frame.index if k not in order)
+    keys = list(frame.index)
     names = [p.t.get(f"{'stage' if name == 'stages' else 'band'}_{k}", str(k)) for k in keys]
-    sizes: list[float | None] = [int(frame.at[k, "n"]) for k in keys]
+    sizes: list[float | None] = [int(n) for n in frame["n"]]
     rows = [[n, f"{s:,}", *([num(frame.at[k, "mean"], ".1f")] if mean else [])] for n, s, k in zip(names, sizes, keys,
                                                                                                    strict=True)]
     return Chart(f"chart-{name}", title, charts.bars(names, sizes, y_name=p.t["customers"],
                                                      colours=[colours.get(k, "#7f7f7f") for k in keys],
                                                      labels=[f"{s:,}" for s in sizes]),
                  Table(title, [label, p.t["customers"], *([p.t["mean_health"]] if mean else [])], rows))
-
-
-def _as_of(ws: Any, name: str) -> str:
-    value = ws.table(name).as_of.max().execute() if "as_of" in ws.table(name).columns else None
-    return "–" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
 
 
 def lifecycle_section(p: PageCtx, ws: Any) -> Section:
@@ -110,11 +92,11 @@ def lifecycle_section(p: PageCtx, ws: Any) -> Section:
     t = p.t
     section = Section("lifecycle", t["stages"])
     made = [counts(p, ws, "stages", "stage", tuple(STAGES), STAGE_COLOURS,
-                   t["stage_sizes"].format(as_of=_as_of(ws, "stages")), t["stage"]) if "stages" in ws.tables() else None,
+                   t["stage_sizes"].format(as_of=as_of(ws, "stages") or "–"), t["stage"]) if "stages" in ws.tables() else None,
             counts(p, ws, "health", "band", tuple(BANDS), BAND_COLOURS, t["health_bands"], t["band"], mean="health")
             if "health" in ws.tables() else None]
     section.charts += [c for c in made if c is not None]
-    frame = nps(p, ws, ("stage",)) if "stages" in ws.tables() else pd.DataFrame()
+    frame = feedback_figures(p.scope, ws, ("stage",)) if "stages" in ws.tables() else pd.DataFrame()
     if len(frame):
         names = [p.t.get(f"stage_{s}", str(s)) for s in frame["stage"]]
         section.charts.append(interval_chart(p, "chart-nps-stage", t["nps_chart"], frame, "stage", t["stage"], names))

@@ -3,10 +3,8 @@ customers at risk and the open cases, all of the user's stores (through the scop
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -16,11 +14,11 @@ from clvlab.report.charts import Chart, Table
 from clvlab.report.context import Context, Section, pct
 from clvlab.server.deps import Reader
 from clvlab.server.pages.common import PageCtx, demo_stores, guarded, sections_page
+from clvlab.server.reads import clv_headline, feedback_figures, open_cases
 
 router = APIRouter(include_in_schema=False)
 #: rows of the at-risk and open-case tables
 TOP = 15
-_SLA_ORDER = {"overdue": 0, "due soon": 1, "ok": 2, "missed": 3, "met": 4}
 
 
 def scoped_context(p: PageCtx, ws: Any) -> Context:
@@ -31,26 +29,9 @@ def scoped_context(p: PageCtx, ws: Any) -> Context:
     return ctx
 
 
-def nps(p: PageCtx, ws: Any, by: tuple[str, ...], metric: str = "nps", min_n: int = 30) -> pd.DataFrame:
-    """NPS (or CSAT, CES) of the user's feedback by ``by``, with 95% intervals (empty: no answers)."""
-    from clvlab.voc.metrics import feedback_metrics
-
-    if "feedback" not in ws.tables():
-        return pd.DataFrame()
-    table = p.scope.feedback(ws)
-    if "metric" in table.columns and int(table.filter(table.metric.lower() == metric).count().execute()) == 0:
-        return pd.DataFrame()
-    if by == ("stage",):
-        stages = p.scope.table(ws, "stages").select("customer_id", "stage")
-        table = table.left_join(stages, table.customer_id.cast("string") == stages.customer_id) \
-            .select(*table.columns, stages.stage)
-        table = table.mutate(stage=table.stage.fill_null("(unscored)"))
-    return feedback_metrics(table, metric=metric, by=by, min_n=min_n)  # type: ignore[arg-type]
-
-
 def interval_chart(p: PageCtx, chart_id: str, title: str, frame: pd.DataFrame, column: str, label: str,
                    names: list[str] | None = None, metric: str = "NPS") -> Chart:
-    """Points with 95% intervals per row of a :func:`nps` frame, with its table."""
+    """Points with 95% intervals per row of a :func:`~clvlab.server.reads.feedback_figures` frame, with its table."""
     t = p.t
     names = names or [str(v) for v in frame[column]]
     values, lower, upper = ([round(float(v), 1) for v in frame[c]] for c in ("value", "lower", "upper"))
@@ -68,19 +49,17 @@ def interval_chart(p: PageCtx, chart_id: str, title: str, frame: pd.DataFrame, c
 
 def summary(p: PageCtx, ws: Any, ctx: Context) -> Section:
     t = p.t
-    clv = np.sort(ctx.scores["clv"].to_numpy(np.float64))[::-1]
-    total = float(clv.sum())
-    top = clv[: max(1, math.ceil(len(clv) / 10))].sum() / total * 100 if total > 0 else float("nan")
+    customers, total, top = clv_headline(ctx.scores["clv"])
     section = Section("summary", t["summary"], t["overview_intro"].format(who=p.who()))
-    section.tiles += [(f"{len(clv):,}", t["tile_customers"]), (f"{total:,.0f}", t["tile_total_clv"].format(
+    section.tiles += [(f"{customers:,}", t["tile_customers"]), (f"{total:,.0f}", t["tile_total_clv"].format(
         horizon=int(ctx.settings.get("horizon_days", 365)) if "scores" in ws.tables() else 365)),
         (pct(top), t["tile_top_decile"])]
-    overall = nps(p, ws, ())
+    overall = feedback_figures(p.scope, ws, ())
     if len(overall):
         row = overall.iloc[0]
         section.tiles.append((f"{row['value']:+.1f}", t["tile_nps"].format(
             lower=f"{row['lower']:+.1f}", upper=f"{row['upper']:+.1f}", n=f"{int(row['n']):,}")))
-    section.tiles.append((f"{len(open_cases(p)):,}", t["tile_open_cases"]))
+    section.tiles.append((f"{len(open_cases(p.scope, p.ctx.store)):,}", t["tile_open_cases"]))
     if demo_stores(ws):
         section.remarks.append(t["demo_stores"])
     return section
@@ -89,7 +68,7 @@ def summary(p: PageCtx, ws: Any, ctx: Context) -> Section:
 def trend(p: PageCtx, ws: Any) -> Section:
     t = p.t
     section = Section("nps_trend", t["nps_trend"], t["nps_trend_intro"])
-    frame = nps(p, ws, ("month",))
+    frame = feedback_figures(p.scope, ws, ("month",))
     if frame.empty:
         section.note = t["no_feedback"]
         return section
@@ -128,21 +107,10 @@ def at_risk(p: PageCtx, ws: Any, ctx: Context) -> Section:
     return section
 
 
-def open_cases(p: PageCtx) -> list[Any]:
-    """The user's open and in-progress cases as views, the most urgent first."""
-    from clvlab.cases.service import CaseService
-    from clvlab.store import Case
-
-    svc = CaseService(p.ctx.store)
-    with p.ctx.store.session() as s:
-        views = [svc.view(c) for c in s.scalars(p.scope.cases().where(Case.state.in_(["open", "in_progress"])))]
-    return sorted(views, key=lambda v: (_SLA_ORDER.get(v.sla_state, 9), v.due_at, v.id))
-
-
 def cases_section(p: PageCtx) -> Section:
     t = p.t
     section = Section("open_cases", t["open_cases"], t["open_cases_intro"])
-    views = open_cases(p)
+    views = open_cases(p.scope, p.ctx.store)
     rows = [[str(v.id), str(v.customer_id or "–"), str(v.store_id or "–"), t.get(f"state_{v.state}", v.state),
              str(v.priority), str(v.owner_id or "–"), t.get(f"sla_{v.sla_state}", v.sla_state),
              f"{v.due_at:%Y-%m-%d %H:%M}"] for v in views[:TOP]]
