@@ -51,7 +51,7 @@ def _feedback() -> pd.DataFrame:
         for k, score in enumerate((10 if i % 3 else 2, 9 if store == "S1" else 3)):
             rows.append({"response_id": f"r{i:02d}{k}", "responded_at": f"2025-02-{1 + k + i % 20:02d} 10:00:00",
                          "metric": "nps", "score": score, "customer_id": f"c{i:02d}", "store_id": store,
-                         "comment": f"comment {i}-{k}"})
+                         "comment": f"comment {i}-{k}: " + ("friendly staff, great" if store == "S1" else "too expensive, bad")})
     return pd.DataFrame(rows)
 
 

@@ -210,6 +210,18 @@ def test_voc_metrics_and_text_are_the_pages_figures_of_the_users_stores(client_f
     assert every[0]["word"] == "comment"
     assert every[0]["comments"] == 40
     assert mgr.get("/api/v1/voc/text").json()["keywords"][0]["comments"] == 20
+    # S1 comments praise friendly staff (service), S2's find it too expensive (price)
+    every = boss.get("/api/v1/voc/text").json()
+    assert [(r["theme"], r["n"], r["share"]) for r in every["themes"]] == [("price", 20, 0.5), ("service", 20, 0.5)]
+    assert [(r["sentiment"], r["comments"]) for r in every["sentiment"]] == [("positive", 20), ("neutral", 0),
+                                                                             ("negative", 20)]
+    gaps = {r["level"]: (r["nps"], r["gap"]) for r in every["drivers"]}
+    assert gaps["price"] == pytest.approx((-30.0, -100.0))  # S2's NPS -30 vs S1's 70
+    assert gaps["service"] == pytest.approx((70.0, 100.0))
+    own = mgr.get("/api/v1/voc/text").json()
+    assert [(r["theme"], r["n"]) for r in own["themes"]] == [("service", 20)]
+    assert [r["comments"] for r in own["sentiment"]] == [20, 0, 0]
+    assert own["drivers"] == []  # every comment of S1 is about service: nothing to compare with
     assert boss.get("/api/v1/voc/metrics", params={"metric": "sentiment"}).status_code == 422
 
 

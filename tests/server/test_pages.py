@@ -95,6 +95,11 @@ def test_store_manager_sees_only_their_store_everywhere(client_for: Any) -> None
     assert {r["store"] for r in _rows(mgr.get("/cases", params={"csv": "cases", "state": "all"}))} == {"S1"}
     assert {r["store"] for r in _rows(mgr.get("/overview", params={"csv": "open_cases-1"}))} == {"S1"}
     assert [r["store"] for r in _rows(mgr.get("/voc", params={"csv": "chart-nps-store"}))] == ["S1 *"]  # 20 answers: small sample
+    assert [r["theme"] for r in _rows(mgr.get("/voc", params={"csv": "chart-themes"}))] == ["Customer service & staff"]
+    assert [r["answers"] for r in _rows(mgr.get("/voc", params={"csv": "chart-sentiment"}))] == ["20", "0", "0"]
+    assert {r["driver"] for r in _rows(boss.get("/voc", params={"csv": "chart-drivers"}))} == {
+        "Customer service & staff *", "Price & value *"}  # 20 answers each: small samples
+    assert "价格性价比" in client_for("boss").get("/voc", params={"lang": "zh"}).text
     overview = mgr.get("/overview").text
     tiles = dict(re.findall(r'<div class="value">([^<]+)</div><div class="label">([^<]+)</div>', overview))
     assert tiles["10"] == "customers scored"

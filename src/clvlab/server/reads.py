@@ -1,5 +1,5 @@
 """Workspace reads that a page and its API route share (the page renders them, the route returns
-them as JSON): the customer list, VoC figures and keywords, lifecycle sizes and the open cases over
+them as JSON): the customer list, VoC figures, keywords, themes, sentiment and drivers, lifecycle sizes and the open cases over
 the user's scope, the customer journey, the experiments and one experiment's analysis."""
 
 from __future__ import annotations
@@ -120,8 +120,17 @@ def feedback_figures(scope: Scope, ws: Any, by: tuple[str, ...], metric: str = "
     return feedback_metrics(table, metric=metric, by=by, min_n=min_n)  # type: ignore[arg-type]
 
 
-#: comments read for the keywords, and keywords shown
+#: comments read for the keywords and the comment analysis, and keywords shown
 KEYWORD_COMMENTS, KEYWORDS = 2000, 15
+
+
+def latest_comments(scope: Scope, ws: Any, stores: Iterable[str] | None = None) -> pd.DataFrame:
+    """The user's latest :data:`KEYWORD_COMMENTS` non-empty comments (of ``stores`` when asked,
+    checked) with the feedback's other columns, newest first; empty without comments."""
+    if "feedback" not in ws.tables() or "comment" not in (fb := scope.feedback(ws, stores=stores)).columns:
+        return pd.DataFrame()
+    fb = fb.filter(fb.comment.notnull() & (fb.comment.length() > 0))
+    return pd.DataFrame(fb.order_by(fb.responded_at.desc()).limit(KEYWORD_COMMENTS).execute())
 
 
 def keywords(scope: Scope, ws: Any, stores: Iterable[str] | None = None) -> pd.DataFrame:
@@ -129,14 +138,43 @@ def keywords(scope: Scope, ws: Any, stores: Iterable[str] | None = None) -> pd.D
     (of ``stores`` when asked, checked): ``word``, ``comments``, ...; empty without comments."""
     from clvlab.text.keywords import word_frequency
 
-    if "feedback" not in ws.tables() or "comment" not in (fb := scope.feedback(ws, stores=stores)).columns:
-        return pd.DataFrame()
-    fb = fb.filter(fb.comment.notnull() & (fb.comment.length() > 0))
-    texts = fb.order_by(fb.responded_at.desc()).select("comment").limit(KEYWORD_COMMENTS).execute()["comment"]
+    texts = latest_comments(scope, ws, stores).get("comment", pd.Series(dtype=str))
     words = word_frequency(texts.astype(str).tolist()) if len(texts) else pd.DataFrame()
     if words.empty:
         return words
     return words.sort_values(["comments", "word"], ascending=[False, True]).head(KEYWORDS)  # by answers holding it
+
+
+#: the drivers of NPS read from the comments (as ``clvlab voc drivers``), when the feedback has them
+COMMENT_DRIVERS = ("touchpoint", "themes")
+
+
+def comment_analysis(scope: Scope, ws: Any, stores: Iterable[str] | None = None,
+                     min_n: int = MIN_N) -> dict[str, pd.DataFrame]:
+    """Themes, sentiment and NPS drivers of the user's latest :data:`KEYWORD_COMMENTS` comments (of
+    ``stores`` when asked, checked), by :func:`clvlab.text.analyze.analyze_text` and
+    :func:`clvlab.voc.drivers.nps_drivers`: ``themes`` (``theme``, ``label``, ``source``,
+    ``keywords``, ``n``, ``share`` of the comments), ``sentiment`` (``sentiment``, ``comments``,
+    ``share``) and ``drivers`` (the NPS answers among them: ``driver``, ``level``, ``importance_pct``,
+    ``n``, ``nps``, ``gap`` with its interval, ...; empty below 3 answers). All empty without comments."""
+    from clvlab.errors import DataValidationError
+    from clvlab.text.analyze import SENTIMENT_LABELS, analyze_text
+    from clvlab.voc.drivers import nps_drivers
+
+    frame = latest_comments(scope, ws, stores)
+    if frame.empty:
+        return {"themes": pd.DataFrame(), "sentiment": pd.DataFrame(), "drivers": pd.DataFrame()}
+    result = analyze_text(frame.reset_index(drop=True))
+    themes = result.themes.assign(share=lambda d: d["n"] / len(frame)).sort_values(["n", "theme"], ascending=[False, True])
+    labels = result.comments["sentiment"].value_counts().reindex(list(SENTIMENT_LABELS), fill_value=0)
+    sentiment = pd.DataFrame({"sentiment": labels.index, "comments": labels.to_numpy(dtype=int),
+                              "share": labels.to_numpy() / max(1, int(labels.sum()))})
+    answers = frame.assign(themes=result.comments["themes"].to_numpy())
+    try:
+        drivers = nps_drivers(answers, drivers=[d for d in COMMENT_DRIVERS if d in answers.columns], min_n=min_n)
+    except DataValidationError:  # fewer than 3 NPS answers
+        drivers = pd.DataFrame()
+    return {"themes": themes.reset_index(drop=True), "sentiment": sentiment, "drivers": drivers}
 
 
 def group_sizes(scope: Scope, ws: Any, name: str, column: str, order: tuple[str, ...],

@@ -1,5 +1,5 @@
 """``/api/v1/voc/nps`` and ``/api/v1/voc/metrics``: NPS (or CSAT, CES) with its interval by store
-(or month, product, touchpoint, channel), and ``/api/v1/voc/text``: the keywords of the comments, as
+(or month, product, touchpoint, channel), and ``/api/v1/voc/text``: the keywords, themes, sentiment and NPS drivers of the comments, as
 the ``/voc`` page shows them, over the feedback the user may see."""
 
 from __future__ import annotations
@@ -78,19 +78,28 @@ def metrics(scope: UserScope, reader: Reader, metric: Metric = Metric.nps, by: B
 
 
 class TextOut(BaseModel):
-    """``keywords``: ``word``, ``comments`` (answers holding it), ``count``, ``share``, by comments
-    then word, over the latest 2,000 comments (the ``/voc`` page's keywords)."""
+    """Over the latest 2,000 comments (the ``/voc`` page's keywords, themes, sentiment and drivers):
+    ``keywords``: ``word``, ``comments`` (answers holding it), ``count``, ``share``, by comments then
+    word; ``themes``: ``theme``, ``label``, ``source``, ``keywords``, ``n``, ``share`` of the
+    comments; ``sentiment``: ``sentiment``, ``comments``, ``share``; ``drivers``: which touchpoints
+    and themes move NPS, ``driver``, ``level``, ``importance_pct`` (% of R^2), ``n``, ``nps``,
+    ``gap`` (vs the rest) with ``gap_lower``, ``gap_upper``, ``p_value``, ``small_sample``."""
 
     keywords: list[dict[str, Any]]
+    themes: list[dict[str, Any]]
+    sentiment: list[dict[str, Any]]
+    drivers: list[dict[str, Any]]
 
 
 @router.get("/voc/text", response_model=TextOut)
-def text(scope: UserScope, reader: Reader, store: StoreQ = None) -> TextOut:
-    """The top keywords of the comments the user may see."""
+def text(scope: UserScope, reader: Reader, store: StoreQ = None, min_n: MinN = 30) -> TextOut:
+    """The top keywords, themes, sentiment and NPS drivers of the comments the user may see."""
     from clvlab.cli._common import plain
-    from clvlab.server.reads import keywords
+    from clvlab.server.reads import comment_analysis, keywords
 
     scope.check_stores(store or ())
     with reader.open() as ws:
         words = keywords(scope, ws, stores=store)
-    return TextOut(keywords=plain(words.to_dict("records")))
+        found = comment_analysis(scope, ws, stores=store, min_n=min_n)
+    return TextOut(keywords=plain(words.to_dict("records")),
+                   **{k: plain(v.drop(columns=["importance"], errors="ignore").to_dict("records")) for k, v in found.items()})

@@ -1,4 +1,5 @@
-"""``/voc`` (NPS and CSAT by store and by month with intervals, top keywords) and ``/lifecycle``
+"""``/voc`` (NPS and CSAT by store and by month with intervals, top keywords, themes, sentiment and
+the drivers of NPS of the comments) and ``/lifecycle``
 (stages, health bands and NPS by stage of the user's customers)."""
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from clvlab.report.context import Section, num
 from clvlab.server.deps import Reader
 from clvlab.server.pages.common import PageCtx, guarded, sections_page
 from clvlab.server.pages.overview import interval_chart
-from clvlab.server.reads import as_of, feedback_figures, group_sizes, keywords
+from clvlab.server.reads import as_of, comment_analysis, feedback_figures, group_sizes, keywords
 
 router = APIRouter(include_in_schema=False)
+#: bar colours of the sentiment labels
+SENTIMENT_COLOURS = {"positive": BAND_COLOURS["green"], "neutral": "#9aa7b4", "negative": BAND_COLOURS["red"]}
 
 
 def metric_section(p: PageCtx, ws: Any, metric: str) -> Section | None:
@@ -55,6 +58,65 @@ def keywords_section(p: PageCtx, ws: Any) -> Section:
     return section
 
 
+def theme_label(p: PageCtx, theme: str, label: str) -> str:
+    """A curated theme's label in the page's language (a discovered one's keywords otherwise)."""
+    from clvlab.text.themes import THEMES
+
+    named = {t.id: t for t in THEMES}.get(theme)
+    return label if named is None else named.label_zh if p.lang == "zh" else named.label_en
+
+
+def comment_sections(p: PageCtx, ws: Any) -> list[Section]:
+    """Themes, sentiment and NPS drivers of the user's latest comments."""
+    t = p.t
+    found = comment_analysis(p.scope, ws)
+    themes, sentiment, drivers = Section("themes", t["themes"]), Section("sentiment", t["sentiment"]), \
+        Section("drivers", t["drivers"])
+    if found["themes"].empty:
+        themes.note = sentiment.note = t["no_feedback"]
+    else:
+        frame = found["themes"]
+        names = [theme_label(p, th, lab) for th, lab in zip(frame["theme"], frame["label"], strict=True)]
+        themes.charts.append(Chart(
+            "chart-themes", t["themes"], charts.horizontal_bars(names, [int(n) for n in frame["n"]], x_name=t["mentions"]),
+            Table(t["themes"], [t["theme"], t["mentions"], t["share"], t["keyword"]],
+                  [[n, f"{int(c):,}", num(100 * s, ".0f") + "%", ", ".join(map(str, k[:6]))]
+                   for n, c, s, k in zip(names, frame["n"], frame["share"], frame["keywords"], strict=True)],
+                  [False, True, True, False]),
+            height=max(280, 22 * len(names) + 80)))
+        frame = found["sentiment"]
+        names = [t[f"sentiment_{s}"] for s in frame["sentiment"]]
+        sentiment.charts.append(Chart(
+            "chart-sentiment", t["sentiment"],
+            charts.bars(names, [int(c) for c in frame["comments"]], y_name=t["mentions"],
+                        colours=[SENTIMENT_COLOURS[s] for s in frame["sentiment"]],
+                        labels=[num(100 * s, ".0f") + "%" for s in frame["share"]]),
+            Table(t["sentiment"], [t["sentiment"], t["mentions"], t["share"]],
+                  [[n, f"{int(c):,}", num(100 * s, ".0f") + "%"]
+                   for n, c, s in zip(names, frame["comments"], frame["share"], strict=True)])))
+    frame = found["drivers"]
+    if frame.empty or "level" not in frame.columns or frame["level"].isna().all():
+        drivers.note = t["no_drivers"]
+        return [themes, sentiment, drivers]
+    answers, frame = int(frame.attrs.get("n", 0)), frame[frame["level"].notna()]
+    names = [theme_label(p, str(lev), str(lev)) if str(d).startswith("themes") else f"{d}: {lev}"
+             for d, lev in zip(frame["driver"], frame["level"], strict=True)]
+    drivers.charts.append(Chart(
+        "chart-drivers", t["drivers_chart"], charts.horizontal_bars(names, [float(g) for g in frame["gap"]],
+                                                                     x_name=t["nps_gap"]),
+        Table(t["drivers_chart"], [t["driver"], t["importance"], "n", "NPS", t["nps_gap"], t["interval"]],
+              [[n + (" *" if small else ""), num(imp, ".0f") + "%", f"{int(c):,}", num(v, ".1f"), num(g, "+.1f"),
+                f"{num(lo, '+.1f')} – {num(hi, '+.1f')}"]
+               for n, imp, c, v, g, lo, hi, small in zip(names, frame["importance_pct"], frame["n"], frame["nps"],
+                                                         frame["gap"], frame["gap_lower"], frame["gap_upper"],
+                                                         frame["small_sample"], strict=True)]),
+        height=max(280, 22 * len(names) + 80)))
+    drivers.remarks.append(t["drivers_note"].format(n=f"{answers:,}"))
+    if frame["small_sample"].any():
+        drivers.remarks.append("* " + t["small_sample"].format(min_n=30))
+    return [themes, sentiment, drivers]
+
+
 @router.get("/voc")
 def voc(p: PageCtx, reader: Reader) -> Response:
     """VoC metrics of the user's stores (``?csv=<table>``: one of its tables)."""
@@ -65,6 +127,7 @@ def voc(p: PageCtx, reader: Reader) -> Response:
         else:
             sections = [s for m in ("nps", "csat", "ces") if (s := metric_section(p, ws, m)) is not None]
             sections.append(guarded("keywords", t["keywords"], keywords_section, p, ws))
+            sections += comment_sections(p, ws)
     return sections_page(p, "voc", t["voc"], t["voc_intro"], sections)
 
 
