@@ -16,7 +16,14 @@ from clvlab.report.context import Section, num
 from clvlab.server.deps import Reader
 from clvlab.server.pages.common import PageCtx, guarded, sections_page
 from clvlab.server.pages.overview import interval_chart
-from clvlab.server.reads import as_of, comment_analysis, feedback_figures, group_sizes, keywords
+from clvlab.server.reads import (
+    MIN_N,
+    as_of,
+    comment_analysis,
+    feedback_figures,
+    group_sizes,
+    keywords,
+)
 
 router = APIRouter(include_in_schema=False)
 #: bar colours of the sentiment labels
@@ -113,7 +120,7 @@ def comment_sections(p: PageCtx, ws: Any) -> list[Section]:
         height=max(280, 22 * len(names) + 80)))
     drivers.remarks.append(t["drivers_note"].format(n=f"{answers:,}"))
     if frame["small_sample"].any():
-        drivers.remarks.append("* " + t["small_sample"].format(min_n=30))
+        drivers.remarks.append("* " + t["small_sample"].format(min_n=MIN_N))
     return [themes, sentiment, drivers]
 
 
