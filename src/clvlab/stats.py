@@ -398,7 +398,8 @@ def auc_difference_interval(
     """AUC(``score_a``) - AUC(``score_b``) for the same 0/1 outcomes ``y``, with a paired
     percentile bootstrap over the rows (Efron and Tibshirani 1993, ch. 13): each resample draws
     rows with replacement and scores both on the same draw, so what the two share (the same
-    hard customers) cancels. Seeded, so the same data give the same interval.
+    hard customers) cancels; a draw with one class only (possible on tiny data) is drawn again.
+    Seeded, so the same data give the same interval.
 
     Returns ``difference`` (on all rows), ``se`` (the resamples' standard deviation), ``lower``
     and ``upper`` (the interval at ``level``) and ``resamples``.
@@ -427,8 +428,14 @@ def auc_difference_interval(
 
     rng = np.random.default_rng(seed)
     n = len(yv)
-    draws = np.array([diff(np.bincount(rng.integers(0, n, n), minlength=n).astype(float))
-                      for _ in range(n_resamples)])
+
+    def resample() -> np.ndarray:  # a draw with one class only has no AUC: draw again
+        while True:
+            w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+            if 0 < w @ yv < n:
+                return w
+
+    draws = np.array([diff(resample()) for _ in range(n_resamples)])
     lo, hi = np.percentile(draws, [50 * (1 - level), 50 * (1 + level)])
     return {"difference": diff(np.ones(n)), "se": float(draws.std(ddof=1)), "lower": float(lo), "upper": float(hi),
             "resamples": n_resamples}
