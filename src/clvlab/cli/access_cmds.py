@@ -9,6 +9,8 @@ server never does: it refuses a store that is behind and names ``clvlab db upgra
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,11 +26,17 @@ PasswordStdinOpt = Annotated[bool, typer.Option(
     "--password-stdin", help="Read the password from the first line of stdin \\[default: generate one, printed once].")]
 
 
-def _accounts(app_store: str | None) -> Any:
+@contextmanager
+def _accounts(app_store: str | None) -> Iterator[Any]:
+    """The accounts of the application store, closed on the way out."""
     from clvlab.server.auth.accounts import Accounts
     from clvlab.store import open_app_store
 
-    return Accounts(open_app_store(app_store))
+    accounts = Accounts(open_app_store(app_store))
+    try:
+        yield accounts
+    finally:
+        accounts.store.close()
 
 
 def _stdin_password(flag: bool) -> str | None:
@@ -100,12 +108,9 @@ def users_add(
 ) -> None:
     """Add a user of the server (a store manager needs --store; the password is generated unless piped in)."""
     password = _stdin_password(password_stdin)
-    accounts = _accounts(app_store)
-    try:
+    with _accounts(app_store) as accounts:
         user, generated = accounts.add_user(name, role=role or "store_manager", stores=store or [],
                                             password=password)
-    finally:
-        accounts.store.close()
     if state.json:
         emit_json({"name": user.name, "role": user.role, "stores": list(user.stores), "password": generated})
         return
@@ -118,11 +123,8 @@ def users_add(
 @user_errors
 def users_list(app_store: AppStoreOpt = None) -> None:
     """The users, their roles, stores and live API tokens."""
-    accounts = _accounts(app_store)
-    try:
+    with _accounts(app_store) as accounts:
         rows = accounts.list_users()
-    finally:
-        accounts.store.close()
     if state.json:
         emit_json(rows)
         return
@@ -143,11 +145,8 @@ def users_grant(
     app_store: AppStoreOpt = None,
 ) -> None:
     """Grant (or --revoke) stores, or change the role of a user."""
-    accounts = _accounts(app_store)
-    try:
+    with _accounts(app_store) as accounts:
         user = accounts.grant(name, stores=store or [], revoke=revoke or [], role=role)
-    finally:
-        accounts.store.close()
     if state.json:
         emit_json({"name": user.name, "role": user.role, "stores": list(user.stores)})
         return
@@ -162,11 +161,8 @@ def users_password(
 ) -> None:
     """Set a new password (generated unless piped in); the user's sessions end."""
     password = _stdin_password(password_stdin)
-    accounts = _accounts(app_store)
-    try:
+    with _accounts(app_store) as accounts:
         generated = accounts.set_password(name, password)
-    finally:
-        accounts.store.close()
     if state.json:
         emit_json({"name": name, "password": generated})
         return
@@ -176,11 +172,8 @@ def users_password(
 
 
 def _set_active(name: str, active: bool, app_store: str | None) -> None:
-    accounts = _accounts(app_store)
-    try:
+    with _accounts(app_store) as accounts:
         changed = accounts.set_active(name, active)
-    finally:
-        accounts.store.close()
     if state.json:
         emit_json({"name": name, "active": active, "changed": changed})
         return
@@ -215,11 +208,8 @@ def tokens_create(
     app_store: AppStoreOpt = None,
 ) -> None:
     """Create an API token (Authorization: Bearer TOKEN); it is printed once and stored hashed."""
-    accounts = _accounts(app_store)
-    try:
+    with _accounts(app_store) as accounts:
         token_id, token = accounts.create_token(name, label=label)
-    finally:
-        accounts.store.close()
     if state.json:
         emit_json({"id": token_id, "user": name, "token": token})
         return
@@ -230,11 +220,8 @@ def tokens_create(
 @user_errors
 def tokens_list(app_store: AppStoreOpt = None) -> None:
     """API tokens: id, user, label, prefix, when created, last used, revoked."""
-    accounts = _accounts(app_store)
-    try:
+    with _accounts(app_store) as accounts:
         rows = accounts.list_tokens()
-    finally:
-        accounts.store.close()
     if state.json:
         emit_json(rows)
         return
@@ -253,11 +240,8 @@ def tokens_revoke(
     app_store: AppStoreOpt = None,
 ) -> None:
     """Revoke an API token: it stops working at once."""
-    accounts = _accounts(app_store)
-    try:
+    with _accounts(app_store) as accounts:
         accounts.revoke_token(token_id)
-    finally:
-        accounts.store.close()
     if state.json:
         emit_json({"id": token_id, "revoked": True})
         return

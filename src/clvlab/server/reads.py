@@ -133,12 +133,12 @@ def latest_comments(scope: Scope, ws: Any, stores: Iterable[str] | None = None) 
     return pd.DataFrame(fb.order_by(fb.responded_at.desc()).limit(KEYWORD_COMMENTS).execute())
 
 
-def keywords(scope: Scope, ws: Any, stores: Iterable[str] | None = None) -> pd.DataFrame:
-    """The :data:`KEYWORDS` words in most of the user's latest :data:`KEYWORD_COMMENTS` comments
-    (of ``stores`` when asked, checked): ``word``, ``comments``, ...; empty without comments."""
+def keywords(comments: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`KEYWORDS` words in most of ``comments`` (:func:`latest_comments`): ``word``,
+    ``comments``, ...; empty without comments."""
     from clvlab.text.keywords import word_frequency
 
-    texts = latest_comments(scope, ws, stores).get("comment", pd.Series(dtype=str))
+    texts = comments.get("comment", pd.Series(dtype=str))
     words = word_frequency(texts.astype(str).tolist()) if len(texts) else pd.DataFrame()
     if words.empty:
         return words
@@ -149,10 +149,9 @@ def keywords(scope: Scope, ws: Any, stores: Iterable[str] | None = None) -> pd.D
 COMMENT_DRIVERS = ("touchpoint", "themes")
 
 
-def comment_analysis(scope: Scope, ws: Any, stores: Iterable[str] | None = None,
-                     min_n: int = MIN_N) -> dict[str, pd.DataFrame]:
-    """Themes, sentiment and NPS drivers of the user's latest :data:`KEYWORD_COMMENTS` comments (of
-    ``stores`` when asked, checked), by :func:`clvlab.text.analyze.analyze_text` and
+def comment_analysis(frame: pd.DataFrame, min_n: int = MIN_N) -> dict[str, pd.DataFrame]:
+    """Themes, sentiment and NPS drivers of ``frame``, the user's latest comments
+    (:func:`latest_comments`), by :func:`clvlab.text.analyze.analyze_text` and
     :func:`clvlab.voc.drivers.nps_drivers`: ``themes`` (``theme``, ``label``, ``source``,
     ``keywords``, ``n``, ``share`` of the comments), ``sentiment`` (``sentiment``, ``comments``,
     ``share``) and ``drivers`` (the NPS answers among them: ``driver``, ``level``, ``importance_pct``,
@@ -161,7 +160,6 @@ def comment_analysis(scope: Scope, ws: Any, stores: Iterable[str] | None = None,
     from clvlab.text.analyze import SENTIMENT_LABELS, analyze_text
     from clvlab.voc.drivers import nps_drivers
 
-    frame = latest_comments(scope, ws, stores)
     if frame.empty:
         return {"themes": pd.DataFrame(), "sentiment": pd.DataFrame(), "drivers": pd.DataFrame()}
     result = analyze_text(frame.reset_index(drop=True))

@@ -95,11 +95,11 @@ class TextOut(BaseModel):
 def text(scope: UserScope, reader: Reader, store: StoreQ = None, min_n: MinN = 30) -> TextOut:
     """The top keywords, themes, sentiment and NPS drivers of the comments the user may see."""
     from clvlab.cli._common import plain
-    from clvlab.server.reads import comment_analysis, keywords
+    from clvlab.server.reads import comment_analysis, keywords, latest_comments
 
     scope.check_stores(store or ())
     with reader.open() as ws:
-        words = keywords(scope, ws, stores=store)
-        found = comment_analysis(scope, ws, stores=store, min_n=min_n)
+        comments = latest_comments(scope, ws, stores=store)  # read once for both
+    words, found = keywords(comments), comment_analysis(comments, min_n=min_n)
     return TextOut(keywords=plain(words.to_dict("records")),
                    **{k: plain(v.drop(columns=["importance"], errors="ignore").to_dict("records")) for k, v in found.items()})

@@ -23,6 +23,7 @@ from clvlab.server.reads import (
     feedback_figures,
     group_sizes,
     keywords,
+    latest_comments,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -47,10 +48,10 @@ def metric_section(p: PageCtx, ws: Any, metric: str) -> Section | None:
     return section
 
 
-def keywords_section(p: PageCtx, ws: Any) -> Section:
+def keywords_section(p: PageCtx, comments: pd.DataFrame) -> Section:
     t = p.t
     section = Section("keywords", t["keywords"])
-    words = keywords(p.scope, ws)
+    words = keywords(comments)
     if words.empty:
         section.note = t["no_feedback"]
         return section
@@ -73,10 +74,10 @@ def theme_label(p: PageCtx, theme: str, label: str) -> str:
     return label if named is None else named.label_zh if p.lang == "zh" else named.label_en
 
 
-def comment_sections(p: PageCtx, ws: Any) -> list[Section]:
+def comment_sections(p: PageCtx, comments: pd.DataFrame) -> list[Section]:
     """Themes, sentiment and NPS drivers of the user's latest comments."""
     t = p.t
-    found = comment_analysis(p.scope, ws)
+    found = comment_analysis(comments)
     themes, sentiment, drivers = Section("themes", t["themes"]), Section("sentiment", t["sentiment"]), \
         Section("drivers", t["drivers"])
     if found["themes"].empty:
@@ -133,8 +134,9 @@ def voc(p: PageCtx, reader: Reader) -> Response:
             sections = [Section("voc_nps", "NPS", note=t["no_feedback"])]
         else:
             sections = [s for m in ("nps", "csat", "ces") if (s := metric_section(p, ws, m)) is not None]
-            sections.append(guarded("keywords", t["keywords"], keywords_section, p, ws))
-            sections += comment_sections(p, ws)
+            comments = latest_comments(p.scope, ws)  # read once for the keywords and the analysis
+            sections.append(guarded("keywords", t["keywords"], keywords_section, p, comments))
+            sections += comment_sections(p, comments)
     return sections_page(p, "voc", t["voc"], t["voc_intro"], sections)
 
 
