@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -307,13 +307,9 @@ def write_derived(
     data = _with_key_column(frame, contract.key)
     data = data[[c for c in data.columns if c in stored]]  # a copy of what is stored, no more
     run_id = run_id or new_run_id()
-    for key, value in {**(values or {}), "run_id": run_id, "as_of": as_of}.items():
-        check_param(key in contract.names, "values", where, f"columns of '{name}'", key)
+    for key, value in _constants(contract, where, values, run_id, as_of).items():
         data[key] = value
-    missing = [c.name for c in contract.columns if c.required and c.name not in data.columns]
-    if missing:
-        msg = f"{where}: the frame for '{name}' lacks the column(s) {missing}"
-        raise DataValidationError(msg, hint=f"build it as {contract.produced_by} does")
+    _require(contract, where, "frame", data.columns)
     keys = data[contract.key]
     bad = keys.isna() | keys.duplicated()
     if bad.any():
@@ -341,16 +337,29 @@ def write_derived_expr(
     where = "write_derived_expr"
     contract = _contract(name, where)
     run_id = run_id or new_run_id()
-    extra = {**(values or {}), "run_id": run_id, "as_of": None if as_of is None else pd.Timestamp(as_of).date()}
-    for key in extra:
-        check_param(key in contract.names, "values", where, f"columns of '{name}'", key)
+    extra = _constants(contract, where, values, run_id, None if as_of is None else pd.Timestamp(as_of).date())
     table = table.mutate(**{k: ibis.literal(v, type=contract.column(k).dtype) for k, v in extra.items()})
-    missing = [c.name for c in contract.columns if c.required and c.name not in table.columns]
-    if missing:
-        msg = f"{where}: the table for '{name}' lacks the column(s) {missing}"
-        raise DataValidationError(msg, hint=f"build it as {contract.produced_by} does")
+    _require(contract, where, "table", table.columns)
     _store(workspace, target or name, table, [c for c in contract.columns if c.name in table.columns])
     return run_id
+
+
+def _constants(contract: DerivedContract, where: str, values: Mapping[str, Any] | None, run_id: str,
+               as_of: Any) -> dict[str, Any]:
+    """The constant columns to set on every row (``values``, ``run_id``, ``as_of``), each checked
+    to be a column of the contract."""
+    extra = {**(values or {}), "run_id": run_id, "as_of": as_of}
+    for key in extra:
+        check_param(key in contract.names, "values", where, f"columns of '{contract.name}'", key)
+    return extra
+
+
+def _require(contract: DerivedContract, where: str, what: str, columns: Container[str]) -> None:
+    """Refuse a ``what`` (frame, table) that lacks a required column of the contract."""
+    missing = [c.name for c in contract.columns if c.required and c.name not in columns]
+    if missing:
+        msg = f"{where}: the {what} for '{contract.name}' lacks the column(s) {missing}"
+        raise DataValidationError(msg, hint=f"build it as {contract.produced_by} does")
 
 
 def _store(workspace: Any, name: str, table: ir.Table, kept: Sequence[DerivedColumn]) -> None:
