@@ -187,6 +187,15 @@ class ClvOptions(TypedDict, total=False):
     penalizer: float
 
 
+def default_calibration_end(observation_end: pd.Timestamp, longest_T: float, freq: str) -> str:
+    """The calibration end when none is given: two thirds of the way from the first purchase
+    (``longest_T`` periods of ``freq`` before ``observation_end``) to the observation end."""
+    from clvlab.value.score import DAYS_PER_PERIOD
+
+    first = observation_end - pd.Timedelta(days=longest_T * DAYS_PER_PERIOD[freq])
+    return str((first + (observation_end - first) * 2 / 3).date())
+
+
 def run_clv(source: Any, *, on_progress: ProgressCallback | None = None, **options: Unpack[ClvOptions]) -> ClvRun:
     """Fit, choose and score: the CLV half of a run (see the module docstring).
 
@@ -207,14 +216,13 @@ def _run_clv(
     from clvlab import models
     from clvlab.features.rfm import calibration_holdout, rfm_summary
     from clvlab.value.diagnostics import holdout_tracking
-    from clvlab.value.score import DAYS_PER_PERIOD, score_customers
+    from clvlab.value.score import score_customers
 
     step("computing RFM summary")
     rfm = rfm_summary(source, freq=freq, observation_end=observation_end)
     obs_end = pd.Timestamp(rfm.attrs["observation_end"])
     if calibration_end is None:
-        first = obs_end - pd.Timedelta(days=float(rfm["T"].max()) * DAYS_PER_PERIOD[freq])
-        calibration_end = str((first + (obs_end - first) * 2 / 3).date())
+        calibration_end = default_calibration_end(obs_end, float(rfm["T"].max()), freq)
     step("splitting calibration / holdout")
     cal = calibration_holdout(source, calibration_end=calibration_end, observation_end=str(obs_end.date()), freq=freq)
     fitted: dict[str, Any] = {}

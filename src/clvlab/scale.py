@@ -38,7 +38,14 @@ import pandas as pd
 
 from clvlab.errors import DataValidationError
 from clvlab.features.units import DEFAULT_TIME_UNIT
-from clvlab.pipeline import DEFAULT_CANDIDATES, ClvOptions, ProgressCallback, _Steps, compare_models
+from clvlab.pipeline import (
+    DEFAULT_CANDIDATES,
+    ClvOptions,
+    ProgressCallback,
+    _Steps,
+    compare_models,
+    default_calibration_end,
+)
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -176,8 +183,6 @@ def _run(
     from clvlab import models
     from clvlab.derived import write_derived_expr
     from clvlab.features.rfm import calibration_expression, rfm_expression
-    from clvlab.value.score import DAYS_PER_PERIOD
-
     step("counting the distinct (frequency, recency, T) rows in the engine")
     rfm = rfm_expression(tx, freq=freq, observation_end=observation_end, where="run_clv_at_scale")
     rows = distinct_counts(rfm, [*_FRT, "end_"])
@@ -186,8 +191,7 @@ def _run(
         raise DataValidationError(msg, hint="check the table and observation_end")
     obs_end = pd.Timestamp(rows["end_"].iloc[0])
     if calibration_end is None:
-        first = obs_end - pd.Timedelta(days=float(rows["T"].max()) * DAYS_PER_PERIOD[freq])
-        calibration_end = str((first + (obs_end - first) * 2 / 3).date())
+        calibration_end = default_calibration_end(obs_end, float(rows["T"].max()), freq)
     step("splitting calibration / holdout in the engine")
     cal = distinct_counts(
         calibration_expression(tx, calibration_end=calibration_end, observation_end=str(obs_end.date()),
