@@ -315,12 +315,10 @@ def run_pipeline(
         (empty without a feedback table), the alerts report (None without an app store or a
         feedback table) and open cases by owner.
     """
-    from clvlab.derived import write_derived
     from clvlab.lifecycle._features import purchase_days, rfm_as_of, shared_features
     from clvlab.lifecycle.churn_table import write_churn_table
     from clvlab.lifecycle.leads import write_leads_table
     from clvlab.lifecycle.tables import write_lifecycle_tables
-    from clvlab.value.diagnostics import write_run_diagnostics
     from clvlab.value.economics_tables import write_economics_tables
 
     has_store = app_store is not None
@@ -334,10 +332,7 @@ def run_pipeline(
         loads.append(workspace.load(src.table, src.source, **{**src.options, "progress": False}))
     clv = _run_clv(workspace, steps, **options)
     steps("writing the scores table")
-    run_id = write_derived(workspace, "scores", clv.scores, as_of=clv.settings["observation_end"],
-                           values={"time_unit": clv.settings["freq"], "horizon_days": float(clv.settings["horizon_days"]),
-                                   "model": clv.best})
-    write_run_diagnostics(workspace, clv, run_id=run_id)
+    run_id = write_clv_tables(workspace, clv)
     # stages, health and churn read the same customers as of the same days; economics the same
     # purchase days (for the last one); the purchase models of the run's date start from its RFM
     with shared_features():
@@ -368,6 +363,19 @@ def run_pipeline(
     steps.finish()
     return PipelineRun(loads=loads, clv=clv, run_id=run_id, voc=voc, alerts=alerts, cases=cases,
                        lifecycle=lifecycle, leads=leads, churn=churn, economics=economics)
+
+
+def write_clv_tables(workspace: Any, clv: ClvRun) -> str:
+    """Write a CLV run's ``scores`` and ``diagnostics`` tables under a new run id (returned):
+    with :func:`run_clv`, what a run did before the lifecycle steps (the benchmark's CLV part)."""
+    from clvlab.derived import write_derived
+    from clvlab.value.diagnostics import write_run_diagnostics
+
+    run_id = write_derived(workspace, "scores", clv.scores, as_of=clv.settings["observation_end"],
+                           values={"time_unit": clv.settings["freq"], "horizon_days": float(clv.settings["horizon_days"]),
+                                   "model": clv.best})
+    write_run_diagnostics(workspace, clv, run_id=run_id)
+    return run_id
 
 
 #: the whole run under a short name: ``clvlab.run(ws, app_store=store, observation_end="2024-12-31")``
