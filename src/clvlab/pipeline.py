@@ -61,8 +61,8 @@ class _Steps:
             self.callback("done", self.total, self.total)
 
 
-def _clv_steps(candidates: Sequence[str]) -> int:
-    return 6 + len(candidates)
+def _clv_steps(options: ClvOptions) -> int:
+    return 6 + len(options.get("candidates", DEFAULT_CANDIDATES)) + int(bool(options.get("covariates")))
 
 
 @dataclass
@@ -78,6 +78,8 @@ class ClvRun:
     settings: dict[str, Any] = field(default_factory=dict)
     #: the chosen model's holdout, period by period (clvlab.value.diagnostics.holdout_tracking)
     tracking: pd.DataFrame | None = None
+    #: with ``covariates``: the VoC covariate model's check (clvlab.voc.covariates.voc_in_model)
+    voc_model: dict[str, Any] | None = None
 
     def diagnostics(self) -> dict[str, Any]:
         """A JSON-ready record: settings, the comparison, the chosen fits and a data hash."""
@@ -92,6 +94,7 @@ class ClvRun:
             "best": self.best,
             "model": self.model.to_dict(),
             "spend_model": self.spend_model.to_dict() if self.spend_model is not None else None,
+            "voc_model": self.voc_model,
         }
 
 
@@ -174,7 +177,10 @@ class ClvOptions(TypedDict, total=False):
     purchase); ``horizon`` in days (365); ``discount_rate`` annual (0.1); ``margin`` (1.0 in the
     CLV scores; unset, the economics take theirs from the transactions' cost column, else 1.0);
     ``candidates``: model class names compared (:data:`DEFAULT_CANDIDATES`); ``penalizer``: L2
-    penalty given to every candidate and to the refit (0).
+    penalty given to every candidate and to the refit (0); ``covariates``: VoC covariates
+    (``nps_class``, ``negative_share``) of a check of what customers say inside the purchase
+    model (:func:`clvlab.voc.covariates.voc_in_model`; needs a ``feedback`` table; the scores
+    stay the chosen model's).
     """
 
     freq: Freq
@@ -185,6 +191,7 @@ class ClvOptions(TypedDict, total=False):
     margin: float
     candidates: Sequence[str]
     penalizer: float
+    covariates: Sequence[str]
 
 
 def default_calibration_end(observation_end: pd.Timestamp, longest_T: float, freq: str) -> str:
@@ -202,7 +209,7 @@ def run_clv(source: Any, *, on_progress: ProgressCallback | None = None, **optio
     ``source`` is a workspace or an Ibis table of transactions; ``options`` as in
     :class:`ClvOptions`. The models record ``freq`` as their ``time_unit_``.
     """
-    steps = _Steps(on_progress, _clv_steps(options.get("candidates", DEFAULT_CANDIDATES)))
+    steps = _Steps(on_progress, _clv_steps(options))
     run = _run_clv(source, steps, **options)
     steps.finish()
     return run
@@ -211,7 +218,7 @@ def run_clv(source: Any, *, on_progress: ProgressCallback | None = None, **optio
 def _run_clv(
     source: Any, step: Step, *, freq: Freq = DEFAULT_TIME_UNIT, calibration_end: str | None = None,
     observation_end: str | None = None, horizon: int = 365, discount_rate: float = 0.1, margin: float = 1.0,
-    candidates: Sequence[str] = DEFAULT_CANDIDATES, penalizer: float = 0.0,
+    candidates: Sequence[str] = DEFAULT_CANDIDATES, penalizer: float = 0.0, covariates: Sequence[str] = (),
 ) -> ClvRun:
     from clvlab import models
     from clvlab.features.rfm import calibration_holdout, rfm_summary
@@ -239,15 +246,37 @@ def _run_clv(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             spend = models.GammaGamma().fit(rfm)
+    voc_model = None
+    if covariates:
+        voc_model = _voc_model(source, step, cal, rfm, comparison, best, covariates, calibration_end,
+                               str(obs_end.date()), penalizer)
     step("scoring customers")
     scores = score_customers(rfm, model, spend, horizon=horizon, discount_rate=discount_rate, margin=margin, freq=freq)
     settings = {
         "freq": freq, "calibration_end": calibration_end, "observation_end": str(obs_end.date()),
         "horizon_days": horizon, "discount_rate": discount_rate, "margin": margin,
-        "candidates": list(candidates), "penalizer": penalizer,
+        "candidates": list(candidates), "penalizer": penalizer, "covariates": list(covariates),
     }
     return ClvRun(rfm=rfm, comparison=comparison, best=best, model=model, spend_model=spend,
-                  scores=scores, settings=settings, tracking=tracking)
+                  scores=scores, settings=settings, tracking=tracking, voc_model=voc_model)
+
+
+def _voc_model(source: Any, step: Step, cal: pd.DataFrame, rfm: pd.DataFrame, comparison: pd.DataFrame,
+               best: str, covariates: Sequence[str], calibration_end: str, observation_end: str,
+               penalizer: float) -> dict[str, Any]:
+    """The chosen model's covariate form (Pareto/NBD when the chosen one has none) checked on the
+    same holdout, with its rate ratios."""
+    from clvlab.voc.covariates import WITH_COVARIATES, voc_in_model
+
+    family = best if best in WITH_COVARIATES else "ParetoNBD"
+    step(f"fitting {family} with VoC covariates ({', '.join(covariates)})")
+    without = comparison["holdout_mae"].get(family) if "holdout_mae" in comparison else None
+    record = voc_in_model(source, cal, rfm, family=family, covariates=covariates, calibration_end=calibration_end,
+                          observation_end=observation_end, penalizer=penalizer,
+                          holdout_mae_without=None if without is None or pd.isna(without) else float(without))
+    if family != best:
+        record["family_note"] = f"{best} has no covariate form: {family} is fitted with the covariates"
+    return record
 
 
 # ---- the whole run ---------------------------------------------------------------------------
@@ -322,7 +351,7 @@ def run_pipeline(
     from clvlab.value.economics_tables import write_economics_tables
 
     has_store = app_store is not None
-    clv_steps = _clv_steps(options.get("candidates", DEFAULT_CANDIDATES))
+    clv_steps = _clv_steps(options)
     total = len(sources) + clv_steps + 5 + (int(owners is not None) + 1 if has_store else 0)
     total += 1  # lead scores
     steps = _Steps(on_progress, total)

@@ -36,7 +36,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataValidationError
+from clvlab.errors import DataValidationError, ParameterError
 from clvlab.features.units import DEFAULT_TIME_UNIT
 from clvlab.pipeline import (
     DEFAULT_CANDIDATES,
@@ -178,11 +178,15 @@ def _run(
     workspace: Any, tx: ir.Table, table: str, scores_table: str, step: _Steps, *,
     freq: Freq = DEFAULT_TIME_UNIT, calibration_end: str | None = None, observation_end: str | None = None,
     horizon: int = 365, discount_rate: float = 0.1, margin: float = 1.0,
-    candidates: Sequence[str] = DEFAULT_CANDIDATES, penalizer: float = 0.0,
+    candidates: Sequence[str] = DEFAULT_CANDIDATES, penalizer: float = 0.0, covariates: Sequence[str] = (),
 ) -> ScaleRun:
     from clvlab import models
     from clvlab.derived import write_derived_expr
     from clvlab.features.rfm import calibration_expression, rfm_expression
+    if covariates:  # the covariate fit reads the feedback and scores comments in Python
+        msg = ("run_clv_at_scale: covariates (the VoC covariate model) run on DuckDB or PostgreSQL "
+               "workspaces, not in the engine")
+        raise ParameterError(msg)
     step("counting the distinct (frequency, recency, T) rows in the engine")
     rfm = rfm_expression(tx, freq=freq, observation_end=observation_end, where="run_clv_at_scale")
     rows = distinct_counts(rfm, [*_FRT, "end_"])

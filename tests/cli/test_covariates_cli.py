@@ -67,3 +67,52 @@ def test_covariates_on_other_models_or_unknown_names_are_usage_errors(shop: Path
     unknown = runner.invoke(app, ["fit", "pareto", "-w", str(shop), "--covariate", "tier"])
     assert unknown.exit_code == 2
     assert "['negative_share', 'nps_class']" in " ".join(unknown.output.split())
+
+
+def test_run_with_covariates_checks_them_on_the_holdout_and_reports_rate_ratios(shop: Path, tmp_path: Path) -> None:
+    from clvlab.value.diagnostics import read_run_diagnostics
+
+    ws = tmp_path / "run.duckdb"
+    ws.write_bytes(shop.read_bytes())
+    result = runner.invoke(app, ["--json", "run", "-w", str(ws), "--covariate", "nps_class"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)["voc_model"]
+    family = record["family"]
+    assert record["model"] == f"{family}Covariates"
+    assert record["covariates"] == ["nps_class"]
+    assert record["scores_from"] == f"{family} without covariates"
+    with clvlab.connect(ws, read_only=True) as con:
+        diag = read_run_diagnostics(con, where="test")
+    models = diag["model"].set_index("model")
+    assert record["holdout_mae_without"] == pytest.approx(models.loc[family, "holdout_mae"])  # the same holdout
+    assert 0 < record["holdout_mae"] < 5
+    assert diag["run"]["voc_model"] == record  # stored with the run's diagnostics, for the report
+    rows = {(r["process"], r["covariate"]): r for r in record["rate_ratios"]}
+    assert set(rows) == {(p, c) for p in ("purchase", "dropout") for c in ("detractor", "passive", "no_nps")}
+    assert all(r["lower"] < r["ratio"] < r["upper"] for r in rows.values())
+    # the whole-period fit is the one `clvlab fit` makes with the same covariates and period
+    fitted = runner.invoke(app, ["--json", "fit", "bgnbd" if family == "BetaGeo" else "pareto", "-w", str(ws),
+                                 "--covariate", "nps_class", "--observation-end", diag["as_of"]])
+    assert fitted.exit_code == 0, fitted.output
+    expected = {(r["process"], r["covariate"]): r["ratio"] for r in json.loads(fitted.stdout)["rate_ratios"]}
+    assert {k: r["ratio"] for k, r in rows.items()} == pytest.approx(expected, rel=1e-6)
+    report = tmp_path / "report.html"
+    made = runner.invoke(app, ["report", "-w", str(ws), "-o", str(report)])
+    assert made.exit_code == 0, made.output
+    html = report.read_text(encoding="utf-8")
+    assert f"What customers say, inside the purchase model ({family}Covariates)" in html
+    assert "detractors vs promoters" in html
+
+
+def test_run_with_covariates_needs_feedback_and_a_workspace_engine(tmp_path: Path) -> None:
+    ws = tmp_path / "bare.duckdb"
+    with clvlab.connect(ws) as con:
+        con.load_transactions(load_cdnow("sample"))
+    result = runner.invoke(app, ["run", "-w", str(ws), "--covariate", "nps_class"])
+    assert result.exit_code == 1
+    line = " ".join(result.output.split())
+    assert "voc_covariates: the workspace has no feedback table" in line
+    assert "clvlab load feedback FILE" in line
+    spark = runner.invoke(app, ["run", "--engine", "spark", "--covariate", "nps_class"])
+    assert spark.exit_code == 2
+    assert "--covariate belong to runs on a DuckDB or PostgreSQL workspace" in " ".join(spark.output.split())

@@ -110,8 +110,6 @@ def fit_quietly(cls: Any, data: Any, penalizer: float) -> tuple[Any, list[str]]:
     return fitted, [str(w.message) for w in caught if not issubclass(w.category, ConvergenceWarning)]
 
 
-#: the covariate version of each model that has one
-_WITH_COVARIATES = {"BetaGeo": "BetaGeoCovariates", "ParetoNBD": "ParetoNBDCovariates"}
 
 
 def _fit_with_covariates(cls: Any, data: pd.DataFrame, names: list[str], workspace: Path | None,
@@ -121,9 +119,9 @@ def _fit_with_covariates(cls: Any, data: pd.DataFrame, names: list[str], workspa
     from functools import partial
 
     from clvlab import models
-    from clvlab.voc.covariates import voc_covariates, voc_rate_ratios
+    from clvlab.voc.covariates import WITH_COVARIATES, voc_covariates, voc_rate_ratios
 
-    if cls.__name__ not in _WITH_COVARIATES:
+    if cls.__name__ not in WITH_COVARIATES:
         msg = f"--covariate works with the bgnbd and pareto models, not {cls.__name__}"
         raise ParameterError(msg)
     if workspace is None:
@@ -136,7 +134,7 @@ def _fit_with_covariates(cls: Any, data: pd.DataFrame, names: list[str], workspa
               for c in z.attrs["dropped"]]
     columns = list(z.columns)
     frame = data.assign(**{c: z[c].to_numpy() for c in columns})  # z is in the rows' order
-    covariate_cls = partial(getattr(models, _WITH_COVARIATES[cls.__name__]),
+    covariate_cls = partial(getattr(models, WITH_COVARIATES[cls.__name__]),
                             purchase_covariates=columns, dropout_covariates=columns)
     fitted, more = fit_quietly(covariate_cls, frame, penalizer)
     return fitted, caught + more, voc_rate_ratios(fitted)
@@ -210,9 +208,10 @@ def score(
     from clvlab.features.units import check_same_unit, unit_name
     from clvlab.models import load_model
     from clvlab.value.score import score_customers
+    from clvlab.voc.covariates import WITH_COVARIATES
 
     fitted = load_model(model_file)
-    if type(fitted).__name__ in _WITH_COVARIATES.values():
+    if type(fitted).__name__ in WITH_COVARIATES.values():
         msg = (f"'{model_file}' holds a {type(fitted).__name__}: clvlab score does not score models "
                "with covariates yet; score them from Python with the customers' covariates "
                "(model.probability_alive(..., covariates=clvlab.voc_covariates(ws, rfm.index)), "

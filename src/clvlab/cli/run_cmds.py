@@ -123,6 +123,11 @@ def run(
     ] = "transactions",
     scores_table: Annotated[str, typer.Option(
         "--scores-table", help="With --engine: the table the scores are written to.")] = "scores",
+    covariate: Annotated[list[str] | None, typer.Option(
+        "--covariate", help="Also fit the chosen purchase model with this VoC covariate from the feedback "
+        "(nps_class: first NPS answer; negative_share: share of negative comments; repeat for both) and "
+        "report how each changes the purchase and dropout rates, and the holdout error with and without "
+        "them; the scores stay the chosen model's. See docs/covariates.md.")] = None,
 ) -> None:
     """Run the whole pipeline on the loaded data: fit, score, write every derived table, open cases."""
     from clvlab.pipeline import run_pipeline
@@ -131,9 +136,9 @@ def run(
     from clvlab.value.economics import NO_CAC
 
     if engine is not None or spark_master is not None:
-        if workspace is not None or app_store is not None:
-            msg = ("--engine spark reads --table from Spark and opens no cases: --workspace and --app-store "
-                   "belong to runs on a DuckDB or PostgreSQL workspace; drop them, or drop --engine")
+        if workspace is not None or app_store is not None or covariate:
+            msg = ("--engine spark reads --table from Spark and opens no cases: --workspace, --app-store and "
+                   "--covariate belong to runs on a DuckDB or PostgreSQL workspace; drop them, or drop --engine")
             raise ParameterError(msg)
         _run_at_scale(spark_master, table, scores_table, as_of=as_of, calibration_end=calibration_end,
                       horizon_days=horizon_days, freq=freq_value(freq), penalizer=penalizer)
@@ -147,7 +152,7 @@ def run(
             with progress_bar() as on_progress:
                 result = run_pipeline(ws, app_store=store, on_progress=on_progress, freq=freq_value(freq),
                                       observation_end=observation_end, calibration_end=cal_end,
-                                      horizon=horizon_days, penalizer=penalizer)
+                                      horizon=horizon_days, penalizer=penalizer, covariates=tuple(covariate or ()))
         finally:
             if store is not None:
                 store.close()
@@ -164,6 +169,7 @@ def run(
         "n_customers": len(scores), "total_clv": float(scores["clv"].sum()), "horizon_days": horizon_days,
         "tables": tables, "cases_opened": opened if store_url else None, "leads": result.leads or None,
         "snapshot": None if served is None else str(served), "cac": result.economics.get("cac"),
+        "voc_model": result.clv.voc_model,
     }
     if state.json:
         emit_json(summary)
@@ -186,6 +192,31 @@ def run(
     from clvlab.cli.leads_cmds import print_leads_record
 
     print_leads_record(result.leads)
+    if result.clv.voc_model is not None:
+        _print_voc_model(result.clv.voc_model)
+
+
+def _print_voc_model(record: dict[str, Any]) -> None:
+    """What customers say, inside the purchase model: holdout errors and rate ratios."""
+    console.print(styled(("What customers say, in the purchase model", "bold"),
+                         f" ({record['model']}, covariates {', '.join(record['covariates'])}):"), soft_wrap=True)
+    for line in filter(None, (record.get("family_note"), record.get("note"))):
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    if "holdout_mae" in record:
+        with_, without = record["holdout_mae"], record.get("holdout_mae_without")
+        verdict = "" if without is None else (
+            f"predicts the holdout {'better' if with_ < without else 'no better'} with them: error per customer "
+            f"{with_:.4f} vs {without:.4f} without; ")
+        console.print(f"  {record['model']} {verdict}the scores come from {record['scores_from']}. The ratios "
+                      "are associations (answers measured in the same period), not effects:",
+                      highlight=False, markup=False, soft_wrap=True)
+        if record.get("status_message"):
+            console.print(styled(("  warning:", "yellow"), f" {record['status_message']}"), soft_wrap=True)
+        for ratio in record["rate_ratios"]:
+            console.print(f"  {ratio['text']}", highlight=False, markup=False, soft_wrap=True)
+    if record.get("dropped"):
+        console.print(f"  left out (the same for every customer): {', '.join(record['dropped'])}",
+                      highlight=False, markup=False, soft_wrap=True)
 
 
 def _run_at_scale(master: str | None, table: str, scores_table: str, *, as_of: str | None,

@@ -386,7 +386,24 @@ def model(ctx: Context) -> Section:
                                 [False, False, True, True, False]))
     section.remarks += sorted({str(m) for m, st in zip(params["text"], params["status"], strict=True)
                                if st != "converged" and m})
+    _voc_model(section, t, diag["run"].get("voc_model"))
     return section
+
+
+def _voc_model(section: Section, t: dict[str, str], record: dict[str, Any] | None) -> None:
+    """The run's VoC covariate check (``clvlab run --covariate``): rate ratios and holdout errors."""
+    if not record or not record.get("rate_ratios"):
+        return
+    rows = [[t.get(f"voc_{r['covariate']}", str(r["covariate"])), t[f"voc_{r['process']}"], num(r["ratio"], ".2f"),
+             f"{num(r['lower'], '.2f')}–{num(r['upper'], '.2f')}"] for r in record["rate_ratios"]]
+    section.tables.append(Table(t["voc_model"].format(model=record["model"]),
+                                [t["voc_group"], t["voc_process"], t["voc_ratio"], t["voc_ci"]], rows,
+                                [False, False, True, True]))
+    with_, without = record["holdout_mae"], record.get("holdout_mae_without")
+    verdict = t["voc_better"] if without is not None and with_ < without else t["voc_worse"]
+    section.remarks.append(t["voc_model_mae"].format(model=record["model"], verdict=verdict, with_=f"{with_:.4f}",
+                                                     without="–" if without is None else f"{without:.4f}",
+                                                     family=record["family"]))
 
 
 def tracking(ctx: Context) -> Section:

@@ -140,7 +140,8 @@ def _param_rows(model: Any) -> list[dict[str, Any]]:
 def diagnostics_frame(run: ClvRun) -> pd.DataFrame:
     """The rows of the ``diagnostics`` table for a CLV run (see the module docstring)."""
     diag = run.diagnostics()
-    record = {"settings": diag["settings"], "data_hash": diag["data_hash"], "n_customers": diag["n_customers"]}
+    record = {"settings": diag["settings"], "data_hash": diag["data_hash"], "n_customers": diag["n_customers"],
+              "voc_model": diag["voc_model"]}
     rows: list[dict[str, Any]] = [{"key": "run", "kind": "run", "model": run.best, "text": json.dumps(record)}]
     for name, r in run.comparison.iterrows():
         rows.append({
