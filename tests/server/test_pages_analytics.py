@@ -138,6 +138,11 @@ def test_experiments_pages_and_api(client_as: Any) -> None:
     words = _csv(ana.get("/experiments/demo-winback-simulated", params={"csv": "plain_words-1"}))
     assert [w["what the data say"] for w in words] == [m["summary"] for m in result["metrics"]]
     assert "实验组" in ana.get("/experiments/demo-winback-simulated", params={"lang": "zh"}).text
+    zh = _csv(ana.get("/experiments/demo-winback-simulated", params={"csv": "plain_words-1", "lang": "zh"}))
+    findings = [list(w.values())[1] for w in zh]  # the findings in Chinese, from the same figures
+    assert findings[0].startswith("实验组在后测期购买的客户比对照组")
+    assert all(f.endswith("。") and "Treatment" not in f for f in findings)
+    ana.get("/experiments", params={"lang": "en"})  # back to English for what follows
     for path in ("/experiments/nope", "/api/v1/experiments/nope"):
         assert ana.get(path).status_code == 404, path
 

@@ -320,54 +320,96 @@ def _num(value: float, money: bool) -> str:
     return f"{value:,.2f}" if money else f"{value:.3g}"
 
 
-def plain_words(metric: str, r: pd.Series, result: ExperimentAnalysis) -> str:
-    """One sentence: the effect, its interval, the adjusted p-value and what CUPED did (with more
-    than two arms, prefixed by the arm compared with control)."""
-    text = _sentence(metric, r, result)
-    return f"{r['arm']} vs control: {text}" if len(result.arms) > 2 else text
+#: the plain-words sentences, per language: one builder (:func:`plain_words`), two wordings
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "arm": "{arm} vs control: {text}",
+        "p": "{corr}-adjusted p = {p}", "p_none": "p undefined",
+        "proportion": "{d} percentage points {more} treatment customers {verb} than control ({t} vs {c}; "
+                      "{pct}% CI {lo} to {hi} points, {p})",
+        "more": "more", "fewer": "fewer", "less": "less", "higher": "higher", "lower": "lower",
+        "verb_retention": "bought in the post period", "verb_repurchase": "bought on 2+ days",
+        "mean": "Treatment customers {noun} {d} {more} on average ({pct}% CI {lo} to {hi}, {p})",
+        "noun_spend": "spent", "noun_clv": "have a predicted CLV", "noun_p_alive": "have a P(alive)",
+        "zero": "; the interval includes 0: no detectable effect",
+        "adjusted": "; {name} {change} the interval by {share}",
+        "cuped": "CUPED", "regression": "regression adjustment", "narrowed": "narrowed", "widened": "widened",
+        "winsor": " (values capped at {cap}, the {percentile}th percentile)",
+        "nps_none": "No NPS comparison: {t} treatment and {c} control customers answered an NPS question in the "
+                    "post period (each arm needs one).",
+        "nps": "Treatment customers' NPS is {d} points {more} than control's ({t} vs {c}; {nt} / {nc} "
+               "respondents; {pct}% CI {lo} to {hi} points, {p})",
+        "response": "; response rate {t} vs {c} (difference {d} points, {pct}% CI {lo} to {hi}): if the treatment "
+                    "changed who answers, the NPS difference mixes its effect with response bias",
+        "end": ".",
+    },
+    "zh": {
+        "arm": "{arm} 对照 control：{text}",
+        "p": "{corr} 校正 p = {p}", "p_none": "p 无定义",
+        "proportion": "实验组{verb}的客户比对照组{more} {d} 个百分点（{t} vs {c}；{pct}% 区间 {lo} 至 {hi} 个百分点，{p}）",
+        "more": "多", "fewer": "少", "less": "少", "higher": "高", "lower": "低",
+        "verb_retention": "在后测期购买", "verb_repurchase": "在 2 天以上购买",
+        "mean": "实验组客户{noun}平均{more} {d}（{pct}% 区间 {lo} 至 {hi}，{p}）",
+        "noun_spend": "的消费", "noun_clv": "的预测 CLV ", "noun_p_alive": "的 P(alive) ",
+        "zero": "；区间包含 0：未检出效果",
+        "adjusted": "；{name}使区间{change} {share}",
+        "cuped": "CUPED ", "regression": "回归调整", "narrowed": "收窄", "widened": "变宽",
+        "winsor": "（数值在第 {percentile} 百分位 {cap} 处截尾）",
+        "nps_none": "无法比较 NPS：后测期有 {t} 名实验组和 {c} 名对照组客户回答了 NPS 问题（每组至少需要 1 名）。",
+        "nps": "实验组的 NPS 比对照组{more} {d} 分（{t} vs {c}；回答者 {nt} / {nc}；{pct}% 区间 {lo} 至 {hi} 分，{p}）",
+        "response": "；回答率 {t} vs {c}（差 {d} 个百分点，{pct}% 区间 {lo} 至 {hi}）：若实验改变了谁来回答，"
+                    "NPS 差异就混入了回答偏差",
+        "end": "。",
+    },
+}
 
 
-def _sentence(metric: str, r: pd.Series, result: ExperimentAnalysis) -> str:
+def plain_words(metric: str, r: pd.Series, result: ExperimentAnalysis, lang: str = "en") -> str:
+    """One sentence in ``lang`` (:data:`WORDS`): the effect, its interval, the adjusted p-value and
+    what CUPED did (with more than two arms, prefixed by the arm compared with control)."""
+    w = WORDS.get(lang, WORDS["en"])
+    text = _sentence(metric, r, result, w)
+    return w["arm"].format(arm=r["arm"], text=text) if len(result.arms) > 2 else text
+
+
+def _sentence(metric: str, r: pd.Series, result: ExperimentAnalysis, w: dict[str, str]) -> str:
     pct = round(result.level * 100)
-    corr = CORRECTION_NAMES[result.correction]
     d, lo, hi = float(r["effect"]), float(r["lower"]), float(r["upper"])
-    p = f"{corr}-adjusted p = {float(r['p_adjusted']):.2g}" if np.isfinite(r["p_adjusted"]) else "p undefined"
+    p = (w["p"].format(corr=CORRECTION_NAMES[result.correction], p=f"{float(r['p_adjusted']):.2g}")
+         if np.isfinite(r["p_adjusted"]) else w["p_none"])
     if r["kind"] == "nps":
-        return _nps_words(r, result, p)
+        return _nps_words(r, result, p, w)
     if r["kind"] == "proportion":
-        verb = {"retention": "bought in the post period", "repurchase": "bought on 2+ days"}[metric]
-        what = (f"{abs(d) * 100:.1f} percentage points {'more' if d >= 0 else 'fewer'} treatment customers "
-                f"{verb} than control ({r['mean_treatment']:.1%} vs {r['mean_control']:.1%}; {pct}% CI "
-                f"{lo * 100:.1f} to {hi * 100:.1f} points, {p})")
+        what = w["proportion"].format(
+            d=f"{abs(d) * 100:.1f}", more=w["more" if d >= 0 else "fewer"], verb=w[f"verb_{metric}"],
+            t=f"{r['mean_treatment']:.1%}", c=f"{r['mean_control']:.1%}", pct=pct, lo=f"{lo * 100:.1f}",
+            hi=f"{hi * 100:.1f}", p=p)
     else:
         money = metric in MONEY
-        noun = {"spend": "spent", "clv": "have a predicted CLV", "p_alive": "have a P(alive)"}[metric]
-        what = (f"Treatment customers {noun} {_num(abs(d), money)} {'more' if d >= 0 else 'less'} on average "
-                f"({pct}% CI {_num(lo, money)} to {_num(hi, money)}, {p})")
+        what = w["mean"].format(noun=w[f"noun_{metric}"], d=_num(abs(d), money), more=w["more" if d >= 0 else "less"],
+                                pct=pct, lo=_num(lo, money), hi=_num(hi, money), p=p)
     if lo <= 0 <= hi:
-        what += "; the interval includes 0: no detectable effect"
+        what += w["zero"]
     if result.adjust != "none" and np.isfinite(r["narrowing"]):
-        name = "CUPED" if result.adjust == "cuped" else "regression adjustment"
-        change = "narrowed" if r["narrowing"] >= 0 else "widened"
-        what += f"; {name} {change} the interval by {abs(float(r['narrowing'])):.0%}"
+        what += w["adjusted"].format(name=w["cuped" if result.adjust == "cuped" else "regression"],
+                                     change=w["narrowed" if r["narrowing"] >= 0 else "widened"],
+                                     share=f"{abs(float(r['narrowing'])):.0%}")
     if r["winsor_cap"] is not None and np.isfinite(r["winsor_cap"]):
-        what += f" (values capped at {_num(float(r['winsor_cap']), True)}, the {result.winsor_percentile:g}th percentile)"
-    return what[0].upper() + what[1:] + "."
+        what += w["winsor"].format(cap=_num(float(r["winsor_cap"]), True), percentile=f"{result.winsor_percentile:g}")
+    return what[0].upper() + what[1:] + w["end"]
 
 
-def _nps_words(r: pd.Series, result: ExperimentAnalysis, p: str) -> str:
+def _nps_words(r: pd.Series, result: ExperimentAnalysis, p: str, w: dict[str, str]) -> str:
     pct = round(result.level * 100)
     d, lo, hi = float(r["effect"]), float(r["lower"]), float(r["upper"])
     if not np.isfinite(d):
-        return (f"No NPS comparison: {int(r['n_treatment']):,} treatment and {int(r['n_control']):,} control "
-                "customers answered an NPS question in the post period (each arm needs one).")
-    what = (f"Treatment customers' NPS is {abs(d):.1f} points {'higher' if d >= 0 else 'lower'} than control's "
-            f"({r['mean_treatment']:.1f} vs {r['mean_control']:.1f}; {int(r['n_treatment']):,} / "
-            f"{int(r['n_control']):,} respondents; {pct}% CI {lo:.1f} to {hi:.1f} points, {p})")
+        return w["nps_none"].format(t=f"{int(r['n_treatment']):,}", c=f"{int(r['n_control']):,}")
+    what = w["nps"].format(d=f"{abs(d):.1f}", more=w["higher" if d >= 0 else "lower"], t=f"{r['mean_treatment']:.1f}",
+                           c=f"{r['mean_control']:.1f}", nt=f"{int(r['n_treatment']):,}", nc=f"{int(r['n_control']):,}",
+                           pct=pct, lo=f"{lo:.1f}", hi=f"{hi:.1f}", p=p)
     if lo <= 0 <= hi:
-        what += "; the interval includes 0: no detectable effect"
+        what += w["zero"]
     rr = (float(r["response_rate_effect"]), float(r["response_rate_lower"]), float(r["response_rate_upper"]))
-    what += (f"; response rate {r['response_rate_treatment']:.1%} vs {r['response_rate_control']:.1%} (difference "
-             f"{rr[0] * 100:+.1f} points, {pct}% CI {rr[1] * 100:+.1f} to {rr[2] * 100:+.1f}): if the treatment "
-             "changed who answers, the NPS difference mixes its effect with response bias")
-    return what + "."
+    what += w["response"].format(t=f"{r['response_rate_treatment']:.1%}", c=f"{r['response_rate_control']:.1%}",
+                                 d=f"{rr[0] * 100:+.1f}", pct=pct, lo=f"{rr[1] * 100:+.1f}", hi=f"{rr[2] * 100:+.1f}")
+    return what + w["end"]

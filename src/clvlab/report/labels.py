@@ -375,6 +375,18 @@ SENTENCES: dict[str, dict[str, str]] = {"zh": {
     "marketing_spend against customers.acquisition_channel)":
         "{spend} 的投放不属于任何一行：{groups} 没有获取到客户（请核对 marketing_spend 与 "
         "customers.acquisition_channel 中的渠道名称）",
+    # experiments (clvlab.experiments.analyze: the SRM verdict and the notes of an analysis)
+    "no sample ratio mismatch: {seen} against a planned {planned} ({fit})":
+        "无样本比例失衡（SRM）：{seen}，计划 {planned}（{fit}）",
+    "SAMPLE RATIO MISMATCH: {split} against a planned {planned} (chi-squared {chi2}, p = {p} < {alpha}): the "
+    "assignment or the data are broken; do not trust the effects":
+        "样本比例失衡（SRM）：{split}，计划 {planned}（卡方 {chi2}，p = {p} < {alpha}）：分组或数据有误，不要相信这些效果",
+    "SRM not checked: the planned split is unknown (pass control=)": "未检查 SRM：计划的分组比例未知（请传入 control=）",
+    "{share} control": "对照组 {share}",
+    "chi-squared {chi2}, p = {p}": "卡方 {chi2}，p = {p}",
+    "pre-period CLV covariate: {source}": "前测期 CLV 协变量：{source}",
+    "clv at assignment": "分组时的 CLV",
+    "pre-period spend": "前测期消费",
 }}
 
 

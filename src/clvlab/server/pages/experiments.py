@@ -12,10 +12,12 @@ import pandas as pd
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from clvlab.experiments.analyze import plain_words
 from clvlab.experiments.metrics import MONEY
 from clvlab.report import charts
 from clvlab.report.charts import Chart, Table
 from clvlab.report.context import Section
+from clvlab.report.labels import sentence
 from clvlab.server.deps import Reader
 from clvlab.server.pages.common import PageCtx, sections_page
 from clvlab.server.reads import ExperimentId, analysis, experiment_list
@@ -71,7 +73,7 @@ def experiment(p: PageCtx, reader: Reader, experiment_id: ExperimentId) -> Respo
         pre=f"{result.pre_period[0]} – {result.pre_period[1]}", post=f"{result.post_period[0]} – {result.post_period[1]}"))
     head.tiles += [(f"{result.n_control:,}", t["arm_control"]), (f"{result.n_treatment:,}", t["arm_treatment"]),
                    (t["srm_flagged"] if result.srm["flagged"] else t["srm_ok"], t["srm"])]
-    head.remarks += [str(result.srm["text"]), *result.notes]
+    head.remarks += [sentence(str(text), p.lang) for text in (result.srm["text"], *result.notes)]
     if result.srm["flagged"]:
         head.badges.append(t["srm_flagged"])
     level = round(result.level * 100)
@@ -94,6 +96,7 @@ def experiment(p: PageCtx, reader: Reader, experiment_id: ExperimentId) -> Respo
                 t["effect"], t["interval_level"].format(level=level), t["relative_effect"], t["p_adjusted"]], rows)))
     words = Section("plain_words", t["plain_words"])
     words.tables.append(Table(t["plain_words"], [t["metric"], t["finding"]],
-                              [[n, str(s)] for n, s in zip(names, m["summary"], strict=True)], [False, False]))
+                              [[n, plain_words(str(r["base_metric"]), r, result, p.lang)]
+                               for n, (_, r) in zip(names, m.iterrows(), strict=True)], [False, False]))
     return sections_page(p, f"experiment-{experiment_id}", t["experiment_title"].format(name=result.name),
                          t["experiment_intro"].format(id=experiment_id), [head, effects, words])

@@ -197,7 +197,7 @@ ZH: dict[str, str] = {
     "effects": "效果", "effects_intro": "各指标实验组减对照组的差异及其 {level}% 区间；图中以相对对照组的百分比显示，便于比较不同单位的指标。",
     "effects_chart": "相对对照组的效果（%）及 {level}% 区间", "relative_effect": "相对效果（%）",
     "mean_control": "对照组均值", "mean_treatment": "实验组均值", "effect": "效果",
-    "interval_level": "{level}% 区间", "p_adjusted": "校正后 p 值", "plain_words": "结论（英文）",
+    "interval_level": "{level}% 区间", "p_adjusted": "校正后 p 值", "plain_words": "结论",
     "finding": "数据说明了什么",
     "metric_retention": "留存", "metric_repurchase": "复购", "metric_spend": "消费额",
     "metric_clv": "CLV", "metric_p_alive": "存活概率",
