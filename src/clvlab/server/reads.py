@@ -1,11 +1,21 @@
 """Workspace reads that a page and its API route share (the page renders them, the route returns
 them as JSON): the customer list, VoC figures, keywords, themes, sentiment and drivers, lifecycle sizes and the open cases over
-the user's scope, the customer journey, the experiments and one experiment's analysis."""
+the user's scope, the customer journey, the experiments and one experiment's analysis.
+
+The two reads that compute rather than read (the text analysis of the latest comments, an
+experiment's analysis: about a second each on the demo) are remembered per worker by
+:func:`remembered`, keyed by what their answer depends on, so a page and its API route, or the
+same page again, pay once per new run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Annotated, Any
+import hashlib
+import os
+import threading
+import typing
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from typing import Annotated, Any, TypeVar
 
 import pandas as pd
 from fastapi import Path
@@ -14,6 +24,47 @@ from clvlab.server.deps import NO_NUL
 from clvlab.server.scope import NotFoundError, Scope
 
 ExperimentId = Annotated[str, Path(max_length=200, pattern=NO_NUL)]
+
+_T = TypeVar("_T")
+#: answers :func:`remembered` keeps per worker (least recently used dropped first)
+REMEMBERED = 32
+_memory: OrderedDict[Hashable, Any] = OrderedDict()
+_memory_lock = threading.Lock()
+
+
+def remembered(key: Hashable, compute: Callable[[], _T]) -> _T:
+    """``compute()``, kept under ``key`` for the next call (the last :data:`REMEMBERED` keys).
+
+    ``key`` must hold everything the answer depends on (the snapshot's identity, or a digest of
+    the input), so a new run, or other comments, are computed anew; never a user's identity
+    alone (scoping happens before, in the input). Two requests computing the same key at once
+    both compute; the answer is the same.
+    """
+    with _memory_lock:
+        if key in _memory:
+            _memory.move_to_end(key)
+            return typing.cast(_T, _memory[key])
+    value = compute()
+    with _memory_lock:
+        _memory[key] = value
+        while len(_memory) > REMEMBERED:
+            _memory.popitem(last=False)
+    return value
+
+
+def snapshot_key(ws: Any) -> tuple[str, int, int] | None:
+    """The identity of a workspace file (path, inode, mtime): a new run publishes a new one."""
+    path = getattr(ws, "path", None)
+    if path is None:
+        return None
+    st = os.stat(path)
+    return str(path), st.st_ino, st.st_mtime_ns
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """A digest of a frame's columns and values."""
+    rows = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    return hashlib.sha256(rows.tobytes() + "|".join(map(str, frame.columns)).encode()).hexdigest()
 
 
 def experiment_list(ws: Any) -> pd.DataFrame:
@@ -30,7 +81,10 @@ def analysis(ws: Any, experiment_id: str) -> Any:
     if experiment_id not in set(experiment_list(ws)["experiment_id"].astype(str)):
         msg = f"no experiment '{experiment_id}'"
         raise NotFoundError(msg, hint="GET /api/v1/experiments lists them")
-    return analyze_experiment(ws, experiment_id)
+    stamp = snapshot_key(ws)
+    if stamp is None:
+        return analyze_experiment(ws, experiment_id)
+    return remembered(("experiment", stamp, experiment_id), lambda: analyze_experiment(ws, experiment_id))
 
 
 #: the events file of the bundled demo (made up: CDNOW has no site visits)
@@ -156,12 +210,17 @@ def comment_analysis(frame: pd.DataFrame, min_n: int = MIN_N) -> dict[str, pd.Da
     ``keywords``, ``n``, ``share`` of the comments), ``sentiment`` (``sentiment``, ``comments``,
     ``share``) and ``drivers`` (the NPS answers among them: ``driver``, ``level``, ``importance_pct``,
     ``n``, ``nps``, ``gap`` with its interval, ...; empty below 3 answers). All empty without comments."""
+    if frame.empty:
+        return {"themes": pd.DataFrame(), "sentiment": pd.DataFrame(), "drivers": pd.DataFrame()}
+    kept = remembered(("comments", frame_digest(frame), min_n), lambda: _comment_analysis(frame, min_n))
+    return {name: table.copy() for name, table in kept.items()}  # callers may add columns
+
+
+def _comment_analysis(frame: pd.DataFrame, min_n: int) -> dict[str, pd.DataFrame]:
     from clvlab.errors import DataValidationError
     from clvlab.text.analyze import SENTIMENT_LABELS, analyze_text
     from clvlab.voc.drivers import nps_drivers
 
-    if frame.empty:
-        return {"themes": pd.DataFrame(), "sentiment": pd.DataFrame(), "drivers": pd.DataFrame()}
     result = analyze_text(frame.reset_index(drop=True))
     themes = result.themes.assign(share=lambda d: d["n"] / len(frame)).sort_values(["n", "theme"], ascending=[False, True])
     labels = result.comments["sentiment"].value_counts().reindex(list(SENTIMENT_LABELS), fill_value=0)
