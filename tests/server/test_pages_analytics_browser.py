@@ -40,10 +40,16 @@ def page(browser: Any, server: Served) -> Iterator[Any]:
     assert seen == {"blocked": [], "errors": []}
 
 
+#: ids of the tables that scroll sideways (wider than their box) at the page's width
+SIDEWAYS = """() => [...document.querySelectorAll('.tablewrap')]
+    .filter(w => w.scrollWidth > w.clientWidth + 1).map(w => (w.closest('[id]') || {}).id || '?')"""
+
+
 def _shows(page: Any, path: str, shot: Path) -> set[str]:
     page.goto(path)
     drawn = {c["id"] for c in _charts_drawn(page)}
     page.screenshot(path=str(shot), full_page=True)
+    assert page.evaluate(SIDEWAYS) == [], path  # wide tables go under their chart, full width
     return drawn
 
 
@@ -68,6 +74,7 @@ def test_experiment_page(page: Any, tmp_path: Path) -> None:
     page.screenshot(path=str(tmp_path / "experiment.png"), full_page=True)
     assert page.locator("#chart-effects-table tbody tr").count() == 4
     assert "no sample ratio mismatch" in page.inner_text("#design")
+    assert page.evaluate(SIDEWAYS) == []
 
 
 def test_journey_page(page: Any, tmp_path: Path) -> None:
