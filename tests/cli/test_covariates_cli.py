@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -13,6 +14,7 @@ from clvlab.cli import app
 from clvlab.datasets import load_cdnow
 from clvlab.datasets import path as dataset_path
 from clvlab.models import ParetoNBDCovariates, load_model
+from clvlab.voc.covariates import voc_covariates
 
 runner = CliRunner()
 pytestmark = pytest.mark.slow  # loads the CDNOW sample, scores the demo comments, fits 12 parameters
@@ -42,9 +44,19 @@ def test_pareto_with_nps_class_reports_dropout_rate_ratios(shop: Path, tmp_path:
     assert det["text"].startswith(f"a detractor's expected dropout rate is {det['ratio']:.2f} times a promoter's")
     model = load_model(out)
     assert isinstance(model, ParetoNBDCovariates)
-    scored = runner.invoke(app, ["score", str(out), "-w", str(shop)])
-    assert scored.exit_code == 2
-    assert "clvlab score does not score models with covariates yet" in " ".join(scored.output.split())
+    scored = runner.invoke(app, ["--json", "score", str(out), "-w", str(shop)])
+    assert scored.exit_code == 0, scored.output
+    rows = pd.DataFrame(json.loads(scored.stdout)).set_index("customer_id")
+    with clvlab.connect(shop, read_only=True) as con:
+        rfm = clvlab.rfm_summary(con, freq="W")
+        z = voc_covariates(con, rfm.index, covariates=["nps_class"], until=rfm.attrs["observation_end"])
+    expected = clvlab.score_customers(rfm, model, covariates=z[["detractor", "passive", "no_nps"]])
+    assert rows["p_alive"].to_numpy() == pytest.approx(expected["p_alive"].to_numpy(), rel=1e-6)  # JSON keeps 10 digits
+    assert rows["clv"].to_numpy() == pytest.approx(expected["clv"].to_numpy(), rel=1e-6)
+    assert rows["clv_lower"].notna().all()  # each covariate profile's interval
+    no_ws = runner.invoke(app, ["score", str(out)])
+    assert no_ws.exit_code == 2
+    assert "reads each customer's covariates from the workspace's feedback; pass -w" in " ".join(no_ws.output.split())
     assert model.rate_ratio("dropout", {"detractor": 1, "passive": 0, "no_nps": 0},
                             {"detractor": 0, "passive": 0, "no_nps": 0}).ratio == pytest.approx(det["ratio"])
 

@@ -11,7 +11,7 @@ import pytest
 
 from clvlab.datasets import load_cdnow_summary
 from clvlab.datasets.synthetic import simulate_bgnbd, simulate_paretonbd
-from clvlab.errors import DataValidationError, ParameterError
+from clvlab.errors import DataQualityWarning, DataValidationError, ParameterError
 from clvlab.models import BetaGeoCovariates, ParetoNBD, ParetoNBDCovariates, load_model
 
 N = 4000
@@ -182,3 +182,63 @@ def test_bad_hyperparameters_and_unknown_covariates_are_parameter_errors(
     with pytest.raises(ParameterError, match=r"unknown covariate\(s\) \['nps'\]"):
         pareto_fit.rate_ratio("dropout", {"nps": 1}, {})
 
+
+
+@pytest.mark.parametrize("model_name", ["bg_fit", "pareto_fit"])
+def test_a_profiles_covariance_is_the_delta_method_of_the_full_one(model_name: str,
+                                                                   request: pytest.FixtureRequest) -> None:
+    """``at()``'s covariance equals J Sigma J' with J from central differences of the profile's
+    parameters in the full parameter vector (independent of the closed form in the code)."""
+    model = request.getfixturevalue(model_name)
+    profile = {"detractor": 1.0, "neg_share": 0.3}
+    one = model.at(**profile)
+    names = list(model.params_)
+    base_names = list(one.params_)
+    theta = np.array([model.params_[k] for k in names])
+    jac = np.zeros((len(base_names), len(names)))
+    for j in range(len(names)):
+        h = 1e-6 * max(1.0, abs(theta[j]))
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        p_up = model._individual(dict(zip(names, up, strict=True)), profile)
+        p_down = model._individual(dict(zip(names, down, strict=True)), profile)
+        jac[:, j] = [(float(p_up[k]) - float(p_down[k])) / (2 * h) for k in base_names]
+    sigma = model.covariance_.loc[names, names].to_numpy()
+    expected = jac @ sigma @ jac.T
+    np.testing.assert_allclose(one.covariance_.loc[base_names, base_names].to_numpy(), expected, rtol=1e-5,
+                               atol=1e-12)
+    assert one.standard_errors_ == pytest.approx({k: float(np.sqrt(expected[i, i]))
+                                                  for i, k in enumerate(base_names)}, rel=1e-5)
+
+
+def test_scores_with_covariates_are_each_profiles_base_model_scores(
+        pareto_data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """score_customers with a covariate model scores each covariate profile with its own base
+    model (``at``) and that model's interval: the same numbers as scoring the profile's
+    customers alone with ``at(profile)``."""
+    from clvlab import GammaGamma, score_customers
+
+    rfm, z = pareto_data
+    spends = np.random.default_rng(5).gamma(4.0, 5.0, len(rfm))
+    rfm = rfm.assign(monetary_value=np.where(rfm["frequency"] > 0, spends, 0.0))
+    rfm.attrs["freq"] = "W"
+    model = ParetoNBDCovariates(purchase_covariates=["detractor"], dropout_covariates=["detractor"]).fit(
+        rfm, covariates=z)
+    with pytest.warns(DataQualityWarning, match="left out"):  # the one-time buyers
+        spend = GammaGamma().fit(rfm)
+    scored = score_customers(rfm, model, spend, covariates=z[["detractor"]], n_draws=50)
+    assert scored.attrs["model"] == "ParetoNBDCovariates"
+    columns = ["p_alive", "expected_purchases", "expected_spend", "clv", "clv_lower", "clv_upper"]
+    for flag in (0.0, 1.0):
+        rows = z.index[z["detractor"] == flag]
+        alone = score_customers(rfm.loc[rows], model.at(detractor=flag), spend, n_draws=50)
+        pd.testing.assert_frame_equal(scored.loc[rows, columns], alone[columns], rtol=1e-9)
+        assert alone["clv_lower"].notna().all()  # the profile's covariance gives an interval
+    detractors = scored.loc[z.index[z["detractor"] == 1.0], "p_alive"].mean()
+    promoters = scored.loc[z.index[z["detractor"] == 0.0], "p_alive"].mean()
+    assert detractors < promoters  # simulated with a faster dropout for detractors
+    with pytest.raises(ParameterError, match="covariates"):
+        score_customers(rfm, ParetoNBD().fit(rfm), spend, covariates=z)
+    with pytest.raises(DataValidationError, match="detractor"):
+        score_customers(rfm, model, spend)  # the RFM frame has no covariate columns

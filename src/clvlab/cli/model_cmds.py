@@ -211,11 +211,10 @@ def score(
     from clvlab.voc.covariates import WITH_COVARIATES
 
     fitted = load_model(model_file)
-    if type(fitted).__name__ in WITH_COVARIATES.values():
-        msg = (f"'{model_file}' holds a {type(fitted).__name__}: clvlab score does not score models "
-               "with covariates yet; score them from Python with the customers' covariates "
-               "(model.probability_alive(..., covariates=clvlab.voc_covariates(ws, rfm.index)), "
-               "docs/covariates.md), or fit without --covariate")
+    with_covariates = type(fitted).__name__ in WITH_COVARIATES.values()
+    if with_covariates and workspace is None:
+        msg = (f"'{model_file}' holds a {type(fitted).__name__}: scoring it reads each customer's covariates "
+               "from the workspace's feedback; pass -w WORKSPACE")
         raise ParameterError(msg)
     spend = load_model(spend_model) if spend_model is not None else None
     model_unit = getattr(fitted, "time_unit_", None)
@@ -234,10 +233,11 @@ def score(
     if model_unit is None:
         console.print(styled(("warning:", "yellow"), f" '{model_file}' does not record its time unit (saved by "
                              f"an older clvlab); assumed to be the RFM's, {unit_name(unit)}"), highlight=False)
+    covariates = _score_covariates(fitted, data, workspace) if with_covariates else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scores = score_customers(data, fitted, spend, horizon=horizon_days, discount_rate=discount_rate,
-                                 margin=margin, freq=unit)
+                                 margin=margin, freq=unit, covariates=covariates)
     for w in caught:  # e.g. interval draws that failed: one line each, never a raw Python warning
         console.print(styled(("warning:", "yellow"), f" {w.message}"))
     write_frame(scores, output, "json" if state.json else "csv")
@@ -253,6 +253,26 @@ def score(
         where = f"; written to {output}" if output is not None else ""
         console.print(f"{len(scores):,} customers scored, total CLV {scores['clv'].sum():,.2f}{where}{stored}",
                       highlight=False)
+
+
+def _score_covariates(model: Any, data: pd.DataFrame, workspace: Path | None) -> pd.DataFrame:
+    """The VoC covariates a covariate model was fitted with, for the customers of ``data``, from the
+    workspace's feedback up to the RFM's observation end (a column the same for everyone is kept)."""
+    from clvlab.voc.covariates import COVARIATES, voc_covariates
+
+    columns = list(dict.fromkeys((*model.purchase_covariates, *model.dropout_covariates)))
+    names = [name for name, cols in COVARIATES.items() if set(cols) & set(columns)]
+    known = {c for name in names for c in COVARIATES[name]}
+    other = [c for c in columns if c not in known]
+    if other:
+        msg = (f"the model's covariate(s) {other} are not VoC covariates clvlab computes "
+               f"({', '.join(sorted(COVARIATES))}); score it from Python: "
+               "clvlab.score_customers(rfm, model, spend, covariates=FRAME)")
+        raise ParameterError(msg)
+    ids = data["customer_id"] if "customer_id" in data.columns else data.index
+    with connect_workspace(workspace) as ws:
+        z = voc_covariates(ws, ids, covariates=names, until=data.attrs.get("observation_end"), drop_constant=False)
+    return z[columns]
 
 
 @user_errors

@@ -207,8 +207,12 @@ class _CovariateModel(BaseModel):
         """The base model (BG/NBD or Pareto/NBD) of customers with these covariate values.
 
         Covariates not given are held at their mean in the fitted data. The result carries the
-        individual parameters in ``params_`` and predicts like the base model (it has no
-        standard errors of its own).
+        individual parameters in ``params_`` and predicts like the base model; with a fitted
+        covariance, it carries its parameters' covariance too (``covariance_``,
+        ``standard_errors_``), by the delta method: each scaled parameter is
+        ``p0 * exp(sign * gamma' z)``, so its row of the Jacobian is ``p / p0`` for ``p0`` and
+        ``sign * z_c * p`` for each coefficient (exact on the log scale, where it is linear), and
+        :func:`clvlab.score_customers` draws the CLV interval of these customers from it.
         """
         params = self._check_fitted()
         names = self._covariate_names()
@@ -220,9 +224,29 @@ class _CovariateModel(BaseModel):
         base = self._individual(params, z)
         model = self._base()
         model.params_ = {k: float(base[k]) for k in self._base.param_names}
+        cov = getattr(self, "covariance_", None)
+        if cov is not None:
+            model.covariance_ = self._profile_covariance(params, z, model.params_, cov)
+            model.standard_errors_ = {k: float(np.sqrt(v)) if v >= 0 else float("nan")
+                                      for k, v in zip(self._base.param_names, np.diag(model.covariance_),
+                                                      strict=True)}
         if hasattr(self, "time_unit_"):
             model.time_unit_ = self.time_unit_
         return model
+
+    def _profile_covariance(self, params: Mapping[str, float], z: Mapping[str, Any], base: Mapping[str, float],
+                            cov: pd.DataFrame) -> pd.DataFrame:
+        """Covariance of one covariate profile's base parameters (see :meth:`at`)."""
+        names, base_names, lists = list(self._names()), self._base.param_names, self._covariate_lists()
+        jac = np.zeros((len(base_names), len(names)))
+        for j, k in enumerate(base_names):
+            scaled = next((s for s in self._scaled if s.param == k and lists[s.process]), None)
+            jac[j, names.index(k)] = 1.0 if scaled is None else base[k] / params[k]
+            if scaled is not None:
+                for c in lists[scaled.process]:
+                    jac[j, names.index(f"{scaled.prefix}:{c}")] = scaled.sign * float(z[c]) * base[k]
+        sigma = np.asarray(pd.DataFrame(cov).loc[names, names], dtype=np.float64)
+        return pd.DataFrame(jac @ sigma @ jac.T, index=list(base_names), columns=list(base_names))
 
     def _inputs(self, where: str, covariates: Any, **inputs: ArrayLike
                 ) -> tuple[dict[str, FloatArray], dict[str, Any], FloatArray, bool]:

@@ -71,7 +71,7 @@ import pandas as pd
 from clvlab.errors import DataQualityWarning, DataValidationError, check_param
 from clvlab.features.units import check_same_unit
 from clvlab.models._base import FloatArray, as_columns
-from clvlab.models._btyd import check_frt
+from clvlab.models._btyd import IntArray, check_frt, distinct_rows
 from clvlab.value._expected import (
     RFM_COLUMNS,
     expected_spend,
@@ -157,22 +157,40 @@ def _schedule(horizon_days: float, discount_rate: float, freq: str) -> tuple[Flo
 # ---- public API --------------------------------------------------------------------------------
 def _point_scores(
     model: Any, spend_model: Any, cols: Mapping[str, FloatArray], ends: FloatArray,
-    divisors: FloatArray, margin: float,
+    divisors: FloatArray, margin: float, population: float,
 ) -> dict[str, FloatArray]:
-    """Point scores of every customer."""
+    """Point scores of every customer (``population``: the mean spend of every repeat buyer)."""
     f, m = cols["frequency"], cols["monetary_value"]
     bought = purchases(model, f, cols["recency"], cols["T"], ends, divisors)
-    population = population_spend(f, m)
     spend = expected_spend(spend_model, f, m, population)
-    out = {
+    return {
         "p_alive": bought.alive,
         "expected_purchases": bought.total,
         "expected_spend": spend,
         "expected_revenue": bought.total * spend,
         "clv": margin * spend * bought.discounted,
     }
-    out["_population"] = np.array([population])
-    return out
+
+
+def _profiles(model: Any, frame: pd.DataFrame, covariates: Any, where: str) -> list[tuple[Any, IntArray | None]]:
+    """The purchase model of each group of customers: ``[(model, None)]`` (everyone) for a
+    model without covariates; for a covariate model (BG/NBD or Pareto/NBD with covariates) one
+    base model per distinct covariate profile (``model.at(...)``, with its parameters'
+    covariance) and the rows of its customers. The covariates come from ``covariates`` (a frame
+    indexed by customer id, or in the rows' order) or from the RFM frame's own columns."""
+    from clvlab.models._covariates import _CovariateModel
+
+    if not isinstance(model, _CovariateModel):
+        check_param(covariates is None, "covariates", where, "None for a model without covariates",
+                    type(covariates).__name__)
+        return [(model, None)]
+    z = model._read_covariates(frame, covariates, len(frame), where)
+    if not z:
+        return [(model.at(), None)]
+    rows = distinct_rows(z)
+    names = list(z)
+    return [(model.at(**{k: float(rows.column(k)[j]) for k in names}), np.flatnonzero(rows.inverse == j))
+            for j in range(len(rows.column(names[0])))]
 
 
 def customer_lifetime_value(
@@ -211,14 +229,15 @@ def customer_lifetime_value(
     frame, cols = _read_rfm(rfm, where)
     period = _resolve_freq(where, frame, freq, *(m for m in (model, spend_model) if m is not None))
     ends, divisors = _schedule(float(horizon), float(discount_rate), period)
-    scores = _point_scores(model, spend_model, cols, ends, divisors, float(margin))
+    population = population_spend(cols["frequency"], cols["monetary_value"])
+    scores = _point_scores(model, spend_model, cols, ends, divisors, float(margin), population)
     return pd.Series(scores["clv"], index=frame.index, name="clv")
 
 
 def score_customers(
     rfm: Any, model: Any, spend_model: Any = None, *, horizon: float = 365,
     discount_rate: float = 0.1, margin: float = 1.0, freq: str | None = None,
-    interval: float = 0.9, n_draws: int = 200, seed: int | None = 0,
+    interval: float = 0.9, n_draws: int = 200, seed: int | None = 0, covariates: Any = None,
 ) -> pd.DataFrame:
     """Score every customer: P(alive), expected purchases, spend and revenue, CLV with an
     interval, and the RFM segment.
@@ -234,6 +253,12 @@ def score_customers(
         they are when a model has no finite ``covariance_``).
     seed
         Seed of the draws (results are reproducible).
+    covariates
+        With a covariate model (:class:`clvlab.BetaGeoCovariates`,
+        :class:`clvlab.ParetoNBDCovariates`): each customer's covariates (a frame indexed by
+        customer id, or in the rows' order; default: the RFM frame's own columns). Customers are
+        scored with their own rates, one covariate profile at a time, and their interval is
+        drawn from the profile's parameter covariance (``model.at(...)``).
 
     Returns
     -------
@@ -270,16 +295,30 @@ def score_customers(
     frame, cols = _read_rfm(rfm, where)
     period = _resolve_freq(where, frame, freq, *(m for m in (model, spend_model) if m is not None))
     ends, divisors = _schedule(float(horizon), float(discount_rate), period)
-    scores = _point_scores(model, spend_model, cols, ends, divisors, float(margin))
-    population = float(scores.pop("_population")[0])
-    bounds = clv_interval(
-        model, spend_model, cols, scores["clv"], ends=ends, divisors=divisors,
-        margin=float(margin), population=population, interval=float(interval),
-        n_draws=int(n_draws), seed=None if seed is None else int(seed),
-    )
-    if bounds.alarm:
-        warnings.warn(f"{where}: {bounds.note}", DataQualityWarning, stacklevel=2)
-    lower, upper = bounds.lower, bounds.upper
+    population = population_spend(cols["frequency"], cols["monetary_value"])
+    scores: dict[str, FloatArray] = {}
+    lower, upper = np.empty(len(frame)), np.empty(len(frame))
+    notes: list[str] = []
+    failed_draws, alarm = 0, False
+    for base, rows in _profiles(model, frame, covariates, where):  # one part (everyone) without covariates
+        part = cols if rows is None else {k: v[rows] for k, v in cols.items()}
+        point = _point_scores(base, spend_model, part, ends, divisors, float(margin), population)
+        bounds = clv_interval(
+            base, spend_model, part, point["clv"], ends=ends, divisors=divisors,
+            margin=float(margin), population=population, interval=float(interval),
+            n_draws=int(n_draws), seed=None if seed is None else int(seed),
+        )
+        if rows is None:
+            scores, lower, upper = point, bounds.lower, bounds.upper
+        else:
+            for name, values in point.items():
+                scores.setdefault(name, np.empty(len(frame)))[rows] = values
+            lower[rows], upper[rows] = bounds.lower, bounds.upper
+        notes += [bounds.note] if bounds.note and bounds.note not in notes else []
+        failed_draws, alarm = failed_draws + bounds.failed_draws, alarm or bounds.alarm
+    note = "; ".join(notes) or None
+    if alarm:
+        warnings.warn(f"{where}: {note}", DataQualityWarning, stacklevel=2)
     segments = rfm_segments(pd.DataFrame(dict(cols), index=frame.index, copy=False))
     columns: dict[str, Any] = {**cols, **scores, "clv_lower": lower, "clv_upper": upper}
     for name in ("r_score", "f_score", "m_score"):
@@ -306,7 +345,7 @@ def score_customers(
         "spend_model_params": None if spend_model is None else fitted_params(spend_model),
         "spend_population_mean": population,
         "clv_interval": INTERVAL_COVERS,
-        "clv_interval_note": bounds.note,
-        "clv_interval_failed_draws": bounds.failed_draws,
+        "clv_interval_note": note,
+        "clv_interval_failed_draws": failed_draws,
     }
     return out

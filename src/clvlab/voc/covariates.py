@@ -68,6 +68,7 @@ def voc_covariates(
     *,
     covariates: Sequence[str] = ("nps_class", "negative_share"),
     until: dt.date | str | None = None,
+    drop_constant: bool = True,
 ) -> pd.DataFrame:
     """Per-customer VoC covariates (module docstring) for ``customers``, indexed by customer id.
 
@@ -81,6 +82,9 @@ def voc_covariates(
         Names from :data:`COVARIATES`.
     until
         Last day of feedback to use (the RFM's observation end); default all.
+    drop_constant
+        Leave out the columns that are the same for every customer (they cannot be estimated);
+        ``False`` keeps them (scoring a fitted model needs every column it was fitted with).
 
     Returns
     -------
@@ -115,7 +119,7 @@ def voc_covariates(
             share = pd.Series(negative.astype(float), index=said["customer_id"].to_numpy())
             share = share.groupby(level=0).mean()
         out["negative_share"] = share.reindex(index).fillna(0.0).to_numpy(dtype=np.float64)
-    constant = [c for c in out.columns if out[c].nunique() <= 1]
+    constant = [c for c in out.columns if out[c].nunique() <= 1] if drop_constant else []
     out = out.drop(columns=constant)
     out.attrs["dropped"] = constant
     return out
