@@ -29,7 +29,7 @@ from clvlab.errors import DataValidationError, Hint, NotFittedError, ParameterEr
 from clvlab.lifecycle.churn_features import (
     VOC,
     Feedback,
-    behaviour_features,
+    behaviour_columns,
     float_frame,
     purchased,
 )
@@ -435,15 +435,14 @@ def _as_label(y: Any, n: int, where: str) -> np.ndarray:
 
 def _workspace_features(source: Any, days: Any, day: dt.date, model: ChurnModel, app_store: Any,
                         feedback: Feedback | None) -> pd.DataFrame:
-    X = behaviour_features(days, day, model.window, model.thresholds, history=model.history)
+    index, columns = behaviour_columns(days, day, model.window, model.thresholds, history=model.history)
     if model.voc:
         from clvlab.lifecycle.health import _open_cases
 
         fb = feedback if feedback is not None else Feedback.read(source, day)
         open_ids = _open_cases(app_store, day) if app_store is not None else None
-        voc = fb.features(day, X.index, open_ids)  # on X's index: side by side, no join of millions of ids
-        X = float_frame([*X.to_numpy(dtype=float).T, *voc.to_numpy(dtype=float).T], X.index,
-                        [*X.columns, *voc.columns])
+        columns.update(fb.columns(day, index, open_ids))
+    X = float_frame(list(columns.values()), index, list(columns))  # side by side: one copy, no join
     X.attrs["as_of"] = day.isoformat()
     return X
 

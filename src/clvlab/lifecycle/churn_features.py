@@ -60,6 +60,14 @@ def behaviour_features(days: Any, as_of: dt.date, window: int, thresholds: Lifec
     the purchases up to ``as_of``. The age of the customer is left out on purpose: in a
     single-cohort log every customer is older on the scoring date than on any training date.
     """
+    index, columns = behaviour_columns(days, as_of, window, thresholds, history=history)
+    return float_frame(list(columns.values()), index, list(columns))
+
+
+def behaviour_columns(days: Any, as_of: dt.date, window: int, thresholds: LifecycleThresholds,
+                      *, history: bool = False) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """:func:`behaviour_features` as the customer index and one array per column, in order (the
+    churn model stacks them with the voice features into one block: one copy of millions of rows)."""
     th = thresholds
     stats = cadence_stats(days, as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
                           th.mature_quantile)
@@ -91,7 +99,7 @@ def behaviour_features(days: Any, as_of: dt.date, window: int, thresholds: Lifec
         cols += EXTRA
     # the engine sums floats in parallel, in no fixed order: the last bits vary from run to run,
     # and would move the model's bin edges and early stopping; 6 decimals make the fit repeatable
-    return float_frame([np.round(out[c], 6) for c in cols], frame.index, cols)
+    return frame.index, {c: np.round(out[c], 6) for c in cols}
 
 
 def float_frame(columns: Sequence[np.ndarray], index: pd.Index, names: Sequence[str]) -> pd.DataFrame:
@@ -166,6 +174,11 @@ class Feedback:
 
     def features(self, as_of: dt.date, index: pd.Index, open_cases: set[str] | None) -> pd.DataFrame:
         """:data:`VOC` per customer of ``index`` from the answers up to the end of ``as_of``."""
+        columns = self.columns(as_of, index, open_cases)
+        return float_frame(list(columns.values()), index, list(columns))
+
+    def columns(self, as_of: dt.date, index: pd.Index, open_cases: set[str] | None) -> dict[str, np.ndarray]:
+        """:meth:`features` as one array per column of :data:`VOC`, in order."""
         r = self.rows[self.rows["responded_at"] < pd.Timestamp(as_of) + pd.Timedelta(days=1)]
         out: dict[str, np.ndarray] = {}
         out["has_feedback"] = (positions(index, r["customer_id"].unique()) >= 0).astype(float)
@@ -192,7 +205,7 @@ class Feedback:
             out["open_cases"] = nan
         else:
             out["open_cases"] = (positions(index, list(open_cases)) >= 0).astype(float)
-        return float_frame([out[c] for c in VOC], index, VOC)
+        return {c: out[c] for c in VOC}
 
 
 def purchased(days: Any, start: dt.date, end: dt.date) -> pd.Index:
