@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from clvlab.errors import DataValidationError
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from clvlab.features.rfm import Freq
 
 _T = TypeVar("_T")
+_Frame = TypeVar("_Frame", pd.DataFrame, pd.Series)
 _SHARED: ContextVar[dict[Hashable, Any] | None] = ContextVar("clvlab_shared_features", default=None)
 
 
@@ -181,10 +183,42 @@ def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.Dat
     base = shared(("customer_features", days.op(), as_of), lambda: _history_features(days, as_of))
     trends = shared(("trend_features", days.op(), as_of, trend_days),
                     lambda: _trend_features(days, as_of, trend_days))
-    counts = trends.reindex(base.index).fillna(0.0)  # no purchase in either window
+    counts = reindex(trends, base.index).fillna(0.0)  # no purchase in either window
     for col in TRENDS:
         base[col] = counts[col].to_numpy(dtype="int64" if col.startswith("n_") else "float64")
     return base[list(FEATURES)]
+
+
+def positions(index: pd.Index, ids: Any) -> np.ndarray:
+    """The position in ``ids`` of each id of ``index`` (-1: not there), ids compared as text.
+
+    A hash join in Arrow: pandas' ``reindex``/``isin`` on millions of string ids turn them
+    into Python objects first (3.2M customer ids: 1.2 s for a reindex, 0.4 s here)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def text(values: Any) -> pa.Array:
+        return pa.array(values, from_pandas=True).cast(pa.large_string())
+
+    found = pc.index_in(text(index), value_set=text(ids))
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
+
+
+def reindex(values: _Frame, index: pd.Index) -> _Frame:
+    """``values.reindex(index)`` (ids missing from ``values``: NaN) through :func:`positions`;
+    ``values`` itself when its index equals ``index`` (do not change it in place)."""
+    from pandas.api.extensions import take
+
+    if values.index.equals(index):  # the same customers in the same order: a few ms to check
+        return values
+    pos = positions(index, values.index)
+
+    def column(s: pd.Series) -> Any:
+        return take(s.to_numpy() if isinstance(s.dtype, np.dtype) else s.array, pos, allow_fill=True)
+
+    if isinstance(values, pd.Series):
+        return pd.Series(column(values), index=index, name=values.name)
+    return pd.DataFrame({c: column(values[c]) for c in values.columns}, index=index)
 
 
 #: columns of :func:`customer_features` that depend on the trend window

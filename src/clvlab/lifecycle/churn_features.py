@@ -23,7 +23,13 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from clvlab.lifecycle._features import cadence_stats, customer_features, rfm_as_of
+from clvlab.lifecycle._features import (
+    cadence_stats,
+    customer_features,
+    positions,
+    reindex,
+    rfm_as_of,
+)
 from clvlab.lifecycle.churn_history import HISTORY, history_features
 from clvlab.lifecycle.stages import _assign
 from clvlab.lifecycle.thresholds import LifecycleThresholds, resolve
@@ -54,35 +60,53 @@ def behaviour_features(days: Any, as_of: dt.date, window: int, thresholds: Lifec
     the purchases up to ``as_of``. The age of the customer is left out on purpose: in a
     single-cohort log every customer is older on the scoring date than on any training date.
     """
+    index, columns = behaviour_columns(days, as_of, window, thresholds, history=history)
+    return float_frame(list(columns.values()), index, list(columns))
+
+
+def behaviour_columns(days: Any, as_of: dt.date, window: int, thresholds: LifecycleThresholds,
+                      *, history: bool = False) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """:func:`behaviour_features` as the customer index and one array per column, in order (the
+    churn model stacks them with the voice features into one block: one copy of millions of rows)."""
     th = thresholds
     stats = cadence_stats(days, as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
                           th.mature_quantile)
     frame = customer_features(days, as_of, window)
     frame["p_alive"] = np.nan
     _assign(frame, th, resolve(th, stats))  # adds cadence_days and gap_ratio, as in the stages
-    out = frame[["n", "since_days", "last_gap_days", "cadence_days", "gap_ratio"]].astype(float)
+    # numpy columns, one float block at the end: pandas' per-column work costs seconds on millions of rows
+    out = {c: frame[c].to_numpy(dtype=float) for c in ("n", "since_days", "last_gap_days", "cadence_days",
+                                                       "gap_ratio")}
     young = frame["age_days"].to_numpy() < window
     for name, recent, before in (("frequency_trend", "n_recent", "n_before"),
                                  ("spend_trend", "spend_recent", "spend_before")):
-        r, b = frame[recent].astype(float).clip(lower=0), frame[before].astype(float).clip(lower=0)
-        total = (r + b).to_numpy()
+        out[recent], out[before] = frame[recent].to_numpy(dtype=float), frame[before].to_numpy(dtype=float)
+        r, b = np.clip(out[recent], 0, None), np.clip(out[before], 0, None)
+        total = r + b
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[name] = np.where(young | (total <= 0), np.nan, r.to_numpy() / total)
-        out[recent], out[before] = frame[recent].astype(float), frame[before].astype(float)
-    out["spend"] = frame["spend"]
-    out["mean_spend"] = frame["spend"] / frame["n"]
+            out[name] = np.where(young | (total <= 0), np.nan, r / total)
+    out["spend"] = frame["spend"].to_numpy(dtype=float)
+    out["mean_spend"] = out["spend"] / out["n"]
     names = ("ModifiedBetaGeo", "ParetoNBD") if history else ("ModifiedBetaGeo",)
-    fitted = purchase_models(days, as_of, window, out.index, names)
+    fitted = purchase_models(days, as_of, window, frame.index, names)
     out["p_alive"], out["expected_purchases"] = fitted["ModifiedBetaGeo"]["p_alive"], fitted["ModifiedBetaGeo"]["expected"]
     cols = list(BEHAVIOUR)
     if history:
-        out = out.join(history_features(days, as_of))
+        extra = reindex(history_features(days, as_of), frame.index)
+        out.update({c: extra[c].to_numpy(dtype=float) for c in HISTORY})
         out["p_alive_pareto"], out["expected_purchases_pareto"] = (fitted["ParetoNBD"]["p_alive"],
                                                                     fitted["ParetoNBD"]["expected"])
         cols += EXTRA
     # the engine sums floats in parallel, in no fixed order: the last bits vary from run to run,
     # and would move the model's bin edges and early stopping; 6 decimals make the fit repeatable
-    return out[cols].round(6)
+    return frame.index, {c: np.round(out[c], 6) for c in cols}
+
+
+def float_frame(columns: Sequence[np.ndarray], index: pd.Index, names: Sequence[str]) -> pd.DataFrame:
+    """One float64 block of the 1-d ``columns``, built column by column (pandas keeps a frame's
+    columns as the rows of its block: a row-wise stack would be transposed in a strided copy)."""
+    block = np.vstack([np.asarray(c, dtype=float) for c in columns]) if columns else np.empty((0, len(index)))
+    return pd.DataFrame(block.T, index=index, columns=list(names), copy=False)
 
 
 def purchase_models(days: Any, as_of: dt.date, window: int, index: pd.Index, names: Sequence[str]
@@ -93,7 +117,7 @@ def purchase_models(days: Any, as_of: dt.date, window: int, index: pd.Index, nam
     customers of ``index``."""
     from clvlab import models
 
-    rfm = rfm_as_of(days, as_of, "W").reindex(index)
+    rfm = reindex(rfm_as_of(days, as_of, "W"), index)
     out = {}
     for name in names:
         with warnings.catch_warnings():
@@ -150,25 +174,38 @@ class Feedback:
 
     def features(self, as_of: dt.date, index: pd.Index, open_cases: set[str] | None) -> pd.DataFrame:
         """:data:`VOC` per customer of ``index`` from the answers up to the end of ``as_of``."""
+        columns = self.columns(as_of, index, open_cases)
+        return float_frame(list(columns.values()), index, list(columns))
+
+    def columns(self, as_of: dt.date, index: pd.Index, open_cases: set[str] | None) -> dict[str, np.ndarray]:
+        """:meth:`features` as one array per column of :data:`VOC`, in order."""
         r = self.rows[self.rows["responded_at"] < pd.Timestamp(as_of) + pd.Timedelta(days=1)]
-        out = pd.DataFrame(index=index)
-        out["has_feedback"] = index.isin(pd.Index(r["customer_id"].unique())).astype(float)
-        scored = r[r["score"].notna()]
-        for metric in ("nps", "csat", "ces"):
-            answers = scored[scored["metric"] == metric]
-            out[f"{metric}_latest"] = answers.groupby("customer_id")["score"].last().reindex(index)
-        nps = scored[scored["metric"] == "nps"]
-        before = nps[nps.groupby("customer_id").cumcount(ascending=False).to_numpy() == 1]
-        out["nps_change"] = out["nps_latest"] - before.set_index("customer_id")["score"].reindex(index)
-        comments = r[r["sentiment"].notna()].groupby("customer_id")
-        out["sentiment_latest"] = comments["sentiment"].last().reindex(index)
-        out["complaints"] = comments["complaint"].sum().astype(float).reindex(index)
-        out.loc[out["has_feedback"] == 1, "complaints"] = out["complaints"].fillna(0.0)
-        if open_cases is None:
-            out["open_cases"] = np.nan
+        out: dict[str, np.ndarray] = {}
+        out["has_feedback"] = (positions(index, r["customer_id"].unique()) >= 0).astype(float)
+        nan = np.full(len(index), np.nan)
+        if r.empty:  # no answer by the date (or no feedback table): no id lookups on millions of rows
+            out.update({c: nan for c in VOC if c not in ("has_feedback", "open_cases")})
         else:
-            out["open_cases"] = index.isin(list(open_cases)).astype(float)
-        return out[list(VOC)]
+            scored = r[r["score"].notna()]
+
+            def per_customer(values: pd.Series) -> np.ndarray:
+                return reindex(values, index).to_numpy(dtype=float)
+
+            for metric in ("nps", "csat", "ces"):
+                answers = scored[scored["metric"] == metric]
+                out[f"{metric}_latest"] = per_customer(answers.groupby("customer_id")["score"].last())
+            nps = scored[scored["metric"] == "nps"]
+            before = nps[nps.groupby("customer_id").cumcount(ascending=False).to_numpy() == 1]
+            out["nps_change"] = out["nps_latest"] - per_customer(before.set_index("customer_id")["score"])
+            comments = r[r["sentiment"].notna()].groupby("customer_id")
+            out["sentiment_latest"] = per_customer(comments["sentiment"].last())
+            complaints = per_customer(comments["complaint"].sum().astype(float))
+            out["complaints"] = np.where(out["has_feedback"] == 1, np.nan_to_num(complaints, nan=0.0), complaints)
+        if open_cases is None:
+            out["open_cases"] = nan
+        else:
+            out["open_cases"] = (positions(index, list(open_cases)) >= 0).astype(float)
+        return {c: out[c] for c in VOC}
 
 
 def purchased(days: Any, start: dt.date, end: dt.date) -> pd.Index:

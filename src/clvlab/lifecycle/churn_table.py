@@ -89,7 +89,10 @@ def churn_watchlist(
                                   f"{scored.attrs['as_of']}), or use as_of={scores_as_of}")
     scored["clv"] = clv.reindex(scored.index)  # the frame is ours: no copy of millions of rows
     scored["clv_at_risk"] = scored["p_churn"] * scored["clv"]
-    out = scored.sort_values(["clv_at_risk", "p_churn"], ascending=False, kind="stable", na_position="last")
+    # by CLV at risk, then P(churn), both descending, NaN last, ties in customer order: numpy's stable
+    # lexsort of the negated keys and one take (pandas' sort_values factorises both keys first)
+    order = np.lexsort((-scored["p_churn"].to_numpy(dtype=float), -scored["clv_at_risk"].to_numpy(dtype=float)))
+    out = scored.take(order)
     as_of_scored = scored.attrs["as_of"]
     del scored
     out.insert(0, "rank", np.arange(1, len(out) + 1))
