@@ -145,9 +145,10 @@ def spend_rows(repeat: ir.Table, n_repeat: int, *, cap: int | None = None,
     sd = np.sqrt(np.clip(d2 - d1**2, 0.0, None))
     x, n = counts["frequency"].to_numpy(dtype=np.float64), counts["n"].to_numpy(dtype=np.float64)
     two = np.where(sd > 0, 2, 1)  # a bin of one spend (one customer, or equal means) is exact as one row
+    points = np.column_stack([centre - sd, centre + sd]).ravel()  # per bin: its low point, its high point
+    kept = np.column_stack([np.ones(len(sd), dtype=bool), sd > 0]).ravel()
     rows = pd.DataFrame({"frequency": np.repeat(x, two), "n": np.repeat(n / two, two),
-                         "monetary_value": np.exp(np.column_stack([centre - sd, centre + sd]).ravel()[
-                             np.column_stack([np.ones_like(two, dtype=bool), two == 2]).ravel()])})
+                         "monetary_value": np.exp(points[kept])})
     how = (f"{len(counts):,} bins of log(mean spend) {width:g} wide for {int(n.sum()):,} repeat buyers "
            f"(exact pairs up to {cap:,})")
     return rows, how

@@ -104,7 +104,7 @@ def test_a_table_with_other_column_names_runs_through_the_mapping(ws: clvlab.Wor
     mapped = clvlab.run_clv_at_scale(ws, table="orders_renamed", scores_table="scale_mapped",
                                      mapping={"customer_id": "cust_no", "ordered_at": "day"}, **OPTIONS)
     assert mapped.spend_model.params_ == plain.spend_model.params_
-    assert mapped.total_clv == plain.total_clv
+    assert mapped.total_clv == pytest.approx(plain.total_clv, rel=1e-12)  # the engine sums in its own order
     with pytest.raises(DataValidationError, match=r"'orders_renamed' has no column 'cust_nr'; available columns: "
                                                   r"cust_no, day, total"):
         clvlab.run_clv_at_scale(ws, table="orders_renamed", mapping={"customer_id": "cust_nr"}, **OPTIONS)
