@@ -142,7 +142,8 @@ def spend_rows(repeat: ir.Table, n_repeat: int, *, cap: int | None = None,
               .order_by(["frequency", "bin_"]).execute())
     d1, d2 = (counts[c].to_numpy(dtype=np.float64) for c in ("d1", "d2"))
     centre = counts["bin_"].to_numpy(dtype=np.float64) * width + d1
-    sd = np.sqrt(np.clip(d2 - d1**2, 0.0, None))
+    var = d2 - d1**2  # rounding leaves ~1e-20 where the spends are equal: below (1e-6 width)**2 is none
+    sd = np.sqrt(np.where(var > (1e-6 * width) ** 2, var, 0.0))
     x, n = counts["frequency"].to_numpy(dtype=np.float64), counts["n"].to_numpy(dtype=np.float64)
     two = np.where(sd > 0, 2, 1)  # a bin of one spend (one customer, or equal means) is exact as one row
     points = np.column_stack([centre - sd, centre + sd]).ravel()  # per bin: its low point, its high point
