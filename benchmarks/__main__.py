@@ -42,7 +42,10 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def _cell(value: Any) -> str:
-    """Numbers to 3 significant figures (ratios and seconds are measurements, not exact)."""
+    """Numbers to 3 significant figures (ratios and seconds are measurements, not exact); no
+    measurement (``None``, e.g. a size one side did not run) as an empty cell."""
+    if value is None:
+        return ""
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value).replace("|", "\\|")

@@ -1,5 +1,5 @@
 """RFM + fit + scoring with the log left in the engine (:mod:`clvlab.scale`): Spark local mode
-against DuckDB, at two sizes, to show the driver's memory does not grow with the log.
+against DuckDB, at several sizes, to show the driver's memory does not grow with the log.
 
 Both sides run :func:`clvlab.scale.run_clv_at_scale` on the simulated Parquet log of
 :mod:`benchmarks.bench_rfm` (no load: each engine reads the file in place) and write the scores
@@ -13,7 +13,10 @@ Here "ours" is Spark and "theirs" DuckDB, so the ratio (theirs / ours) below 1 s
 slower Spark local mode is on one 2-core machine: the point is the memory, and that the same
 code runs where the data is.
 
-    python -m benchmarks.bench_spark --rows 10_000_000 3_000_000
+    python -m benchmarks.bench_spark --rows 10_000_000 30_000_000 --duckdb-only 100_000_000
+
+(``--duckdb-only``: sizes where Spark local mode on two cores would take too long; DuckDB's
+row then has no Spark figures.)
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def spark_side(path: str) -> tuple[float, list[float]]:
     jvm_mb = _vm_hwm_mb(int(jvm))
     session.stop()
     return seconds, [result.n_customers, round(result.total_clv, 2), result.best, round(jvm_mb),
-                     round(startup, 1), result.rows_collected]
+                     round(startup, 1), result.rows_collected, result.settings["spend_fit"]]
 
 
 def duckdb_side(path: str) -> tuple[float, list[float]]:
@@ -82,32 +85,49 @@ def duckdb_side(path: str) -> tuple[float, list[float]]:
                               observation_end=OBSERVATION_END)
     seconds = time.perf_counter() - started
     return seconds, [result.n_customers, round(result.total_clv, 2), result.best, 0, 0.0,
-                     result.rows_collected]
+                     result.rows_collected, result.settings["spend_fit"]]
 
 
-def measure(rows: int) -> dict[str, Any]:
-    """Both sides on about ``rows`` transactions."""
+def measure(rows: int, *, spark: bool = True) -> dict[str, Any]:
+    """Both sides on about ``rows`` transactions (DuckDB alone with ``spark=False``)."""
     path = str(dataset(rows))
     here = "benchmarks.bench_spark"
-    spark = run_isolated(f"{here}:spark_side", path)
     duck = run_isolated(f"{here}:duckdb_side", path)
-    (n, clv, best, jvm_mb, startup, collected), (n_d, clv_d, best_d, *_) = spark["value"], duck["value"]
+    n_d, clv_d, best_d, _, _, collected_d, spend_d = duck["value"]
+    if not spark:
+        return {
+            "benchmark": f"CLV run at scale, {rows / 1e6:g}M rows: DuckDB only", "ours_s": None,
+            "theirs_s": round(duck["seconds"], 3), "ratio": None, "ours_peak_mb": None,
+            "theirs_peak_mb": round(duck["peak_mb"]),
+            "notes": (f"{rows / 1e6:g}M rows, {n_d:,} customers; DuckDB only (Spark local[2] not run: from its "
+                      f"10M and 30M times, over half an hour on two cores); model {best_d}; rows brought to Python: {collected_d}; "
+                      f"Gamma-Gamma on {spend_d}"),
+        }
+    sp = run_isolated(f"{here}:spark_side", path)
+    n, clv, best, jvm_mb, startup, collected, spend = sp["value"]
     same = ("same customers, model and total CLV" if (n, best) == (n_d, best_d)
             and abs(clv - clv_d) <= 1e-6 * abs(clv_d) else f"DIFFERENT: {n, best, clv} vs {n_d, best_d, clv_d}")
     notes = (f"{rows / 1e6:g}M rows, {n:,} customers; Spark local[2] (session start {startup:.0f} s, not "
-             f"timed) vs DuckDB; Spark driver JVM peak {jvm_mb:,} MB, Python peak {spark['peak_mb']:.0f} MB; "
-             f"rows brought to Python: {collected}; {same}")
-    return result_row(f"CLV run at scale, {rows / 1e6:g}M rows: Spark vs DuckDB", spark, duck, notes)
+             f"timed) vs DuckDB; Spark driver JVM peak {jvm_mb:,} MB, Python peak {sp['peak_mb']:.0f} MB; "
+             f"rows brought to Python: {collected}; Gamma-Gamma on {spend}; {same}")
+    return result_row(f"CLV run at scale, {rows / 1e6:g}M rows: Spark vs DuckDB", sp, duck, notes)
+
+
+#: full run: (rows, with Spark); Spark local[2] at 100M rows would take over half an hour
+FULL = ((10_000_000, True), (30_000_000, True), (100_000_000, False))
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    """Two sizes (1M and 3M quick; 3M and 10M full): the memory must not grow with the rows."""
-    sizes = (1_000_000, 3_000_000) if quick else (3_000_000, 10_000_000)
-    return [measure(rows) for rows in sizes]
+    """Quick: 1M and 3M rows; full: :data:`FULL`. The Spark driver's memory must not grow."""
+    sizes = ((1_000_000, True), (3_000_000, True)) if quick else FULL
+    return [measure(rows, spark=spark) for rows, spark in sizes]
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=lambda s: int(s.replace("_", "")), nargs="+", default=[1_000_000])
-    for row in (measure(r) for r in parser.parse_args().rows):
-        print(row)
+    size = lambda s: int(s.replace("_", ""))  # noqa: E731
+    parser.add_argument("--rows", type=size, nargs="*", default=[1_000_000])
+    parser.add_argument("--duckdb-only", type=size, nargs="*", default=[])
+    args = parser.parse_args()
+    for rows, spark in [*((r, True) for r in args.rows), *((r, False) for r in args.duckdb_only)]:
+        print(measure(rows, spark=spark))

@@ -15,7 +15,9 @@ import pytest
 
 import clvlab
 from clvlab.data.workspace import Workspace
+from clvlab.features.rfm import rfm_expression
 from clvlab.lifecycle._features import customer_features, purchase_days
+from clvlab.scale import spend_rows
 from clvlab.value.cohorts import cohort_table
 from clvlab.value.economics import unit_economics
 from clvlab.voc.metrics import feedback_metrics
@@ -25,6 +27,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker,
 AS_OF = dt.date(1998, 6, 30)
 
 Feature = Callable[[Any], pd.DataFrame]
+
+
+def _spend_bins(ws: Any) -> pd.DataFrame:
+    """The Gamma-Gamma rows of a run at scale beyond its cap (bins of log mean spend): the same
+    on every engine, so the binned fit is too."""
+    rfm = rfm_expression(ws.table("transactions"), freq="W", observation_end="1998-06-30", where="test")
+    return spend_rows(rfm.filter((rfm.frequency > 0) & (rfm.monetary_value > 0)), 10**9, cap=0)[0]
+
+
 FEATURES: dict[str, Feature] = {  # each reads a workspace on one engine
     "rfm_summary W": lambda ws: clvlab.rfm_summary(ws, freq="W", observation_end=AS_OF),
     "rfm_summary D": lambda ws: clvlab.rfm_summary(ws, freq="D"),
@@ -35,6 +46,7 @@ FEATURES: dict[str, Feature] = {  # each reads a workspace on one engine
     "cohorts by month": lambda ws: cohort_table(ws, period="month", as_of=AS_OF),
     "economics by cohort": lambda ws: unit_economics(ws, by=("cohort",), period="quarter", as_of=AS_OF, cac=False),
     "stage features": lambda ws: customer_features(purchase_days(ws, "test"), AS_OF, 90),
+    "Gamma-Gamma spend bins": _spend_bins,
 }
 
 
@@ -67,8 +79,8 @@ def duckdb_results(demo_duckdb: Any) -> dict[str, pd.DataFrame]:
 
 @pytest.mark.postgres
 def test_postgres_equals_duckdb(postgres_ws: Workspace, duckdb_results: dict[str, pd.DataFrame]) -> None:
-    """RFM, calibration/holdout, NPS/CSAT, cohorts, economics and stage features on PostgreSQL
-    equal DuckDB's."""
+    """RFM, calibration/holdout, NPS/CSAT, cohorts, economics, stage features and the
+    Gamma-Gamma spend bins on PostgreSQL equal DuckDB's."""
     _assert_same("postgres", _run_all(postgres_ws), duckdb_results)
 
 

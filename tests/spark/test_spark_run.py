@@ -46,6 +46,29 @@ def test_run_engine_spark_gives_the_duckdb_scores(spark_ws: Any, demo_duckdb: An
     assert pd.Timestamp(stored["as_of"].iloc[0]).date() == dt.date(1998, 6, 30)
 
 
+def test_run_engine_spark_maps_a_table_with_other_column_names(spark: Any, spark_ws: Any, demo_duckdb: Any) -> None:
+    """``--map`` names the warehouse table's columns as ``clvlab load --map`` does (``total`` is
+    an alias of ``amount``): the scores are the DuckDB run's; a mapped column the table lacks is
+    named with the table's columns."""
+    spark.table("transactions").selectExpr("customer_id AS cust_no", "ordered_at AS day", "amount AS total") \
+        .createOrReplaceTempView("orders_renamed")
+    args = ["--json", "run", "--engine", "spark", "--table", "orders_renamed", "--as-of", "1998-06-30",
+            "--calibration-end", "1997-09-30", "--scores-table", "mapped_scores",
+            "--map", "customer_id=cust_no", "--map", "ordered_at=day"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    duck = run_clv(demo_duckdb, freq="W", calibration_end="1997-09-30", observation_end="1998-06-30")
+    stored = spark_ws.table("mapped_scores").execute().set_index("customer_id").sort_index()
+    assert stored.index.tolist() == duck.scores.index.tolist()
+    np.testing.assert_allclose(stored["clv"], duck.scores["clv"], rtol=1e-9, atol=1e-12)
+    wrong = runner.invoke(app, [*args[1:-4], "--map", "customer_id=cust_nr", "--map", "ordered_at=day"])
+    assert wrong.exit_code == 1
+    assert "'orders_renamed' has no column 'cust_nr'; available columns: cust_no, day, total" in wrong.output
+    without_engine = runner.invoke(app, ["run", "--map", "customer_id=cust_no"])
+    assert without_engine.exit_code != 0
+    assert "--map belongs to --engine runs" in without_engine.output
+
+
 def test_days_are_read_in_the_session_time_zone(spark: Any, spark_ws: Any) -> None:
     """An instant (Spark TIMESTAMP) late on Jan 1 in UTC is Jan 2 in Shanghai: the workspace's
     business zone is the session's, and RFM counts days in it."""

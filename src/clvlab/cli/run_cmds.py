@@ -21,12 +21,13 @@ from clvlab.cli._common import (
     connect_workspace,
     console,
     emit_json,
+    parse_mapping,
     progress_bar,
     state,
     styled,
     user_errors,
 )
-from clvlab.cli.data_cmds import Freq, FreqOpt, freq_value
+from clvlab.cli.data_cmds import Freq, FreqOpt, MapOpt, freq_value
 from clvlab.cli.model_cmds import PenalizerOpt
 from clvlab.errors import DataValidationError, Hint, ParameterError
 
@@ -53,15 +54,16 @@ def _day(value: str, flag: str) -> dt.date:
         raise ParameterError(msg) from exc
 
 
-def _data_range(ws: Any, workspace: Any, table_name: str | None = None) -> tuple[dt.date, dt.date]:
+def _data_range(ws: Any, workspace: Any, table_name: str | None = None,
+                mapping: dict[str, str] | None = None) -> tuple[dt.date, dt.date]:
     """First and last transaction day; a workspace without transactions says what to load
-    (``table_name``: the engine's table a run at scale reads instead)."""
+    (``table_name``, ``mapping``: the engine's table a run at scale reads instead)."""
     import pandas as pd
 
     if table_name is not None:
         from clvlab.scale import engine_table
 
-        table = engine_table(ws, table_name)
+        table = engine_table(ws, table_name, mapping)
     elif "transactions" not in ws.tables():
         where = f" -w {workspace}" if workspace is not None else ""
         msg = f"workspace {ws.url!r} has no table 'transactions'"
@@ -128,6 +130,7 @@ def run(
         "(nps_class: first NPS answer; negative_share: share of negative comments; repeat for both) and "
         "report how each changes the purchase and dropout rates, and the holdout error with and without "
         "them; the scores stay the chosen model's. See docs/covariates.md.")] = None,
+    mapping: MapOpt = None,
 ) -> None:
     """Run the whole pipeline on the loaded data: fit, score, write every derived table, open cases."""
     from clvlab.pipeline import run_pipeline
@@ -141,8 +144,13 @@ def run(
                    "--covariate belong to runs on a DuckDB or PostgreSQL workspace; drop them, or drop --engine")
             raise ParameterError(msg)
         _run_at_scale(spark_master, table, scores_table, as_of=as_of, calibration_end=calibration_end,
-                      horizon_days=horizon_days, freq=freq_value(freq), penalizer=penalizer)
+                      horizon_days=horizon_days, freq=freq_value(freq), penalizer=penalizer,
+                      mapping=parse_mapping(mapping))
         return
+    if mapping:
+        msg = ("--map belongs to --engine runs (the columns of --table); a workspace's transactions were "
+               "mapped when loaded: clvlab load transactions FILE --map CANONICAL=COLUMN")
+        raise ParameterError(msg)
     store_url = app_store or get_settings().app_store
     with connect_workspace(workspace) as ws:
         first, last = _data_range(ws, workspace)
@@ -220,19 +228,22 @@ def _print_voc_model(record: dict[str, Any]) -> None:
 
 
 def _run_at_scale(master: str | None, table: str, scores_table: str, *, as_of: str | None,
-                  calibration_end: str | None, horizon_days: int, freq: Any, penalizer: float) -> None:
+                  calibration_end: str | None, horizon_days: int, freq: Any, penalizer: float,
+                  mapping: dict[str, str]) -> None:
     """``clvlab run --engine spark``: the CLV part in the engine (:mod:`clvlab.scale`), and what did not run."""
     import clvlab
     from clvlab.scale import run_clv_at_scale
 
     ws = clvlab.connect(master or "spark")
-    first, last = _data_range(ws, None, table)
+    first, last = _data_range(ws, None, table, mapping)
     observation_end, cal_end = check_dates(first, last, as_of, calibration_end)
     with progress_bar() as on_progress:
-        result = run_clv_at_scale(ws, table=table, scores_table=scores_table, on_progress=on_progress, freq=freq,
+        result = run_clv_at_scale(ws, table=table, scores_table=scores_table, mapping=mapping,
+                                  on_progress=on_progress, freq=freq,
                                   observation_end=observation_end, calibration_end=cal_end,
                                   horizon=horizon_days, penalizer=penalizer)
-    ran = ["RFM", "model comparison on the holdout", f"fit {result.best}", "Gamma-Gamma spend",
+    ran = ["RFM", "model comparison on the holdout", f"fit {result.best}",
+           f"Gamma-Gamma spend on {result.settings['spend_fit']}",
            f"scores (P(alive), expected purchases, spend, revenue, CLV) written to {scores_table}"]
     summary = {
         "run_id": result.run_id, "engine": ws.url, "table": table, "as_of": observation_end,
