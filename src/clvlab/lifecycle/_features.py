@@ -65,9 +65,15 @@ def shared(key: Hashable, compute: Callable[[], _T]) -> _T:
     if key not in cache:
         cache[key] = compute()
     value: Any = cache[key]
-    if isinstance(value, pd.DataFrame | pd.Series | dict):
+    if isinstance(value, pd.DataFrame | pd.Series):
+        value = value.copy(deep=not _COPY_ON_WRITE)  # a new object either way: callers add columns
+    elif isinstance(value, dict):
         value = value.copy()
     return typing.cast(_T, value)
+
+
+#: pandas copies lazily (pandas 3, or the option on): a shallow copy is a safe, free copy
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3 or pd.options.mode.copy_on_write is True
 
 
 #: columns of :func:`customer_features`
@@ -298,11 +304,12 @@ def _cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], 
     regular = per.filter((per.n >= 3) & (per.mean_gap > 0)).select("cid", "mean_gap")
     gaps = d.filter(d.prev_day.notnull()).join(regular, "cid")
     ratio = _days(gaps.day, gaps.prev_day) / gaps.mean_gap
-    row = gaps.aggregate(**{k: ratio.quantile(q) for k, q in quantiles.items()}).execute()
-    row2 = repeat.aggregate(cadence=repeat.mean_gap.median(), n_q=repeat.n.quantile(n_quantile)).execute()
+    ratios = gaps.aggregate(**{k: ratio.quantile(q) for k, q in quantiles.items()})
+    cadences = repeat.aggregate(cadence=repeat.mean_gap.median(), n_q=repeat.n.quantile(n_quantile))
+    row = ratios.cross_join(cadences).execute()  # one query: the engine groups the purchase days once
     out = {k: float(row[k].iloc[0]) if not row.empty else float("nan") for k in quantiles}
-    out["cadence"] = float(row2["cadence"].iloc[0]) if not row2.empty else float("nan")
-    out["purchases"] = float(row2["n_q"].iloc[0]) if not row2.empty else float("nan")
+    out["cadence"] = float(row["cadence"].iloc[0]) if not row.empty else float("nan")
+    out["purchases"] = float(row["n_q"].iloc[0]) if not row.empty else float("nan")
     return out
 
 

@@ -216,15 +216,14 @@ def score_health(components: pd.DataFrame, weights: HealthWeights, th: Lifecycle
     points = 100 * z * w / total if total > 0 else np.zeros_like(z)
     health = points.sum(axis=1)
     band = np.select([health < th.red_below, health < th.green_from], [0, 1], 2)
-    columns: dict[str, Any] = {
-        "health": health,
-        "band": labels(band, BANDS, components.index, "band"),
-        "churn_probability": 1 - special.expit(weights.intercept + z @ w),
-        "stage": components["stage"], "spend": components["spend"],
-        **{f"points_{c}": points[:, j] for j, c in enumerate(COMPONENTS)},
-        **{c: x[:, j] for j, c in enumerate(COMPONENTS)},
-    }
-    return pd.DataFrame(columns, index=components.index)
+    names = ["health", "churn_probability", "spend", *(f"points_{c}" for c in COMPONENTS), *COMPONENTS]
+    block = np.empty((len(names), len(x)))  # one float block, filled in place: pandas stores its transpose
+    block[0], block[1], block[2] = health, 1 - special.expit(weights.intercept + z @ w), components["spend"]
+    block[3:3 + len(COMPONENTS)], block[3 + len(COMPONENTS):] = points.T, x.T
+    out = pd.DataFrame(block.T, index=components.index, columns=names, copy=False)
+    out.insert(1, "band", labels(band, BANDS, components.index, "band"))
+    out.insert(3, "stage", components["stage"])
+    return out
 
 
 def health_scores(

@@ -131,7 +131,7 @@ def labels(codes: np.ndarray, names: Sequence[str], index: pd.Index, name: str) 
     """A ``str`` Series of ``names[codes]``, built as Arrow (a NumPy array of 3 million Python
     strings costs seconds)."""
     values = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(names)))
-    return pd.Series(pd.array(values.cast(pa.string()), dtype="str"), index=index, name=name)
+    return values.cast(pa.string()).to_pandas().set_axis(index).rename(name)
 
 
 def lifecycle_stages(
