@@ -195,7 +195,8 @@ def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.Dat
         trends = shared(("trend_features", days.op(), as_of, trend_days),
                         lambda: _by_customer(_trends_expr(days, as_of, trend_days)))
         for col in TRENDS:
-            base[col] = aligned(trends[col], base.index)
+            values = np.nan_to_num(aligned(trends[col], base.index))  # 0: no purchase in either window
+            base[col] = values.astype("int64") if col.startswith("n_") else values
         base.attrs["trend_days"] = trend_days
     return base[list(FEATURES)]
 
