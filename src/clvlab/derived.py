@@ -30,6 +30,8 @@ from typing import Any, Literal, overload
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from clvlab.errors import DataValidationError, Issue, check_param
 from clvlab.lifecycle.thresholds import HEALTH_COMPONENTS
@@ -303,26 +305,44 @@ def write_derived(
     """
     where = "write_derived"
     contract = _contract(name, where)
-    stored = set(contract.names)
     data = _with_key_column(frame, contract.key)
-    data = data[[c for c in data.columns if c in stored]]  # a copy of what is stored, no more
     run_id = run_id or new_run_id()
-    for key, value in _constants(contract, where, values, run_id, as_of).items():
-        data[key] = value
-    _require(contract, where, "frame", data.columns)
-    keys = data[contract.key]
-    bad = keys.isna() | keys.duplicated()
-    if bad.any():
+    extra = _constants(contract, where, values, run_id, as_of)
+    _require(contract, where, "frame", [*data.columns, *extra])
+    kept = [c for c in contract.columns if c.name in data.columns or c.name in extra]
+    # Arrow, not pandas, carries the rows to the engine: strings stay Arrow strings (no Python
+    # objects), and the key check is one hash pass in Arrow
+    columns = {c.name: _arrow_column(data[c.name]) for c in kept if c.name not in extra}
+    key = data[contract.key]
+    keys = columns[contract.key] = _arrow_column(key if isinstance(key.dtype, pd.StringDtype) else key.astype(str)
+                                                 .where(key.notna(), None))
+    if keys.null_count or not _unique(keys):
+        bad = key.isna() | key.duplicated()
         row = int(bad.to_numpy().argmax())
-        issue = Issue("missing or repeated key", row=row + 1, column=contract.key, value=keys.iloc[row])
+        issue = Issue("missing or repeated key", row=row + 1, column=contract.key, value=key.iloc[row])
         msg = f"{where}: '{name}' holds one row per {contract.key}"
         raise DataValidationError(msg, [issue])
-    kept = [c for c in contract.columns if c.name in data.columns]
-    data = data[[c.name for c in kept]].assign(**{contract.key: keys.astype(str)})
-    if "as_of" in data and as_of is not None:
-        data["as_of"] = pd.Timestamp(as_of)
-    _store(workspace, name, ibis.memtable(data), kept)
+    constants = {k: ibis.literal(None if v is None else pd.Timestamp(v).date() if k == "as_of" else v,
+                                 type=contract.column(k).dtype) for k, v in extra.items()}
+    _store(workspace, name, ibis.memtable(pa.table(columns)).mutate(**constants), kept)
     return run_id
+
+
+def _unique(keys: pa.Array | pa.ChunkedArray) -> bool:
+    """No key twice: strictly increasing keys (a frame in id order, as most are) are checked by
+    comparing neighbours; others by counting the distinct keys (a hash of every key)."""
+    if len(keys) > 1 and pc.all(pc.greater(keys[1:], keys[:-1])).as_py():
+        return True
+    return bool(pc.count_distinct(keys).as_py() == len(keys))
+
+
+def _arrow_column(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A column as Arrow: zero-copy where pandas holds it so (numbers, Arrow-backed strings),
+    NaN as null as before; mixed Python objects as strings (the contract's cast decides)."""
+    try:
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(values.astype(str).where(values.notna(), None), from_pandas=True)
 
 
 def write_derived_expr(

@@ -50,3 +50,25 @@ def test_the_purchase_models_rfm_from_purchase_days_is_the_rfm_summary() -> None
             expected = clvlab.rfm_summary(ws, freq=freq, observation_end=day)[["frequency", "recency", "T"]]
             got = rfm_as_of(purchase_days(ws, "test"), day, freq)
             pd.testing.assert_frame_equal(got, expected)
+
+
+def test_a_second_trend_window_on_a_date_gives_the_features_computed_alone() -> None:
+    """Stages and health ask for 180-day trends, churn for 90 days on the same date: the second
+    window, joined by position to the first query's customers, is what a fresh query gives."""
+    log = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "c", "c", "d"],
+                        "ordered_at": pd.to_datetime(["2023-06-01", "2024-01-05", "2024-03-20", "2023-12-01",
+                                                      "2023-11-10", "2024-02-02", "2022-05-01"]),
+                        "amount": [10.0, 5.0, 7.0, 3.0, 8.0, 9.0, 4.0]})
+    day = dt.date(2024, 3, 31)
+    with clvlab.connect(":memory:") as ws:
+        ws.load("transactions", log, progress=False)
+        alone = {w: customer_features(purchase_days(ws, "test"), day, w) for w in (180, 90)}
+        with shared_features():
+            days = purchase_days(ws, "test")
+            shared = {w: customer_features(days, day, w) for w in (180, 90)}
+    for w in (180, 90):
+        pd.testing.assert_frame_equal(shared[w], alone[w])
+    assert alone[90].loc["c", "n_recent"] == 1
+    assert alone[90].loc["c", "n_before"] == 1
+    assert alone[90].loc["d", "n_recent"] == 0
+    assert alone[180].loc["a", "n_before"] == 1

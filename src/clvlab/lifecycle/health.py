@@ -34,8 +34,8 @@ import pandas as pd
 from scipy import optimize, special
 
 from clvlab.errors import DataValidationError
-from clvlab.lifecycle._features import check_as_of, data_range, purchase_days, sample_days
-from clvlab.lifecycle.stages import _assign, _features_with_alive, _thresholds
+from clvlab.lifecycle._features import aligned, check_as_of, data_range, purchase_days, sample_days
+from clvlab.lifecycle.stages import _features_with_alive, _thresholds, labels
 from clvlab.lifecycle.thresholds import HEALTH_COMPONENTS, LifecycleThresholds
 
 COMPONENTS = HEALTH_COMPONENTS
@@ -61,11 +61,11 @@ class HealthWeights:
                 "unused": list(self.unused)}
 
 
-def _trend(recent: pd.Series, before: pd.Series, young: pd.Series) -> np.ndarray:
+def _trend(recent: pd.Series, before: pd.Series, young: np.ndarray) -> np.ndarray:
     total = (recent + before).to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total > 0, recent.to_numpy(dtype=float) / total, 0.0)
-    return np.where(young.to_numpy(), 0.5, share)
+    return np.where(young, 0.5, share)
 
 
 def _latest(source: Any, as_of: dt.date, metric: str | None) -> pd.DataFrame:
@@ -120,22 +120,22 @@ def health_components(
 
 def _components(source: Any, days: Any, day: dt.date, model: Any, th: LifecycleThresholds,
                 app_store: Any, where: str) -> pd.DataFrame:
-    frame, res = _features_with_alive(days, day, model, th, where)
-    stage = _assign(frame, th, res)
-    young = frame["age_days"] < th.trend_days
+    frame, res = _features_with_alive(days, day, model, th, where)  # shared with the stages: never changed here
+    young = frame["age_days"].to_numpy() < th.trend_days
     out = pd.DataFrame(index=frame.index)
     out["recency"] = 1 - np.minimum(frame["gap_ratio"].to_numpy(dtype=float) / res.churn_ratio, 1.0)
     out["frequency_trend"] = _trend(frame["n_recent"], frame["n_before"], young)
     out["spend_trend"] = _trend(frame["spend_recent"].clip(lower=0), frame["spend_before"].clip(lower=0), young)
-    out["p_alive"] = frame["p_alive"]
+    out["p_alive"] = frame["p_alive"].to_numpy()
     nps = _latest(source, day, "nps")["value"].astype(float)
-    out["nps"] = pd.Series(np.select([nps >= 9, nps >= 7], [1.0, 0.5], 0.0), index=nps.index).reindex(out.index)
+    points = pd.Series(np.select([nps >= 9, nps >= 7], [1.0, 0.5], 0.0), index=nps.index)
+    out["nps"] = aligned(points, out.index) if len(points) else np.nan
     comments = _latest(source, day, None)["value"]
     if len(comments):
         from clvlab.text.sentiment import sentiment
 
         scores = sentiment(comments.astype(str).reset_index(drop=True))["score"].to_numpy(dtype=float)
-        out["sentiment"] = pd.Series((scores + 1) / 2, index=comments.index).reindex(out.index)
+        out["sentiment"] = aligned(pd.Series((scores + 1) / 2, index=comments.index), out.index)
     else:
         out["sentiment"] = np.nan
     if app_store is not None:
@@ -143,7 +143,7 @@ def _components(source: Any, days: Any, day: dt.date, model: Any, th: LifecycleT
         out["open_cases"] = np.where(out.index.isin(list(open_ids)), 0.0, 1.0)
     else:
         out["open_cases"] = np.nan
-    out["stage"], out["spend"] = stage, frame["spend"]
+    out["stage"], out["spend"] = frame["stage"], frame["spend"].to_numpy()
     out.attrs.update(as_of=day.isoformat(), thresholds=res.as_dict())
     return out
 
@@ -214,15 +214,15 @@ def score_health(components: pd.DataFrame, weights: HealthWeights, th: Lifecycle
     w = np.array([weights.weights[c] for c in COMPONENTS])
     total = w.sum()
     points = 100 * z * w / total if total > 0 else np.zeros_like(z)
-    out = pd.DataFrame(points, index=components.index, columns=[f"points_{c}" for c in COMPONENTS])
-    out.insert(0, "health", points.sum(axis=1))
-    out.insert(1, "band", np.select([out["health"] < th.red_below, out["health"] < th.green_from],
-                                    ["red", "yellow"], "green"))
-    out.insert(2, "churn_probability", 1 - special.expit(weights.intercept + z @ w))
+    health = points.sum(axis=1)
+    band = np.select([health < th.red_below, health < th.green_from], [0, 1], 2)
+    names = ["health", "churn_probability", "spend", *(f"points_{c}" for c in COMPONENTS), *COMPONENTS]
+    block = np.empty((len(names), len(x)))  # one float block, filled in place: pandas stores its transpose
+    block[0], block[1], block[2] = health, 1 - special.expit(weights.intercept + z @ w), components["spend"]
+    block[3:3 + len(COMPONENTS)], block[3 + len(COMPONENTS):] = points.T, x.T
+    out = pd.DataFrame(block.T, index=components.index, columns=names, copy=False)
+    out.insert(1, "band", labels(band, BANDS, components.index, "band"))
     out.insert(3, "stage", components["stage"])
-    out.insert(4, "spend", components["spend"])
-    for j, c in enumerate(COMPONENTS):
-        out[c] = x[:, j]
     return out
 
 
@@ -261,7 +261,8 @@ def health_scores(
         fit_model = model if isinstance(model, str | None) else type(model).__name__
         weights = fit_health_weights(source, label_end=day, model=fit_model, thresholds=th, app_store=app_store)
     comps = _components(source, days, day, model, th, app_store, where)
-    out = score_health(comps, weights, th).sort_values("health", kind="stable")
+    out = score_health(comps, weights, th)
+    out = out.take(np.argsort(out["health"].to_numpy(), kind="stable"))  # sort_values, without its copies
     out.attrs.update(as_of=day.isoformat(), weights=weights.as_dict(), thresholds=comps.attrs["thresholds"])
     return out
 

@@ -31,9 +31,11 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from clvlab.errors import DataValidationError, ParameterError, check_param
 from clvlab.lifecycle._features import (
+    aligned,
     cadence_stats,
     check_as_of,
     customer_features,
@@ -98,7 +100,8 @@ def _p_alive(days: Any, as_of: dt.date, model: Any, where: str) -> pd.Series:
 
 
 def _assign(frame: pd.DataFrame, th: LifecycleThresholds, res: ResolvedThresholds) -> pd.Series:
-    """The stage of each customer of a :func:`customer_features` frame with ``p_alive``."""
+    """The stage of each customer of a :func:`customer_features` frame with ``p_alive``; adds
+    the columns ``cadence_days`` and ``gap_ratio`` to ``frame``."""
     prior, pop = th.cadence_prior, res.cadence_days
     n = frame["n"].to_numpy(dtype=float)
     span = (frame["last"] - frame["first"]).dt.days.to_numpy(dtype=float)
@@ -118,9 +121,17 @@ def _assign(frame: pd.DataFrame, th: LifecycleThresholds, res: ResolvedThreshold
         & (frame["since_days"].to_numpy() <= res.won_back_days),
         n >= res.mature_purchases,
     ]
-    choices = ["onboarding", "churned", "declining", "won_back", "mature"]
+    choices = ("onboarding", "churned", "declining", "won_back", "mature", "growth")  # growth: the default
     frame["cadence_days"], frame["gap_ratio"] = cadence, ratio
-    return pd.Series(np.select(conditions, choices, default="growth"), index=frame.index, name="stage")
+    codes = np.select(conditions, range(len(conditions)), default=len(conditions))
+    return labels(codes, choices, frame.index, "stage")
+
+
+def labels(codes: np.ndarray, names: Sequence[str], index: pd.Index, name: str) -> pd.Series:
+    """A ``str`` Series of ``names[codes]``, built as Arrow (a NumPy array of 3 million Python
+    strings costs seconds)."""
+    values = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(names)))
+    return values.cast(pa.string()).to_pandas().set_axis(index).rename(name)
 
 
 def lifecycle_stages(
@@ -155,7 +166,6 @@ def lifecycle_stages(
     days = purchase_days(source, where)
     day = check_as_of(as_of, days, where)
     frame, res = _features_with_alive(days, day, model, th, where)
-    frame["stage"] = _assign(frame, th, res)
     out = frame.rename(columns={"n": "n_purchases", "first": "first_purchase", "last": "last_purchase",
                                 "since_days": "days_since_last"})
     out = out[["stage", "n_purchases", "first_purchase", "last_purchase", "days_since_last", "cadence_days",
@@ -177,11 +187,23 @@ def lifecycle_stages(
 def _features_with_alive(
     days: Any, day: dt.date, model: Any, th: LifecycleThresholds, where: str
 ) -> tuple[pd.DataFrame, ResolvedThresholds]:
+    """The :func:`customer_features` of ``day`` with ``p_alive``, ``stage``, ``cadence_days`` and
+    ``gap_ratio``, and the thresholds in force: computed once per date, model and thresholds
+    inside :func:`~clvlab.lifecycle._features.shared_features` (the stages and the health
+    score read the same frame). The frame is shared: callers build new frames from it, they
+    never change it."""
+    key = ("staged", days.op(), day, model if isinstance(model, str | None) else id(model), th)
+    return shared(key, lambda: _staged(days, day, model, th, where))
+
+
+def _staged(days: Any, day: dt.date, model: Any, th: LifecycleThresholds, where: str
+            ) -> tuple[pd.DataFrame, ResolvedThresholds]:
     stats = cadence_stats(days, day, {"decline": th.decline_quantile, "churn": th.churn_quantile},
                           th.mature_quantile)
     res = resolve(th, stats)
     frame = customer_features(days, day, th.trend_days)
-    frame["p_alive"] = p_alive(days, day, model, where).reindex(frame.index)
+    frame["p_alive"] = aligned(p_alive(days, day, model, where), frame.index)
+    frame["stage"] = _assign(frame, th, res)
     return frame, res
 
 

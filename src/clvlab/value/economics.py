@@ -163,14 +163,14 @@ def _line_margins(source: Any, end: dt.date) -> tuple[ir.Table, str] | None:
     line = ibis.coalesce(given, amount - cost)
     per = tx.group_by(customer_id=tx["customer_id"].cast("string")).aggregate(
         margin_amount=line.sum(), costed_revenue=amount.sum(where=line.notnull()),
-        n_margin=given.count(), n_cost=cost.count(), known_lines=line.count(), lines=tx.count(),
+        known_lines=line.count(), lines=tx.count(),
     )
-    counts = per.aggregate(m=per.n_margin.sum(), c=per.n_cost.sum()).execute()
+    counts = tx.aggregate(m=given.count(), c=cost.count()).execute()  # the lines', not the customers' sums
     n_margin, n_cost = (int(counts[k].fillna(0).iloc[0]) for k in ("m", "c"))
     if n_margin + n_cost == 0:
         return None
     name = " and ".join(n for n, k in (("margin", n_margin), ("cost", n_cost)) if k)
-    return per.drop("n_margin", "n_cost"), f"from the transactions' {name} column{'s' if ' and ' in name else ''}"
+    return per, f"from the transactions' {name} column{'s' if ' and ' in name else ''}"
 
 
 def _cac(per: ir.Table, spend: ir.Table | None, by: Sequence[str]) -> pd.DataFrame | None:
