@@ -99,8 +99,8 @@ def measure(rows: int, *, spark: bool = True) -> dict[str, Any]:
             "benchmark": f"CLV run at scale, {rows / 1e6:g}M rows: DuckDB only", "ours_s": None,
             "theirs_s": round(duck["seconds"], 3), "ratio": None, "ours_peak_mb": None,
             "theirs_peak_mb": round(duck["peak_mb"]),
-            "notes": (f"{rows / 1e6:g}M rows, {n_d:,} customers; DuckDB only (Spark local[2] not run: from its "
-                      f"10M and 30M times, over half an hour on two cores); model {best_d}; rows brought to Python: {collected_d}; "
+            "notes": (f"{rows / 1e6:g}M rows, {n_d:,} customers; DuckDB only (Spark local[2] at this size, about 15 "
+                      f"minutes on two cores: --rows, see docs/scale.md); model {best_d}; rows brought to Python: {collected_d}; "
                       f"Gamma-Gamma on {spend_d}"),
         }
     sp = run_isolated(f"{here}:spark_side", path)
@@ -113,7 +113,7 @@ def measure(rows: int, *, spark: bool = True) -> dict[str, Any]:
     return result_row(f"CLV run at scale, {rows / 1e6:g}M rows: Spark vs DuckDB", sp, duck, notes)
 
 
-#: full run: (rows, with Spark); Spark local[2] at 100M rows would take over half an hour
+#: full run: (rows, with Spark); Spark local[2] at 100M rows adds about 15 minutes (docs/scale.md)
 FULL = ((10_000_000, True), (30_000_000, True), (100_000_000, False))
 
 
