@@ -172,13 +172,9 @@ class Feedback:
             rows.loc[has, "complaint"] = ["complaint" in i for i in intents]
         return cls(rows[cols])
 
-    def features(self, as_of: dt.date, index: pd.Index, open_cases: set[str] | None) -> pd.DataFrame:
-        """:data:`VOC` per customer of ``index`` from the answers up to the end of ``as_of``."""
-        columns = self.columns(as_of, index, open_cases)
-        return float_frame(list(columns.values()), index, list(columns))
-
     def columns(self, as_of: dt.date, index: pd.Index, open_cases: set[str] | None) -> dict[str, np.ndarray]:
-        """:meth:`features` as one array per column of :data:`VOC`, in order."""
+        """:data:`VOC` per customer of ``index`` from the answers up to the end of ``as_of``, one
+        array per column, in order."""
         r = self.rows[self.rows["responded_at"] < pd.Timestamp(as_of) + pd.Timedelta(days=1)]
         out: dict[str, np.ndarray] = {}
         out["has_feedback"] = (positions(index, r["customer_id"].unique()) >= 0).astype(float)

@@ -34,7 +34,14 @@ import pandas as pd
 from scipy import optimize, special
 
 from clvlab.errors import DataValidationError
-from clvlab.lifecycle._features import aligned, check_as_of, data_range, purchase_days, sample_days
+from clvlab.lifecycle._features import (
+    aligned,
+    check_as_of,
+    data_range,
+    positions,
+    purchase_days,
+    sample_days,
+)
 from clvlab.lifecycle.stages import _features_with_alive, _thresholds, labels
 from clvlab.lifecycle.thresholds import HEALTH_COMPONENTS, LifecycleThresholds
 
@@ -140,7 +147,7 @@ def _components(source: Any, days: Any, day: dt.date, model: Any, th: LifecycleT
         out["sentiment"] = np.nan
     if app_store is not None:
         open_ids = _open_cases(app_store, day)
-        out["open_cases"] = np.where(out.index.isin(list(open_ids)), 0.0, 1.0)
+        out["open_cases"] = np.where(positions(out.index, list(open_ids)) >= 0, 0.0, 1.0)
     else:
         out["open_cases"] = np.nan
     out["stage"], out["spend"] = frame["stage"], frame["spend"].to_numpy()

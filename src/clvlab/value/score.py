@@ -189,8 +189,9 @@ def _profiles(model: Any, frame: pd.DataFrame, covariates: Any, where: str) -> l
         return [(model.at(), None)]
     rows = distinct_rows(z)
     names = list(z)
-    return [(model.at(**{k: float(rows.column(k)[j]) for k in names}), np.flatnonzero(rows.inverse == j))
-            for j in range(len(rows.column(names[0])))]
+    # the rows of each profile, in order: one stable sort of the profile codes, cut at their counts
+    members = np.split(np.argsort(rows.inverse, kind="stable"), np.cumsum(np.bincount(rows.inverse))[:-1])
+    return [(model.at(**{k: float(rows.column(k)[j]) for k in names}), members[j]) for j in range(len(members))]
 
 
 def customer_lifetime_value(
