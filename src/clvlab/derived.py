@@ -324,16 +324,25 @@ def write_derived(
         raise DataValidationError(msg, [issue])
     constants = {k: ibis.literal(None if v is None else pd.Timestamp(v).date() if k == "as_of" else v,
                                  type=contract.column(k).dtype) for k, v in extra.items()}
-    _store(workspace, name, ibis.memtable(pa.table(columns)).mutate(**constants), kept)
+    # in batches of DuckDB's row group: its insert then runs on every core and keeps the rows'
+    # order (one 3-million-row batch is written by one thread: twice the time)
+    table = pa.table(columns)
+    rows = pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH_ROWS), schema=table.schema)
+    _store(workspace, name, ibis.memtable(rows).mutate(**constants), kept)
     return run_id
+
+
+#: rows per Arrow batch handed to the engine (DuckDB's row group size)
+_BATCH_ROWS = 122_880
 
 
 def _unique(keys: pa.Array | pa.ChunkedArray) -> bool:
     """No key twice: strictly increasing keys (a frame in id order, as most are) are checked by
-    comparing neighbours; others by counting the distinct keys (a hash of every key)."""
+    comparing neighbours; others by one hash of every key (``unique``: half the time of
+    ``count_distinct`` on 3 million ids)."""
     if len(keys) > 1 and pc.all(pc.greater(keys[1:], keys[:-1])).as_py():
         return True
-    return bool(pc.count_distinct(keys).as_py() == len(keys))
+    return len(pc.unique(keys)) == len(keys)
 
 
 def _arrow_column(values: pd.Series) -> pa.Array | pa.ChunkedArray:

@@ -42,7 +42,7 @@ from clvlab.lifecycle._features import (
     purchase_days,
     sample_days,
 )
-from clvlab.lifecycle.stages import _features_with_alive, _thresholds, labels
+from clvlab.lifecycle.stages import _features_with_alive, _thresholds, labels, take_labels
 from clvlab.lifecycle.thresholds import HEALTH_COMPONENTS, LifecycleThresholds
 
 COMPONENTS = HEALTH_COMPONENTS
@@ -68,10 +68,10 @@ class HealthWeights:
                 "unused": list(self.unused)}
 
 
-def _trend(recent: pd.Series, before: pd.Series, young: np.ndarray) -> np.ndarray:
-    total = (recent + before).to_numpy(dtype=float)
+def _trend(recent: np.ndarray, before: np.ndarray, young: np.ndarray) -> np.ndarray:
+    total = recent + before
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(total > 0, recent.to_numpy(dtype=float) / total, 0.0)
+        share = np.where(total > 0, recent / total, 0.0)
     return np.where(young, 0.5, share)
 
 
@@ -131,8 +131,14 @@ def _components(source: Any, days: Any, day: dt.date, model: Any, th: LifecycleT
     young = frame["age_days"].to_numpy() < th.trend_days
     out = pd.DataFrame(index=frame.index)
     out["recency"] = 1 - np.minimum(frame["gap_ratio"].to_numpy(dtype=float) / res.churn_ratio, 1.0)
-    out["frequency_trend"] = _trend(frame["n_recent"], frame["n_before"], young)
-    out["spend_trend"] = _trend(frame["spend_recent"].clip(lower=0), frame["spend_before"].clip(lower=0), young)
+
+    def column(name: str) -> np.ndarray:
+        return frame[name].to_numpy(dtype=float)
+
+    out["frequency_trend"] = _trend(column("n_recent"), column("n_before"), young)
+    # NumPy, not Series.clip: pandas' where slices the 3-million-id index and rebuilds its lookup
+    out["spend_trend"] = _trend(np.maximum(column("spend_recent"), 0.0), np.maximum(column("spend_before"), 0.0),
+                                young)
     out["p_alive"] = frame["p_alive"].to_numpy()
     nps = _latest(source, day, "nps")["value"].astype(float)
     points = pd.Series(np.select([nps >= 9, nps >= 7], [1.0, 0.5], 0.0), index=nps.index)
@@ -213,23 +219,48 @@ def fit_health_weights(
                          churn_rate=float(1 - stayed.mean()), unused=unused)
 
 
-def score_health(components: pd.DataFrame, weights: HealthWeights, th: LifecycleThresholds) -> pd.DataFrame:
-    """Points per component, the 0-100 health score, its band and the fitted churn probability."""
-    x = _matrix(components)
-    known = ~np.isnan(x)
-    z = np.where(known, x, 0.5)
+def score_health(components: pd.DataFrame, weights: HealthWeights, th: LifecycleThresholds, *,
+                 by_health: bool = False) -> pd.DataFrame:
+    """Points per component, the 0-100 health score, its band and the fitted churn probability;
+    rows in the order of ``components``, or by ascending health (stable) with ``by_health``."""
+    n, k = len(components), len(COMPONENTS)
     w = np.array([weights.weights[c] for c in COMPONENTS])
     total = w.sum()
-    points = 100 * z * w / total if total > 0 else np.zeros_like(z)
-    health = points.sum(axis=1)
-    band = np.select([health < th.red_below, health < th.green_from], [0, 1], 2)
+    # A component at a time, with the arithmetic of 100 * z * w / total and of the points' row
+    # sums in the same order (the same numbers to the last bit): whole-matrix expressions on 3
+    # million customers allocate 180 MB per operation, and fresh memory is what costs here.
+    values = [components[c].to_numpy(dtype=float) for c in COMPONENTS]
+    z = np.empty((k, n))  # z.T: the (customers, components) matrix, no data scored neutral
+    for j, x in enumerate(values):
+        np.copyto(z[j], x)
+        z[j][np.isnan(x)] = 0.5
+
+    def points(j: int, zj: np.ndarray) -> np.ndarray:
+        return 100 * zj * w[j] / total if total > 0 else np.zeros(n)
+
+    health = np.zeros(n)
+    for j in range(k):
+        health += points(j, z[j])
+    churn = 1 - special.expit(weights.intercept + z.T @ w)  # before sorting: BLAS sums a row as it lies
+    del z
     names = ["health", "churn_probability", "spend", *(f"points_{c}" for c in COMPONENTS), *COMPONENTS]
-    block = np.empty((len(names), len(x)))  # one float block, filled in place: pandas stores its transpose
-    block[0], block[1], block[2] = health, 1 - special.expit(weights.intercept + z @ w), components["spend"]
-    block[3:3 + len(COMPONENTS)], block[3 + len(COMPONENTS):] = points.T, x.T
-    out = pd.DataFrame(block.T, index=components.index, columns=names, copy=False)
-    out.insert(1, "band", labels(band, BANDS, components.index, "band"))
-    out.insert(3, "stage", components["stage"])
+    block = np.empty((len(names), n))  # one float block, filled in place: pandas stores its transpose
+    # sorted as the block is filled: the inputs are taken (random reads cost), the points computed
+    order = np.argsort(health, kind="stable") if by_health else None
+    for row, data in ((0, health), (1, churn), (2, components["spend"].to_numpy(dtype=float)),
+                      *((3 + k + j, x) for j, x in enumerate(values))):
+        if order is None:
+            block[row] = data
+        else:
+            np.take(data, order, out=block[row])
+    for j in range(k):
+        x = block[3 + k + j]
+        block[3 + j] = points(j, np.where(np.isnan(x), 0.5, x))
+    index = components.index if order is None else components.index.take(order)
+    out = pd.DataFrame(block.T, index=index, columns=names, copy=False)
+    band = np.select([block[0] < th.red_below, block[0] < th.green_from], [0, 1], 2)
+    out.insert(1, "band", labels(band, BANDS, index, "band"))
+    out.insert(3, "stage", components["stage"] if order is None else take_labels(components["stage"], order, index))
     return out
 
 
@@ -268,8 +299,7 @@ def health_scores(
         fit_model = model if isinstance(model, str | None) else type(model).__name__
         weights = fit_health_weights(source, label_end=day, model=fit_model, thresholds=th, app_store=app_store)
     comps = _components(source, days, day, model, th, app_store, where)
-    out = score_health(comps, weights, th)
-    out = out.take(np.argsort(out["health"].to_numpy(), kind="stable"))  # sort_values, without its copies
+    out = score_health(comps, weights, th, by_health=True)
     out.attrs.update(as_of=day.isoformat(), weights=weights.as_dict(), thresholds=comps.attrs["thresholds"])
     return out
 

@@ -32,6 +32,7 @@ import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from clvlab.errors import DataValidationError, ParameterError, check_param
 from clvlab.lifecycle._features import (
@@ -104,11 +105,11 @@ def _assign(frame: pd.DataFrame, th: LifecycleThresholds, res: ResolvedThreshold
     the columns ``cadence_days`` and ``gap_ratio`` to ``frame``."""
     prior, pop = th.cadence_prior, res.cadence_days
     n = frame["n"].to_numpy(dtype=float)
-    span = (frame["last"] - frame["first"]).dt.days.to_numpy(dtype=float)
+    span = _days_between(frame["first"], frame["last"])
     cadence = (prior * pop + span) / np.maximum(prior + n - 1, 1e-9)
     cadence = np.where(n > 1, cadence, pop)
     ratio = frame["since_days"].to_numpy(dtype=float) / cadence
-    before_span = (frame["prev"] - frame["first"]).dt.days.to_numpy(dtype=float)
+    before_span = _days_between(frame["first"], frame["prev"])
     cadence_before = np.where(n > 2, (prior * pop + before_span) / np.maximum(prior + n - 2, 1e-9), pop)
     last_gap_ratio = frame["last_gap_days"].to_numpy(dtype=float) / cadence_before
     alive = frame["p_alive"].to_numpy(dtype=float)
@@ -127,11 +128,26 @@ def _assign(frame: pd.DataFrame, th: LifecycleThresholds, res: ResolvedThreshold
     return labels(codes, choices, frame.index, "stage")
 
 
+def _days_between(start: pd.Series, end: pd.Series) -> np.ndarray:
+    """Days from ``start`` to ``end`` (dates) as float, NaN where either is missing: NumPy
+    arithmetic, not pandas' ``.dt.days`` (several times slower on 3 million rows)."""
+    return (end.to_numpy() - start.to_numpy()) / np.timedelta64(1, "D")
+
+
 def labels(codes: np.ndarray, names: Sequence[str], index: pd.Index, name: str) -> pd.Series:
     """A ``str`` Series of ``names[codes]``, built as Arrow (a NumPy array of 3 million Python
     strings costs seconds)."""
     values = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(names)))
     return values.cast(pa.string()).to_pandas().set_axis(index).rename(name)
+
+
+def take_labels(values: pd.Series, order: np.ndarray, index: pd.Index) -> pd.Series:
+    """The strings of ``values`` at the positions ``order``, on ``index``: for a few distinct
+    strings (stages), through Arrow dictionary codes; a take of 3 million strings costs ten times
+    as much as encoding them and taking their codes."""
+    data = pa.array(values)
+    taken = pc.dictionary_encode(data).take(pa.array(order)).cast(data.type)
+    return taken.to_pandas().set_axis(index).rename(values.name)
 
 
 def lifecycle_stages(
