@@ -194,7 +194,7 @@ def lifecycle_stages(
             extra["stage"], extra["n_purchases"] = "prospect", 0
             out = pd.concat([out.astype(object), extra]).infer_objects()
             out["n_purchases"] = out["n_purchases"].astype("int64")
-    out = out.sort_index()
+            out = out.sort_index()  # without prospects the frame is in id order already (customer_features)
     out.attrs.update(as_of=day.isoformat(), model=model if isinstance(model, str | None) else type(model).__name__,
                      thresholds=res.as_dict())
     return out
