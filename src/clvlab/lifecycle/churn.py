@@ -199,6 +199,8 @@ class ChurnModel:
         if missing:
             msg = f"{where}: the frame lacks the feature column(s) {missing} the model was fitted on"
             raise DataValidationError(msg, hint="pass the same columns as to fit()")
+        if not self.categories_ and list(X.columns) == self.features_ and all(d == np.float64 for d in X.dtypes):
+            return X  # the model's float columns in order (as scoring builds them): no copy of millions of rows
         numeric = [c for c in self.features_ if c not in self.categories_]
         columns = []
         for c in numeric:
@@ -258,6 +260,12 @@ class ChurnModel:
         """P(churn) per row, indexed like ``X``."""
         return pd.Series(self.predict_proba(X)[:, 1], index=X.index, name="p_churn")
 
+    def _probability(self, columns: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
+        """P(churn) from one array per feature: one float block of the model's features only (a
+        frame of every feature first would be one more copy of millions of rows)."""
+        names = [c for c in self.features_ if c in columns]  # a missing one: _matrix says which
+        return self.predict_proba(float_frame([columns[c] for c in names], pd.RangeIndex(rows), names))[:, 1]
+
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per row and reason group: the drop in P(churn) when the group takes its typical value."""
         self._check_fitted()
@@ -304,12 +312,18 @@ class ChurnModel:
     def features(self, source: Any, *, as_of: Any = None, app_store: Any = None,
                  feedback: Feedback | None = None) -> pd.DataFrame:
         """The behaviour and VoC features of every customer who bought by ``as_of``."""
+        index, columns, day = self._columns(source, as_of=as_of, app_store=app_store, feedback=feedback)
+        return _frame(index, columns, day)
+
+    def _columns(self, source: Any, *, as_of: Any = None, app_store: Any = None, feedback: Feedback | None = None
+                 ) -> tuple[pd.Index, dict[str, np.ndarray], dt.date]:
+        """:meth:`features` as the customers, one array per feature, and the date."""
         from clvlab.lifecycle._features import check_as_of, purchase_days
 
         where = "ChurnModel.features"
         days = purchase_days(source, where)
         day = check_as_of(as_of, days, where)
-        return _workspace_features(source, days, day, self, app_store, feedback)
+        return (*_workspace_columns(source, days, day, self, app_store, feedback), day)
 
     def fit_workspace(self, source: Any, *, as_of: Any = None, app_store: Any = None,
                       feedback: Feedback | None = None, snapshots: int = 3) -> ChurnModel:
@@ -435,6 +449,11 @@ def _as_label(y: Any, n: int, where: str) -> np.ndarray:
 
 def _workspace_features(source: Any, days: Any, day: dt.date, model: ChurnModel, app_store: Any,
                         feedback: Feedback | None) -> pd.DataFrame:
+    return _frame(*_workspace_columns(source, days, day, model, app_store, feedback), day)
+
+
+def _workspace_columns(source: Any, days: Any, day: dt.date, model: ChurnModel, app_store: Any,
+                       feedback: Feedback | None) -> tuple[pd.Index, dict[str, np.ndarray]]:
     index, columns = behaviour_columns(days, day, model.window, model.thresholds, history=model.history)
     if model.voc:
         from clvlab.lifecycle.health import _open_cases
@@ -442,6 +461,10 @@ def _workspace_features(source: Any, days: Any, day: dt.date, model: ChurnModel,
         fb = feedback if feedback is not None else Feedback.read(source, day)
         open_ids = _open_cases(app_store, day) if app_store is not None else None
         columns.update(fb.columns(day, index, open_ids))
+    return index, columns
+
+
+def _frame(index: pd.Index, columns: dict[str, np.ndarray], day: dt.date) -> pd.DataFrame:
     X = float_frame(list(columns.values()), index, list(columns))  # side by side: one copy, no join
     X.attrs["as_of"] = day.isoformat()
     return X

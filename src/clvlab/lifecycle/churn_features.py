@@ -42,6 +42,8 @@ BEHAVIOUR = ("n", "since_days", "last_gap_days", "cadence_days", "gap_ratio", "n
 VOC = ("has_feedback", "nps_latest", "nps_change", "csat_latest", "ces_latest", "sentiment_latest",
        "complaints", "open_cases")
 FEATURES = BEHAVIOUR + VOC
+#: behaviour features that are whole numbers (purchase days, days)
+WHOLE = ("n", "since_days", "last_gap_days", "n_recent", "n_before")
 #: behaviour features added by ``ChurnModel(history=True)``: the engine's purchase history
 #: (:data:`~clvlab.lifecycle.churn_history.HISTORY`) and Pareto/NBD's two scores
 EXTRA = (*HISTORY, "p_alive_pareto", "expected_purchases_pareto")
@@ -99,7 +101,8 @@ def behaviour_columns(days: Any, as_of: dt.date, window: int, thresholds: Lifecy
         cols += EXTRA
     # the engine sums floats in parallel, in no fixed order: the last bits vary from run to run,
     # and would move the model's bin edges and early stopping; 6 decimals make the fit repeatable
-    return frame.index, {c: np.round(out[c], 6) for c in cols}
+    # (counts and days are whole numbers, which rounding leaves as they are: not rounded again)
+    return frame.index, {c: out[c] if c in WHOLE else np.round(out[c], 6) for c in cols}
 
 
 def float_frame(columns: Sequence[np.ndarray], index: pd.Index, names: Sequence[str]) -> pd.DataFrame:
