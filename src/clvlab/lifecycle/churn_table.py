@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from clvlab.errors import DataValidationError
 
@@ -55,14 +56,14 @@ class _Watchlist:
     features: dict[str, np.ndarray]
     attrs: dict[str, Any]
 
-    def reason_columns(self) -> dict[str, np.ndarray]:
-        """Each reason column for every customer in id order (None below the ranks explained)."""
-        out = {}
-        for c in self.reasons.columns:
-            column = np.full(len(self.index), None, dtype=object)
-            column[self.order[:len(self.reasons)]] = self.reasons[c].to_numpy()
-            out[str(c)] = column
-        return out
+    def reason_columns(self) -> dict[str, Any]:
+        """Each reason column for every customer in id order (null below the ranks explained), as
+        Arrow strings: from millions of Python objects pandas would infer the type one by one."""
+        row = np.full(len(self.index), -1, dtype=np.int64)
+        row[self.order[:len(self.reasons)]] = np.arange(len(self.reasons))
+        rows = pa.array(row, mask=row < 0)
+        return {str(c): pa.array(self.reasons[c], type=pa.string(), from_pandas=True).take(rows).to_pandas().array
+                for c in self.reasons.columns}
 
 
 def churn_watchlist(
