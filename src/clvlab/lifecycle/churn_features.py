@@ -29,9 +29,10 @@ from clvlab.lifecycle._features import (
     positions,
     reindex,
     rfm_as_of,
+    shared,
 )
 from clvlab.lifecycle.churn_history import HISTORY, history_features
-from clvlab.lifecycle.stages import _assign
+from clvlab.lifecycle.stages import _assign, cadence_key
 from clvlab.lifecycle.thresholds import LifecycleThresholds, resolve
 
 #: behaviour features (from the purchases)
@@ -71,14 +72,20 @@ def behaviour_columns(days: Any, as_of: dt.date, window: int, thresholds: Lifecy
     """:func:`behaviour_features` as the customer index and one array per column, in order (the
     churn model stacks them with the voice features into one block: one copy of millions of rows)."""
     th = thresholds
-    stats = cadence_stats(days, as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
-                          th.mature_quantile)
     frame = customer_features(days, as_of, window)
-    frame["p_alive"] = np.nan
-    _assign(frame, th, resolve(th, stats))  # adds cadence_days and gap_ratio, as in the stages
+
+    def cadence() -> pd.DataFrame:
+        stats = cadence_stats(days, as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
+                              th.mature_quantile)
+        staged = frame.assign(p_alive=np.nan)
+        _assign(staged, th, resolve(th, stats))  # adds cadence_days and gap_ratio, as in the stages
+        return staged[["cadence_days", "gap_ratio"]]
+
+    # the stages' own when they ran on the date (the same customers in the same order)
+    cadences = shared(cadence_key(days, as_of, th), cadence)
     # numpy columns, one float block at the end: pandas' per-column work costs seconds on millions of rows
-    out = {c: frame[c].to_numpy(dtype=float) for c in ("n", "since_days", "last_gap_days", "cadence_days",
-                                                       "gap_ratio")}
+    out = {c: frame[c].to_numpy(dtype=float) for c in ("n", "since_days", "last_gap_days")}
+    out.update({c: cadences[c].to_numpy(dtype=float) for c in ("cadence_days", "gap_ratio")})
     young = frame["age_days"].to_numpy() < window
     for name, recent, before in (("frequency_trend", "n_recent", "n_before"),
                                  ("spend_trend", "spend_recent", "spend_before")):

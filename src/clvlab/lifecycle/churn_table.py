@@ -137,14 +137,28 @@ def _watchlist(source: Any, *, as_of: Any, window: int | None, app_store: Any, t
     p_churn = model._probability(features, len(index))
     clv_of = aligned(clv, index)
     risk = p_churn * clv_of
-    # by CLV at risk, then P(churn), both descending, NaN last, ties in customer order: numpy's stable
-    # lexsort of the negated keys (pandas' sort_values factorises both keys first)
-    order = np.lexsort((-p_churn, -risk))
+    order = rank_order(risk, p_churn)
     head = order if reasons is None else order[:reasons]
     why = model.reasons(float_frame([v[head] for v in features.values()], index[head], list(features)))
     return _Watchlist(index=index, p_churn=p_churn, clv=clv_of, clv_at_risk=risk, order=order, reasons=why,
                       features=features, attrs={"as_of": scored.isoformat(), "window": model.window,
                                                 "split": model.split_})
+
+
+def rank_order(risk: np.ndarray, p_churn: np.ndarray) -> np.ndarray:
+    """Positions by CLV at risk, then P(churn), both descending, NaN last, ties in customer order:
+    ``np.lexsort((-p_churn, -risk))``. One stable sort of the first key, and a lexsort of the tied
+    rows alone (NaN and zero CLV): a lexsort of both keys sorts millions of rows twice."""
+    order = np.argsort(-risk, kind="stable")
+    ranked = risk[order]
+    nan = np.isnan(ranked)
+    tied = (ranked[1:] == ranked[:-1]) | (nan[1:] & nan[:-1])  # row k and k + 1 share the first key
+    if tied.any():
+        at = np.flatnonzero(np.r_[tied, False] | np.r_[False, tied])  # rows of a run of ties, in order
+        run = np.cumsum(np.r_[True, ~tied[at[:-1]] | (np.diff(at) > 1)])  # the run each belongs to
+        rows = order[at]  # in customer order within each run (the sort is stable)
+        order[at] = rows[np.lexsort((-p_churn[rows], run))]
+    return order
 
 
 def write_churn_table(workspace: Any, *, as_of: str, run_id: str, app_store: Any = None,
