@@ -58,13 +58,17 @@ MAX_CATEGORIES = 255
 #: customer-snapshots a fit learns from, at most: a random sample (``random_state``) beyond it.
 #: Gradient boosting's ranking stops improving long before (on CDNOW's 70,710 rows it is all
 #: of them), while time and memory grow with every row: on 10M transactions (3.2M customers,
-#: three snapshots) the fit alone took minutes and gigabytes.
-MAX_TRAIN_ROWS = 200_000
+#: three snapshots) the fit alone took minutes and gigabytes. 100,000 ranks as well as 200,000
+#: out of time on the 10M-row benchmark log (AUC 0.8394 and 0.8395 over its 3.18M customers; CDNOW
+#: is below either cap), and early stopping then stops: 48 to 54 trees instead of all 100, about
+#: half the prediction time (docs/lifecycle.md)
+MAX_TRAIN_ROWS = 100_000
 #: the gradient boosting's defaults. Scoring costs one pass over every customer per tree, so
 #: fewer, smaller trees score millions of customers faster: learning rate 0.1, 7 leaves, 400 per
 #: leaf, at most 100 trees ranks as well as 0.05, 15 leaves, 100 per leaf, 200 trees, out of time
 #: on CDNOW (AUC 0.8396 both) and on the 10M-row benchmark log (0.8410 and 0.8408), and predicts in
-#: about half the time (docs/lifecycle.md)
+#: about half the time (docs/lifecycle.md). On the 10M log early stopping ends the fit on
+#: MAX_TRAIN_ROWS at 48 trees (it never stopped on the former 200,000 rows: all 100)
 PARAMS: dict[str, Any] = {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 7, "min_samples_leaf": 400,
                           "l2_regularization": 5.0, "early_stopping": True, "validation_fraction": 0.1}
 #: rows from which a prediction runs on every core (:func:`_threads`)
