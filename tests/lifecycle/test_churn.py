@@ -308,3 +308,16 @@ def test_history_features_fit_score_and_evaluate() -> None:
     assert table.attrs["history"] is True
     assert table.attrs["versus_better_baseline"]["difference"] == pytest.approx(
         table.loc["model", "auc"] - table.loc[table.attrs["better_baseline"], "auc"])
+
+
+def test_rank_order_is_the_lexsort_of_both_keys() -> None:
+    """CLV at risk, then P(churn), both descending, NaN last, ties in customer order: the same
+    order as numpy's lexsort, with many ties (zero and missing CLV, equal probabilities)."""
+    from clvlab.lifecycle.churn_table import rank_order
+
+    rng = np.random.default_rng(3)
+    for trial in range(200):
+        n = int(rng.integers(1, 80))
+        p = rng.choice([0.1, 0.5, 0.9, np.nan], n) if trial % 2 else rng.random(n)
+        risk = p * rng.choice([0.0, -0.0, 1.0, 2.5, np.nan], n)
+        np.testing.assert_array_equal(rank_order(risk, p), np.lexsort((-p, -risk)))

@@ -119,8 +119,8 @@ _HASH_BUCKETS = 1_000_000
 
 
 def _sample_days(days: ir.Table, as_of: dt.date, cap: int, seed: int) -> ir.Table:
-    # customers who bought by as_of, counted by their first purchase day (prev_day null: one row
-    # each), not by a distinct count of the ids: a filtered count, no hash of millions of ids
+    # the customers who bought by as_of: their first purchase days (no day before), a filter and a
+    # count instead of a distinct count of millions of string ids (0.05 s instead of 0.9 s on 10M rows)
     n = int(days.filter(days.day <= ibis.date(as_of), days.prev_day.isnull()).count().execute())
     if n <= cap:
         return days
@@ -189,15 +189,15 @@ def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.Dat
     of ``trend_days`` as conditional aggregates of the same pass. Inside
     :func:`shared_features` a date's query is made once, with the trend window of its first
     caller (stages and health use 180 days); another window on that date (churn's 90 days)
-    is one more query of the trends alone, over the same customers in the same order, so the
-    two are joined by position, not by looking up 3 million string ids.
+    is one more query of the trends alone, of the customers who bought in its two windows
+    only (a sixth of them on the 10M-row benchmark log), matched to the others by one id lookup.
     """
     base = shared(("customer_features", days.op(), as_of), lambda: _history(days, as_of, trend_days))
     if base.attrs["trend_days"] != trend_days:
-        trends = shared(("trend_features", days.op(), as_of, trend_days),
-                        lambda: _by_customer(_trends_expr(days, as_of, trend_days)))
+        trends = reindex(shared(("trend_features", days.op(), as_of, trend_days),
+                                lambda: _by_customer(_trends_expr(days, as_of, trend_days))), base.index)
         for col in TRENDS:
-            values = np.nan_to_num(aligned(trends[col], base.index))  # 0: no purchase in either window
+            values = np.nan_to_num(trends[col].to_numpy(dtype=float))  # 0: no purchase in either window
             base[col] = values.astype("int64") if col.startswith("n_") else values
         base.attrs["trend_days"] = trend_days
     return base[list(FEATURES)]
@@ -288,10 +288,10 @@ def _features_expr(days: ir.Table, as_of: dt.date, trend_days: int) -> ir.Table:
 
 
 def _trends_expr(days: ir.Table, as_of: dt.date, trend_days: int) -> ir.Table:
-    """:data:`TRENDS` of every customer who bought up to ``as_of`` (the customers of
-    :func:`_features_expr`: zeros for those with no purchase in the two windows)."""
+    """:data:`TRENDS` of the customers with a purchase day in the two windows up to ``as_of``
+    (every other customer has zeros)."""
     end = ibis.date(as_of)
-    d = days.filter(days.day <= end)
+    d = days.filter(days.day <= end, days.day > end - ibis.interval(days=2 * trend_days))
     return d.group_by("cid").aggregate(**_trend_aggregates(d, end, trend_days))
 
 

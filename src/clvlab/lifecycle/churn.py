@@ -58,13 +58,17 @@ MAX_CATEGORIES = 255
 #: customer-snapshots a fit learns from, at most: a random sample (``random_state``) beyond it.
 #: Gradient boosting's ranking stops improving long before (on CDNOW's 70,710 rows it is all
 #: of them), while time and memory grow with every row: on 10M transactions (3.2M customers,
-#: three snapshots) the fit alone took minutes and gigabytes.
-MAX_TRAIN_ROWS = 200_000
+#: three snapshots) the fit alone took minutes and gigabytes. 100,000 ranks as well as 200,000
+#: out of time on the 10M-row benchmark log (AUC 0.8394 and 0.8395 over its 3.18M customers; CDNOW
+#: is below either cap), and early stopping then stops: 48 to 54 trees instead of all 100, about
+#: half the prediction time (docs/lifecycle.md)
+MAX_TRAIN_ROWS = 100_000
 #: the gradient boosting's defaults. Scoring costs one pass over every customer per tree, so
 #: fewer, smaller trees score millions of customers faster: learning rate 0.1, 7 leaves, 400 per
 #: leaf, at most 100 trees ranks as well as 0.05, 15 leaves, 100 per leaf, 200 trees, out of time
 #: on CDNOW (AUC 0.8396 both) and on the 10M-row benchmark log (0.8410 and 0.8408), and predicts in
-#: about half the time (docs/lifecycle.md)
+#: about half the time (docs/lifecycle.md). On the 10M log early stopping ends the fit on
+#: MAX_TRAIN_ROWS at 48 trees (it never stopped on the former 200,000 rows: all 100)
 PARAMS: dict[str, Any] = {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 7, "min_samples_leaf": 400,
                           "l2_regularization": 5.0, "early_stopping": True, "validation_fraction": 0.1}
 #: rows from which a prediction runs on every core (:func:`_threads`)
@@ -199,6 +203,8 @@ class ChurnModel:
         if missing:
             msg = f"{where}: the frame lacks the feature column(s) {missing} the model was fitted on"
             raise DataValidationError(msg, hint="pass the same columns as to fit()")
+        if not self.categories_ and list(X.columns) == self.features_ and all(d == np.float64 for d in X.dtypes):
+            return X  # the model's float columns in order (as scoring builds them): no copy of millions of rows
         numeric = [c for c in self.features_ if c not in self.categories_]
         columns = []
         for c in numeric:
@@ -258,6 +264,12 @@ class ChurnModel:
         """P(churn) per row, indexed like ``X``."""
         return pd.Series(self.predict_proba(X)[:, 1], index=X.index, name="p_churn")
 
+    def _probability(self, columns: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
+        """P(churn) from one array per feature: one float block of the model's features only (a
+        frame of every feature first would be one more copy of millions of rows)."""
+        names = [c for c in self.features_ if c in columns]  # a missing one: _matrix says which
+        return self.predict_proba(float_frame([columns[c] for c in names], pd.RangeIndex(rows), names))[:, 1]
+
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per row and reason group: the drop in P(churn) when the group takes its typical value."""
         self._check_fitted()
@@ -304,12 +316,18 @@ class ChurnModel:
     def features(self, source: Any, *, as_of: Any = None, app_store: Any = None,
                  feedback: Feedback | None = None) -> pd.DataFrame:
         """The behaviour and VoC features of every customer who bought by ``as_of``."""
+        index, columns, day = self._columns(source, as_of=as_of, app_store=app_store, feedback=feedback)
+        return _frame(index, columns, day)
+
+    def _columns(self, source: Any, *, as_of: Any = None, app_store: Any = None, feedback: Feedback | None = None
+                 ) -> tuple[pd.Index, dict[str, np.ndarray], dt.date]:
+        """:meth:`features` as the customers, one array per feature, and the date."""
         from clvlab.lifecycle._features import check_as_of, purchase_days
 
         where = "ChurnModel.features"
         days = purchase_days(source, where)
         day = check_as_of(as_of, days, where)
-        return _workspace_features(source, days, day, self, app_store, feedback)
+        return (*_workspace_columns(source, days, day, self, app_store, feedback), day)
 
     def fit_workspace(self, source: Any, *, as_of: Any = None, app_store: Any = None,
                       feedback: Feedback | None = None, snapshots: int = 3) -> ChurnModel:
@@ -435,6 +453,11 @@ def _as_label(y: Any, n: int, where: str) -> np.ndarray:
 
 def _workspace_features(source: Any, days: Any, day: dt.date, model: ChurnModel, app_store: Any,
                         feedback: Feedback | None) -> pd.DataFrame:
+    return _frame(*_workspace_columns(source, days, day, model, app_store, feedback), day)
+
+
+def _workspace_columns(source: Any, days: Any, day: dt.date, model: ChurnModel, app_store: Any,
+                       feedback: Feedback | None) -> tuple[pd.Index, dict[str, np.ndarray]]:
     index, columns = behaviour_columns(days, day, model.window, model.thresholds, history=model.history)
     if model.voc:
         from clvlab.lifecycle.health import _open_cases
@@ -442,6 +465,10 @@ def _workspace_features(source: Any, days: Any, day: dt.date, model: ChurnModel,
         fb = feedback if feedback is not None else Feedback.read(source, day)
         open_ids = _open_cases(app_store, day) if app_store is not None else None
         columns.update(fb.columns(day, index, open_ids))
+    return index, columns
+
+
+def _frame(index: pd.Index, columns: dict[str, np.ndarray], day: dt.date) -> pd.DataFrame:
     X = float_frame(list(columns.values()), index, list(columns))  # side by side: one copy, no join
     X.attrs["as_of"] = day.isoformat()
     return X

@@ -29,9 +29,10 @@ from clvlab.lifecycle._features import (
     positions,
     reindex,
     rfm_as_of,
+    shared,
 )
 from clvlab.lifecycle.churn_history import HISTORY, history_features
-from clvlab.lifecycle.stages import _assign
+from clvlab.lifecycle.stages import _assign, cadence_key
 from clvlab.lifecycle.thresholds import LifecycleThresholds, resolve
 
 #: behaviour features (from the purchases)
@@ -42,6 +43,8 @@ BEHAVIOUR = ("n", "since_days", "last_gap_days", "cadence_days", "gap_ratio", "n
 VOC = ("has_feedback", "nps_latest", "nps_change", "csat_latest", "ces_latest", "sentiment_latest",
        "complaints", "open_cases")
 FEATURES = BEHAVIOUR + VOC
+#: behaviour features that are whole numbers (purchase days, days)
+WHOLE = ("n", "since_days", "last_gap_days", "n_recent", "n_before")
 #: behaviour features added by ``ChurnModel(history=True)``: the engine's purchase history
 #: (:data:`~clvlab.lifecycle.churn_history.HISTORY`) and Pareto/NBD's two scores
 EXTRA = (*HISTORY, "p_alive_pareto", "expected_purchases_pareto")
@@ -69,14 +72,20 @@ def behaviour_columns(days: Any, as_of: dt.date, window: int, thresholds: Lifecy
     """:func:`behaviour_features` as the customer index and one array per column, in order (the
     churn model stacks them with the voice features into one block: one copy of millions of rows)."""
     th = thresholds
-    stats = cadence_stats(days, as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
-                          th.mature_quantile)
     frame = customer_features(days, as_of, window)
-    frame["p_alive"] = np.nan
-    _assign(frame, th, resolve(th, stats))  # adds cadence_days and gap_ratio, as in the stages
+
+    def cadence() -> pd.DataFrame:
+        stats = cadence_stats(days, as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
+                              th.mature_quantile)
+        staged = frame.assign(p_alive=np.nan)
+        _assign(staged, th, resolve(th, stats))  # adds cadence_days and gap_ratio, as in the stages
+        return staged[["cadence_days", "gap_ratio"]]
+
+    # the stages' own when they ran on the date (the same customers in the same order)
+    cadences = shared(cadence_key(days, as_of, th), cadence)
     # numpy columns, one float block at the end: pandas' per-column work costs seconds on millions of rows
-    out = {c: frame[c].to_numpy(dtype=float) for c in ("n", "since_days", "last_gap_days", "cadence_days",
-                                                       "gap_ratio")}
+    out = {c: frame[c].to_numpy(dtype=float) for c in ("n", "since_days", "last_gap_days")}
+    out.update({c: cadences[c].to_numpy(dtype=float) for c in ("cadence_days", "gap_ratio")})
     young = frame["age_days"].to_numpy() < window
     for name, recent, before in (("frequency_trend", "n_recent", "n_before"),
                                  ("spend_trend", "spend_recent", "spend_before")):
@@ -99,7 +108,8 @@ def behaviour_columns(days: Any, as_of: dt.date, window: int, thresholds: Lifecy
         cols += EXTRA
     # the engine sums floats in parallel, in no fixed order: the last bits vary from run to run,
     # and would move the model's bin edges and early stopping; 6 decimals make the fit repeatable
-    return frame.index, {c: np.round(out[c], 6) for c in cols}
+    # (counts and days are whole numbers, which rounding leaves as they are: not rounded again)
+    return frame.index, {c: out[c] if c in WHOLE else np.round(out[c], 6) for c in cols}
 
 
 def float_frame(columns: Sequence[np.ndarray], index: pd.Index, names: Sequence[str]) -> pd.DataFrame:

@@ -8,10 +8,12 @@ date. :func:`write_churn_table` stores the result as the derived table ``churn``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from clvlab.errors import DataValidationError
 
@@ -19,6 +21,8 @@ from clvlab.errors import DataValidationError
 COLUMNS = ("rank", "p_churn", "clv", "clv_at_risk")
 #: the ``churn`` table of a run carries the reasons of this many first ranks (null below)
 REASONS = 2000
+#: features stored in the ``churn`` table under another name
+STORED = {"since_days": "days_since_last"}
 
 
 def scores_clv(source: Any, where: str) -> tuple[pd.Series, str | None]:
@@ -35,6 +39,31 @@ def scores_clv(source: Any, where: str) -> tuple[pd.Series, str | None]:
     if "as_of" in frame and frame["as_of"].notna().any():
         as_of = pd.Timestamp(frame["as_of"].dropna().iloc[0]).date().isoformat()
     return frame.set_index("customer_id")["clv"].astype(float), as_of
+
+
+@dataclass
+class _Watchlist:
+    """The watchlist before any frame is built: one array per column, customers in id order."""
+
+    index: pd.Index
+    p_churn: np.ndarray
+    clv: np.ndarray
+    clv_at_risk: np.ndarray
+    #: positions of the customers by rank (rank 1 first)
+    order: np.ndarray
+    #: ``reason_1`` .. of the first ranks, in rank order
+    reasons: pd.DataFrame
+    features: dict[str, np.ndarray]
+    attrs: dict[str, Any]
+
+    def reason_columns(self) -> dict[str, Any]:
+        """Each reason column for every customer in id order (null below the ranks explained), as
+        Arrow strings: from millions of Python objects pandas would infer the type one by one."""
+        row = np.full(len(self.index), -1, dtype=np.int64)
+        row[self.order[:len(self.reasons)]] = np.arange(len(self.reasons))
+        rows = pa.array(row, mask=row < 0)
+        return {str(c): pa.array(self.reasons[c], type=pa.string(), from_pandas=True).take(rows).to_pandas().array
+                for c in self.reasons.columns}
 
 
 def churn_watchlist(
@@ -66,8 +95,24 @@ def churn_watchlist(
         ``clv``, ``clv_at_risk``, ``reason_1`` .. ``reason_3`` and the features behind them.
         ``attrs``: ``as_of``, ``window``, the training ``split``.
     """
+    w = _watchlist(source, as_of=as_of, window=window, app_store=app_store, thresholds=thresholds, model=model,
+                   reasons=reasons)
+    order = w.order
+    columns: dict[str, np.ndarray] = {"rank": np.arange(1, len(order) + 1), "p_churn": w.p_churn[order],
+                                      "clv": w.clv[order], "clv_at_risk": w.clv_at_risk[order]}
+    columns.update({c: v[order] for c, v in w.reason_columns().items()})
+    columns.update({c: v[order] for c, v in w.features.items()})
+    out = pd.DataFrame(columns, index=w.index[order], copy=False)  # the arrays are new: no second copy
+    out.attrs.update(w.attrs)
+    return out
+
+
+def _watchlist(source: Any, *, as_of: Any, window: int | None, app_store: Any, thresholds: Any, model: Any,
+               reasons: int | None) -> _Watchlist:
+    """:func:`churn_watchlist` as arrays: the pipeline's table keeps a few of its columns, in id order."""
+    from clvlab.lifecycle._features import aligned
     from clvlab.lifecycle.churn import ChurnModel
-    from clvlab.lifecycle.churn_features import Feedback
+    from clvlab.lifecycle.churn_features import Feedback, float_frame
 
     where = "churn_watchlist"
     clv, scores_as_of = scores_clv(source, where)
@@ -81,31 +126,39 @@ def churn_watchlist(
         end = check_as_of(day, purchase_days(source, where), where)
         feedback = Feedback.read(source, end) if model.voc else None
         model.fit_workspace(source, as_of=end, app_store=app_store, feedback=feedback)
-    scored = model.score(source, as_of=day, app_store=app_store, feedback=feedback, reasons=False)
-    if scores_as_of is not None and scores_as_of != scored.attrs["as_of"]:
-        msg = (f"{where}: the scores table holds as of {scores_as_of}, not {scored.attrs['as_of']}: "
+    # the features as arrays and P(churn) from a block of the model's features: no frame of every
+    # feature for millions of customers (the table keeps three of them)
+    index, features, scored = model._columns(source, as_of=day, app_store=app_store, feedback=feedback)
+    if scores_as_of is not None and scores_as_of != scored.isoformat():
+        msg = (f"{where}: the scores table holds as of {scores_as_of}, not {scored.isoformat()}: "
                "CLV at risk needs the CLV of the same date")
-        raise DataValidationError(msg, hint=f"score as of {scored.attrs['as_of']} first (clvlab run --as-of "
-                                  f"{scored.attrs['as_of']}), or use as_of={scores_as_of}")
-    scored["clv"] = clv.reindex(scored.index)  # the frame is ours: no copy of millions of rows
-    scored["clv_at_risk"] = scored["p_churn"] * scored["clv"]
-    # by CLV at risk, then P(churn), both descending, NaN last, ties in customer order: numpy's stable
-    # lexsort of the negated keys and one take (pandas' sort_values factorises both keys first)
-    order = np.lexsort((-scored["p_churn"].to_numpy(dtype=float), -scored["clv_at_risk"].to_numpy(dtype=float)))
-    out = scored.take(order)
-    as_of_scored = scored.attrs["as_of"]
-    del scored
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
-    for c in ("clv_at_risk", "clv", "p_churn"):
-        out.insert(1, c, out.pop(c))
-    head = out if reasons is None else out.head(reasons)
-    why = model.reasons(head.drop(columns=list(COLUMNS)))
-    for k, c in enumerate(why.columns):  # the ranks below the head get no reasons (None)
-        column = np.full(len(out), None, dtype=object)
-        column[:len(why)] = why[c].to_numpy()
-        out.insert(len(COLUMNS) + k, c, column)
-    out.attrs.update(as_of=as_of_scored, window=model.window, split=model.split_)
-    return out
+        raise DataValidationError(msg, hint=f"score as of {scored.isoformat()} first (clvlab run --as-of "
+                                  f"{scored.isoformat()}), or use as_of={scores_as_of}")
+    p_churn = model._probability(features, len(index))
+    clv_of = aligned(clv, index)
+    risk = p_churn * clv_of
+    order = rank_order(risk, p_churn)
+    head = order if reasons is None else order[:reasons]
+    why = model.reasons(float_frame([v[head] for v in features.values()], index[head], list(features)))
+    return _Watchlist(index=index, p_churn=p_churn, clv=clv_of, clv_at_risk=risk, order=order, reasons=why,
+                      features=features, attrs={"as_of": scored.isoformat(), "window": model.window,
+                                                "split": model.split_})
+
+
+def rank_order(risk: np.ndarray, p_churn: np.ndarray) -> np.ndarray:
+    """Positions by CLV at risk, then P(churn), both descending, NaN last, ties in customer order:
+    ``np.lexsort((-p_churn, -risk))``. One stable sort of the first key, and a lexsort of the tied
+    rows alone (NaN and zero CLV): a lexsort of both keys sorts millions of rows twice."""
+    order = np.argsort(-risk, kind="stable")
+    ranked = risk[order]
+    nan = np.isnan(ranked)
+    tied = (ranked[1:] == ranked[:-1]) | (nan[1:] & nan[:-1])  # row k and k + 1 share the first key
+    if tied.any():
+        at = np.flatnonzero(np.r_[tied, False] | np.r_[False, tied])  # rows of a run of ties, in order
+        run = np.cumsum(np.r_[True, ~tied[at[:-1]] | (np.diff(at) > 1)])  # the run each belongs to
+        rows = order[at]  # in customer order within each run (the sort is stable)
+        order[at] = rows[np.lexsort((-p_churn[rows], run))]
+    return order
 
 
 def write_churn_table(workspace: Any, *, as_of: str, run_id: str, app_store: Any = None,
@@ -116,18 +169,33 @@ def write_churn_table(workspace: Any, *, as_of: str, run_id: str, app_store: Any
     Returns a JSON-ready record: customers, total CLV and CLV at risk, the training split and the
     first ``top`` rows (or why the watchlist was not computed: too little history).
     """
-    from clvlab.derived import write_derived
+    from clvlab.derived import DERIVED, write_derived
 
     try:
-        table = churn_watchlist(workspace, as_of=as_of, app_store=app_store, reasons=reasons)
+        w = _watchlist(workspace, as_of=as_of, window=None, app_store=app_store, thresholds=None, model=None,
+                       reasons=reasons)
     except DataValidationError as exc:
         return {"error": str(exc)}
-    write_derived(workspace, "churn", table.rename(columns={"since_days": "days_since_last"}), run_id=run_id,
-                  as_of=as_of, values={"window_days": table.attrs["window"]})
-    head = table.head(top)[[*COLUMNS, "reason_1", "reason_2", "reason_3"]].reset_index()
-    return {"as_of": table.attrs["as_of"], "window_days": table.attrs["window"], "customers": len(table),
-            "clv": float(table["clv"].sum()), "clv_at_risk": float(table["clv_at_risk"].sum()),
-            "split": table.attrs["split"], "watchlist": head.to_dict(orient="records")}
+    rank = np.empty(len(w.order), dtype=np.int64)
+    rank[w.order] = np.arange(1, len(w.order) + 1)
+    reason_columns = w.reason_columns()
+    # the rows in id order, as the features come: the key check of write_derived is then a comparison
+    # of neighbours, not a hash of 3 million ids (the readers order by rank or CLV at risk); of the
+    # features only those of the contract (the others would be dropped there)
+    kept = {c.name for c in DERIVED["churn"].columns}
+    features = {STORED.get(c, c): v for c, v in w.features.items() if STORED.get(c, c) in kept}
+    table = pd.DataFrame({"p_churn": w.p_churn, "clv": w.clv, "clv_at_risk": w.clv_at_risk, "rank": rank,
+                          **reason_columns, **features}, index=w.index, copy=False)  # Arrow takes the arrays as they are
+    write_derived(workspace, "churn", table, run_id=run_id, as_of=as_of, values={"window_days": w.attrs["window"]})
+    first = w.order[:top]
+    head = pd.DataFrame({"rank": rank[first], "p_churn": w.p_churn[first], "clv": w.clv[first],
+                         "clv_at_risk": w.clv_at_risk[first], **{c: v[first] for c, v in reason_columns.items()}},
+                        index=w.index[first])
+    # the totals summed in rank order, as ever (a float sum depends on the order)
+    return {"as_of": w.attrs["as_of"], "window_days": w.attrs["window"], "customers": len(w.index),
+            "clv": float(pd.Series(w.clv[w.order]).sum()),
+            "clv_at_risk": float(pd.Series(w.clv_at_risk[w.order]).sum()),
+            "split": w.attrs["split"], "watchlist": head.reset_index().to_dict(orient="records")}
 
 
 __all__ = ["churn_watchlist", "write_churn_table"]

@@ -220,7 +220,14 @@ def _staged(days: Any, day: dt.date, model: Any, th: LifecycleThresholds, where:
     frame = customer_features(days, day, th.trend_days)
     frame["p_alive"] = aligned(p_alive(days, day, model, where), frame.index)
     frame["stage"] = _assign(frame, th, res)
+    shared(cadence_key(days, day, th), lambda: frame[["cadence_days", "gap_ratio"]])  # the churn features read them
     return frame, res
+
+
+def cadence_key(days: Any, day: dt.date, th: LifecycleThresholds) -> tuple[Any, ...]:
+    """The :func:`~clvlab.lifecycle._features.shared` key of ``cadence_days`` and ``gap_ratio`` of
+    a date's customers: they depend on neither the P(alive) model nor the trend window."""
+    return ("cadence", days.op(), day, th)
 
 
 def stage_sizes(stages: pd.DataFrame) -> pd.Series:
