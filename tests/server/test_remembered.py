@@ -59,3 +59,26 @@ def test_a_new_snapshot_is_a_new_key(tmp_path: Path) -> None:
     os.replace(replaced, Ws.path)  # how a run publishes its snapshot
     assert reads.snapshot_key(Ws()) != before
     assert reads.snapshot_key(object()) is None  # no file: nothing remembered
+
+
+def test_the_key_is_the_snapshot_the_reader_opened(tmp_path: Path) -> None:
+    import duckdb
+
+    from clvlab.data.snapshot import snapshot_path
+    from clvlab.server.workspace import SnapshotReader
+
+    workspace = tmp_path / "shop.duckdb"
+    snap = snapshot_path(workspace)
+    duckdb.connect(str(snap)).close()
+    reader = SnapshotReader(workspace)
+    with reader.open() as ws:
+        opened = reads.snapshot_key(ws)
+        assert opened is not None
+        assert opened[0] == str(snap)
+        nxt = tmp_path / "next.duckdb"
+        duckdb.connect(str(nxt)).close()
+        os.replace(nxt, snap)  # a run publishes while this request still reads the old file
+        assert reads.snapshot_key(ws) == opened  # its answer is filed under the file it read
+    with reader.open() as ws:  # the next request opens the new file: a new key
+        assert reads.snapshot_key(ws) != opened
+    reader.close()

@@ -45,6 +45,9 @@ class Workspace:
         self.con = con
         self.path = path
         self.url = redact(url)
+        #: the file's identity (path, inode, mtime) when a reader that follows replacements opened
+        #: it (the server's snapshot reader), so what is computed from it is keyed by what was read
+        self.opened_as: tuple[str, int, int] | None = None
 
     @property
     def timezone(self) -> str:

@@ -53,7 +53,12 @@ def remembered(key: Hashable, compute: Callable[[], _T]) -> _T:
 
 
 def snapshot_key(ws: Any) -> tuple[str, int, int] | None:
-    """The identity of a workspace file (path, inode, mtime): a new run publishes a new one."""
+    """The identity of a workspace file (path, inode, mtime): a new run publishes a new one. The
+    one the snapshot reader opened when it recorded it (a run published during the request then
+    never files the old snapshot's answer under the new one's key), else the file's now."""
+    opened = getattr(ws, "opened_as", None)
+    if opened is not None:
+        return typing.cast(tuple[str, int, int], opened)
     path = getattr(ws, "path", None)
     if path is None:
         return None

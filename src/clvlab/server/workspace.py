@@ -57,6 +57,7 @@ class SnapshotReader:
                 msg = f"the serving snapshot '{self.path.name}' cannot be opened now: {exc}"
                 raise WorkspaceUnavailable(msg) from None
             self._stamp = stamp
+            self._ws.opened_as = (str(self.path), *stamp)
         return self._ws
 
     @contextmanager
