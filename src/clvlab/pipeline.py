@@ -372,7 +372,7 @@ def run_pipeline(
                                            app_store=app_store, model=clv.model)
         steps("churn early warning")
         churn = write_churn_table(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
-                                  app_store=app_store)
+                                  app_store=app_store, clv=clv.scores["clv"])
         steps("writing the cohorts and economics tables")
         economics = write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
                                            margin=options.get("margin"))  # None: from the data's cost column

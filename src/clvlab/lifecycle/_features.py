@@ -186,21 +186,33 @@ def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.Dat
     ``prev`` is the purchase day before the last; the ``*_recent`` columns count purchase days
     and spend in the last ``trend_days`` days up to ``as_of``, ``*_before`` in the
     ``trend_days`` before those. One query: the features of the whole history and the trends
-    of ``trend_days`` as conditional aggregates of the same pass. Inside
-    :func:`shared_features` a date's query is made once, with the trend window of its first
-    caller (stages and health use 180 days); another window on that date (churn's 90 days)
-    is one more query of the trends alone, of the customers who bought in its two windows
-    only (a sixth of them on the 10M-row benchmark log), matched to the others by one id lookup.
+    as conditional aggregates of the same pass. Inside :func:`shared_features` a date's query
+    is made once, with the trends of the caller's window and of the run's other one (stages and
+    health use 180 days, churn 90: :data:`SHARED_WINDOWS`), so the churn step reads its trends
+    from the same frame; another window on that date is one more query of the trends alone, of
+    the customers who bought in its two windows, matched to the others by one id lookup.
     """
-    base = shared(("customer_features", days.op(), as_of), lambda: _history(days, as_of, trend_days))
-    if base.attrs["trend_days"] != trend_days:
-        trends = reindex(shared(("trend_features", days.op(), as_of, trend_days),
-                                lambda: _by_customer(_trends_expr(days, as_of, trend_days))), base.index)
-        for col in TRENDS:
-            values = np.nan_to_num(trends[col].to_numpy(dtype=float))  # 0: no purchase in either window
-            base[col] = values.astype("int64") if col.startswith("n_") else values
-        base.attrs["trend_days"] = trend_days
-    return base[list(FEATURES)]
+    windows = tuple(dict.fromkeys((trend_days, *SHARED_WINDOWS)))
+    base = shared(("customer_features", days.op(), as_of), lambda: _history(days, as_of, windows))
+    trends: dict[str, Any]
+    if trend_days in base.attrs["windows"]:
+        trends = {col: base[f"{col}_{trend_days}"] for col in TRENDS}
+    else:
+        found = reindex(shared(("trend_features", days.op(), as_of, trend_days),
+                               lambda: _by_customer(_trends_expr(days, as_of, trend_days))), base.index)
+        trends = {col: _trend_column(col, found[col].to_numpy(dtype=float)) for col in TRENDS}
+    out = base[[c for c in FEATURES if c not in TRENDS]]
+    return out.assign(**trends)[list(FEATURES)]
+
+
+def _trend_column(col: str, values: np.ndarray) -> np.ndarray:
+    values = np.nan_to_num(values)  # 0: no purchase in either window
+    return values.astype("int64") if col.startswith("n_") else values
+
+
+#: trend windows (days) every shared features query computes besides its caller's: the stages'
+#: and health's default (180) and the churn model's (90), the two the pipeline asks for
+SHARED_WINDOWS = (180, 90)
 
 
 def positions(index: pd.Index, ids: Any) -> np.ndarray:
@@ -245,9 +257,9 @@ def _by_customer(expr: ir.Table) -> pd.DataFrame:
     for col in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[col]):
             frame[col] = frame[col].astype("datetime64[s]")
-        elif col in ("n", "n_recent", "n_before"):
+        elif col == "n" or col.startswith(("n_recent", "n_before")):
             frame[col] = frame[col].fillna(0).astype("int64")
-        elif col in ("spend", "spend_recent", "spend_before"):
+        elif col == "spend" or col.startswith(("spend_recent", "spend_before")):
             frame[col] = frame[col].astype("float64").fillna(0.0)
     frame = frame.rename(columns={"cid": "customer_id"})
     frame["customer_id"] = frame["customer_id"].astype(str)
@@ -264,24 +276,28 @@ def _increasing(index: pd.Index) -> bool:
     return len(ids) < 2 or bool(pc.all(pc.greater_equal(ids[1:], ids[:-1])).as_py())
 
 
-def _history(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.DataFrame:
-    frame = _by_customer(_features_expr(days, as_of, trend_days))
-    frame.attrs["trend_days"] = trend_days
+def _history(days: ir.Table, as_of: dt.date, windows: tuple[int, ...]) -> pd.DataFrame:
+    """The features of ``as_of`` with :data:`TRENDS` of each window (``n_recent_180``, ...);
+    inside :func:`shared_features` only: outside it the caller's window alone."""
+    windows = windows if _SHARED.get() is not None else windows[:1]
+    frame = _by_customer(_features_expr(days, as_of, windows))
+    frame.attrs["windows"] = windows
     return frame
 
 
-def _trend_aggregates(d: ir.Table, end: ir.DateValue, trend_days: int) -> dict[str, ir.Value]:
+def _trend_aggregates(d: ir.Table, end: ir.DateValue, trend_days: int, suffix: str = "") -> dict[str, ir.Value]:
     recent = d.day > end - ibis.interval(days=trend_days)
     before = (d.day > end - ibis.interval(days=2 * trend_days)) & ~recent
-    return {"n_recent": d.count(where=recent), "n_before": d.count(where=before),
-            "spend_recent": d.amount.sum(where=recent), "spend_before": d.amount.sum(where=before)}
+    return {f"n_recent{suffix}": d.count(where=recent), f"n_before{suffix}": d.count(where=before),
+            f"spend_recent{suffix}": d.amount.sum(where=recent), f"spend_before{suffix}": d.amount.sum(where=before)}
 
 
-def _features_expr(days: ir.Table, as_of: dt.date, trend_days: int) -> ir.Table:
+def _features_expr(days: ir.Table, as_of: dt.date, windows: tuple[int, ...]) -> ir.Table:
     end = ibis.date(as_of)
     d = days.filter(days.day <= end)
+    trends = {k: v for w in windows for k, v in _trend_aggregates(d, end, w, f"_{w}").items()}
     per = d.group_by("cid").aggregate(first=d.day.min(), last=d.day.max(), n=d.count(), prev=d.prev_day.max(),
-                                      spend=d.amount.sum(), **_trend_aggregates(d, end, trend_days))
+                                      spend=d.amount.sum(), **trends)
     per = per.mutate(age_days=_days(end, per["first"]), since_days=_days(end, per["last"]),
                      last_gap_days=_days(per["last"], per["prev"]))
     return per

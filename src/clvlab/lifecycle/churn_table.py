@@ -108,14 +108,19 @@ def churn_watchlist(
 
 
 def _watchlist(source: Any, *, as_of: Any, window: int | None, app_store: Any, thresholds: Any, model: Any,
-               reasons: int | None) -> _Watchlist:
-    """:func:`churn_watchlist` as arrays: the pipeline's table keeps a few of its columns, in id order."""
+               reasons: int | None, clv: pd.Series | None = None) -> _Watchlist:
+    """:func:`churn_watchlist` as arrays: the pipeline's table keeps a few of its columns, in id order.
+    ``clv``: the CLV per customer as of ``as_of`` when the caller holds it (the run that just
+    wrote the ``scores`` table), instead of reading that table back."""
     from clvlab.lifecycle._features import aligned
     from clvlab.lifecycle.churn import ChurnModel
     from clvlab.lifecycle.churn_features import Feedback, float_frame
 
     where = "churn_watchlist"
-    clv, scores_as_of = scores_clv(source, where)
+    if clv is None:
+        clv, scores_as_of = scores_clv(source, where)
+    else:
+        scores_as_of = None if as_of is None else pd.Timestamp(as_of).date().isoformat()
     day = as_of if as_of is not None else scores_as_of
     if model is None:
         model = ChurnModel(window=window, thresholds=thresholds)
@@ -162,9 +167,12 @@ def rank_order(risk: np.ndarray, p_churn: np.ndarray) -> np.ndarray:
 
 
 def write_churn_table(workspace: Any, *, as_of: str, run_id: str, app_store: Any = None,
-                      top: int = 10, reasons: int | None = REASONS) -> dict[str, Any]:
+                      top: int = 10, reasons: int | None = REASONS, clv: pd.Series | None = None,
+                      model: Any = None) -> dict[str, Any]:
     """Compute the watchlist as of ``as_of`` and store it as the table ``churn`` with ``run_id``
-    (the reasons of the first ``reasons`` ranks).
+    (the reasons of the first ``reasons`` ranks). ``clv``: the CLV per customer as of ``as_of``
+    (default: read from the ``scores`` table); ``model``: a :class:`~clvlab.ChurnModel` fitted
+    on the splits ending on ``as_of`` (default: fitted here).
 
     Returns a JSON-ready record: customers, total CLV and CLV at risk, the training split and the
     first ``top`` rows (or why the watchlist was not computed: too little history).
@@ -172,8 +180,8 @@ def write_churn_table(workspace: Any, *, as_of: str, run_id: str, app_store: Any
     from clvlab.derived import DERIVED, write_derived
 
     try:
-        w = _watchlist(workspace, as_of=as_of, window=None, app_store=app_store, thresholds=None, model=None,
-                       reasons=reasons)
+        w = _watchlist(workspace, as_of=as_of, window=None, app_store=app_store, thresholds=None, model=model,
+                       reasons=reasons, clv=clv)
     except DataValidationError as exc:
         return {"error": str(exc)}
     rank = np.empty(len(w.order), dtype=np.int64)

@@ -266,7 +266,7 @@ def score_health(components: pd.DataFrame, weights: HealthWeights, th: Lifecycle
 
 def health_scores(
     source: Any, *, as_of: Any = None, weights: HealthWeights | None = None, model: Any = "ModifiedBetaGeo",
-    thresholds: Any = None, app_store: Any = None,
+    thresholds: Any = None, app_store: Any = None, by_health: bool = True,
 ) -> pd.DataFrame:
     """The health score of every customer who bought by ``as_of``.
 
@@ -283,6 +283,9 @@ def health_scores(
         As in :func:`clvlab.lifecycle_stages` (P(alive) model, default MBG/NBD).
     app_store
         The application store, for open cases (without it that component is unused).
+    by_health
+        Rows by ascending health (default), or in customer id order (False: no sort of millions
+        of rows, as the pipeline writes the ``health`` table; its readers order it themselves).
 
     Returns
     -------
@@ -299,7 +302,7 @@ def health_scores(
         fit_model = model if isinstance(model, str | None) else type(model).__name__
         weights = fit_health_weights(source, label_end=day, model=fit_model, thresholds=th, app_store=app_store)
     comps = _components(source, days, day, model, th, app_store, where)
-    out = score_health(comps, weights, th, by_health=True)
+    out = score_health(comps, weights, th, by_health=by_health)
     out.attrs.update(as_of=day.isoformat(), weights=weights.as_dict(), thresholds=comps.attrs["thresholds"])
     return out
 

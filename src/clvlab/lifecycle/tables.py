@@ -26,7 +26,9 @@ def write_lifecycle_tables(workspace: Any, *, as_of: str, run_id: str, app_store
     write_derived(workspace, "stages", stages, run_id=run_id, as_of=as_of)
     record: dict[str, Any] = {"stages": stage_sizes(stages).to_dict(), "p_alive_model": stages.attrs["model"]}
     try:
-        health = health_scores(workspace, as_of=as_of, model=alive, app_store=app_store)
+        # in customer id order: the key check of write_derived compares neighbours (no hash of
+        # millions of ids) and nothing is sorted; the readers order the table by health themselves
+        health = health_scores(workspace, as_of=as_of, model=alive, app_store=app_store, by_health=False)
     except DataValidationError as exc:
         record["health_error"] = str(exc)
         return record
