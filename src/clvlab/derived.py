@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -327,9 +329,34 @@ def write_derived(
     # in batches of DuckDB's row group: its insert then runs on every core and keeps the rows'
     # order (one 3-million-row batch is written by one thread: twice the time)
     table = pa.table(columns)
-    rows = pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH_ROWS), schema=table.schema)
-    _store(workspace, name, ibis.memtable(rows).mutate(**constants), kept)
+    rows = ibis.memtable(pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH_ROWS), schema=table.schema))
+
+    def store(target: Any) -> None:
+        _store(target, name, rows.mutate(**constants), kept)
+
+    defer = _DEFERRED.get()
+    if defer is None or not defer(workspace, store):
+        store(workspace)
     return run_id
+
+
+#: inside :func:`deferred_writes`: who stores the checked rows of :func:`write_derived`
+_DEFERRED: ContextVar[Callable[[Any, Callable[[Any], None]], bool] | None] = ContextVar(
+    "clvlab_deferred_writes", default=None)
+
+
+@contextmanager
+def deferred_writes(defer: Callable[[Any, Callable[[Any], None]], bool]) -> Iterator[None]:
+    """Inside the block :func:`write_derived` checks the rows and builds them as ever, then hands
+    their storing to ``defer(workspace, store)``: ``store(target)`` writes them through the
+    workspace ``target`` (a connection to the same database), and ``defer`` returns False to have
+    them stored at once. A run stores its lifecycle tables on a second connection while it goes on
+    computing (:mod:`clvlab.run_ahead`); it waits for them before it ends."""
+    token = _DEFERRED.set(defer)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
 
 
 #: rows per Arrow batch handed to the engine (DuckDB's row group size)

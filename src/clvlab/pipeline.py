@@ -344,10 +344,12 @@ def run_pipeline(
         (empty without a feedback table), the alerts report (None without an app store or a
         feedback table) and open cases by owner.
     """
+    from clvlab.derived import new_run_id
     from clvlab.lifecycle._features import purchase_days, rfm_as_of, shared_features
     from clvlab.lifecycle.churn_table import write_churn_table
     from clvlab.lifecycle.leads import write_leads_table
     from clvlab.lifecycle.tables import write_lifecycle_tables
+    from clvlab.run_ahead import RunAhead
     from clvlab.value.economics_tables import write_economics_tables
 
     has_store = app_store is not None
@@ -359,23 +361,35 @@ def run_pipeline(
     for src in sources:
         steps(f"loading {src.table}")
         loads.append(workspace.load(src.table, src.source, **{**src.options, "progress": False}))
-    clv = _run_clv(workspace, steps, **options)
-    steps("writing the scores table")
-    run_id = write_clv_tables(workspace, clv)
-    # stages, health and churn read the same customers as of the same days; economics the same
-    # purchase days (for the last one); the purchase models of the run's date start from its RFM
-    with shared_features():
-        as_of = pd.Timestamp(clv.settings["observation_end"]).date()
-        rfm_as_of(purchase_days(workspace, "run_pipeline"), as_of, clv.settings["freq"], known=clv.rfm)
-        steps("lifecycle stages and health")
-        lifecycle = write_lifecycle_tables(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
-                                           app_store=app_store, model=clv.model)
-        steps("churn early warning")
-        churn = write_churn_table(workspace, as_of=clv.settings["observation_end"], run_id=run_id,
-                                  app_store=app_store, clv=clv.scores["clv"])
-        steps("writing the cohorts and economics tables")
-        economics = write_economics_tables(workspace, run_id=run_id, as_of=clv.settings["observation_end"],
-                                           margin=options.get("margin"))  # None: from the data's cost column
+    run_id = new_run_id()
+    # the lifecycle and economics steps start ahead, on their own connections, while the CLV part
+    # fits in Python (clvlab.run_ahead); stages, health and churn read the same customers as of the
+    # same days, economics the same last purchase day; the purchase models of the run's date
+    # start from its RFM
+    ahead = RunAhead(workspace, run_id=run_id, observation_end=options.get("observation_end"),
+                     margin=options.get("margin"), app_store=app_store)
+    try:
+        with shared_features(), ahead.running():
+            clv = _run_clv(workspace, steps, **options)
+            steps("writing the scores table")
+            write_clv_tables(workspace, clv, run_id=run_id)
+            ahead.scores_written()
+            as_of = clv.settings["observation_end"]
+            steps("lifecycle stages and health")
+            lifecycle_ws = ahead.lifecycle_workspace()
+            rfm_as_of(purchase_days(lifecycle_ws, "run_pipeline"), pd.Timestamp(as_of).date(), clv.settings["freq"],
+                      known=clv.rfm)
+            with ahead.writing():  # each table stored on the writer connection while the next is computed
+                lifecycle = write_lifecycle_tables(lifecycle_ws, as_of=as_of, run_id=run_id, app_store=app_store,
+                                                   model=clv.model)
+                steps("churn early warning")
+                churn = write_churn_table(lifecycle_ws, as_of=as_of, run_id=run_id, app_store=app_store,
+                                          clv=clv.scores["clv"], scored=ahead.churn_scores(as_of))
+            steps("writing the cohorts and economics tables")
+            economics = ahead.economics(as_of) or write_economics_tables(
+                lifecycle_ws, run_id=run_id, as_of=as_of, margin=options.get("margin"))  # None: the cost column's
+    finally:
+        ahead.close()
     steps("lead scores of prospects")
     leads = write_leads_table(workspace, run_id=run_id, as_of=clv.settings["observation_end"])
     steps("summarising feedback")
@@ -394,13 +408,14 @@ def run_pipeline(
                        lifecycle=lifecycle, leads=leads, churn=churn, economics=economics)
 
 
-def write_clv_tables(workspace: Any, clv: ClvRun) -> str:
-    """Write a CLV run's ``scores`` and ``diagnostics`` tables under a new run id (returned):
-    with :func:`run_clv`, what a run did before the lifecycle steps (the benchmark's CLV part)."""
+def write_clv_tables(workspace: Any, clv: ClvRun, *, run_id: str | None = None) -> str:
+    """Write a CLV run's ``scores`` and ``diagnostics`` tables under ``run_id`` (default: a new
+    one; returned): with :func:`run_clv`, what a run did before the lifecycle steps (the
+    benchmark's CLV part)."""
     from clvlab.derived import write_derived
     from clvlab.value.diagnostics import write_run_diagnostics
 
-    run_id = write_derived(workspace, "scores", clv.scores, as_of=clv.settings["observation_end"],
+    run_id = write_derived(workspace, "scores", clv.scores, run_id=run_id, as_of=clv.settings["observation_end"],
                            values={"time_unit": clv.settings["freq"], "horizon_days": float(clv.settings["horizon_days"]),
                                    "model": clv.best})
     write_run_diagnostics(workspace, clv, run_id=run_id)

@@ -53,8 +53,9 @@ def test_the_purchase_models_rfm_from_purchase_days_is_the_rfm_summary() -> None
 
 
 def test_a_second_trend_window_on_a_date_gives_the_features_computed_alone() -> None:
-    """Stages and health ask for 180-day trends, churn for 90 days on the same date: the second
-    window, joined by position to the first query's customers, is what a fresh query gives."""
+    """Stages and health ask for 180-day trends, churn for 90 days on the same date: inside a run
+    both come from the one features query of the date, and any other window from a query of its
+    trends alone, matched to the date's customers; each is what a fresh query gives."""
     log = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "c", "c", "d"],
                         "ordered_at": pd.to_datetime(["2023-06-01", "2024-01-05", "2024-03-20", "2023-12-01",
                                                       "2023-11-10", "2024-02-02", "2022-05-01"]),
@@ -62,11 +63,11 @@ def test_a_second_trend_window_on_a_date_gives_the_features_computed_alone() -> 
     day = dt.date(2024, 3, 31)
     with clvlab.connect(":memory:") as ws:
         ws.load("transactions", log, progress=False)
-        alone = {w: customer_features(purchase_days(ws, "test"), day, w) for w in (180, 90)}
+        alone = {w: customer_features(purchase_days(ws, "test"), day, w) for w in (180, 90, 30)}
         with shared_features():
             days = purchase_days(ws, "test")
-            shared = {w: customer_features(days, day, w) for w in (180, 90)}
-    for w in (180, 90):
+            shared = {w: customer_features(days, day, w) for w in (180, 90, 30)}
+    for w in (180, 90, 30):
         pd.testing.assert_frame_equal(shared[w], alone[w])
     assert alone[90].loc["c", "n_recent"] == 1
     assert alone[90].loc["c", "n_before"] == 1

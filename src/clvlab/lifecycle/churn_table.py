@@ -8,6 +8,7 @@ date. :func:`write_churn_table` stores the result as the derived table ``churn``
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,46 +108,73 @@ def churn_watchlist(
     return out
 
 
-def _watchlist(source: Any, *, as_of: Any, window: int | None, app_store: Any, thresholds: Any, model: Any,
-               reasons: int | None, clv: pd.Series | None = None) -> _Watchlist:
-    """:func:`churn_watchlist` as arrays: the pipeline's table keeps a few of its columns, in id order.
-    ``clv``: the CLV per customer as of ``as_of`` when the caller holds it (the run that just
-    wrote the ``scores`` table), instead of reading that table back."""
-    from clvlab.lifecycle._features import aligned
+@dataclass
+class ChurnScores:
+    """P(churn) of every customer who bought by ``day``, in id order, with the fitted model and
+    the features behind it (one array per feature)."""
+
+    model: Any
+    index: pd.Index
+    features: dict[str, np.ndarray]
+    day: dt.date
+    p_churn: np.ndarray
+
+
+def churn_scores(source: Any, *, as_of: Any, window: int | None = None, app_store: Any = None,
+                 thresholds: Any = None, model: Any = None) -> ChurnScores:
+    """Fit :class:`~clvlab.ChurnModel` on the splits ending on ``as_of`` (unless ``model`` is
+    fitted) and score every customer as of ``as_of``: what the watchlist ranks (it needs no CLV,
+    so a run starts it ahead, :mod:`clvlab.run_ahead`)."""
     from clvlab.lifecycle.churn import ChurnModel
-    from clvlab.lifecycle.churn_features import Feedback, float_frame
+    from clvlab.lifecycle.churn_features import Feedback
 
     where = "churn_watchlist"
-    if clv is None:
-        clv, scores_as_of = scores_clv(source, where)
-    else:
-        scores_as_of = None if as_of is None else pd.Timestamp(as_of).date().isoformat()
-    day = as_of if as_of is not None else scores_as_of
     if model is None:
         model = ChurnModel(window=window, thresholds=thresholds)
     feedback = None
     if model.estimator_ is None:
         from clvlab.lifecycle._features import check_as_of, purchase_days
 
-        end = check_as_of(day, purchase_days(source, where), where)
+        end = check_as_of(as_of, purchase_days(source, where), where)
         feedback = Feedback.read(source, end) if model.voc else None
         model.fit_workspace(source, as_of=end, app_store=app_store, feedback=feedback)
-    # the features as arrays and P(churn) from a block of the model's features: no frame of every
+    # the features as arrays and P(churn) from blocks of the model's features: no frame of every
     # feature for millions of customers (the table keeps three of them)
-    index, features, scored = model._columns(source, as_of=day, app_store=app_store, feedback=feedback)
-    if scores_as_of is not None and scores_as_of != scored.isoformat():
-        msg = (f"{where}: the scores table holds as of {scores_as_of}, not {scored.isoformat()}: "
+    index, features, day = model._columns(source, as_of=as_of, app_store=app_store, feedback=feedback)
+    return ChurnScores(model=model, index=index, features=features, day=day,
+                       p_churn=model._probability(features, len(index)))
+
+
+def _watchlist(source: Any, *, as_of: Any, window: int | None, app_store: Any, thresholds: Any, model: Any,
+               reasons: int | None, clv: pd.Series | None = None, scored: ChurnScores | None = None) -> _Watchlist:
+    """:func:`churn_watchlist` as arrays: the pipeline's table keeps a few of its columns, in id order.
+    ``clv``: the CLV per customer as of ``as_of`` when the caller holds it (the run that just
+    wrote the ``scores`` table), instead of reading that table back; ``scored``: the
+    :func:`churn_scores` of ``as_of`` when the caller holds them."""
+    from clvlab.lifecycle._features import aligned
+    from clvlab.lifecycle.churn_features import float_frame
+
+    where = "churn_watchlist"
+    if clv is None:
+        clv, scores_as_of = scores_clv(source, where)
+    else:
+        scores_as_of = None if as_of is None else pd.Timestamp(as_of).date().isoformat()
+    if scored is None:
+        scored = churn_scores(source, as_of=as_of if as_of is not None else scores_as_of, window=window,
+                              app_store=app_store, thresholds=thresholds, model=model)
+    day, index, features, p_churn, model = scored.day, scored.index, scored.features, scored.p_churn, scored.model
+    if scores_as_of is not None and scores_as_of != day.isoformat():
+        msg = (f"{where}: the scores table holds as of {scores_as_of}, not {day.isoformat()}: "
                "CLV at risk needs the CLV of the same date")
-        raise DataValidationError(msg, hint=f"score as of {scored.isoformat()} first (clvlab run --as-of "
-                                  f"{scored.isoformat()}), or use as_of={scores_as_of}")
-    p_churn = model._probability(features, len(index))
+        raise DataValidationError(msg, hint=f"score as of {day.isoformat()} first (clvlab run --as-of "
+                                  f"{day.isoformat()}), or use as_of={scores_as_of}")
     clv_of = aligned(clv, index)
     risk = p_churn * clv_of
     order = rank_order(risk, p_churn)
     head = order if reasons is None else order[:reasons]
     why = model.reasons(float_frame([v[head] for v in features.values()], index[head], list(features)))
     return _Watchlist(index=index, p_churn=p_churn, clv=clv_of, clv_at_risk=risk, order=order, reasons=why,
-                      features=features, attrs={"as_of": scored.isoformat(), "window": model.window,
+                      features=features, attrs={"as_of": day.isoformat(), "window": model.window,
                                                 "split": model.split_})
 
 
@@ -168,11 +196,11 @@ def rank_order(risk: np.ndarray, p_churn: np.ndarray) -> np.ndarray:
 
 def write_churn_table(workspace: Any, *, as_of: str, run_id: str, app_store: Any = None,
                       top: int = 10, reasons: int | None = REASONS, clv: pd.Series | None = None,
-                      model: Any = None) -> dict[str, Any]:
+                      scored: ChurnScores | None = None) -> dict[str, Any]:
     """Compute the watchlist as of ``as_of`` and store it as the table ``churn`` with ``run_id``
     (the reasons of the first ``reasons`` ranks). ``clv``: the CLV per customer as of ``as_of``
-    (default: read from the ``scores`` table); ``model``: a :class:`~clvlab.ChurnModel` fitted
-    on the splits ending on ``as_of`` (default: fitted here).
+    (default: read from the ``scores`` table); ``scored``: the :func:`churn_scores` of ``as_of``
+    (default: fitted and scored here).
 
     Returns a JSON-ready record: customers, total CLV and CLV at risk, the training split and the
     first ``top`` rows (or why the watchlist was not computed: too little history).
@@ -180,8 +208,8 @@ def write_churn_table(workspace: Any, *, as_of: str, run_id: str, app_store: Any
     from clvlab.derived import DERIVED, write_derived
 
     try:
-        w = _watchlist(workspace, as_of=as_of, window=None, app_store=app_store, thresholds=None, model=model,
-                       reasons=reasons, clv=clv)
+        w = _watchlist(workspace, as_of=as_of, window=None, app_store=app_store, thresholds=None, model=None,
+                       reasons=reasons, clv=clv, scored=scored)
     except DataValidationError as exc:
         return {"error": str(exc)}
     rank = np.empty(len(w.order), dtype=np.int64)

@@ -238,13 +238,16 @@ def score_health(components: pd.DataFrame, weights: HealthWeights, th: Lifecycle
     def points(j: int, zj: np.ndarray) -> np.ndarray:
         return 100 * zj * w[j] / total if total > 0 else np.zeros(n)
 
-    health = np.zeros(n)
-    for j in range(k):
-        health += points(j, z[j])
-    churn = 1 - special.expit(weights.intercept + z.T @ w)  # before sorting: BLAS sums a row as it lies
-    del z
     names = ["health", "churn_probability", "spend", *(f"points_{c}" for c in COMPONENTS), *COMPONENTS]
     block = np.empty((len(names), n))  # one float block, filled in place: pandas stores its transpose
+    health = np.zeros(n)
+    for j in range(k):
+        p = points(j, z[j])
+        health += p
+        if not by_health:  # kept as summed; sorted, they are computed again from the sorted values
+            block[3 + j] = p
+    churn = 1 - special.expit(weights.intercept + z.T @ w)  # before sorting: BLAS sums a row as it lies
+    del z
     # sorted as the block is filled: the inputs are taken (random reads cost), the points computed
     order = np.argsort(health, kind="stable") if by_health else None
     for row, data in ((0, health), (1, churn), (2, components["spend"].to_numpy(dtype=float)),
@@ -253,7 +256,7 @@ def score_health(components: pd.DataFrame, weights: HealthWeights, th: Lifecycle
             block[row] = data
         else:
             np.take(data, order, out=block[row])
-    for j in range(k):
+    for j in range(k if by_health else 0):
         x = block[3 + k + j]
         block[3 + j] = points(j, np.where(np.isnan(x), 0.5, x))
     index = components.index if order is None else components.index.take(order)

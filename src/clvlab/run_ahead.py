@@ -1,0 +1,212 @@
+"""Work of a run's later steps started while its CLV part runs: the idle core put to work.
+
+The CLV part of :func:`clvlab.run_pipeline` spends most of its time in Python (fitting and
+scoring the purchase models, one core), while the lifecycle and economics steps after it begin
+with queries the engine runs on every core. On a DuckDB workspace the run starts those ahead, in
+two threads, each on its own connection to the same database (DuckDB runs the queries of several
+connections at once; one connection is never used by two threads at a time):
+
+* the **lifecycle connection**: the purchase days (a temporary table of that connection), the
+  customer features and the cadence figures of the run's date, and the churn model's fit and
+  P(churn) of every customer (only without an application store: reading cases stays on the
+  caller's thread; P(churn) needs no CLV). The lifecycle steps
+  then run on this connection, after its thread has ended, and find that work done through
+  :func:`~clvlab.lifecycle._features.shared`.
+* the **writer connection**: the ``cohorts`` table, and the ``economics`` table once the run
+  has written its ``scores`` (their model CLV), both with the run's id; then the ``stages``, ``health`` and ``churn`` tables, each stored there while the run goes on
+  computing the next (:func:`~clvlab.derived.deferred_writes`: the rows are checked first, on
+  the run's thread). The run waits for every write before its last steps.
+
+The figures are those of the same calls made one after the other: the same functions compute
+them. What is started ahead rests on a guess of the run's date when ``observation_end`` is not
+given (the last purchase day); a guess the CLV part proves wrong is dropped and the step
+computes again. An error ahead is not reported there: the step meets it again in order and
+reports it as it always did. Other engines (PostgreSQL, Spark) run every step in order.
+
+The standard library's thread pools carry the jobs: two fixed queues need no task framework.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import pandas as pd
+
+WHERE = "run_pipeline"
+
+
+class RunAhead:
+    """The two connections and their threads of a run (see the module docstring).
+
+    ``workspace``: the run's; ``observation_end``: the run's date when given; ``margin`` as in
+    :func:`clvlab.value.economics_tables.write_economics_tables`; ``app_store``: the run's (the
+    churn model is then fitted in order).
+    """
+
+    def __init__(self, workspace: Any, *, run_id: str, observation_end: str | None = None,
+                 margin: float | None = None, app_store: Any = None) -> None:
+        self.workspace, self.run_id, self.margin, self.app_store = workspace, run_id, margin, app_store
+        self.observation_end = observation_end
+        #: the workspace the lifecycle steps use: the lifecycle connection when there is one
+        self.lifecycle: Any = workspace
+        self._writer_ws: Any = None
+        self._pools: list[ThreadPoolExecutor] = []
+        self._lifecycle_job: Future[None] | None = None
+        self._economics_job: Future[dict[str, Any] | None] | None = None
+        self._writes: list[Future[None]] = []
+        self._as_of: dt.date | None = None  # the date the work ahead holds as of
+        self._last_day: dt.date | None = None
+        self._churn: Any = None
+        self._dated = threading.Event()
+        self._scored = threading.Event()
+        self._scores_written = False
+        second = _second_connection(workspace)
+        if second is not None:
+            self.lifecycle, self._writer_ws = second, _second_connection(workspace)
+
+    @contextmanager
+    def running(self) -> Iterator[RunAhead]:
+        """Start the jobs (inside :func:`~clvlab.lifecycle._features.shared_features`: the
+        lifecycle job fills its cache); on leaving, stop what still runs and wait for it."""
+        if self._writer_ws is not None:
+            lifecycle, writer = (ThreadPoolExecutor(1, thread_name_prefix=f"clvlab-{n}") for n in ("lifecycle", "writer"))
+            self._pools = [lifecycle, writer]
+            self._lifecycle_job = lifecycle.submit(contextvars.copy_context().run, self._lifecycle)
+            self._economics_job = writer.submit(self._economics)
+        try:
+            yield self
+        finally:
+            self._scored.set()  # unblock the economics job of a run that stopped before its scores
+            for job, ws in ((self._lifecycle_job, self.lifecycle), (self._economics_job, self._writer_ws)):
+                if job is not None and job.running():
+                    with suppress(Exception):
+                        ws.con.con.interrupt()  # a query still running ahead: the run ends without it
+            for pool in self._pools:
+                pool.shutdown(wait=True)
+
+    def close(self) -> None:
+        """Close the two connections (after :meth:`running` has ended)."""
+        for ws in (self.lifecycle, self._writer_ws):
+            if ws is not None and ws is not self.workspace:
+                with suppress(Exception):
+                    ws.close()
+
+    def scores_written(self) -> None:
+        """Say that the run's ``scores`` table is written: the economics (their model CLV) may start."""
+        self._scores_written = True
+        self._scored.set()
+
+    def lifecycle_workspace(self) -> Any:
+        """The workspace of the lifecycle steps, once the work ahead on it is done."""
+        _settled(self._lifecycle_job)
+        return self.lifecycle
+
+    def churn_scores(self, as_of: str) -> Any:
+        """The :func:`~clvlab.lifecycle.churn_table.churn_scores` of ``as_of`` computed ahead (None:
+        compute them in order)."""
+        _settled(self._lifecycle_job)
+        return self._churn if self._holds(as_of) else None
+
+    def economics(self, as_of: str) -> dict[str, Any] | None:
+        """The record of the ``cohorts`` and ``economics`` tables written ahead as of ``as_of``
+        (None: write them in order)."""
+        record = _settled(self._economics_job)
+        return record if self._holds(as_of) else None
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Inside the block the derived tables of the run's workspace are stored by the writer
+        connection (:func:`~clvlab.derived.deferred_writes`); leaving it waits for them all and
+        raises the first error."""
+        from clvlab.derived import deferred_writes
+
+        if self._writer_ws is None:
+            yield
+            return
+        with deferred_writes(self._defer):
+            yield
+        for write in self._writes:
+            write.result()
+
+    def _defer(self, workspace: Any, store: Callable[[Any], None]) -> bool:
+        if workspace is not self.workspace and workspace is not self.lifecycle:
+            return False  # another database: stored at once
+        self._writes.append(self._pools[1].submit(store, self._writer_ws))
+        return True
+
+    def _holds(self, as_of: str) -> bool:
+        return self._as_of is not None and self._as_of == pd.Timestamp(as_of).date()
+
+    # ---- the two jobs ----------------------------------------------------------------------
+
+    def _lifecycle(self) -> None:
+        from clvlab.lifecycle._features import (
+            cadence_stats,
+            check_as_of,
+            customer_features,
+            data_range,
+            purchase_days,
+        )
+        from clvlab.lifecycle.thresholds import LifecycleThresholds
+
+        try:
+            days = purchase_days(self.lifecycle, WHERE)
+            self._last_day = data_range(days)[1]
+            self._as_of = check_as_of(self.observation_end, days, WHERE)
+        finally:
+            self._dated.set()  # the economics job waits for the date and the last purchase day
+        th = LifecycleThresholds()  # the run's: the pipeline uses the defaults
+        customer_features(days, self._as_of, th.trend_days)
+        cadence_stats(days, self._as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
+                      th.mature_quantile)
+        if self.app_store is None:
+            from clvlab.lifecycle.churn_table import churn_scores
+
+            self._churn = churn_scores(self.lifecycle, as_of=self._as_of)
+
+    def _economics(self) -> dict[str, Any] | None:
+        from clvlab.value.economics_tables import (
+            within_data,
+            write_cohorts_table,
+            write_economics_table,
+        )
+
+        self._dated.wait()
+        if self._as_of is None or self._last_day is None:
+            return None
+        end = write_cohorts_table(self._writer_ws, run_id=self.run_id,
+                                  as_of=within_data(self._writer_ws, self._as_of, self._last_day))
+        self._scored.wait()  # the economics read the model CLV of the scores table
+        if not self._scores_written:
+            return None  # the run stopped before
+        return write_economics_table(self._writer_ws, run_id=self.run_id, as_of=end, margin=self.margin)
+
+
+def _settled(job: Future[Any] | None) -> Any:
+    """The job's result once it has ended; None when there is none or it failed: the step that
+    needs it computes it again in order and reports the error there."""
+    if job is None:
+        return None
+    try:
+        return job.result()
+    except Exception:  # met again, and reported, by the step in order
+        return None
+
+
+def _second_connection(workspace: Any) -> Any:
+    """A workspace on a new connection to the same DuckDB database (its own temporary tables);
+    None for other engines (the steps then run in order)."""
+    import ibis
+
+    from clvlab.data.workspace import Workspace
+
+    if not getattr(workspace, "is_duckdb", False):
+        return None
+    backend = ibis.duckdb.from_connection(workspace.con.con.cursor())
+    return Workspace(backend, path=workspace.path, url=workspace.url)

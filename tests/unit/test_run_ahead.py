@@ -1,0 +1,92 @@
+"""The work a run starts ahead on its own connections (clvlab.run_ahead) gives the tables of the
+steps run one after the other, drops what rests on a wrong guess, and never outlives a failed run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import clvlab
+import clvlab.run_ahead
+from clvlab.datasets.synthetic import simulate_transactions
+from clvlab.errors import ClvlabError
+from clvlab.run_ahead import RunAhead
+
+TABLES = {"stages": "customer_id", "health": "customer_id", "churn": "customer_id", "cohorts": "cell",
+          "economics": "group"}
+
+
+def _workspace(path: Path) -> clvlab.Workspace:
+    ws = clvlab.connect(str(path))
+    ws.load("transactions", simulate_transactions(3000, seed=7), progress=False)
+    return ws
+
+
+def _tables(ws: clvlab.Workspace) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name, key in TABLES.items():
+        frame = ws.table(name).execute().drop(columns=["run_id"])
+        out[name] = frame.sort_values(key).reset_index(drop=True)
+    return out
+
+
+def test_the_tables_are_those_of_the_steps_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    used: list[str] = []
+
+    def spying(name: str) -> Callable[..., Any]:
+        original = getattr(RunAhead, name)
+
+        def spy(self: RunAhead, as_of: str) -> Any:
+            found = original(self, as_of)
+            if found is not None:
+                used.append(name)
+            return found
+        return spy
+
+    for name in ("churn_scores", "economics"):
+        monkeypatch.setattr(RunAhead, name, spying(name))
+    with _workspace(tmp_path / "ahead.duckdb") as ws:
+        run = clvlab.run_pipeline(ws)  # as of the last purchase day: the guess ahead holds
+        ahead = _tables(ws)
+    assert used == ["churn_scores", "economics"]  # computed ahead, not again in order
+    assert set(ahead["economics"]["model_clv"].notna()) == {True}  # read after the scores were written
+    monkeypatch.setattr(clvlab.run_ahead, "_second_connection", lambda ws: None)  # every step in order
+    with _workspace(tmp_path / "in_order.duckdb") as ws:
+        in_order_run = clvlab.run_pipeline(ws)  # as of the last purchase day: the guess ahead holds
+        in_order = _tables(ws)
+    assert run.churn["customers"] == in_order_run.churn["customers"] > 1000
+    for name in TABLES:
+        # the engine sums floats in parallel, in no fixed order: equal to the last bits but a few
+        pd.testing.assert_frame_equal(ahead[name], in_order[name], check_exact=False, rtol=1e-9, obj=name)
+
+
+def test_work_ahead_on_another_date_is_dropped(tmp_path: Path) -> None:
+    """Without observation_end the run guesses its date (the last purchase day); a guess the CLV
+    part proves wrong is dropped and the step computes again."""
+    with _workspace(tmp_path / "ws.duckdb") as ws:
+        ahead = RunAhead(ws, run_id="r1", observation_end="2025-06-30")
+        try:
+            with ahead.running():
+                ahead.scores_written()
+                assert ahead.churn_scores("2025-06-30") is not None
+                assert ahead.churn_scores("2025-12-31") is None
+                assert ahead.economics("2025-12-31") is None
+                record = ahead.economics("2025-06-30")
+                assert record is not None
+                assert record["tables"] == ["cohorts", "economics"]
+        finally:
+            ahead.close()
+        assert set(ws.table("cohorts").execute()["run_id"]) == {"r1"}
+
+
+def test_a_failed_run_leaves_no_work_running(tmp_path: Path) -> None:
+    with _workspace(tmp_path / "ws.duckdb") as ws:
+        with pytest.raises(ClvlabError):  # the CLV part refuses a date before the data
+            clvlab.run_pipeline(ws, observation_end="2023-01-31")
+        assert not [t for t in threading.enumerate() if t.name.startswith("clvlab-")]
+        assert not {"cohorts", "economics"} & set(ws.tables())
