@@ -3,7 +3,7 @@
 The CLV part of :func:`clvlab.run_pipeline` spends most of its time in Python (fitting and
 scoring the purchase models, one core), while the lifecycle and economics steps after it begin
 with queries the engine runs on every core. On a DuckDB workspace the run starts those ahead, in
-two threads, each on its own connection to the same database (DuckDB runs the queries of several
+three threads, each on its own connection to the same database (DuckDB runs the queries of several
 connections at once; one connection is never used by two threads at a time):
 
 * the **lifecycle connection**: the purchase days (a temporary table of that connection), the
@@ -12,10 +12,11 @@ connections at once; one connection is never used by two threads at a time):
   caller's thread; P(churn) needs no CLV). The lifecycle steps
   then run on this connection, after its thread has ended, and find that work done through
   :func:`~clvlab.lifecycle._features.shared`.
-* the **writer connection**: the ``cohorts`` table, and the ``economics`` table once the run
-  has written its ``scores`` (their model CLV), both with the run's id; then the ``stages``, ``health`` and ``churn`` tables, each stored there while the run goes on
-  computing the next (:func:`~clvlab.derived.deferred_writes`: the rows are checked first, on
-  the run's thread). The run waits for every write before its last steps.
+* the **economics connection**: the ``cohorts`` table, and the ``economics`` table once the run
+  has written its ``scores`` (their model CLV), both with the run's id;
+* the **writer connection**: the ``stages``, ``health`` and ``churn`` tables, each stored there
+  while the run goes on computing the next (:func:`~clvlab.derived.deferred_writes`: the rows are
+  checked first, on the run's thread). The run waits for every write before its last steps.
 
 The figures are those of the same calls made one after the other: the same functions compute
 them. What is started ahead rests on a guess of the run's date when ``observation_end`` is not
@@ -23,7 +24,7 @@ given (the last purchase day); a guess the CLV part proves wrong is dropped and 
 computes again. An error ahead is not reported there: the step meets it again in order and
 reports it as it always did. Other engines (PostgreSQL, Spark) run every step in order.
 
-The standard library's thread pools carry the jobs: two fixed queues need no task framework.
+The standard library's thread pools carry the jobs: three fixed queues need no task framework.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ WHERE = "run_pipeline"
 
 
 class RunAhead:
-    """The two connections and their threads of a run (see the module docstring).
+    """The three connections and their threads of a run (see the module docstring).
 
     ``workspace``: the run's; ``observation_end``: the run's date when given; ``margin`` as in
     :func:`clvlab.value.economics_tables.write_economics_tables`; ``app_store``: the run's (the
@@ -55,6 +56,7 @@ class RunAhead:
         self.observation_end = observation_end
         #: the workspace the lifecycle steps use: the lifecycle connection when there is one
         self.lifecycle: Any = workspace
+        self._economics_ws: Any = None
         self._writer_ws: Any = None
         self._pools: list[ThreadPoolExecutor] = []
         self._lifecycle_job: Future[None] | None = None
@@ -68,22 +70,23 @@ class RunAhead:
         self._scores_written = False
         second = _second_connection(workspace)
         if second is not None:
-            self.lifecycle, self._writer_ws = second, _second_connection(workspace)
+            self.lifecycle = second
+            self._economics_ws, self._writer_ws = _second_connection(workspace), _second_connection(workspace)
 
     @contextmanager
     def running(self) -> Iterator[RunAhead]:
         """Start the jobs (inside :func:`~clvlab.lifecycle._features.shared_features`: the
         lifecycle job fills its cache); on leaving, stop what still runs and wait for it."""
         if self._writer_ws is not None:
-            lifecycle, writer = (ThreadPoolExecutor(1, thread_name_prefix=f"clvlab-{n}") for n in ("lifecycle", "writer"))
-            self._pools = [lifecycle, writer]
-            self._lifecycle_job = lifecycle.submit(contextvars.copy_context().run, self._lifecycle)
-            self._economics_job = writer.submit(self._economics)
+            self._pools = [ThreadPoolExecutor(1, thread_name_prefix=f"clvlab-{n}")
+                           for n in ("lifecycle", "economics", "writer")]
+            self._lifecycle_job = self._pools[0].submit(contextvars.copy_context().run, self._lifecycle)
+            self._economics_job = self._pools[1].submit(self._economics)
         try:
             yield self
         finally:
             self._scored.set()  # unblock the economics job of a run that stopped before its scores
-            for job, ws in ((self._lifecycle_job, self.lifecycle), (self._economics_job, self._writer_ws)):
+            for job, ws in ((self._lifecycle_job, self.lifecycle), (self._economics_job, self._economics_ws)):
                 if job is not None and job.running():
                     with suppress(Exception):
                         ws.con.con.interrupt()  # a query still running ahead: the run ends without it
@@ -91,8 +94,8 @@ class RunAhead:
                 pool.shutdown(wait=True)
 
     def close(self) -> None:
-        """Close the two connections (after :meth:`running` has ended)."""
-        for ws in (self.lifecycle, self._writer_ws):
+        """Close the three connections (after :meth:`running` has ended)."""
+        for ws in (self.lifecycle, self._economics_ws, self._writer_ws):
             if ws is not None and ws is not self.workspace:
                 with suppress(Exception):
                     ws.close()
@@ -137,13 +140,13 @@ class RunAhead:
     def _defer(self, workspace: Any, store: Callable[[Any], None]) -> bool:
         if workspace is not self.workspace and workspace is not self.lifecycle:
             return False  # another database: stored at once
-        self._writes.append(self._pools[1].submit(store, self._writer_ws))
+        self._writes.append(self._pools[2].submit(store, self._writer_ws))
         return True
 
     def _holds(self, as_of: str) -> bool:
         return self._as_of is not None and self._as_of == pd.Timestamp(as_of).date()
 
-    # ---- the two jobs ----------------------------------------------------------------------
+    # ---- the jobs ahead ------------------------------------------------------------------------
 
     def _lifecycle(self) -> None:
         from clvlab.lifecycle._features import (
@@ -180,12 +183,12 @@ class RunAhead:
         self._dated.wait()
         if self._as_of is None or self._last_day is None:
             return None
-        end = write_cohorts_table(self._writer_ws, run_id=self.run_id,
-                                  as_of=within_data(self._writer_ws, self._as_of, self._last_day))
+        end = write_cohorts_table(self._economics_ws, run_id=self.run_id,
+                                  as_of=within_data(self._economics_ws, self._as_of, self._last_day))
         self._scored.wait()  # the economics read the model CLV of the scores table
         if not self._scores_written:
             return None  # the run stopped before
-        return write_economics_table(self._writer_ws, run_id=self.run_id, as_of=end, margin=self.margin)
+        return write_economics_table(self._economics_ws, run_id=self.run_id, as_of=end, margin=self.margin)
 
 
 def _settled(job: Future[Any] | None) -> Any:
