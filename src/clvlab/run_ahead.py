@@ -33,7 +33,7 @@ import contextvars
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -68,6 +68,7 @@ class RunAhead:
         self._dated = threading.Event()
         self._scored = threading.Event()
         self._scores_written = False
+        self._stopping = False
         second = _second_connection(workspace)
         if second is not None:
             self.lifecycle = second
@@ -84,14 +85,36 @@ class RunAhead:
             self._economics_job = self._pools[1].submit(self._economics)
         try:
             yield self
+        except BaseException:  # a failed or interrupted run (Ctrl-C) ends without its work ahead
+            self._stop()
+            raise
         finally:
-            self._scored.set()  # unblock the economics job of a run that stopped before its scores
-            for job, ws in ((self._lifecycle_job, self.lifecycle), (self._economics_job, self._economics_ws)):
-                if job is not None and job.running():
-                    with suppress(Exception):
-                        ws.con.con.interrupt()  # a query still running ahead: the run ends without it
+            self._scored.set()
             for pool in self._pools:
-                pool.shutdown(wait=True)
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _stop(self) -> None:
+        """No step ahead starts any more, writes not begun are dropped, and the queries running
+        ahead are interrupted until every job has ended (a step in Python ends on its own)."""
+        self._stopping = True
+        self._scored.set()  # the economics job waits for the scores no longer
+        for write in self._writes:
+            write.cancel()
+        jobs: list[tuple[Future[Any] | None, Any]] = [
+            (self._lifecycle_job, self.lifecycle), (self._economics_job, self._economics_ws),
+            *((write, self._writer_ws) for write in self._writes)]
+        running: list[tuple[Future[Any], Any]] = [(job, ws) for job, ws in jobs if job is not None]
+        while not all(job.done() for job, _ in running):
+            for job, ws in running:
+                if job.running():
+                    with suppress(Exception):
+                        ws.con.con.interrupt()
+            wait([job for job, _ in running], timeout=0.1, return_when=FIRST_COMPLETED)
+
+    def _go_on(self) -> None:
+        """Between two steps ahead: end the job when the run is stopping."""
+        if self._stopping:
+            raise _Stopped
 
     def close(self) -> None:
         """Close the three connections (after :meth:`running` has ended)."""
@@ -165,9 +188,12 @@ class RunAhead:
         finally:
             self._dated.set()  # the economics job waits for the date and the last purchase day
         th = LifecycleThresholds()  # the run's: the pipeline uses the defaults
+        self._go_on()
         customer_features(days, self._as_of, th.trend_days)
+        self._go_on()
         cadence_stats(days, self._as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
                       th.mature_quantile)
+        self._go_on()
         if self.app_store is None:
             from clvlab.lifecycle.churn_table import churn_scores
 
@@ -186,9 +212,13 @@ class RunAhead:
         end = write_cohorts_table(self._economics_ws, run_id=self.run_id,
                                   as_of=within_data(self._economics_ws, self._as_of, self._last_day))
         self._scored.wait()  # the economics read the model CLV of the scores table
-        if not self._scores_written:
+        if not self._scores_written or self._stopping:
             return None  # the run stopped before
         return write_economics_table(self._economics_ws, run_id=self.run_id, as_of=end, margin=self.margin)
+
+
+class _Stopped(Exception):
+    """A job ahead ends because its run is stopping."""
 
 
 def _settled(job: Future[Any] | None) -> Any:

@@ -185,3 +185,42 @@ def test_demo_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert again["load"]["inserted"] == 0  # re-running the demo re-loads nothing
     assert again["feedback_load"]["inserted"] == 0
     assert again["alerts"]["opened"] == 0  # and opens no case twice
+
+
+def _small_log(tmp_path: Path) -> Path:
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,ordered_at,amount\n1,2024-01-05,10\n1,2024-02-05,12\n2,2024-01-09,7\n")
+    return path
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), RuntimeError("Query interrupted"),
+                                       duckdb.InterruptException("INTERRUPT Error: Interrupted!")])
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         interrupt: BaseException) -> None:
+    """Ctrl-C during a run: KeyboardInterrupt, or DuckDB's interrupt when it lands in a query."""
+    import clvlab.pipeline
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise interrupt
+
+    ws = tmp_path / "ws.duckdb"
+    assert runner.invoke(app, ["load", "transactions", str(_small_log(tmp_path)), "-w", str(ws)]).exit_code == 0
+    monkeypatch.setattr(clvlab.pipeline, "run_pipeline", stopped)
+    result = runner.invoke(app, ["run", "-w", str(ws)])
+    assert result.exit_code == 130, result.output
+    assert "interrupted (Ctrl-C)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_another_runtime_error_is_not_taken_for_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import clvlab.pipeline
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("something else")
+
+    ws = tmp_path / "ws.duckdb"
+    assert runner.invoke(app, ["load", "transactions", str(_small_log(tmp_path)), "-w", str(ws)]).exit_code == 0
+    monkeypatch.setattr(clvlab.pipeline, "run_pipeline", broken)
+    result = runner.invoke(app, ["run", "-w", str(ws)])
+    assert isinstance(result.exception, RuntimeError)
+    assert str(result.exception) == "something else"

@@ -90,3 +90,18 @@ def test_a_failed_run_leaves_no_work_running(tmp_path: Path) -> None:
             clvlab.run_pipeline(ws, observation_end="2023-01-31")
         assert not [t for t in threading.enumerate() if t.name.startswith("clvlab-")]
         assert not {"cohorts", "economics"} & set(ws.tables())
+
+
+def test_an_interrupted_run_stops_its_work_ahead(tmp_path: Path) -> None:
+    """Ctrl-C while the CLV part fits (the work ahead still running): the run raises at once and
+    no job ahead goes on (an unfinished one is interrupted, writes not begun are dropped)."""
+
+    def interrupt(message: str, done: int, total: int) -> None:
+        if message.startswith("fitting BetaGeo"):
+            raise KeyboardInterrupt
+
+    with _workspace(tmp_path / "ws.duckdb") as ws:
+        with pytest.raises(KeyboardInterrupt):
+            clvlab.run_pipeline(ws, on_progress=interrupt)
+        assert not [t for t in threading.enumerate() if t.name.startswith("clvlab-")]
+        assert not {"scores", "economics", "stages"} & set(ws.tables())

@@ -1,6 +1,6 @@
 """The ``clvlab`` command line: one thin function per command over the Python API.
 
-Exit codes: 0 ok, 1 data error, 2 usage error. ``--json`` prints machine-readable output,
+Exit codes: 0 ok, 1 data error, 2 usage error, 130 interrupted (Ctrl-C). ``--json`` prints machine-readable output,
 ``--debug`` adds tracebacks to errors.
 """
 

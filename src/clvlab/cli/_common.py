@@ -186,7 +186,8 @@ state = State()
 
 
 def user_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn clvlab errors into one line on stderr and exit 1 (2 for a bad parameter).
+    """Turn clvlab errors into one line on stderr and exit 1 (2 for a bad parameter, 130 when
+    interrupted with Ctrl-C).
 
     An ``OSError`` (a directory or an unreadable file given as a path, a full disk) is a user
     mistake too: one line naming the path, exit 1. ``--debug`` adds the traceback. Anything else
@@ -202,9 +203,27 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             _report(exc, 2 if isinstance(exc, ParameterError) else 1, getattr(exc, "issues", []))
         except OSError as exc:
             _report(DataValidationError(_os_message(exc), hint=_OS_HINTS.get(type(exc))), 1, [])
+        except KeyboardInterrupt:
+            _report(ClvlabError(INTERRUPTED), 130, [])
+        except Exception as exc:
+            if not _interrupted(exc):
+                raise
+            _report(ClvlabError(INTERRUPTED), 130, [])
         raise AssertionError  # pragma: no cover - _report always exits
 
     return wrapper
+
+
+#: what an interrupted command (Ctrl-C) says; it exits 130, as shells do (128 + SIGINT)
+INTERRUPTED = ("interrupted (Ctrl-C): the tables written before it are kept; a run or load can be "
+               "started again (re-loads skip the rows already loaded)")
+
+
+def _interrupted(exc: Exception) -> bool:
+    """Ctrl-C during an engine query: DuckDB raises its InterruptException, or a RuntimeError
+    'Query interrupted' from a result being fetched, instead of KeyboardInterrupt."""
+    return type(exc).__name__ == "InterruptException" or (
+        isinstance(exc, RuntimeError) and str(exc).strip() == "Query interrupted")
 
 
 _OS_HINTS: dict[type[OSError], str] = {
