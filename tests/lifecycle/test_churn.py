@@ -194,7 +194,8 @@ def test_watchlist_ranks_by_clv_at_risk_with_reasons(shop: clvlab.Workspace) -> 
     head = out.head(50)
     assert head["reason_1"].notna().mean() > 0.5
     assert out["reason_1"].iloc[50:].isna().all()  # reasons=50: the rest are not explained
-    pattern = r"no purchase for|one purchase only|purchase days in the last|spend|P\(alive\)|NPS|CSAT|comment|complaint"
+    pattern = (r"no purchase for|one purchase only|one purchase every|purchase days in the last|spend|purchases expected|"
+               r"NPS|CSAT|comment|complaint")
     assert head["reason_1"].dropna().str.contains(pattern).all()
     with pytest.raises(DataValidationError, match="holds as of 2024-12-31, not 2024-10-31"):
         clvlab.churn_watchlist(shop, as_of="2024-10-31")
@@ -321,3 +322,19 @@ def test_rank_order_is_the_lexsort_of_both_keys() -> None:
         p = rng.choice([0.1, 0.5, 0.9, np.nan], n) if trial % 2 else rng.random(n)
         risk = p * rng.choice([0.0, -0.0, 1.0, 2.5, np.nan], n)
         np.testing.assert_array_equal(rank_order(risk, p), np.lexsort((-p, -risk)))
+
+
+def test_a_recent_purchase_never_reads_as_a_reason_to_leave() -> None:
+    """Not yet overdue (gap ratio < 1): the recency reason says the cadence first, beside a typical
+    stayer's; the purchase model's says the purchases expected first (P(alive) may be high)."""
+    from clvlab.lifecycle.churn import _text
+
+    row = {"n": 6, "since_days": 13.0, "gap_ratio": 0.13, "cadence_days": 98.0, "p_alive": 0.81,
+           "expected_purchases": 0.32}
+    typical = {"cadence_days": 41.0, "expected_purchases": 0.55}
+    assert _text("recency", row, 90, typical) == ("one purchase every 98 days over 6 purchase days (a typical "
+                                                  "stayer: every 41 days), the last 13 days ago")
+    overdue = {**row, "since_days": 107.0, "gap_ratio": 3.1, "cadence_days": 34.0}
+    assert _text("recency", overdue, 90, typical).startswith("no purchase for 107 days, 3.1x own cadence")
+    assert _text("purchase_model", row, 90, typical) == ("0.32 purchases expected in the next 90 days (a typical "
+                                                         "stayer: 0.55), P(alive) 0.81 (MBG/NBD)")

@@ -39,10 +39,12 @@ ROWS = [  # one customer per branch of _text: bought once / often, answered / no
 ]
 
 
+@pytest.mark.parametrize("typical", [{"mean_spend": 29.8},  # with and without a typical stayer's values
+                                     {"mean_spend": 29.8, "cadence_days": 41.0, "expected_purchases": 0.55}])
 @pytest.mark.parametrize("row", ROWS)
 @pytest.mark.parametrize("group", list(GROUPS))
-def test_every_churn_reason_reads_in_chinese(group: str, row: dict[str, object]) -> None:
-    english = _text(group, row, 90, {"mean_spend": 29.8})
+def test_every_churn_reason_reads_in_chinese(group: str, row: dict[str, object], typical: dict[str, float]) -> None:
+    english = _text(group, row, 90, typical)
     chinese = sentence(english, "zh")
     assert not _english_left(chinese), (english, chinese)
     assert sentence(english, "en") == english

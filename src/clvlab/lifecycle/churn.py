@@ -90,8 +90,15 @@ def _text(group: str, r: Mapping[str, Any], window: int, typical: Mapping[str, A
     if group == "recency":
         if r["n"] <= 1:
             return f"one purchase only, {r['since_days']:,.0f} days ago"
-        return (f"no purchase for {r['since_days']:,.0f} days, {r['gap_ratio']:.1f}x own cadence (one purchase "
-                f"every {r['cadence_days']:,.0f} days over {r['n']:,.0f} purchase days)")
+        if not r["gap_ratio"] < 1:
+            return (f"no purchase for {r['since_days']:,.0f} days, {r['gap_ratio']:.1f}x own cadence (one purchase "
+                    f"every {r['cadence_days']:,.0f} days over {r['n']:,.0f} purchase days)")
+        # not overdue yet: the risk is in the cadence (a customer who buys rarely), said first so
+        # that a recent purchase never reads as a reason to leave
+        usual = typical.get("cadence_days", np.nan)
+        than = "" if pd.isna(usual) else f" (a typical stayer: every {usual:,.0f} days)"
+        return (f"one purchase every {r['cadence_days']:,.0f} days over {r['n']:,.0f} purchase days{than}, "
+                f"the last {r['since_days']:,.0f} days ago")
     if group == "frequency_trend":
         return (f"{_plural(r['n_recent'], 'purchase day')} in the last {window} days, "
                 f"{r['n_before']:,.0f} in the {window} before")
@@ -101,9 +108,11 @@ def _text(group: str, r: Mapping[str, Any], window: int, typical: Mapping[str, A
         return f"spend {r['spend']:,.2f} in all, {r['mean_spend']:,.2f} per purchase day{than}"
     if group == "spend_trend":
         return f"spend {r['spend_recent']:,.2f} in the last {window} days, {r['spend_before']:,.2f} before"
-    if group == "purchase_model":
-        return (f"P(alive) {r['p_alive']:.2f}, {r['expected_purchases']:.2f} purchases expected in the next "
-                f"{window} days (MBG/NBD)")
+    if group == "purchase_model":  # the expectation first: a high P(alive) is no reason to leave
+        usual = typical.get("expected_purchases", np.nan)
+        than = "" if pd.isna(usual) else f" (a typical stayer: {usual:.2f})"
+        return (f"{r['expected_purchases']:.2f} purchases expected in the next {window} days{than}, "
+                f"P(alive) {r['p_alive']:.2f} (MBG/NBD)")
     if group == "nps":
         if not r["has_feedback"]:
             return "no survey answer"

@@ -335,8 +335,14 @@ SENTENCES: dict[str, dict[str, str]] = {"zh": {
         "累计消费 {spend}，每个购买日 {mean}（留存客户的典型值：{usual}）",
     "spend {spend} in all, {mean} per purchase day": "累计消费 {spend}，每个购买日 {mean}",
     "spend {recent} in the last {window} days, {before} before": "近 {window} 天消费 {recent}，此前 {before}",
-    "P(alive) {p}, {expected} purchases expected in the next {window} days ({model})":
-        "P(alive) {p}，预计未来 {window} 天购买 {expected} 次（{model}）",
+    "one purchase every {cadence} days over {n} purchase days (a typical stayer: every {usual} days), the last "
+    "{days} days ago": "{n} 个购买日，平均每 {cadence} 天购买一次（留存客户的典型值：每 {usual} 天），最近一次在 {days} 天前",
+    "one purchase every {cadence} days over {n} purchase days, the last {days} days ago":
+        "{n} 个购买日，平均每 {cadence} 天购买一次，最近一次在 {days} 天前",
+    "{expected} purchases expected in the next {window} days (a typical stayer: {usual}), P(alive) {p} ({model})":
+        "预计未来 {window} 天购买 {expected} 次（留存客户的典型值：{usual}），P(alive) {p}（{model}）",
+    "{expected} purchases expected in the next {window} days, P(alive) {p} ({model})":
+        "预计未来 {window} 天购买 {expected} 次，P(alive) {p}（{model}）",
     "no survey answer": "没有问卷回答",
     "no NPS answer": "没有 NPS 回答",
     "latest NPS {score} ({group}), {change} on the answer before":
