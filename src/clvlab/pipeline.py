@@ -371,15 +371,16 @@ def run_pipeline(
     try:
         with shared_features(), ahead.running():
             clv = _run_clv(workspace, steps, **options)
-            steps("writing the scores table")
-            write_clv_tables(workspace, clv, run_id=run_id)
-            ahead.scores_written()
-            as_of = clv.settings["observation_end"]
-            steps("lifecycle stages and health")
-            lifecycle_ws = ahead.lifecycle_workspace()
-            rfm_as_of(purchase_days(lifecycle_ws, "run_pipeline"), pd.Timestamp(as_of).date(), clv.settings["freq"],
-                      known=clv.rfm)
-            with ahead.writing():  # each table stored on the writer connection while the next is computed
+            # every table from here on is stored on the writer connection while the next is computed
+            with ahead.writing():
+                steps("writing the scores table")
+                write_clv_tables(workspace, clv, run_id=run_id)
+                ahead.scores_written()  # the economics start once the scores are stored
+                as_of = clv.settings["observation_end"]
+                steps("lifecycle stages and health")
+                lifecycle_ws = ahead.lifecycle_workspace()
+                rfm_as_of(purchase_days(lifecycle_ws, "run_pipeline"), pd.Timestamp(as_of).date(),
+                          clv.settings["freq"], known=clv.rfm)
                 lifecycle = write_lifecycle_tables(lifecycle_ws, as_of=as_of, run_id=run_id, app_store=app_store,
                                                    model=clv.model)
                 steps("churn early warning")

@@ -14,8 +14,8 @@ connections at once; one connection is never used by two threads at a time):
   :func:`~clvlab.lifecycle._features.shared`.
 * the **economics connection**: the ``cohorts`` table, and the ``economics`` table once the run
   has written its ``scores`` (their model CLV), both with the run's id;
-* the **writer connection**: the ``stages``, ``health`` and ``churn`` tables, each stored there
-  while the run goes on computing the next (:func:`~clvlab.derived.deferred_writes`: the rows are
+* the **writer connection**: the ``scores``, ``diagnostics``, ``stages``, ``health`` and ``churn``
+  tables, each stored there while the run goes on computing the next (:func:`~clvlab.derived.deferred_writes`: the rows are
   checked first, on the run's thread). The run waits for every write before its last steps.
 
 The figures are those of the same calls made one after the other: the same functions compute
@@ -124,9 +124,19 @@ class RunAhead:
                     ws.close()
 
     def scores_written(self) -> None:
-        """Say that the run's ``scores`` table is written: the economics (their model CLV) may start."""
-        self._scores_written = True
-        self._scored.set()
+        """Say that the run's ``scores`` table is written, or queued on the writer connection: the
+        economics (their model CLV) start once it is stored, and not at all if storing it failed."""
+        if not self._writes:
+            self._scores_written = True
+            self._scored.set()
+            return
+        queued = list(self._writes)
+
+        def stored() -> None:  # the writer's queue is first in, first out: these are done
+            self._scores_written = all(w.exception() is None for w in queued)
+            self._scored.set()
+
+        self._writes.append(self._pools[2].submit(stored))
 
     def lifecycle_workspace(self) -> Any:
         """The workspace of the lifecycle steps, once the work ahead on it is done."""
