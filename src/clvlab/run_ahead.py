@@ -126,7 +126,7 @@ class RunAhead:
     def scores_written(self) -> None:
         """Say that the run's ``scores`` table is written, or queued on the writer connection: the
         economics (their model CLV) start once it is stored, and not at all if storing it failed."""
-        if not self._writes:
+        if not self._pools:  # the steps in order: the scores are stored already
             self._scores_written = True
             self._scored.set()
             return
@@ -183,12 +183,12 @@ class RunAhead:
 
     def _lifecycle(self) -> None:
         from clvlab.lifecycle._features import (
-            cadence_stats,
             check_as_of,
             customer_features,
             data_range,
             purchase_days,
         )
+        from clvlab.lifecycle.stages import resolved
         from clvlab.lifecycle.thresholds import LifecycleThresholds
 
         try:
@@ -201,8 +201,7 @@ class RunAhead:
         self._go_on()
         customer_features(days, self._as_of, th.trend_days)
         self._go_on()
-        cadence_stats(days, self._as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
-                      th.mature_quantile)
+        resolved(days, self._as_of, th)
         self._go_on()
         if self.app_store is None:
             from clvlab.lifecycle.churn_table import churn_scores

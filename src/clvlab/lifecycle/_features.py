@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from clvlab.errors import DataValidationError
 from clvlab.features.rfm import _as_date, _prepare, _source_table
+from clvlab.lifecycle.thresholds import CHURN_WINDOW_DAYS, LifecycleThresholds
 
 if TYPE_CHECKING:
     from clvlab.features.rfm import Freq
@@ -192,7 +193,8 @@ def customer_features(days: ir.Table, as_of: dt.date, trend_days: int) -> pd.Dat
     from the same frame; another window on that date is one more query of the trends alone, of
     the customers who bought in its two windows, matched to the others by one id lookup.
     """
-    windows = tuple(dict.fromkeys((trend_days, *SHARED_WINDOWS)))
+    # inside a run the other windows it asks for come with the first query; outside, only the caller's
+    windows = tuple(dict.fromkeys((trend_days, *SHARED_WINDOWS))) if _SHARED.get() is not None else (trend_days,)
     base = shared(("customer_features", days.op(), as_of), lambda: _history(days, as_of, windows))
     trends: dict[str, Any]
     if trend_days in base.attrs["windows"]:
@@ -212,7 +214,7 @@ def _trend_column(col: str, values: np.ndarray) -> np.ndarray:
 
 #: trend windows (days) every shared features query computes besides its caller's: the stages'
 #: and health's default (180) and the churn model's (90), the two the pipeline asks for
-SHARED_WINDOWS = (180, 90)
+SHARED_WINDOWS = (LifecycleThresholds.trend_days, CHURN_WINDOW_DAYS)
 
 
 def positions(index: pd.Index, ids: Any) -> np.ndarray:
@@ -277,9 +279,7 @@ def _increasing(index: pd.Index) -> bool:
 
 
 def _history(days: ir.Table, as_of: dt.date, windows: tuple[int, ...]) -> pd.DataFrame:
-    """The features of ``as_of`` with :data:`TRENDS` of each window (``n_recent_180``, ...);
-    inside :func:`shared_features` only: outside it the caller's window alone."""
-    windows = windows if _SHARED.get() is not None else windows[:1]
+    """The features of ``as_of`` with :data:`TRENDS` of each window (``n_recent_180``, ...)."""
     frame = _by_customer(_features_expr(days, as_of, windows))
     frame.attrs["windows"] = windows
     return frame

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from clvlab.lifecycle._features import (
-    cadence_stats,
     customer_features,
     positions,
     reindex,
@@ -32,8 +31,8 @@ from clvlab.lifecycle._features import (
     shared,
 )
 from clvlab.lifecycle.churn_history import HISTORY, history_features
-from clvlab.lifecycle.stages import _assign, cadence_key
-from clvlab.lifecycle.thresholds import LifecycleThresholds, resolve
+from clvlab.lifecycle.stages import _assign, cadence_key, resolved
+from clvlab.lifecycle.thresholds import LifecycleThresholds
 
 #: behaviour features (from the purchases)
 BEHAVIOUR = ("n", "since_days", "last_gap_days", "cadence_days", "gap_ratio", "n_recent", "n_before",
@@ -75,10 +74,8 @@ def behaviour_columns(days: Any, as_of: dt.date, window: int, thresholds: Lifecy
     frame = customer_features(days, as_of, window)
 
     def cadence() -> pd.DataFrame:
-        stats = cadence_stats(days, as_of, {"decline": th.decline_quantile, "churn": th.churn_quantile},
-                              th.mature_quantile)
         staged = frame.assign(p_alive=np.nan)
-        _assign(staged, th, resolve(th, stats))  # adds cadence_days and gap_ratio, as in the stages
+        _assign(staged, th, resolved(days, as_of, th))  # adds cadence_days and gap_ratio, as in the stages
         return staged[["cadence_days", "gap_ratio"]]
 
     # the stages' own when they ran on the date (the same customers in the same order)

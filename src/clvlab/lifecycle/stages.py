@@ -214,14 +214,19 @@ def _features_with_alive(
 
 def _staged(days: Any, day: dt.date, model: Any, th: LifecycleThresholds, where: str
             ) -> tuple[pd.DataFrame, ResolvedThresholds]:
-    stats = cadence_stats(days, day, {"decline": th.decline_quantile, "churn": th.churn_quantile},
-                          th.mature_quantile)
-    res = resolve(th, stats)
+    res = resolved(days, day, th)
     frame = customer_features(days, day, th.trend_days)
     frame["p_alive"] = aligned(p_alive(days, day, model, where), frame.index)
     frame["stage"] = _assign(frame, th, res)
     shared(cadence_key(days, day, th), lambda: frame[["cadence_days", "gap_ratio"]])  # the churn features read them
     return frame, res
+
+
+def resolved(days: Any, day: dt.date, th: LifecycleThresholds) -> ResolvedThresholds:
+    """The thresholds in force on ``day``: ``th`` with the data-driven ones taken from the cadence
+    figures of the purchases up to it (one engine query, shared within a run)."""
+    return resolve(th, cadence_stats(days, day, {"decline": th.decline_quantile, "churn": th.churn_quantile},
+                                     th.mature_quantile))
 
 
 def cadence_key(days: Any, day: dt.date, th: LifecycleThresholds) -> tuple[Any, ...]:

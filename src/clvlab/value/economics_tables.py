@@ -33,7 +33,7 @@ def within_data(workspace: Any, as_of: str | dt.date | None, last_day: dt.date |
 
 def write_economics_tables(
     workspace: Any, *, run_id: str, as_of: str | dt.date | None = None, period: str = "month",
-    margin: float | None = None, retention_cost: float | None = None, last_day: dt.date | None = None,
+    margin: float | None = None, retention_cost: float | None = None,
 ) -> dict[str, Any]:
     """Write ``cohorts`` (always, from the transactions) and ``economics`` (by channel when the
     customers carry one, and by cohort; with CAC when spend or acquisition costs are loaded).
@@ -46,11 +46,9 @@ def write_economics_tables(
     Without spend or acquisition costs the economics hold no CAC, LTV:CAC or payback, and their
     notes say what to load.
 
-    ``last_day``: the last purchase day (refunds left out), when the caller knows it already.
-
     Returns the names of the tables written and ``cac``: where CAC came from, else what to load.
     """
-    end = write_cohorts_table(workspace, run_id=run_id, as_of=within_data(workspace, as_of, last_day), period=period)
+    end = write_cohorts_table(workspace, run_id=run_id, as_of=within_data(workspace, as_of), period=period)
     return write_economics_table(workspace, run_id=run_id, as_of=end, period=period, margin=margin,
                                  retention_cost=retention_cost)
 
