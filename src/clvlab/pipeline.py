@@ -362,12 +362,11 @@ def run_pipeline(
         steps(f"loading {src.table}")
         loads.append(workspace.load(src.table, src.source, **{**src.options, "progress": False}))
     run_id = new_run_id()
-    # the lifecycle and economics steps start ahead, on their own connections, while the CLV part
-    # fits in Python (clvlab.run_ahead); stages, health and churn read the same customers as of the
-    # same days, economics the same last purchase day; the purchase models of the run's date
+    # the lifecycle steps start ahead, on their own connection, while the CLV part fits in Python
+    # (clvlab.run_ahead); stages, health and churn read the same customers as of the same days,
+    # cohorts and economics the purchase days they hold; the purchase models of the run's date
     # start from its RFM
-    ahead = RunAhead(workspace, run_id=run_id, observation_end=options.get("observation_end"),
-                     margin=options.get("margin"), app_store=app_store)
+    ahead = RunAhead(workspace, observation_end=options.get("observation_end"), app_store=app_store)
     try:
         with shared_features(), ahead.running():
             clv = _run_clv(workspace, steps, **options)
@@ -375,7 +374,6 @@ def run_pipeline(
             with ahead.writing():
                 steps("writing the scores table")
                 write_clv_tables(workspace, clv, run_id=run_id)
-                ahead.scores_written()  # the economics start once the scores are stored
                 as_of = clv.settings["observation_end"]
                 steps("lifecycle stages and health")
                 lifecycle_ws = ahead.lifecycle_workspace()
@@ -386,9 +384,10 @@ def run_pipeline(
                 steps("churn early warning")
                 churn = write_churn_table(lifecycle_ws, as_of=as_of, run_id=run_id, app_store=app_store,
                                           clv=clv.scores["clv"], scored=ahead.churn_scores(as_of))
+            # after the writes: the economics read the model CLV of the scores table
             steps("writing the cohorts and economics tables")
-            economics = ahead.economics(as_of) or write_economics_tables(
-                lifecycle_ws, run_id=run_id, as_of=as_of, margin=options.get("margin"))  # None: the cost column's
+            economics = write_economics_tables(lifecycle_ws, run_id=run_id, as_of=as_of,
+                                               margin=options.get("margin"))  # None: the cost column's
     finally:
         ahead.close()
     steps("lead scores of prospects")

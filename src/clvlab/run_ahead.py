@@ -1,9 +1,9 @@
 """Work of a run's later steps started while its CLV part runs: the idle core put to work.
 
 The CLV part of :func:`clvlab.run_pipeline` spends most of its time in Python (fitting and
-scoring the purchase models, one core), while the lifecycle and economics steps after it begin
-with queries the engine runs on every core. On a DuckDB workspace the run starts those ahead, in
-three threads, each on its own connection to the same database (DuckDB runs the queries of several
+scoring the purchase models, one core), while the lifecycle steps after it begin with queries
+the engine runs on every core. On a DuckDB workspace the run starts those ahead, in two threads,
+each on its own connection to the same database (DuckDB runs the queries of several
 connections at once; one connection is never used by two threads at a time):
 
 * the **lifecycle connection**: the purchase days (a temporary table of that connection), the
@@ -11,9 +11,9 @@ connections at once; one connection is never used by two threads at a time):
   P(churn) of every customer (only without an application store: reading cases stays on the
   caller's thread; P(churn) needs no CLV). The lifecycle steps
   then run on this connection, after its thread has ended, and find that work done through
-  :func:`~clvlab.lifecycle._features.shared`.
-* the **economics connection**: the ``cohorts`` table, and the ``economics`` table once the run
-  has written its ``scores`` (their model CLV), both with the run's id;
+  :func:`~clvlab.lifecycle._features.shared`. The ``cohorts`` and ``economics`` tables are
+  computed there as well, in order at the run's end, from the purchase days it holds
+  (:func:`clvlab.value.cohorts.purchase_rows`).
 * the **writer connection**: the ``scores``, ``diagnostics``, ``stages``, ``health`` and ``churn``
   tables, each stored there while the run goes on computing the next (:func:`~clvlab.derived.deferred_writes`: the rows are
   checked first, on the run's thread). The run waits for every write before its last steps.
@@ -24,14 +24,13 @@ given (the last purchase day); a guess the CLV part proves wrong is dropped and 
 computes again. An error ahead is not reported there: the step meets it again in order and
 reports it as it always did. Other engines (PostgreSQL, Spark) run every step in order.
 
-The standard library's thread pools carry the jobs: three fixed queues need no task framework.
+The standard library's thread pools carry the jobs: two fixed queues need no task framework.
 """
 
 from __future__ import annotations
 
 import contextvars
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
@@ -43,53 +42,40 @@ WHERE = "run_pipeline"
 
 
 class RunAhead:
-    """The three connections and their threads of a run (see the module docstring).
+    """The two connections and their threads of a run (see the module docstring).
 
-    ``workspace``: the run's; ``observation_end``: the run's date when given; ``margin`` as in
-    :func:`clvlab.value.economics_tables.write_economics_tables`; ``app_store``: the run's (the
-    churn model is then fitted in order).
+    ``workspace``: the run's; ``observation_end``: the run's date when given; ``app_store``: the
+    run's (the churn model is then fitted in order).
     """
 
-    def __init__(self, workspace: Any, *, run_id: str, observation_end: str | None = None,
-                 margin: float | None = None, app_store: Any = None) -> None:
-        self.workspace, self.run_id, self.margin, self.app_store = workspace, run_id, margin, app_store
-        self.observation_end = observation_end
+    def __init__(self, workspace: Any, *, observation_end: str | None = None, app_store: Any = None) -> None:
+        self.workspace, self.app_store, self.observation_end = workspace, app_store, observation_end
         #: the workspace the lifecycle steps use: the lifecycle connection when there is one
         self.lifecycle: Any = workspace
-        self._economics_ws: Any = None
         self._writer_ws: Any = None
         self._pools: list[ThreadPoolExecutor] = []
         self._lifecycle_job: Future[None] | None = None
-        self._economics_job: Future[dict[str, Any] | None] | None = None
         self._writes: list[Future[None]] = []
         self._as_of: dt.date | None = None  # the date the work ahead holds as of
-        self._last_day: dt.date | None = None
         self._churn: Any = None
-        self._dated = threading.Event()
-        self._scored = threading.Event()
-        self._scores_written = False
         self._stopping = False
         second = _second_connection(workspace)
         if second is not None:
-            self.lifecycle = second
-            self._economics_ws, self._writer_ws = _second_connection(workspace), _second_connection(workspace)
+            self.lifecycle, self._writer_ws = second, _second_connection(workspace)
 
     @contextmanager
     def running(self) -> Iterator[RunAhead]:
         """Start the jobs (inside :func:`~clvlab.lifecycle._features.shared_features`: the
         lifecycle job fills its cache); on leaving, stop what still runs and wait for it."""
         if self._writer_ws is not None:
-            self._pools = [ThreadPoolExecutor(1, thread_name_prefix=f"clvlab-{n}")
-                           for n in ("lifecycle", "economics", "writer")]
+            self._pools = [ThreadPoolExecutor(1, thread_name_prefix=f"clvlab-{n}") for n in ("lifecycle", "writer")]
             self._lifecycle_job = self._pools[0].submit(contextvars.copy_context().run, self._lifecycle)
-            self._economics_job = self._pools[1].submit(self._economics)
         try:
             yield self
         except BaseException:  # a failed or interrupted run (Ctrl-C) ends without its work ahead
             self._stop()
             raise
         finally:
-            self._scored.set()
             for pool in self._pools:
                 pool.shutdown(wait=True, cancel_futures=True)
 
@@ -97,12 +83,10 @@ class RunAhead:
         """No step ahead starts any more, writes not begun are dropped, and the queries running
         ahead are interrupted until every job has ended (a step in Python ends on its own)."""
         self._stopping = True
-        self._scored.set()  # the economics job waits for the scores no longer
         for write in self._writes:
             write.cancel()
         jobs: list[tuple[Future[Any] | None, Any]] = [
-            (self._lifecycle_job, self.lifecycle), (self._economics_job, self._economics_ws),
-            *((write, self._writer_ws) for write in self._writes)]
+            (self._lifecycle_job, self.lifecycle), *((write, self._writer_ws) for write in self._writes)]
         running: list[tuple[Future[Any], Any]] = [(job, ws) for job, ws in jobs if job is not None]
         while not all(job.done() for job, _ in running):
             for job, ws in running:
@@ -117,26 +101,11 @@ class RunAhead:
             raise _Stopped
 
     def close(self) -> None:
-        """Close the three connections (after :meth:`running` has ended)."""
-        for ws in (self.lifecycle, self._economics_ws, self._writer_ws):
+        """Close the two connections (after :meth:`running` has ended)."""
+        for ws in (self.lifecycle, self._writer_ws):
             if ws is not None and ws is not self.workspace:
                 with suppress(Exception):
                     ws.close()
-
-    def scores_written(self) -> None:
-        """Say that the run's ``scores`` table is written, or queued on the writer connection: the
-        economics (their model CLV) start once it is stored, and not at all if storing it failed."""
-        if not self._pools:  # the steps in order: the scores are stored already
-            self._scores_written = True
-            self._scored.set()
-            return
-        queued = list(self._writes)
-
-        def stored() -> None:  # the writer's queue is first in, first out: these are done
-            self._scores_written = all(w.exception() is None for w in queued)
-            self._scored.set()
-
-        self._writes.append(self._pools[2].submit(stored))
 
     def lifecycle_workspace(self) -> Any:
         """The workspace of the lifecycle steps, once the work ahead on it is done."""
@@ -148,12 +117,6 @@ class RunAhead:
         compute them in order)."""
         _settled(self._lifecycle_job)
         return self._churn if self._holds(as_of) else None
-
-    def economics(self, as_of: str) -> dict[str, Any] | None:
-        """The record of the ``cohorts`` and ``economics`` tables written ahead as of ``as_of``
-        (None: write them in order)."""
-        record = _settled(self._economics_job)
-        return record if self._holds(as_of) else None
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -173,7 +136,7 @@ class RunAhead:
     def _defer(self, workspace: Any, store: Callable[[Any], None]) -> bool:
         if workspace is not self.workspace and workspace is not self.lifecycle:
             return False  # another database: stored at once
-        self._writes.append(self._pools[2].submit(store, self._writer_ws))
+        self._writes.append(self._pools[1].submit(store, self._writer_ws))
         return True
 
     def _holds(self, as_of: str) -> bool:
@@ -185,18 +148,13 @@ class RunAhead:
         from clvlab.lifecycle._features import (
             check_as_of,
             customer_features,
-            data_range,
             purchase_days,
         )
         from clvlab.lifecycle.stages import resolved
         from clvlab.lifecycle.thresholds import LifecycleThresholds
 
-        try:
-            days = purchase_days(self.lifecycle, WHERE)
-            self._last_day = data_range(days)[1]
-            self._as_of = check_as_of(self.observation_end, days, WHERE)
-        finally:
-            self._dated.set()  # the economics job waits for the date and the last purchase day
+        days = purchase_days(self.lifecycle, WHERE)
+        self._as_of = check_as_of(self.observation_end, days, WHERE)
         th = LifecycleThresholds()  # the run's: the pipeline uses the defaults
         self._go_on()
         customer_features(days, self._as_of, th.trend_days)
@@ -207,23 +165,6 @@ class RunAhead:
             from clvlab.lifecycle.churn_table import churn_scores
 
             self._churn = churn_scores(self.lifecycle, as_of=self._as_of)
-
-    def _economics(self) -> dict[str, Any] | None:
-        from clvlab.value.economics_tables import (
-            within_data,
-            write_cohorts_table,
-            write_economics_table,
-        )
-
-        self._dated.wait()
-        if self._as_of is None or self._last_day is None:
-            return None
-        end = write_cohorts_table(self._economics_ws, run_id=self.run_id,
-                                  as_of=within_data(self._economics_ws, self._as_of, self._last_day))
-        self._scored.wait()  # the economics read the model CLV of the scores table
-        if not self._scores_written or self._stopping:
-            return None  # the run stopped before
-        return write_economics_table(self._economics_ws, run_id=self.run_id, as_of=end, margin=self.margin)
 
 
 class _Stopped(Exception):

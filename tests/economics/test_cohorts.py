@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,6 +14,9 @@ import pytest
 import clvlab
 from clvlab.datasets import load_cdnow
 from clvlab.errors import DataValidationError, ParameterError
+
+#: the ``reading`` fixture (conftest.py): figures from the transactions or a run's held purchase days
+Reading = Callable[[Any], AbstractContextManager[None]]
 
 # CDNOW has no refunds and no order ids: every row is a purchase.
 SQL = """
@@ -53,9 +59,11 @@ def _sql(ws: clvlab.Workspace, as_of: str) -> pd.DataFrame:
     ("revenue", False, "revenue"),
     ("revenue", True, "cumulative_revenue"),
 ])
-def test_cdnow_month_matrix_equals_sql(ws: clvlab.Workspace, metric: str, cumulative: bool, column: str) -> None:
+def test_cdnow_month_matrix_equals_sql(ws: clvlab.Workspace, metric: str, cumulative: bool, column: str,
+                                      reading: Reading) -> None:
     want = _sql(ws, "1998-06-30")[column]
-    got = clvlab.cohort_matrix(ws, period="month", metric=metric, cumulative=cumulative)
+    with reading(ws):
+        got = clvlab.cohort_matrix(ws, period="month", metric=metric, cumulative=cumulative)
     cells = got.drop(columns="cohort_size").stack().dropna()
     assert list(got.index.astype(str)) == ["1997-01-01", "1997-02-01", "1997-03-01"]
     assert got.shape[1] == 1 + 18  # the January cohort: months 0..17
@@ -66,16 +74,18 @@ def test_cdnow_month_matrix_equals_sql(ws: clvlab.Workspace, metric: str, cumula
     assert got.loc[pd.Timestamp("1997-03-01").date()].isna().sum() == 2  # March cohort: months 16, 17 not yet
 
 
-def test_as_of_cuts_the_log(ws: clvlab.Workspace) -> None:
+def test_as_of_cuts_the_log(ws: clvlab.Workspace, reading: Reading) -> None:
     want = _sql(ws, "1997-06-30")["customers"]
-    got = clvlab.cohort_matrix(ws, period="month", metric="customers", as_of="1997-06-30")
+    with reading(ws):
+        got = clvlab.cohort_matrix(ws, period="month", metric="customers", as_of="1997-06-30")
     assert got.shape[1] == 1 + 6
     np.testing.assert_array_equal(got.drop(columns="cohort_size").stack().dropna().loc[want.index].to_numpy(),
                                   want.to_numpy())
 
 
-def test_calendar_axis_and_cohort_size(ws: clvlab.Workspace) -> None:
-    got = clvlab.cohort_matrix(ws, period="quarter", metric="customers", axis="calendar")
+def test_calendar_axis_and_cohort_size(ws: clvlab.Workspace, reading: Reading) -> None:
+    with reading(ws):
+        got = clvlab.cohort_matrix(ws, period="quarter", metric="customers", axis="calendar")
     assert got["cohort_size"].tolist() == [23570]
     assert got.iloc[0, 1] == 23570  # every customer bought in the acquisition quarter
     sql = ws.con.con.execute(
@@ -116,16 +126,37 @@ FROM cells c ORDER BY 1, 2
 """
 
 
-def test_rolling_months_equal_sql(ws: clvlab.Workspace) -> None:
+def test_rolling_months_equal_sql(ws: clvlab.Workspace, reading: Reading) -> None:
     """Rolling months since each customer's first purchase, over the customers observed that long."""
     want = ws.con.con.execute(ROLLING_SQL).df()
     want["cohort"] = pd.to_datetime(want["cohort"]).dt.date
     want = want.set_index(["cohort", "age"])
-    got = clvlab.cohort_matrix(ws, period="month", metric="retention", axis="rolling")
+    with reading(ws):
+        got = clvlab.cohort_matrix(ws, period="month", metric="retention", axis="rolling")
+        ltv = clvlab.cohort_matrix(ws, period="month", metric="revenue_per_customer", axis="rolling")
     cells = got.drop(columns="cohort_size").stack().dropna()
     np.testing.assert_allclose(cells.loc[want.index].to_numpy(float), want["retention"].to_numpy(float), rtol=1e-9)
     assert len(cells) == len(want)  # every observed month has a buyer in CDNOW
-    ltv = clvlab.cohort_matrix(ws, period="month", metric="revenue_per_customer", axis="rolling")
     expected = want["per_customer"].groupby(level="cohort").cumsum()
     np.testing.assert_allclose(ltv.drop(columns="cohort_size").stack().dropna().loc[want.index].to_numpy(float),
                                expected.to_numpy(float), rtol=1e-9)
+
+
+@pytest.mark.parametrize("extra", ["order_id", "is_refund"])
+def test_held_purchase_days_stand_in_only_for_plain_purchases(tmp_path: Path, extra: str) -> None:
+    """With an order id (an order is then not a day) or a refund (net revenue is then not the
+    purchases') the rows come from the transactions, also inside a run."""
+    from clvlab.lifecycle._features import purchase_days, shared_features
+    from clvlab.value.cohorts import purchase_rows
+
+    value = {"order_id": "o1,o2,o3", "is_refund": "false,false,true"}[extra].split(",")
+    (tmp_path / "tx.csv").write_text(f"customer_id,ordered_at,amount,{extra}\n" + "".join(
+        f"A,2024-01-{10 + i},{50 - 70 * (v == 'true')},{v}\n" for i, v in enumerate(value)))
+    with clvlab.connect(":memory:") as shop:
+        shop.load_transactions(tmp_path / "tx.csv")
+        with shared_features():
+            purchase_days(shop, "test")
+            rows, _ = purchase_rows(shop, as_of=None, where="test")
+            revenue = clvlab.unit_economics(shop, by=(), cac=False, margin=1.0)["revenue"].iloc[0]
+    assert "first_day" not in rows.columns
+    assert revenue == (80.0 if extra == "is_refund" else 150.0)  # 50 + 50 - 20 with the refund

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,9 @@ import clvlab
 from clvlab.datasets import load_cdnow
 from clvlab.derived import write_derived
 from clvlab.errors import DataValidationError, ParameterError
+
+#: the ``reading`` fixture (conftest.py): figures from the transactions or a run's held purchase days
+Reading = Callable[[Any], AbstractContextManager[None]]
 
 # CDNOW: no refunds, no order ids (an order is a purchase day), as_of = the last order day.
 SQL = """
@@ -41,9 +46,10 @@ def cdnow() -> Iterator[clvlab.Workspace]:
         yield workspace
 
 
-def test_cdnow_by_cohort_equals_sql(cdnow: clvlab.Workspace) -> None:
+def test_cdnow_by_cohort_equals_sql(cdnow: clvlab.Workspace, reading: Reading) -> None:
     want = cdnow.con.con.execute(SQL).df()
-    got = clvlab.unit_economics(cdnow, by=("cohort",), cac=False, margin=0.3)
+    with reading(cdnow):
+        got = clvlab.unit_economics(cdnow, by=("cohort",), cac=False, margin=0.3)
     assert [str(c) for c in got["cohort"]] == ["1997-01-01", "1997-02-01", "1997-03-01"]
     for col in ("customers", "orders", "revenue", "aov", "purchase_frequency", "arpu", "repurchase_rate",
                 "retention_rate"):
@@ -95,8 +101,9 @@ def _years(*firsts: str) -> float:
     return sum((end - dt.date.fromisoformat(f)).days + 1 for f in firsts) / 365.25
 
 
-def test_cac_ltv_cac_and_payback_by_hand(shop: clvlab.Workspace) -> None:
-    got = clvlab.unit_economics(shop, by=("channel",), margin=0.8).set_index("channel")
+def test_cac_ltv_cac_and_payback_by_hand(shop: clvlab.Workspace, reading: Reading) -> None:
+    with reading(shop):
+        got = clvlab.unit_economics(shop, by=("channel",), margin=0.8).set_index("channel")
     search, social = got.loc["search"], got.loc["social"]
     # search: A and B won in January 2024 for 100 (no new_customers in the row: count first purchases)
     assert (search["customers"], search["orders"], search["revenue"]) == (2, 4, 150.0)

