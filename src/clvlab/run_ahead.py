@@ -13,7 +13,7 @@ connections at once; one connection is never used by two threads at a time):
   then run on this connection, after its thread has ended, and find that work done through
   :func:`~clvlab.lifecycle._features.shared`. The ``cohorts`` and ``economics`` tables are
   computed there as well, in order at the run's end, from the purchase days it holds
-  (:func:`clvlab.value.cohorts.purchase_rows`).
+  (:func:`clvlab.value.cohorts.purchase_rows`), once the ``scores`` are stored (:meth:`RunAhead.stored`).
 * the **writer connection**: the ``scores``, ``diagnostics``, ``stages``, ``health`` and ``churn``
   tables, each stored there while the run goes on computing the next (:func:`~clvlab.derived.deferred_writes`: the rows are
   checked first, on the run's thread). The run waits for every write before its last steps.
@@ -117,6 +117,17 @@ class RunAhead:
         compute them in order)."""
         _settled(self._lifecycle_job)
         return self._churn if self._holds(as_of) else None
+
+    def stored(self) -> Callable[[], None]:
+        """A wait for the tables queued on the writer so far: calling it returns once they are
+        stored, and raises the first error (the economics read the stored ``scores`` while the
+        lifecycle tables queued after them are still being stored)."""
+        queued = list(self._writes)
+
+        def wait() -> None:
+            for write in queued:
+                write.result()
+        return wait
 
     @contextmanager
     def writing(self) -> Iterator[None]:

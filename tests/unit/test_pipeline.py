@@ -9,7 +9,7 @@ import pytest
 
 import clvlab
 from clvlab.datasets import load_cdnow
-from clvlab.pipeline import DEFAULT_CANDIDATES, run_clv
+from clvlab.pipeline import DEFAULT_CANDIDATES, data_hash, run_clv
 
 
 def test_run_clv_splits_compares_and_scores_every_customer() -> None:
@@ -30,6 +30,16 @@ def test_run_clv_splits_compares_and_scores_every_customer() -> None:
     assert record["n_customers"] == 2357
     assert record["model"]["model"] == run.best
     assert len(record["data_hash"]) == 16
+
+
+def test_the_data_hash_is_of_the_ids_and_figures_only() -> None:
+    rfm = pd.DataFrame({"frequency": [1.0, 2.0], "recency": [1.0, 2.0], "T": [3.0, 4.0], "monetary_value": [5.0, 6.0]},
+                       index=pd.Index(["ab", "c"], name="customer_id"))
+    same = pd.concat([rfm.rename(index={"ab": "x"}), rfm]).iloc[2:]  # a slice of a longer frame
+    assert data_hash(same) == data_hash(rfm) == data_hash(rfm.assign(monetary_value=0.0))
+    assert data_hash(rfm.set_axis(pd.Index(["ab", "c"], dtype=object))) == data_hash(rfm)
+    assert data_hash(rfm.set_axis(pd.Index(["a", "bc"]))) != data_hash(rfm)  # the same letters, other ids
+    assert data_hash(rfm.assign(T=[3.0, 4.5])) != data_hash(rfm)
 
 
 @pytest.mark.slow
