@@ -8,7 +8,7 @@ writing the ``scores`` and ``diagnostics`` tables (:func:`clvlab.pipeline.run_cl
 same workspace, each in its own process, and the whole run writes every derived table as
 ``clvlab run -w`` does (no feedback, no app store: the transaction-only path). The notes give
 the CLV part without its writes as well, and the whole run step by step (the run starts its
-lifecycle and economics work ahead, on two more connections, while the CLV part fits in Python:
+lifecycle work ahead, on two more connections, while the CLV part fits in Python:
 :mod:`clvlab.run_ahead`; that work's time falls inside the CLV steps). The log is the simulated one of :mod:`benchmarks.bench_rfm` (10M rows;
 1M with ``--quick``), loaded once through :meth:`clvlab.Workspace.load` into a DuckDB file in
 ``benchmarks/.cache/`` (the load is not timed).
