@@ -142,7 +142,7 @@ def _days_as_rows(source: Any) -> ir.Table | None:
         return None
 
     def plain() -> bool:
-        tx = source.table("transactions")
+        tx = transactions_table(source, "purchase_rows")
         counts = {}
         if "order_id" in tx.columns:
             counts["ids"] = tx["order_id"].count()
