@@ -109,7 +109,8 @@ def data_hash(rfm: pd.DataFrame) -> str:
     ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset:ids.offset + len(ids) + 1]
     digest.update(np.diff(offsets).tobytes())  # the lengths: "ab","c" and "a","bc" differ
-    digest.update(memoryview(ids.buffers()[2])[offsets[0]:offsets[-1]] if len(ids) else b"")
+    data = ids.buffers()[2]  # None when every id is empty
+    digest.update(b"" if data is None or not len(ids) else memoryview(data)[offsets[0]:offsets[-1]])
     for column in ("frequency", "recency", "T"):
         digest.update(np.ascontiguousarray(rfm[column].to_numpy(dtype=np.float64)).tobytes())
     return digest.hexdigest()[:16]
