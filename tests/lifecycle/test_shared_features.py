@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 import clvlab
 from clvlab.lifecycle._features import customer_features, purchase_days, rfm_as_of, shared_features
@@ -73,3 +74,32 @@ def test_a_second_trend_window_on_a_date_gives_the_features_computed_alone() -> 
     assert alone[90].loc["c", "n_before"] == 1
     assert alone[90].loc["d", "n_recent"] == 0
     assert alone[180].loc["a", "n_before"] == 1
+
+
+def test_the_cadence_of_the_last_day_read_from_each_row_is_the_group_by() -> None:
+    """As of the last purchase day the cadence figures come from the rows' own customer figures
+    (no group-by, no join): the same figures as the group-by of a date, and as numpy's by hand."""
+    import numpy as np
+
+    from clvlab.datasets.synthetic import simulate_transactions
+    from clvlab.lifecycle._features import _cadence_stats, data_range
+
+    quantiles = {"decline": 0.8, "churn": 0.95}
+    with clvlab.connect(":memory:") as ws:
+        ws.load("transactions", simulate_transactions(2_000, seed=3), progress=False)
+        days = purchase_days(ws, "test")
+        last = data_range(days)[1]
+        fast = _cadence_stats(days, last, quantiles, 0.9)
+        assert fast == _cadence_stats(days, last, quantiles, 0.9, whole=False)
+        frame = days.execute()
+    per = frame.groupby("cid")["day"].agg(["min", "max", "count"])
+    per["mean_gap"] = (per["max"] - per["min"]).dt.days / (per["count"] - 1)
+    regular = per[(per["count"] >= 3) & (per["mean_gap"] > 0)]["mean_gap"]
+    gaps = frame[frame["prev_day"].notna() & frame["cid"].isin(regular.index)]
+    ratio = (gaps["day"] - gaps["prev_day"]).dt.days.to_numpy() / regular.reindex(gaps["cid"]).to_numpy()
+    repeat = per[per["count"] >= 2]
+    assert len(ratio) > 1_000
+    assert fast["decline"] == pytest.approx(np.quantile(ratio, 0.8), rel=1e-12)
+    assert fast["churn"] == pytest.approx(np.quantile(ratio, 0.95), rel=1e-12)
+    assert fast["cadence"] == pytest.approx(repeat["mean_gap"].median(), rel=1e-12)
+    assert fast["purchases"] == pytest.approx(np.quantile(repeat["count"], 0.9), rel=1e-12)

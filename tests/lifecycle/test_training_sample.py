@@ -9,6 +9,7 @@ import pytest
 
 import clvlab
 from clvlab.datasets.synthetic import simulate_transactions
+from clvlab.lifecycle import _features as features
 from clvlab.lifecycle import churn
 from clvlab.lifecycle._features import purchase_days, sample_days, shared_features
 from clvlab.lifecycle.health import fit_health_weights, health_scores
@@ -26,7 +27,11 @@ def ws() -> Iterator[clvlab.Workspace]:
         yield w
 
 
-def test_a_sample_is_seeded_and_about_the_cap(ws: clvlab.Workspace) -> None:
+def _temporary(ws: clvlab.Workspace) -> int:
+    return len(ws.con.raw_sql("select table_name from duckdb_tables() where temporary").fetchall())
+
+
+def test_a_sample_is_seeded_and_about_the_cap(ws: clvlab.Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     day = dt.date(2025, 6, 30)
     days = purchase_days(ws, "test")
     everyone = int(days.filter(days.day <= day).cid.nunique().execute())
@@ -39,6 +44,14 @@ def test_a_sample_is_seeded_and_about_the_cap(ws: clvlab.Workspace) -> None:
         shared_days = purchase_days(ws, "test")
         kept = sample_days(shared_days, day, 1_000, 0)
         assert set(kept.cid.execute()) == ids[0]  # kept as a temporary table: the same customers
+    monkeypatch.setattr(features, "SAMPLE_CAP", 1_500)
+    with shared_features():
+        shared_days = purchase_days(ws, "test")
+        kept = sample_days(shared_days, day, 1_000, 0)  # filtered from a sample of 1,500
+        wide = sample_days(shared_days, day, 1_500, 0)
+        assert set(kept.cid.execute()) == ids[0]  # the same customers as drawn from every purchase day
+        assert ids[0] < set(wide.cid.execute())
+        assert _temporary(ws) == 3  # the purchase days and the two samples
 
 
 def test_health_weights_are_fitted_on_at_most_fit_customers(ws: clvlab.Workspace) -> None:

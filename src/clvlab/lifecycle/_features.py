@@ -84,13 +84,17 @@ FEATURES = ("first", "last", "prev", "n", "age_days", "since_days", "last_gap_da
 
 
 def purchase_days(source: Any, where: str) -> ir.Table:
-    """``cid, day, amount, prev_day, first_day``: one row per customer and purchase day (refunds
-    dropped), with the customer's purchase day before it (null on the first) and their first.
+    """``cid, day, amount, prev_day, first_day, last_day, n_days``: one row per customer and
+    purchase day (refunds dropped), with the customer's purchase day before it (null on the
+    first), their first and last purchase day and their number of purchase days.
 
     ``prev_day`` is the one window over the purchases: with it, the features of any date are
     plain aggregates (the day before the last purchase up to a date is the largest ``prev_day``
     up to it); ``first_day`` comes from the same window (the cohort of every row, for
-    :mod:`clvlab.value.cohorts`). Inside :func:`shared_features` the table is computed once and
+    :mod:`clvlab.value.cohorts`), and so do ``last_day`` and ``n_days``, which cost the window
+    nothing measurable: as of a date on or after every purchase they are the customer's own, so
+    the cadence of the run's date needs no group-by and no join (:func:`cadence_stats`). Inside
+    :func:`shared_features` the table is computed once and
     kept in the engine as a temporary table (every feature query of the run reads it), released
     at the block's end.
     """
@@ -115,7 +119,8 @@ def _purchase_days(source: Any, where: str) -> ir.Table:
                   monetary="amount", include_refunds=False, where=where)
     days = tx.group_by(["cid", "day"]).aggregate(amount=tx.amount.sum().cast("float64"))
     window = ibis.window(group_by=days.cid, order_by=days.day)
-    return days.mutate(prev_day=days.day.lag().over(window), first_day=days.day.first().over(window))
+    return days.mutate(prev_day=days.day.lag().over(window), first_day=days.day.first().over(window),
+                       last_day=days.day.last().over(window), n_days=days.day.count().over(window))
 
 
 def sample_days(days: ir.Table, as_of: dt.date, cap: int, seed: int) -> ir.Table:
@@ -124,25 +129,45 @@ def sample_days(days: ir.Table, as_of: dt.date, cap: int, seed: int) -> ir.Table
     most ``cap`` of them.
 
     The draw is a hash of the customer id and the seed in the engine (one pass, nothing comes
-    back but a count), so the same data and seed give the same sample; inside
-    :func:`shared_features` it is kept as a temporary table like :func:`purchase_days`.
+    back but a count), so the same data and seed give the same sample. Inside
+    :func:`shared_features` it is kept as a temporary table like :func:`purchase_days`, and
+    every sample of a date and seed is filtered from one of at least :data:`SAMPLE_CAP`
+    customers: a customer is in the sample of ``cap`` when their hash falls below a share that
+    grows with ``cap``, so a smaller sample is exactly the larger one's customers below its own
+    share (the health and churn fits of a run draw from the same date: one pass over the
+    purchase days instead of two).
     """
-    return shared(("sample_days", days.op(), as_of, cap, seed), lambda: _sample_days(days, as_of, cap, seed))
+    if _SHARED.get() is None:
+        n = _bought_by(days, as_of)
+        return days if n <= cap else _draw(days, n, cap, seed)
+    n = shared(("bought_by", days.op(), as_of), lambda: _bought_by(days, as_of))
+    if n <= cap:
+        return days
+    wide = max(cap, SAMPLE_CAP)
+    base = days if n <= wide else shared(("sample_days", days.op(), as_of, wide, seed),
+                                          lambda: _draw(days, n, wide, seed).cache())
+    if cap == wide:
+        return base
+    return shared(("sample_days", days.op(), as_of, cap, seed), lambda: _draw(base, n, cap, seed).cache())
 
 
+#: inside a run, the smallest sample drawn from the purchase days (the health fit's default
+#: ``fit_customers``); smaller ones are filtered from it
+SAMPLE_CAP = LifecycleThresholds.fit_customers
 _HASH_BUCKETS = 1_000_000
 
 
-def _sample_days(days: ir.Table, as_of: dt.date, cap: int, seed: int) -> ir.Table:
-    # the customers who bought by as_of: their first purchase days (no day before), a filter and a
-    # count instead of a distinct count of millions of string ids (0.05 s instead of 0.9 s on 10M rows)
-    n = int(days.filter(days.day <= ibis.date(as_of), days.prev_day.isnull()).count().execute())
-    if n <= cap:
-        return days
+def _bought_by(days: ir.Table, as_of: dt.date) -> int:
+    """Customers who bought by ``as_of``: their first purchase days (no day before), a filter and
+    a count instead of a distinct count of millions of string ids (0.05 s instead of 0.9 s on 10M rows)."""
+    return int(days.filter(days.day <= ibis.date(as_of), days.prev_day.isnull()).count().execute())
+
+
+def _draw(days: ir.Table, n: int, cap: int, seed: int) -> ir.Table:
+    """The rows of the customers whose hash (with ``seed``) falls in the share ``cap / n``."""
     share = round(_HASH_BUCKETS * cap / n)
     bucket = days.cid.concat(ibis.literal(f"|{seed}")).hash() % _HASH_BUCKETS
-    sample = days.filter(((bucket + _HASH_BUCKETS) % _HASH_BUCKETS) < share)
-    return sample.cache() if _SHARED.get() is not None else sample
+    return days.filter(((bucket + _HASH_BUCKETS) % _HASH_BUCKETS) < share)
 
 
 def rfm_as_of(days: ir.Table, as_of: dt.date, freq: Freq, known: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -365,15 +390,23 @@ def cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], n
     return shared(key, lambda: _cadence_stats(days, as_of, quantiles, n_quantile))
 
 
-def _cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], n_quantile: float
-                   ) -> dict[str, float]:
-    end = ibis.date(as_of)
-    d = days.filter(days.day <= end)
-    per = d.group_by("cid").aggregate(n=d.count(), first=d.day.min(), last=d.day.max())
-    per = per.mutate(mean_gap=_days(per["last"], per["first"]) / (per.n - 1).cast("float64"))
-    repeat = per.filter(per.n >= 2)
-    regular = per.filter((per.n >= 3) & (per.mean_gap > 0)).select("cid", "mean_gap")
-    gaps = d.filter(d.prev_day.notnull()).join(regular, "cid")
+def _cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], n_quantile: float,
+                   whole: bool | None = None) -> dict[str, float]:
+    """``whole``: every purchase day is on or before ``as_of`` (None: asks the data range); the
+    rows' own ``n_days``, ``first_day`` and ``last_day`` are then the customers' figures."""
+    if as_of >= data_range(days)[1] if whole is None else whole:
+        gaps = days.filter(days.prev_day.notnull(), days.n_days >= 3, days.last_day > days.first_day)
+        gaps = gaps.mutate(mean_gap=_mean_gap(gaps.last_day, gaps.first_day, gaps.n_days))
+        repeat = days.filter(days.day == days.last_day, days.n_days >= 2)  # one row per repeat buyer
+        repeat = repeat.select(n=repeat.n_days, mean_gap=_mean_gap(repeat.last_day, repeat.first_day, repeat.n_days))
+    else:
+        end = ibis.date(as_of)
+        d = days.filter(days.day <= end)
+        per = d.group_by("cid").aggregate(n=d.count(), first=d.day.min(), last=d.day.max())
+        per = per.mutate(mean_gap=_mean_gap(per["last"], per["first"], per.n))
+        repeat = per.filter(per.n >= 2)
+        regular = per.filter((per.n >= 3) & (per.mean_gap > 0)).select("cid", "mean_gap")
+        gaps = d.filter(d.prev_day.notnull()).join(regular, "cid")
     ratio = _days(gaps.day, gaps.prev_day) / gaps.mean_gap
     ratios = gaps.aggregate(**{k: ratio.quantile(q) for k, q in quantiles.items()})
     cadences = repeat.aggregate(cadence=repeat.mean_gap.median(), n_q=repeat.n.quantile(n_quantile))
@@ -382,6 +415,11 @@ def _cadence_stats(days: ir.Table, as_of: dt.date, quantiles: dict[str, float], 
     out["cadence"] = float(row["cadence"].iloc[0]) if not row.empty else float("nan")
     out["purchases"] = float(row["n_q"].iloc[0]) if not row.empty else float("nan")
     return out
+
+
+def _mean_gap(last: ir.DateValue, first: ir.DateValue, n: ir.IntegerValue) -> ir.FloatingValue:
+    """Mean days between a customer's ``n`` purchase days from ``first`` to ``last``."""
+    return _days(last, first) / (n - 1).cast("float64")
 
 
 def customer_ids(source: Any, as_of: dt.date) -> pd.Index | None:
