@@ -171,6 +171,42 @@ def test_scores_of_another_date_are_not_mixed_in(shop: clvlab.Workspace) -> None
     assert (got["clv_note"] == got.attrs["notes"][0]).all()
 
 
+def test_scores_of_a_day_after_the_last_order_count(shop: clvlab.Workspace) -> None:
+    """A run as of the 31st when the last sale was on the 30th: the economics hold as of the last
+    order day, and the scores of the run's date still give the model CLV (nothing was bought in
+    between, so the value realised to either day is the same); the note says which dates."""
+    scores = pd.DataFrame({"customer_id": list("ABCD"), "clv": [30.0, 10.0, 50.0, 40.0]})
+    for col in ("frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases", "expected_spend"):
+        scores[col] = 0.0
+    write_derived(shop, "scores", scores, as_of="2025-07-01", values={"horizon_days": 365.0})
+    got = clvlab.unit_economics(shop, by=("channel",), margin=0.8).set_index("channel")
+    assert got.attrs["as_of"] == "2025-06-30"
+    assert got.loc["search", "model_clv"] == pytest.approx(20.0)  # A and B: (30 + 10) / 2
+    assert got.loc["search", "ltv"] == pytest.approx(60.0 + 20.0)
+    assert got.attrs["notes"][0] == ("model CLV as of 2025-07-01, the scores' date; the last order was on "
+                                     "2025-06-30, and nothing bought after it is counted")
+    with pytest.raises(ParameterError, match="as_of"):  # the economics themselves stay within the data
+        clvlab.unit_economics(shop, by=("channel",), as_of="2025-07-01")
+    # as of an earlier day (orders came after it) the later scores are still refused
+    assert clvlab.unit_economics(shop, by=("channel",), as_of="2025-06-29")["model_clv"].isna().all()
+
+
+@pytest.mark.slow  # a whole run on CDNOW
+def test_a_run_after_the_last_sale_keeps_its_model_clv_in_the_economics() -> None:
+    """CDNOW's last sale is on 1998-06-30; a run as of 1998-07-01 (the API takes a date after the
+    data, the command line does not) writes cohorts and economics as of the last order day, and
+    their LTV still counts the run's model CLV, with a note naming both days."""
+    with clvlab.connect(":memory:") as ws:
+        ws.load_transactions(load_cdnow("master"))
+        run = clvlab.run_pipeline(ws, observation_end="1998-07-01")
+        econ = ws.con.con.execute("SELECT as_of, model_clv, notes FROM economics").df()
+    assert run.clv.settings["observation_end"] == "1998-07-01"
+    assert (econ["as_of"].astype(str) == "1998-06-30").all()
+    assert econ["model_clv"].notna().all()
+    assert econ["notes"].str.contains("model CLV as of 1998-07-01, the scores' date; the last order was on "
+                                      "1998-06-30").all()
+
+
 def test_retention_cost_comes_off_the_formula_clv(shop: clvlab.Workspace) -> None:
     got = clvlab.unit_economics(shop, by=("channel",), margin=0.8, retention_cost=6.0).set_index("channel")
     pf = 4 / _years("2024-01-10", "2024-01-20")

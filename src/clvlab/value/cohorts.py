@@ -89,13 +89,19 @@ def purchase_rows(source: Any, *, as_of: str | dt.date | None, where: str) -> tu
     exactly (:func:`_days_as_rows`): they then carry ``first_day`` and ``prev_day`` as well,
     which :func:`cohort_expr` and :func:`clvlab.unit_economics` read instead of grouping again.
     """
+    rows, first, last = order_rows(source, where)
+    end = day_within(first, last, as_of, where)
+    return rows.filter(rows.day <= ibis.date(end)), end
+
+
+def order_rows(source: Any, where: str) -> tuple[ir.Table, dt.date, dt.date]:
+    """Every transaction row as :func:`purchase_rows` gives them, and the first and last order day."""
     days = _days_as_rows(source)
     if days is not None:
         from clvlab.lifecycle._features import data_range
 
         lo, hi = data_range(days)
-        end = _end(lo, hi, as_of, where)
-        return days.filter(days.day <= ibis.date(end)), end
+        return days, lo, hi
     tx = transactions_table(source, where)
     refund = tx["is_refund"].fill_null(False) if "is_refund" in tx.columns else ibis.literal(False)
     day = tx["ordered_at"].cast("date")
@@ -111,11 +117,10 @@ def purchase_rows(source: Any, *, as_of: str | dt.date | None, where: str) -> tu
     if pd.isna(first):
         msg = f"{where}: the transactions table holds no dated purchase"
         raise DataValidationError(msg, hint="load transactions with `clvlab load transactions FILE`")
-    end = _end(pd.Timestamp(first).date(), pd.Timestamp(last).date(), as_of, where)
-    return rows.filter(rows.day <= end), end
+    return rows, pd.Timestamp(first).date(), pd.Timestamp(last).date()
 
 
-def _end(first: dt.date, last: dt.date, as_of: str | dt.date | None, where: str) -> dt.date:
+def day_within(first: dt.date, last: dt.date, as_of: str | dt.date | None, where: str) -> dt.date:
     """``as_of`` checked to lie within the data (default: the last order day)."""
     end = parse_as_of(as_of, where)
     if end is None:

@@ -46,8 +46,9 @@ from clvlab.errors import DataValidationError, Hint, Issue, check_param
 from clvlab.value.cohorts import (
     PERIODS,
     Period,
+    day_within,
+    order_rows,
     period_start,
-    purchase_rows,
     rolling_cells,
     transactions_table,
 )
@@ -328,7 +329,9 @@ def unit_economics(
     check_param(retention_cost is None or (isinstance(retention_cost, int | float) and math.isfinite(retention_cost)
                                            and retention_cost >= 0),
                 "retention_cost", _WHERE, "a cost per customer-year >= 0, or None (from the data)", retention_cost)
-    rows, end = purchase_rows(source, as_of=as_of, where=_WHERE)
+    rows, first, last = order_rows(source, _WHERE)
+    end = day_within(first, last, as_of, _WHERE)
+    rows = rows.filter(rows.day <= ibis.date(end))
     per = _customers(source, rows, end, by, period)
     cac_frame = None
     if cac is not False:
@@ -350,9 +353,15 @@ def unit_economics(
         if "horizon_days" in scores.columns:
             horizon = scores["horizon_days"].max().execute()
         scored = scores["as_of"].max().execute() if "as_of" in scores.columns else None
-        if scored is not None and not pd.isna(scored) and pd.Timestamp(scored).date() != end:
-            no_model = (f"no model CLV: the scores table is as of {pd.Timestamp(scored).date()}, not {end}; "
-                        f"score as of {end} to compare")
+        day = None if scored is None or pd.isna(scored) else pd.Timestamp(scored).date()
+        if day is not None and day > end == last:
+            # scored as of a day after the last order (a run on the 31st, the last sale on the 30th):
+            # nothing was bought in between, so the value realised to the last order day is the value
+            # realised to the scores' date, and the model's CLV from that date on adds to it
+            notes.append(f"model CLV as of {day}, the scores' date; the last order was on {end}, and nothing "
+                         "bought after it is counted")
+        elif day is not None and day != end:
+            no_model = (f"no model CLV: the scores table is as of {day}, not {end}; score as of {end} to compare")
             notes.append(no_model)
             scores = None
     if scores is not None:

@@ -41,7 +41,8 @@ def write_economics_tables(
     ``margin`` and ``retention_cost`` as in :func:`clvlab.unit_economics` (None: from the data).
     A run as of a day after the last order (a run on the 31st when the last sale was on the 30th)
     computes both as of the last order day, which the tables' ``as_of`` then says: cells after
-    the data would read as customers who left.
+    the data would read as customers who left. The run's scores still give the model CLV:
+    nothing was bought between the two days (:func:`clvlab.unit_economics`).
 
     Without spend or acquisition costs the economics hold no CAC, LTV:CAC or payback, and their
     notes say what to load.
