@@ -90,3 +90,19 @@ def test_a_long_code_is_made_dense_and_stays_exact(monkeypatch: pytest.MonkeyPat
     assert narrow is not None
     assert wide[1] == narrow[1]
     assert np.array_equal(wide[0], narrow[0])  # pandas numbers codes by first appearance either way
+
+
+def test_cells_that_disagree_with_the_model_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A release of scikit-learn whose trees read otherwise: the check on rows spread over all
+    finds the cells wrong, and every row is predicted."""
+    import clvlab.lifecycle.tree_cells as tc
+
+    model, X = _fitted(seed=5)
+    columns = {c: X[c].to_numpy() for c in model.features_}
+    rows = len(X)
+    every_row = model.predict_proba(X[model.features_])[:, 1]
+    monkeypatch.setattr(tc, "split_thresholds", lambda est, n: [np.empty(0)] * n)  # one cell for everyone
+    cells = tc.split_cells(model.estimator_, list(columns.values()))
+    assert cells is not None
+    assert cells[1] == 1
+    assert np.array_equal(model._probability(columns, rows), every_row)

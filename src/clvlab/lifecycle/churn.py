@@ -73,6 +73,8 @@ PARAMS: dict[str, Any] = {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes
                           "l2_regularization": 5.0, "early_stopping": True, "validation_fraction": 0.1}
 #: rows from which a prediction runs on every core (:func:`_threads`)
 PARALLEL_ROWS = 100_000
+#: rows predicted both by cell and one by one, to check the cells (:meth:`ChurnModel._probability`)
+CELL_CHECK_ROWS = 1024
 #: rows predicted at a time when scoring a workspace (:meth:`ChurnModel._probability`; on every core)
 PREDICT_ROWS = 262_144
 
@@ -294,7 +296,13 @@ class ChurnModel:
         if found is not None and found[1] < rows:
             codes, n = found
             first = first_rows(codes, n)
-            return self._probability({c: np.asarray(columns[c])[first] for c in names}, n, by_cell=False)[codes]
+            out = self._probability({c: np.asarray(columns[c])[first] for c in names}, n, by_cell=False)[codes]
+            # a check of the cells against the model itself on rows spread over all (a release of
+            # scikit-learn that read its trees otherwise would fail it): else every row is predicted
+            probe = np.unique(np.linspace(0, rows - 1, min(rows, CELL_CHECK_ROWS)).astype(np.intp))
+            if np.array_equal(out[probe], self._probability({c: np.asarray(columns[c])[probe] for c in names},
+                                                            len(probe), by_cell=False)):
+                return out
         out = np.empty(rows)
         for start in range(0, rows, PREDICT_ROWS):
             stop = min(rows, start + PREDICT_ROWS)
