@@ -18,7 +18,7 @@ from clvlab.value.cohorts import purchase_rows
 def _held(ws: Any) -> Iterator[None]:
     with shared_features():
         purchase_days(ws, "test")  # as a run holds them
-        rows, _ = purchase_rows(ws, as_of=None, where="test")
+        rows, *_ = purchase_rows(ws, as_of=None, where="test")
         assert "first_day" in rows.columns  # the figures below come from the held days
         yield
 

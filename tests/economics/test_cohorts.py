@@ -156,7 +156,7 @@ def test_held_purchase_days_stand_in_only_for_plain_purchases(tmp_path: Path, ex
         shop.load_transactions(tmp_path / "tx.csv")
         with shared_features():
             purchase_days(shop, "test")
-            rows, _ = purchase_rows(shop, as_of=None, where="test")
+            rows, *_ = purchase_rows(shop, as_of=None, where="test")
             revenue = clvlab.unit_economics(shop, by=(), cac=False, margin=1.0)["revenue"].iloc[0]
     assert "first_day" not in rows.columns
     assert revenue == (80.0 if extra == "is_refund" else 150.0)  # 50 + 50 - 20 with the refund

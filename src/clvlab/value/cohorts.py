@@ -78,9 +78,9 @@ def parse_as_of(value: str | dt.date | None, where: str) -> dt.date | None:
         raise AssertionError from None  # pragma: no cover
 
 
-def purchase_rows(source: Any, *, as_of: str | dt.date | None, where: str) -> tuple[ir.Table, dt.date]:
-    """Transaction rows up to ``as_of`` as ``customer_id, day, amount, is_purchase, order_key``
-    and the as-of date (default: the last order day).
+def purchase_rows(source: Any, *, as_of: str | dt.date | None, where: str) -> tuple[ir.Table, dt.date, dt.date]:
+    """Transaction rows up to ``as_of`` as ``customer_id, day, amount, is_purchase, order_key``,
+    the as-of date (default: the last order day) and the last order day.
 
     ``as_of`` before the first or after the last order day is a located error: the cells after
     the data would read as customers who left.
@@ -89,12 +89,12 @@ def purchase_rows(source: Any, *, as_of: str | dt.date | None, where: str) -> tu
     exactly (:func:`_days_as_rows`): they then carry ``first_day`` and ``prev_day`` as well,
     which :func:`cohort_expr` and :func:`clvlab.unit_economics` read instead of grouping again.
     """
-    rows, first, last = order_rows(source, where)
-    end = day_within(first, last, as_of, where)
-    return rows.filter(rows.day <= ibis.date(end)), end
+    rows, first, last = _order_rows(source, where)
+    end = _end(first, last, as_of, where)
+    return rows.filter(rows.day <= ibis.date(end)), end, last
 
 
-def order_rows(source: Any, where: str) -> tuple[ir.Table, dt.date, dt.date]:
+def _order_rows(source: Any, where: str) -> tuple[ir.Table, dt.date, dt.date]:
     """Every transaction row as :func:`purchase_rows` gives them, and the first and last order day."""
     days = _days_as_rows(source)
     if days is not None:
@@ -120,7 +120,7 @@ def order_rows(source: Any, where: str) -> tuple[ir.Table, dt.date, dt.date]:
     return rows, pd.Timestamp(first).date(), pd.Timestamp(last).date()
 
 
-def day_within(first: dt.date, last: dt.date, as_of: str | dt.date | None, where: str) -> dt.date:
+def _end(first: dt.date, last: dt.date, as_of: str | dt.date | None, where: str) -> dt.date:
     """``as_of`` checked to lie within the data (default: the last order day)."""
     end = parse_as_of(as_of, where)
     if end is None:
@@ -232,7 +232,7 @@ def cohort_expr(
     """
     where = "cohort_matrix"
     _check(period, axis, where)
-    rows, end = purchase_rows(source, as_of=as_of, where=where)
+    rows, end, _ = purchase_rows(source, as_of=as_of, where=where)
     name = "age" if axis == "age" else "period_start"
     if "first_day" in rows.columns:  # the run's purchase days: no join, no distinct count
         cells, sizes = _day_cells(rows, period, axis)
@@ -275,7 +275,7 @@ def _day_cells(days: ir.Table, period: str, axis: str) -> tuple[ir.Table, ir.Tab
 
 def _rolling_table(source: Any, period: str, as_of: str | dt.date | None) -> pd.DataFrame:
     _check(period, "rolling", "cohort_matrix")
-    rows, end = purchase_rows(source, as_of=as_of, where="cohort_matrix")
+    rows, end, _ = purchase_rows(source, as_of=as_of, where="cohort_matrix")
     first = first_purchases(rows, period)
     sizes = first.group_by("cohort").aggregate(cohort_size=first.customer_id.count()).execute()
     out = rolling_cells(rows, first, ["cohort"], end, period)

@@ -46,9 +46,8 @@ from clvlab.errors import DataValidationError, Hint, Issue, check_param
 from clvlab.value.cohorts import (
     PERIODS,
     Period,
-    day_within,
-    order_rows,
     period_start,
+    purchase_rows,
     rolling_cells,
     transactions_table,
 )
@@ -329,9 +328,7 @@ def unit_economics(
     check_param(retention_cost is None or (isinstance(retention_cost, int | float) and math.isfinite(retention_cost)
                                            and retention_cost >= 0),
                 "retention_cost", _WHERE, "a cost per customer-year >= 0, or None (from the data)", retention_cost)
-    rows, first, last = order_rows(source, _WHERE)
-    end = day_within(first, last, as_of, _WHERE)
-    rows = rows.filter(rows.day <= ibis.date(end))
+    rows, end, last = purchase_rows(source, as_of=as_of, where=_WHERE)
     per = _customers(source, rows, end, by, period)
     cac_frame = None
     if cac is not False:

@@ -18,16 +18,15 @@ def _group_key(row: pd.Series, by: list[str]) -> str:
     return "|".join(f"{k}={row[k]}" for k in by) or "all"
 
 
-def within_data(workspace: Any, as_of: str | dt.date | None, last_day: dt.date | None = None
-                 ) -> str | dt.date | None:
-    """``as_of``, or the last order day (``last_day`` when the caller knows it) when ``as_of`` lies after it."""
+def within_data(workspace: Any, as_of: str | dt.date | None) -> str | dt.date | None:
+    """``as_of``, or the last order day when ``as_of`` lies after it."""
     from clvlab.lifecycle._features import data_range, purchase_days
     from clvlab.value.cohorts import parse_as_of
 
     day = parse_as_of(as_of, "write_economics_tables")
     if day is None:
         return None
-    last = last_day or data_range(purchase_days(workspace, "write_economics_tables"))[1]
+    last = data_range(purchase_days(workspace, "write_economics_tables"))[1]
     return min(day, last)
 
 
