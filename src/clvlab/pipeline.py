@@ -22,14 +22,19 @@ callback, and the command line draws the bar.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pandas as pd
 
-from clvlab.errors import ClvlabError, DataValidationError
+from clvlab.errors import (
+    ClvlabError,
+    ConvergenceWarning,
+    DataQualityWarning,
+    DataValidationError,
+    muted,
+)
 from clvlab.features.units import DEFAULT_TIME_UNIT
 
 if TYPE_CHECKING:
@@ -136,7 +141,6 @@ def compare_models(
     (:mod:`clvlab.scale`): fits and errors are then weighted by it.
     """
     from clvlab import models
-    from clvlab.errors import ConvergenceWarning
     from clvlab.value.evaluation import evaluate_holdout
 
     if len(cal) < 10:  # the holdout check ranks customers in ten groups; no model learns from fewer
@@ -147,8 +151,7 @@ def compare_models(
         if on_step:
             on_step(f"fitting {name} on the calibration period")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)  # shown as the status column
+            with muted(ConvergenceWarning):  # shown as the status column
                 model = getattr(models, name)(penalizer=penalizer).fit(
                     cal, weights=None if weights is None else cal[weights].to_numpy(dtype=float))
             ev = evaluate_holdout(model, cal) if weights is None else _weighted_holdout(model, cal, weights)
@@ -261,8 +264,7 @@ def _run_clv(
     spend = None
     repeat = rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]
     if len(repeat) >= 10:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with muted(DataQualityWarning, ConvergenceWarning):  # non-repeaters get the population mean
             spend = models.GammaGamma().fit(rfm)
     voc_model = None
     if covariates:

@@ -28,7 +28,6 @@ the lifecycle, churn, economics, leads and feedback steps of :func:`clvlab.run_p
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Unpack
@@ -37,7 +36,14 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataValidationError, Hint, ParameterError
+from clvlab.errors import (
+    ConvergenceWarning,
+    DataQualityWarning,
+    DataValidationError,
+    Hint,
+    ParameterError,
+    muted,
+)
 from clvlab.features.units import DEFAULT_TIME_UNIT
 from clvlab.pipeline import (
     DEFAULT_CANDIDATES,
@@ -299,8 +305,7 @@ def _run(
     pairs, spend_fit = spend_rows(repeat, int(frt.loc[frt["frequency"] > 0, "n"].sum()))
     spend = None
     if pairs["n"].sum() >= 10:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with muted(DataQualityWarning, ConvergenceWarning):  # non-repeaters get the population mean
             spend = models.GammaGamma().fit(pairs, weights=pairs["n"].to_numpy(dtype=float))
     step(f"scoring customers in the engine into {scores_table!r}")
     scores = score_in_engine(rfm, frt, model, spend, horizon=horizon, discount_rate=discount_rate,

@@ -107,3 +107,39 @@ def test_every_clvlab_error_may_carry_hints_and_reads_as_before_without() -> Non
         "The 'x' parameter of f must be positive. Got -1 instead.", (), None)
     assert plain.describe(as_flag) == str(plain)
     assert str(clvlab.NotFittedError("not fitted")) == "not fitted"
+
+
+def test_muted_warnings_belong_to_the_thread_that_muted_them() -> None:
+    """Two threads muting at once keep their own scope (warnings.catch_warnings swaps one
+    process-wide filter list: the second thread's exit would unmute the first, and a run fits
+    models in two threads, clvlab.run_ahead)."""
+    import threading
+    import warnings
+
+    from clvlab.errors import DataQualityWarning, muted, warn
+
+    entered, left = threading.Event(), threading.Event()
+    seen: dict[str, list[str]] = {}
+
+    def first() -> None:
+        with muted(DataQualityWarning), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            entered.set()
+            assert left.wait(10)
+            warn("first thread", DataQualityWarning)
+        seen["first"] = [str(w.message) for w in caught]
+
+    def second() -> None:
+        assert entered.wait(10)
+        with muted(DataQualityWarning):
+            pass
+        left.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == {"first": []}
+    with pytest.warns(DataQualityWarning, match="not muted here"):  # the scope ended with its block
+        warn("not muted here", DataQualityWarning)

@@ -27,7 +27,6 @@ hashing the response id with ``holdout_salt`` (a top-level key; default ``clvlab
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from clvlab._config import read_config
-from clvlab.errors import DataQualityWarning, DataValidationError, Issue, ParameterError
+from clvlab.errors import DataQualityWarning, DataValidationError, Issue, ParameterError, warn
 
 TEXT_COLUMNS = ("sentiment_label", "intents")
 
@@ -251,7 +250,7 @@ def add_text_signals(frame: pd.DataFrame) -> pd.DataFrame:
     try:
         from clvlab.text.analyze import analyze_text
     except ImportError as exc:
-        warnings.warn(f"text rules skipped: the text analysers are unavailable ({exc})",
+        warn(f"text rules skipped: the text analysers are unavailable ({exc})",
                       DataQualityWarning, stacklevel=2)
         return out
     result: Any = analyze_text(texts)

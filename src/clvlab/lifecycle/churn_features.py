@@ -14,7 +14,6 @@ the features do not change.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from clvlab.errors import ConvergenceWarning, muted
 from clvlab.lifecycle._features import (
     customer_features,
     positions,
@@ -127,8 +127,7 @@ def purchase_models(days: Any, as_of: dt.date, window: int, index: pd.Index, nam
     rfm = reindex(rfm_as_of(days, as_of, "W"), index)
     out = {}
     for name in names:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a fit's status does not stop a feature
+        with muted(ConvergenceWarning):  # a fit's status does not stop a feature
             m = getattr(models, name)().fit(rfm)
         args = (rfm["frequency"], rfm["recency"], rfm["T"])
         out[name] = {"p_alive": np.asarray(m.probability_alive(*args), dtype=float),

@@ -24,7 +24,6 @@ BG/NBD is refused: it gives P(alive) = 1 to every customer without a repeat purc
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +33,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from clvlab.errors import DataValidationError, ParameterError, check_param
+from clvlab.errors import (
+    ConvergenceWarning,
+    DataValidationError,
+    ParameterError,
+    check_param,
+    muted,
+)
 from clvlab.lifecycle._features import (
     aligned,
     cadence_stats,
@@ -93,8 +98,7 @@ def _p_alive(days: Any, as_of: dt.date, model: Any, where: str) -> pd.Series:
                "cannot rest on it")
         raise ParameterError(msg)
     if isinstance(model, str):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence is reported by the fit's converged_
+        with muted(ConvergenceWarning):  # convergence is reported by the fit's converged_
             model = getattr(models, name)().fit(rfm)
     values = model.probability_alive(rfm["frequency"], rfm["recency"], rfm["T"])
     return pd.Series(np.asarray(values, dtype=float), index=rfm.index, name="p_alive")

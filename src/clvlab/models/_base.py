@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -24,6 +23,7 @@ from clvlab.errors import (
     Issue,
     NotFittedError,
     ParameterError,
+    warn,
 )
 from clvlab.models._mle import FitStatus, MLEResult, maximize_likelihood
 
@@ -140,7 +140,7 @@ class BaseModel:
         self.converged_ = status.ok
         self.n_iter_ = status.n_iter
         if not status.ok:
-            warnings.warn(status.message(type(self).__name__), ConvergenceWarning, stacklevel=3)
+            warn(status.message(type(self).__name__), ConvergenceWarning, stacklevel=3)
         return result
 
     # ---- reporting -------------------------------------------------------------------------

@@ -11,7 +11,6 @@ turns coefficients into rate ratios with delta-method intervals.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, NamedTuple, Self
@@ -19,7 +18,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, Self
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import ConvergenceWarning, DataValidationError, ParameterError
+from clvlab.errors import ConvergenceWarning, DataValidationError, ParameterError, muted
 from clvlab.models._base import ArrayLike, BaseModel, FloatArray, as_columns, row_labels
 from clvlab.models._btyd import (
     as_output,
@@ -166,8 +165,7 @@ class _CovariateModel(BaseModel):
         wt = rows.weights[keep]
         group = (distinct_rows(zr).inverse.astype(np.float64) if zr else np.zeros(len(x)))
         self.covariate_means_ = {k: float(np.average(v, weights=wt)) for k, v in zr.items()}
-        with warnings.catch_warnings():  # the start point's fit status is not the user's
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with muted(ConvergenceWarning):  # the start point's fit status is not the user's
             start: Any = self._base().fit(frequency=x, recency=tx, T=tt, weights=wt)  # type: ignore[attr-defined]
         base_names = self._base.param_names
         n_base = len(base_names)

@@ -7,7 +7,6 @@ the boundaries where a fit diverges), its gradient, and two small helpers.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -101,10 +100,11 @@ def _log_hyp_quad(a: float, b: float, z: float) -> float:
 def _quad(f: Callable[[float], float], lo: float, hi: float) -> tuple[float, float]:
     """Adaptive quadrature to ~1e-12 relative. The integrands here are smooth and sharply peaked
     at one end; QUADPACK may report that round-off stops it short of the requested tolerance,
-    which still leaves far more accuracy than the likelihood needs, so that warning is muted."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", integrate.IntegrationWarning)
-        val, err = integrate.quad(f, lo, hi, epsabs=0.0, epsrel=1e-12, limit=500)
+    which still leaves far more accuracy than the likelihood needs, so that report is dropped:
+    ``full_output`` returns it instead of issuing a warning (muting it with
+    ``warnings.catch_warnings`` is not thread-safe, and the fits run in two threads, see
+    :func:`clvlab.errors.muted`)."""
+    val, err, *_ = integrate.quad(f, lo, hi, epsabs=0.0, epsrel=1e-12, limit=500, full_output=1)
     return float(val), float(err)
 
 

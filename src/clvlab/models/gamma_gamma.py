@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, ClassVar, Self
 
 import numpy as np
 from scipy import special
 
-from clvlab.errors import DataQualityWarning, DataValidationError
+from clvlab.errors import DataQualityWarning, DataValidationError, warn
 from clvlab.models._base import ArrayLike, BaseModel, FloatArray, as_columns, check_rule
 from clvlab.models._btyd import as_output, check_weights, distinct_rows, prediction_inputs
 
@@ -116,7 +115,7 @@ class GammaGamma(BaseModel):
             msg = f"{where}: no repeat buyers (frequency > 0) with spend > 0 to fit the spend model on"
             raise DataValidationError(msg, hint="the model needs customers with repeat purchases")
         if n_out or zero.any():
-            warnings.warn(
+            warn(
                 f"{where}: left out {n_out} of {len(repeat)} customers with frequency 0 (no "
                 "repeat purchase, so no repeat spend; their expected spend is the population "
                 f"mean p*v/(q-1)) and {int(zero.sum())} repeat buyers whose mean repeat spend is 0 "

@@ -60,7 +60,6 @@ times its pair's discounted sum; other models are evaluated per distinct (x, t_x
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
@@ -68,7 +67,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataQualityWarning, DataValidationError, check_param
+from clvlab.errors import DataQualityWarning, DataValidationError, check_param, warn
 from clvlab.features.units import check_same_unit
 from clvlab.models._base import FloatArray, as_columns
 from clvlab.models._btyd import IntArray, check_frt, distinct_rows
@@ -319,7 +318,7 @@ def score_customers(
         failed_draws, alarm = failed_draws + bounds.failed_draws, alarm or bounds.alarm
     note = "; ".join(notes) or None
     if alarm:
-        warnings.warn(f"{where}: {note}", DataQualityWarning, stacklevel=2)
+        warn(f"{where}: {note}", DataQualityWarning, stacklevel=2)
     segments = rfm_segments(pd.DataFrame(dict(cols), index=frame.index, copy=False))
     columns: dict[str, Any] = {**cols, **scores, "clv_lower": lower, "clv_upper": upper}
     for name in ("r_score", "f_score", "m_score"):

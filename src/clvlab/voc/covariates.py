@@ -16,7 +16,6 @@ coefficient is an association, not the effect of changing a customer's answer.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -24,7 +23,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from clvlab.errors import DataValidationError, Hint, ParameterError
+from clvlab.errors import ConvergenceWarning, DataValidationError, Hint, ParameterError, muted
 from clvlab.voc.drivers import nps_class
 from clvlab.voc.feedback import _as_table
 
@@ -195,8 +194,7 @@ def voc_in_model(
         record["note"] = "every covariate column is the same for every customer: nothing to estimate"
         return record
     cls = getattr(models, WITH_COVARIATES[family])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the verdict is reported as fit_status below
+    with muted(ConvergenceWarning):  # the verdict is reported as fit_status below
         on_cal = cls(purchase_covariates=columns, dropout_covariates=columns, penalizer=penalizer).fit(
             cal, covariates=z_cal[columns])
         whole = cls(purchase_covariates=columns, dropout_covariates=columns, penalizer=penalizer).fit(
