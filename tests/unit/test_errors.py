@@ -143,3 +143,32 @@ def test_muted_warnings_belong_to_the_thread_that_muted_them() -> None:
     assert seen == {"first": []}
     with pytest.warns(DataQualityWarning, match="not muted here"):  # the scope ended with its block
         warn("not muted here", DataQualityWarning)
+
+
+@pytest.mark.filterwarnings("default::clvlab.errors.DataQualityWarning")
+def test_a_commands_warnings_print_as_warning_lines() -> None:
+    """A warning met by a command prints as one ``warning:`` line, without the install's paths;
+    ``--debug`` keeps Python's form."""
+    from typer.testing import CliRunner
+
+    from clvlab.cli._common import State, state, user_errors
+    from clvlab.errors import DataQualityWarning, warn
+
+    @user_errors
+    def command() -> None:
+        warn("12 customers were left out of the spend model", DataQualityWarning)
+
+    tiny = typer.Typer()
+    tiny.command()(command)
+    saved = State(json=state.json, debug=state.debug)
+    try:
+        state.debug = False
+        plain = CliRunner().invoke(tiny, [])
+        state.debug = True
+        with pytest.warns(DataQualityWarning, match="12 customers"):  # Python's own handling, untouched
+            debug = CliRunner().invoke(tiny, [])
+    finally:
+        state.json, state.debug = saved.json, saved.debug
+    assert plain.exit_code == 0, plain.output
+    assert plain.output == "warning: 12 customers were left out of the spend model\n"
+    assert "warning: 12" not in debug.output

@@ -24,6 +24,7 @@ import math
 import re
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -192,13 +193,15 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
     An ``OSError`` (a directory or an unreadable file given as a path, a full disk) is a user
     mistake too: one line naming the path, exit 1. ``--debug`` adds the traceback. Anything else
     is a bug and keeps its traceback. Hints name settings as flags (:func:`as_flag`); with
-    ``--json`` they are also listed as ``{option, value, text}``.
+    ``--json`` they are also listed as ``{option, value, text}``. Warnings print as ``warning:``
+    lines (:func:`warning_lines`).
     """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return func(*args, **kwargs)
+            with warning_lines():
+                return func(*args, **kwargs)
         except ClvlabError as exc:
             _report(exc, 2 if isinstance(exc, ParameterError) else 1, getattr(exc, "issues", []))
         except OSError as exc:
@@ -212,6 +215,28 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
         raise AssertionError  # pragma: no cover - _report always exits
 
     return wrapper
+
+
+@contextlib.contextmanager
+def warning_lines() -> Iterator[None]:
+    """Within the block a warning prints as one ``warning: message`` line on stderr, as the
+    command's other notes do, instead of Python's ``path:line: Category: message`` and the
+    source line (the install's paths tell a user nothing); ``--debug`` keeps Python's form.
+
+    Entered on the command's thread before a run starts its threads and left after they end
+    (:mod:`clvlab.run_ahead`); a warning from any thread prints through the same console.
+    """
+    if state.debug:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_line
+        yield
+
+
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    console.print(styled(("warning:", "yellow"), " ", str(message)), soft_wrap=True)
 
 
 #: what an interrupted command (Ctrl-C) says; it exits 130, as shells do (128 + SIGINT)
