@@ -234,12 +234,9 @@ def score(
         console.print(styled(("warning:", "yellow"), f" '{model_file}' does not record its time unit (saved by "
                              f"an older clvlab); assumed to be the RFM's, {unit_name(unit)}"), highlight=False)
     covariates = _score_covariates(fitted, data, workspace) if with_covariates else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        scores = score_customers(data, fitted, spend, horizon=horizon_days, discount_rate=discount_rate,
-                                 margin=margin, freq=unit, covariates=covariates)
-    for w in caught:  # e.g. interval draws that failed: one line each, never a raw Python warning
-        console.print(styled(("warning:", "yellow"), f" {w.message}"))
+    # a warning (e.g. interval draws that failed) prints as a warning line (user_errors)
+    scores = score_customers(data, fitted, spend, horizon=horizon_days, discount_rate=discount_rate,
+                             margin=margin, freq=unit, covariates=covariates)
     write_frame(scores, output, "json" if state.json else "csv")
     print_p_alive_note(fitted, scores)
     stored = ""
