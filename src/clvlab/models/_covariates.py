@@ -28,6 +28,7 @@ from clvlab.models._btyd import (
     prediction_inputs,
     read_frt,
 )
+from clvlab.models._mle import one_evaluation
 from clvlab.stats import z_quantile
 
 Process = Literal["purchase", "dropout"]
@@ -171,30 +172,26 @@ class _CovariateModel(BaseModel):
         n_base = len(base_names)
         x0 = np.zeros(len(names))
         x0[:n_base] = np.log([start.params_[k] for k in base_names])
-        cache: dict[str, Any] = {}
         ctx: dict[str, Any] = {"group": group}
         lists = self._covariate_lists()
 
         def evaluate(theta: FloatArray) -> tuple[float, FloatArray]:
-            key = theta.tobytes()
-            if cache.get("key") != key:
-                params = dict(zip(names, np.concatenate([np.exp(theta[:n_base]), theta[n_base:]]),
-                                  strict=True))
-                base = self._individual(params, zr)
-                ll, g = self._row_terms(base, x, tx, tt, ctx)
-                with np.errstate(all="ignore"):
-                    grad = np.zeros(len(names))
-                    for j, k in enumerate(base_names):
-                        q = wt * g[:, j] * base[k]  # d ll / d log p0, per row
-                        grad[j] = q.sum()
-                        scaled = next((s for s in self._scaled if s.param == k), None)
-                        if scaled is not None:
-                            for c in lists[scaled.process]:
-                                grad[names.index(f"{scaled.prefix}:{c}")] = scaled.sign * (q @ zr[c])
-                    cache.update(key=key, f=-float(wt @ ll), g=-grad)
-            return cache["f"], cache["g"]
+            params = dict(zip(names, np.concatenate([np.exp(theta[:n_base]), theta[n_base:]]), strict=True))
+            base = self._individual(params, zr)
+            ll, g = self._row_terms(base, x, tx, tt, ctx)
+            with np.errstate(all="ignore"):
+                grad = np.zeros(len(names))
+                for j, k in enumerate(base_names):
+                    q = wt * g[:, j] * base[k]  # d ll / d log p0, per row
+                    grad[j] = q.sum()
+                    scaled = next((s for s in self._scaled if s.param == k), None)
+                    if scaled is not None:
+                        for c in lists[scaled.process]:
+                            grad[names.index(f"{scaled.prefix}:{c}")] = scaled.sign * (q @ zr[c])
+                return -float(wt @ ll), -grad
 
-        self._fit_mle(lambda th: evaluate(th)[0], x0, gradient=lambda th: evaluate(th)[1],
+        value, gradient = one_evaluation(evaluate)
+        self._fit_mle(value, x0, gradient=gradient,
                       n_customers=float(wt.sum()), n_rows=len(x), degenerate=degeneracy(x, wt),
                       unbounded=tuple(i >= n_base for i in range(len(names))))
         self._remember_unit(data)

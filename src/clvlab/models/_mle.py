@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import optimize
@@ -123,6 +123,24 @@ class MLEResult:
         return self.status.n_iter
 
 
+def one_evaluation(
+    evaluate: Callable[[FloatArray], tuple[float, FloatArray]],
+) -> tuple[Callable[[FloatArray], float], Callable[[FloatArray], FloatArray]]:
+    """The value and the gradient of ``evaluate(z) -> (value, gradient)`` as the two callables
+    :func:`maximize_likelihood` takes, sharing one evaluation per point: the optimiser asks for
+    the value and then the gradient at the same point, and a likelihood computes both at once."""
+    last: dict[str, Any] = {}
+
+    def at(z: FloatArray) -> tuple[float, FloatArray]:
+        key = np.asarray(z, dtype=np.float64).tobytes()
+        if last.get("key") != key:
+            last["value"] = evaluate(z)
+            last["key"] = key
+        return cast(tuple[float, FloatArray], last["value"])
+
+    return (lambda z: at(z)[0]), (lambda z: at(z)[1])
+
+
 def maximize_likelihood(
     neg_log_likelihood: Callable[[FloatArray], float],
     x0: FloatArray,
@@ -204,6 +222,8 @@ def _maximize(
     n_iter = int(res.nit)
     converged = bool(res.success)
     far = np.abs(z) >= _FAR
+    if not converged and not far.any() and jac is not None:
+        z, converged = _newton_check(objective, jac, z)
     if not converged and not far.any():
         # A second, derivative-free pass often rescues a line search that gave up near the
         # optimum (not worth it for a fit running off to a boundary).
@@ -238,6 +258,49 @@ def _maximize(
                      status=status)
 
 
+#: a Newton step this small (in log-parameters: a relative change of the parameters) means
+#: the optimiser stopped at the optimum (its standard errors are ~1e-3 and larger)
+_NEWTON_TOL = 1e-6
+
+
+#: the step of the central differences of the Hessians
+_H = 1e-4
+
+
+def _hessian_of_gradient(grad: Callable[[FloatArray], FloatArray], z: FloatArray) -> FloatArray:
+    """The Hessian at ``z`` by central differences of ``grad`` (2k gradients), made symmetric."""
+    k = len(z)
+    hess = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = _H
+        hess[i] = (np.asarray(grad(z + e)) - np.asarray(grad(z - e))) / (2 * _H)
+    return (hess + hess.T) / 2
+
+
+def _newton_check(objective: Callable[[FloatArray], float], jac: Callable[[FloatArray], FloatArray],
+                  z: FloatArray) -> tuple[FloatArray, bool]:
+    """Whether L-BFGS-B, stopped by a line search that found no decrease, sits at the optimum.
+
+    On millions of customers the mean log-likelihood's last digits are rounding noise, and the
+    line search gives up within a hair of the optimum. One Newton step from the Hessian of the
+    gradient (2k gradients) says how far the optimum is: below :data:`_NEWTON_TOL` the step is
+    taken (when it does not raise the objective) and the fit has converged; else the
+    derivative-free polish decides, as before. Measured: Gamma-Gamma on 1.68M repeat buyers ended
+    so 6e-8 from the optimum, and the Nelder-Mead polish took 7.7 s of an 11 s fit to move there.
+    """
+    hess = _hessian_of_gradient(jac, z)
+    try:
+        np.linalg.cholesky(hess)  # positive definite: a minimum, not a saddle or a ridge
+        step = np.linalg.solve(hess, np.asarray(jac(z)))
+    except np.linalg.LinAlgError:
+        return z, False
+    if not np.all(np.isfinite(step)) or np.max(np.abs(step)) > _NEWTON_TOL:
+        return z, False
+    moved = z - step
+    return (moved if objective(moved) <= objective(z) else z), True
+
+
 def _covariance(
     f: Callable[[FloatArray], float],
     grad: Callable[[FloatArray], FloatArray] | None,
@@ -247,15 +310,11 @@ def _covariance(
     """Delta-method covariance of the parameters from the Hessian of the total NLL in z;
     ``jac`` holds d(param)/dz: the parameter itself on the log scale, 1 on the natural one."""
     k = len(z)
-    h = 1e-4
-    hess = np.empty((k, k))
+    h = _H
     if grad is not None:
-        for i in range(k):
-            e = np.zeros(k)
-            e[i] = h
-            hess[i] = (np.asarray(grad(z + e)) - np.asarray(grad(z - e))) / (2 * h)
-        hess = (hess + hess.T) / 2
+        hess = _hessian_of_gradient(grad, z)
     else:
+        hess = np.empty((k, k))
         f0 = f(z)
         for i in range(k):
             for j in range(i, k):

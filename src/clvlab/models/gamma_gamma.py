@@ -10,6 +10,7 @@ from scipy import special
 from clvlab.errors import DataQualityWarning, DataValidationError, warn
 from clvlab.models._base import ArrayLike, BaseModel, FloatArray, as_columns, check_rule
 from clvlab.models._btyd import as_output, check_weights, distinct_rows, prediction_inputs
+from clvlab.models._mle import one_evaluation
 
 __all__ = ["GammaGamma"]
 
@@ -139,8 +140,8 @@ class GammaGamma(BaseModel):
             grad = -np.array([p * (wr @ g_p), q * (wr @ g_q), v * (wr @ g_v)])
             return -float(wr @ ll), grad
 
-        self._fit_mle(lambda z: value_and_grad(z)[0], np.zeros(3),
-                      gradient=lambda z: value_and_grad(z)[1], n_customers=n_cust,
+        value, gradient = one_evaluation(value_and_grad)
+        self._fit_mle(value, np.zeros(3), gradient=gradient, n_customers=n_cust,
                       n_rows=rows.n_rows, degenerate=_heavy_tail)
         self._remember_unit(data)
         return self

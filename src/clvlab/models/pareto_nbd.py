@@ -29,6 +29,7 @@ from clvlab.models._btyd import (
     read_frt,
     usual_call,
 )
+from clvlab.models._mle import one_evaluation
 from clvlab.models._pareto_blocked import _score_dense
 from clvlab.models._pareto_terms import _decay, _log1mexp, _log_f, _log_f_grad, _quad
 
@@ -194,22 +195,19 @@ class ParetoNBD(BaseModel):
         keep = wt > 0
         x, tx, Tt, wt = x[keep], tx[keep], Tt[keep], wt[keep]
         pairs = _Pairs(x, tx, Tt)
-        cache: dict[str, Any] = {}
 
         def evaluate(z: FloatArray) -> tuple[float, FloatArray]:
-            key = z.tobytes()
-            if cache.get("key") != key:
-                p = np.exp(z)
-                params = (float(p[0]), float(p[1]), float(p[2]), float(p[3]))
-                ll, _, g = _terms(params, x, tx, Tt, pairs, grad=True)
-                assert g is not None
-                with np.errstate(all="ignore"):  # non-finite terms: +inf to the optimiser
-                    cache.update(key=key, f=-float(wt @ ll), g=-(wt @ g) * p)
-            return cache["f"], cache["g"]
+            p = np.exp(z)
+            params = (float(p[0]), float(p[1]), float(p[2]), float(p[3]))
+            ll, _, g = _terms(params, x, tx, Tt, pairs, grad=True)
+            assert g is not None
+            with np.errstate(all="ignore"):  # non-finite terms: +inf to the optimiser
+                return -float(wt @ ll), -(wt @ g) * p
 
         scale = max(float(np.average(Tt, weights=wt)), 1e-3)  # all T = 0: no time scale
         x0 = np.log(np.array([1.0, scale, 1.0, scale]))
-        self._fit_mle(lambda z: evaluate(z)[0], x0, gradient=lambda z: evaluate(z)[1],
+        value, gradient = one_evaluation(evaluate)
+        self._fit_mle(value, x0, gradient=gradient,
                       n_customers=float(wt.sum()), n_rows=len(x), degenerate=degeneracy(x, wt))
         self._remember_unit(data)
         return self
