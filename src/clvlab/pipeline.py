@@ -240,7 +240,10 @@ def _run_clv(
     source: Any, step: Step, *, freq: Freq = DEFAULT_TIME_UNIT, calibration_end: str | None = None,
     observation_end: str | None = None, horizon: int = 365, discount_rate: float = 0.1, margin: float = 1.0,
     candidates: Sequence[str] = DEFAULT_CANDIDATES, penalizer: float = 0.0, covariates: Sequence[str] = (),
+    on_refit: Callable[[Any, pd.DataFrame], None] | None = None,
 ) -> ClvRun:
+    """``on_refit(model, rfm)``: called once the chosen model is refitted on the whole period
+    (a run starts its stages and health ahead from it: :mod:`clvlab.run_ahead`)."""
     from clvlab import models
     from clvlab.features.rfm import calibration_holdout, rfm_summary
     from clvlab.value.diagnostics import holdout_tracking
@@ -260,6 +263,8 @@ def _run_clv(
     tracking = holdout_tracking(source, fitted[best], cal)
     step(f"refitting {best} on the whole period")
     model = getattr(models, best)(penalizer=penalizer).fit(rfm)  # records rfm's time unit
+    if on_refit is not None:
+        on_refit(model, rfm)
     step("fitting Gamma-Gamma spend on repeat buyers")
     spend = None
     repeat = rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]
@@ -388,8 +393,12 @@ def run_pipeline(
     # start from its RFM
     ahead = RunAhead(workspace, observation_end=options.get("observation_end"), app_store=app_store)
     try:
+        def on_refit(model: Any, rfm: pd.DataFrame) -> None:  # stages and health ahead, from the run's model
+            ahead.start_lifecycle_tables(model, rfm, as_of=str(pd.Timestamp(rfm.attrs["observation_end"]).date()),
+                                         freq=options.get("freq", DEFAULT_TIME_UNIT), run_id=run_id)
+
         with shared_features(), ahead.running():
-            clv = _run_clv(workspace, steps, **options)
+            clv = _run_clv(workspace, steps, on_refit=on_refit, **options)
             # every table from here on is stored on the writer connection while the next is computed
             with ahead.writing():
                 steps("writing the scores table")
@@ -398,10 +407,12 @@ def run_pipeline(
                 as_of = clv.settings["observation_end"]
                 steps("lifecycle stages and health")
                 lifecycle_ws = ahead.lifecycle_workspace()
-                rfm_as_of(purchase_days(lifecycle_ws, "run_pipeline"), pd.Timestamp(as_of).date(),
-                          clv.settings["freq"], known=clv.rfm)
-                lifecycle = write_lifecycle_tables(lifecycle_ws, as_of=as_of, run_id=run_id, app_store=app_store,
-                                                   model=clv.model)
+                lifecycle = ahead.lifecycle_tables(as_of)  # None: not computed ahead
+                if lifecycle is None:
+                    rfm_as_of(purchase_days(lifecycle_ws, "run_pipeline"), pd.Timestamp(as_of).date(),
+                              clv.settings["freq"], known=clv.rfm)
+                    lifecycle = write_lifecycle_tables(lifecycle_ws, as_of=as_of, run_id=run_id,
+                                                       app_store=app_store, model=clv.model)
                 steps("churn early warning")
                 churn = write_churn_table(lifecycle_ws, as_of=as_of, run_id=run_id, app_store=app_store,
                                           clv=clv.scores["clv"], scored=ahead.churn_scores(as_of))

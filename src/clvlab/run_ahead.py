@@ -11,7 +11,11 @@ connections at once; one connection is never used by two threads at a time):
   P(churn) of every customer (only without an application store: reading cases stays on the
   caller's thread; P(churn) needs no CLV). The lifecycle steps
   then run on this connection, after its thread has ended, and find that work done through
-  :func:`~clvlab.lifecycle._features.shared`. The ``cohorts`` and ``economics`` tables are
+  :func:`~clvlab.lifecycle._features.shared`. Once the CLV part has refitted its purchase model
+  (its P(alive) is the stages'), the ``stages`` and ``health`` tables are computed there too, and
+  queued on the writer, while the CLV part fits the spend model and scores in Python
+  (:meth:`RunAhead.start_lifecycle_tables`; also only without an application store: the health
+  score reads its open cases). The ``cohorts`` and ``economics`` tables are
   computed there as well, in order at the run's end, from the purchase days it holds
   (:func:`clvlab.value.cohorts.purchase_rows`), once the ``scores`` are stored (:meth:`RunAhead.stored`).
 * the **writer connection**: the ``scores``, ``diagnostics``, ``stages``, ``health`` and ``churn``
@@ -55,6 +59,7 @@ class RunAhead:
         self._writer_ws: Any = None
         self._pools: list[ThreadPoolExecutor] = []
         self._lifecycle_job: Future[None] | None = None
+        self._tables_job: Future[dict[str, Any] | None] | None = None
         self._writes: list[Future[None]] = []
         self._as_of: dt.date | None = None  # the date the work ahead holds as of
         self._churn: Any = None
@@ -86,7 +91,8 @@ class RunAhead:
         for write in self._writes:
             write.cancel()
         jobs: list[tuple[Future[Any] | None, Any]] = [
-            (self._lifecycle_job, self.lifecycle), *((write, self._writer_ws) for write in self._writes)]
+            (self._lifecycle_job, self.lifecycle), (self._tables_job, self.lifecycle),
+            *((write, self._writer_ws) for write in self._writes)]
         running: list[tuple[Future[Any], Any]] = [(job, ws) for job, ws in jobs if job is not None]
         while not all(job.done() for job, _ in running):
             for job, ws in running:
@@ -117,6 +123,21 @@ class RunAhead:
         compute them in order)."""
         _settled(self._lifecycle_job)
         return self._churn if self._holds(as_of) else None
+
+    def start_lifecycle_tables(self, model: Any, rfm: pd.DataFrame, *, as_of: str, freq: str, run_id: str) -> None:
+        """Compute the ``stages`` and ``health`` tables of ``as_of`` ahead with the CLV part's refitted
+        ``model`` and its RFM, and queue them on the writer (nothing without the second connections or
+        with an application store; the job follows the lifecycle job on its connection)."""
+        if self._writer_ws is None or self.app_store is not None or self._stopping:
+            return
+        self._tables_job = self._pools[0].submit(contextvars.copy_context().run, self._lifecycle_tables,
+                                                 model, rfm, as_of, freq, run_id)
+
+    def lifecycle_tables(self, as_of: str) -> dict[str, Any] | None:
+        """The record of :func:`~clvlab.lifecycle.tables.write_lifecycle_tables` computed ahead for
+        ``as_of`` (its tables queued on the writer); None: compute them in order."""
+        record = _settled(self._tables_job)
+        return record if self._holds(as_of) else None
 
     def stored(self) -> Callable[[], None]:
         """A wait for the tables queued on the writer so far: calling it returns once they are
@@ -176,6 +197,20 @@ class RunAhead:
             from clvlab.lifecycle.churn_table import churn_scores
 
             self._churn = churn_scores(self.lifecycle, as_of=self._as_of)
+
+
+    def _lifecycle_tables(self, model: Any, rfm: pd.DataFrame, as_of: str, freq: str,
+                          run_id: str) -> dict[str, Any] | None:
+        from clvlab.derived import deferred_writes
+        from clvlab.lifecycle._features import purchase_days, rfm_as_of
+        from clvlab.lifecycle.tables import write_lifecycle_tables
+
+        self._go_on()
+        if not self._holds(as_of):  # the work ahead rests on another date: the step computes in order
+            return None
+        with deferred_writes(self._defer):
+            rfm_as_of(purchase_days(self.lifecycle, WHERE), pd.Timestamp(as_of).date(), freq, known=rfm)  # type: ignore[arg-type]
+            return write_lifecycle_tables(self.lifecycle, as_of=as_of, run_id=run_id, model=model)
 
 
 class _Stopped(Exception):

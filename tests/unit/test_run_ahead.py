@@ -38,6 +38,12 @@ def _tables(ws: clvlab.Workspace) -> dict[str, pd.DataFrame]:
 def test_the_tables_are_those_of_the_steps_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     used: list[str] = []
     churn_scores, days_as_rows = RunAhead.churn_scores, clvlab.value.cohorts._days_as_rows
+    lifecycle_tables = RunAhead.lifecycle_tables
+
+    def spy_tables(self: RunAhead, as_of: str) -> Any:
+        found = lifecycle_tables(self, as_of)
+        used.append("stages and health ahead" if found is not None else "stages and health in order")
+        return found
 
     def spy_churn(self: RunAhead, as_of: str) -> Any:
         found = churn_scores(self, as_of)
@@ -50,12 +56,13 @@ def test_the_tables_are_those_of_the_steps_in_order(tmp_path: Path, monkeypatch:
         return found
 
     monkeypatch.setattr(RunAhead, "churn_scores", spy_churn)
+    monkeypatch.setattr(RunAhead, "lifecycle_tables", spy_tables)
     monkeypatch.setattr(clvlab.value.cohorts, "_days_as_rows", spy_days)
     with _workspace(tmp_path / "ahead.duckdb") as ws:
         run = clvlab.run_pipeline(ws)  # as of the last purchase day: the guess ahead holds
         ahead = _tables(ws)
     # computed ahead, not again in order; cohorts and economics read the purchase days held ahead
-    assert used == ["churn ahead", *["economics from the held days"] * 2]
+    assert used == ["stages and health ahead", "churn ahead", *["economics from the held days"] * 2]
     assert set(ahead["economics"]["model_clv"].notna()) == {True}  # read after the scores were written
     monkeypatch.setattr(clvlab.run_ahead, "_second_connection", lambda ws: None)  # every step in order
     with _workspace(tmp_path / "in_order.duckdb") as ws:
@@ -88,16 +95,20 @@ def test_a_failed_run_leaves_no_work_running(tmp_path: Path) -> None:
         assert not {"cohorts", "economics"} & set(ws.tables())
 
 
-def test_an_interrupted_run_stops_its_work_ahead(tmp_path: Path) -> None:
-    """Ctrl-C while the CLV part fits (the work ahead still running): the run raises at once and
-    no job ahead goes on (an unfinished one is interrupted, writes not begun are dropped)."""
+@pytest.mark.parametrize("at", ["fitting BetaGeo", "scoring customers"])
+def test_an_interrupted_run_stops_its_work_ahead(tmp_path: Path, at: str) -> None:
+    """Ctrl-C while the CLV part fits (the work ahead still running), or while it scores (the
+    stages and health computed or stored ahead): the run raises at once and no job ahead goes on
+    (an unfinished one is interrupted, writes not begun are dropped)."""
 
     def interrupt(message: str, done: int, total: int) -> None:
-        if message.startswith("fitting BetaGeo"):
+        if message.startswith(at):
             raise KeyboardInterrupt
 
     with _workspace(tmp_path / "ws.duckdb") as ws:
         with pytest.raises(KeyboardInterrupt):
             clvlab.run_pipeline(ws, on_progress=interrupt)
         assert not [t for t in threading.enumerate() if t.name.startswith("clvlab-")]
-        assert not {"scores", "economics", "stages"} & set(ws.tables())
+        assert not {"scores", "economics", "churn"} & set(ws.tables())
+        if at.startswith("fitting"):
+            assert "stages" not in ws.tables()
