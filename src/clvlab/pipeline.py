@@ -370,7 +370,7 @@ def run_pipeline(
         feedback table) and open cases by owner.
     """
     from clvlab.derived import new_run_id
-    from clvlab.lifecycle._features import purchase_days, rfm_as_of, shared_features
+    from clvlab.lifecycle._features import shared_features
     from clvlab.lifecycle.churn_table import write_churn_table
     from clvlab.lifecycle.leads import write_leads_table
     from clvlab.lifecycle.tables import write_lifecycle_tables
@@ -395,7 +395,7 @@ def run_pipeline(
     try:
         def on_refit(model: Any, rfm: pd.DataFrame) -> None:  # stages and health ahead, from the run's model
             ahead.start_lifecycle_tables(model, rfm, as_of=str(pd.Timestamp(rfm.attrs["observation_end"]).date()),
-                                         freq=options.get("freq", DEFAULT_TIME_UNIT), run_id=run_id)
+                                         run_id=run_id)
 
         with shared_features(), ahead.running():
             clv = _run_clv(workspace, steps, on_refit=on_refit, **options)
@@ -409,10 +409,8 @@ def run_pipeline(
                 lifecycle_ws = ahead.lifecycle_workspace()
                 lifecycle = ahead.lifecycle_tables(as_of)  # None: not computed ahead
                 if lifecycle is None:
-                    rfm_as_of(purchase_days(lifecycle_ws, "run_pipeline"), pd.Timestamp(as_of).date(),
-                              clv.settings["freq"], known=clv.rfm)
                     lifecycle = write_lifecycle_tables(lifecycle_ws, as_of=as_of, run_id=run_id,
-                                                       app_store=app_store, model=clv.model)
+                                                       app_store=app_store, model=clv.model, rfm=clv.rfm)
                 steps("churn early warning")
                 churn = write_churn_table(lifecycle_ws, as_of=as_of, run_id=run_id, app_store=app_store,
                                           clv=clv.scores["clv"], scored=ahead.churn_scores(as_of))

@@ -124,14 +124,14 @@ class RunAhead:
         _settled(self._lifecycle_job)
         return self._churn if self._holds(as_of) else None
 
-    def start_lifecycle_tables(self, model: Any, rfm: pd.DataFrame, *, as_of: str, freq: str, run_id: str) -> None:
+    def start_lifecycle_tables(self, model: Any, rfm: pd.DataFrame, *, as_of: str, run_id: str) -> None:
         """Compute the ``stages`` and ``health`` tables of ``as_of`` ahead with the CLV part's refitted
         ``model`` and its RFM, and queue them on the writer (nothing without the second connections or
         with an application store; the job follows the lifecycle job on its connection)."""
         if self._writer_ws is None or self.app_store is not None or self._stopping:
             return
         self._tables_job = self._pools[0].submit(contextvars.copy_context().run, self._lifecycle_tables,
-                                                 model, rfm, as_of, freq, run_id)
+                                                 model, rfm, as_of, run_id)
 
     def lifecycle_tables(self, as_of: str) -> dict[str, Any] | None:
         """The record of :func:`~clvlab.lifecycle.tables.write_lifecycle_tables` computed ahead for
@@ -198,19 +198,15 @@ class RunAhead:
 
             self._churn = churn_scores(self.lifecycle, as_of=self._as_of)
 
-
-    def _lifecycle_tables(self, model: Any, rfm: pd.DataFrame, as_of: str, freq: str,
-                          run_id: str) -> dict[str, Any] | None:
+    def _lifecycle_tables(self, model: Any, rfm: pd.DataFrame, as_of: str, run_id: str) -> dict[str, Any] | None:
         from clvlab.derived import deferred_writes
-        from clvlab.lifecycle._features import purchase_days, rfm_as_of
         from clvlab.lifecycle.tables import write_lifecycle_tables
 
         self._go_on()
         if not self._holds(as_of):  # the work ahead rests on another date: the step computes in order
             return None
         with deferred_writes(self._defer):
-            rfm_as_of(purchase_days(self.lifecycle, WHERE), pd.Timestamp(as_of).date(), freq, known=rfm)  # type: ignore[arg-type]
-            return write_lifecycle_tables(self.lifecycle, as_of=as_of, run_id=run_id, model=model)
+            return write_lifecycle_tables(self.lifecycle, as_of=as_of, run_id=run_id, model=model, rfm=rfm)
 
 
 class _Stopped(Exception):

@@ -15,6 +15,7 @@ from scipy import optimize, special
 
 from clvlab.models._base import FloatArray
 from clvlab.models._btyd import IntArray, distinct_rows, factorize_column, mostly_distinct
+from clvlab.models._mle import one_evaluation
 
 _WARM_START_ROWS = 20_000
 
@@ -103,13 +104,11 @@ class _BGLikelihood:
             self.s_tx = _Gather(tx_col.values, tx_col.codes if every else tx_col.codes[mask])
         else:
             self.s_tx = _Gather(tx_col.values if every else tx_col.values[mask], None)
-        self._z: FloatArray | None = None
-        self._fg: tuple[float, FloatArray] = (0.0, np.zeros(4))
+        #: the negative total log-likelihood and its gradient, sharing one evaluation per point
+        self.neg_ll, self.grad = one_evaluation(self._value_and_grad)
 
-    def value_and_grad(self, z: FloatArray) -> tuple[float, FloatArray]:
+    def _value_and_grad(self, z: FloatArray) -> tuple[float, FloatArray]:
         """Negative total log-likelihood and its gradient with respect to log(r, alpha, a, b)."""
-        if self._z is not None and np.array_equal(z, self._z):
-            return self._fg
         r, al, a, b = np.exp(z)
         k, xv = self.k, self.xv
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -141,14 +140,7 @@ class _BGLikelihood:
             g_b = (_dot(self.w_x, special.digamma(bx) - psi_abx - special.digamma(b) + psi_ab)
                    - _dot(s_x, 1.0 / denom))
         grad = -np.array([r * g_r, al * g_al, a * g_a, b * g_b])
-        self._z, self._fg = z.copy(), (-float(ll), grad)
-        return self._fg
-
-    def neg_ll(self, z: FloatArray) -> float:
-        return self.value_and_grad(z)[0]
-
-    def grad(self, z: FloatArray) -> FloatArray:
-        return self.value_and_grad(z)[1]
+        return -float(ll), grad
 
 
 def _warm_start(lik: _BGLikelihood, x: FloatArray, tx: FloatArray, T: FloatArray,
