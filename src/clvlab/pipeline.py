@@ -240,10 +240,11 @@ def _run_clv(
     source: Any, step: Step, *, freq: Freq = DEFAULT_TIME_UNIT, calibration_end: str | None = None,
     observation_end: str | None = None, horizon: int = 365, discount_rate: float = 0.1, margin: float = 1.0,
     candidates: Sequence[str] = DEFAULT_CANDIDATES, penalizer: float = 0.0, covariates: Sequence[str] = (),
-    on_refit: Callable[[Any, pd.DataFrame], None] | None = None,
+    on_rfm: Callable[[pd.DataFrame], None] | None = None, on_refit: Callable[[Any, pd.DataFrame], None] | None = None,
 ) -> ClvRun:
-    """``on_refit(model, rfm)``: called once the chosen model is refitted on the whole period
-    (a run starts its stages and health ahead from it: :mod:`clvlab.run_ahead`)."""
+    """``on_rfm(rfm)``: called once the RFM summary is computed (the churn features ahead take
+    it); ``on_refit(model, rfm)``: once the chosen model is refitted on the whole period (a run
+    starts its stages and health ahead from it); both for :mod:`clvlab.run_ahead`."""
     from clvlab import models
     from clvlab.features.rfm import calibration_holdout, rfm_summary
     from clvlab.value.diagnostics import holdout_tracking
@@ -251,6 +252,8 @@ def _run_clv(
 
     step("computing RFM summary")
     rfm = rfm_summary(source, freq=freq, observation_end=observation_end)
+    if on_rfm is not None:
+        on_rfm(rfm)
     obs_end = pd.Timestamp(rfm.attrs["observation_end"])
     if calibration_end is None:
         calibration_end = default_calibration_end(obs_end, float(rfm["T"].max()), freq)
@@ -398,7 +401,8 @@ def run_pipeline(
                                          run_id=run_id)
 
         with shared_features(), ahead.running():
-            clv = _run_clv(workspace, steps, on_refit=on_refit, **options)
+            clv = _run_clv(workspace, steps, on_rfm=ahead.offer_rfm, on_refit=on_refit, **options)
+            ahead.clv_finished()  # the engine's threads as they were: the stores at the end use every core
             # every table from here on is stored on the writer connection while the next is computed
             with ahead.writing():
                 steps("writing the scores table")

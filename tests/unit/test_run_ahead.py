@@ -112,3 +112,55 @@ def test_an_interrupted_run_stops_its_work_ahead(tmp_path: Path, at: str) -> Non
         assert not {"scores", "economics", "churn"} & set(ws.tables())
         if at.startswith("fitting"):
             assert "stages" not in ws.tables()
+
+
+def _threads(ws: clvlab.Workspace) -> int:
+    return int(ws.con.con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+
+@pytest.mark.parametrize("threads", [3, 1])
+def test_the_pool_is_one_thread_short_while_both_parts_query(tmp_path: Path, threads: int) -> None:
+    """While the CLV part and the work ahead both run queries, each on its own calling thread,
+    DuckDB's pool has one thread fewer (never none); the setting is back once the CLV part has
+    ended, and after an interrupted run."""
+    seen: dict[str, int] = {}
+
+    def spy(message: str, done: int, total: int) -> None:
+        if message.startswith(("fitting BetaGeo", "writing the scores table")):
+            seen[message.split(" on ")[0]] = _threads(ws)
+
+    def interrupt(message: str, done: int, total: int) -> None:
+        if message.startswith("fitting BetaGeo"):
+            raise KeyboardInterrupt
+
+    with _workspace(tmp_path / "ws.duckdb") as ws:
+        ws.con.con.execute(f"SET threads = {threads}")
+        clvlab.run_pipeline(ws, on_progress=spy)
+        assert seen == {"fitting BetaGeo": max(1, threads - 1), "writing the scores table": threads}
+        assert _threads(ws) == threads
+        with pytest.raises(KeyboardInterrupt):
+            clvlab.run_pipeline(ws, on_progress=interrupt)
+        assert _threads(ws) == threads
+
+
+def test_the_churn_features_ahead_take_the_clv_parts_rfm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The weekly RFM of the run's date is summarised once, by the CLV part: the churn features
+    computed ahead take it instead of summarising the purchase days again (their earlier dates
+    they summarise themselves)."""
+    import clvlab.features.rfm
+
+    summarised: list[Any] = []
+    rfm_summary = clvlab.features.rfm.rfm_summary
+
+    def spy(source: Any, **kwargs: Any) -> Any:
+        summarised.append(kwargs.get("observation_end"))
+        return rfm_summary(source, **kwargs)
+
+    monkeypatch.setattr(clvlab.features.rfm, "rfm_summary", spy)
+    with _workspace(tmp_path / "ws.duckdb") as ws:
+        run = clvlab.run_pipeline(ws)
+    as_of = pd.Timestamp(run.clv.settings["observation_end"]).date()
+    dates = [None if d is None else pd.Timestamp(d).date() for d in summarised]
+    assert dates.count(None) == 1  # the CLV part's, as of the last purchase day
+    assert as_of not in dates  # not again for the churn features of that day
+    assert len([d for d in dates if d is not None and d < as_of]) == 3  # the three training snapshots
