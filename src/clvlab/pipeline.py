@@ -378,7 +378,11 @@ def run_pipeline(
     from clvlab.lifecycle.leads import write_leads_table
     from clvlab.lifecycle.tables import write_lifecycle_tables
     from clvlab.run_ahead import RunAhead
-    from clvlab.value.economics_tables import write_economics_tables
+    from clvlab.value.economics_tables import (
+        within_data,
+        write_cohorts_table,
+        write_economics_table,
+    )
 
     has_store = app_store is not None
     clv_steps = _clv_steps(options)
@@ -394,7 +398,7 @@ def run_pipeline(
     # (clvlab.run_ahead); stages, health and churn read the same customers as of the same days,
     # cohorts and economics the purchase days they hold; the purchase models of the run's date
     # start from its RFM
-    ahead = RunAhead(workspace, observation_end=options.get("observation_end"), app_store=app_store)
+    ahead = RunAhead(workspace, observation_end=options.get("observation_end"), app_store=app_store, run_id=run_id)
     try:
         def on_refit(model: Any, rfm: pd.DataFrame) -> None:  # stages and health ahead, from the run's model
             ahead.start_lifecycle_tables(model, rfm, as_of=str(pd.Timestamp(rfm.attrs["observation_end"]).date()),
@@ -419,9 +423,11 @@ def run_pipeline(
                 churn = write_churn_table(lifecycle_ws, as_of=as_of, run_id=run_id, app_store=app_store,
                                           clv=clv.scores["clv"], scored=ahead.churn_scores(as_of))
                 steps("writing the cohorts and economics tables")
+                end = ahead.cohorts(as_of) or write_cohorts_table(lifecycle_ws, run_id=run_id,
+                                                                  as_of=within_data(lifecycle_ws, as_of))
                 scores_stored()  # the economics read the model CLV of the scores table
-                economics = write_economics_tables(lifecycle_ws, run_id=run_id, as_of=as_of,
-                                                   margin=options.get("margin"))  # None: the cost column's
+                economics = write_economics_table(lifecycle_ws, run_id=run_id, as_of=end,
+                                                  margin=options.get("margin"))  # None: the cost column's
     finally:
         ahead.close()
     steps("lead scores of prospects")

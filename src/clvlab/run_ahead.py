@@ -16,19 +16,21 @@ connections at once; one connection is never used by two threads at a time):
   (its P(alive) is the stages'), the ``stages`` and ``health`` tables are computed there too, and
   queued on the writer, while the CLV part fits the spend model and scores in Python
   (:meth:`RunAhead.start_lifecycle_tables`; also only without an application store: the health
-  score reads its open cases). The ``cohorts`` and ``economics`` tables are
-  computed there as well, in order at the run's end, from the purchase days it holds
-  (:func:`clvlab.value.cohorts.purchase_rows`), once the ``scores`` are stored (:meth:`RunAhead.stored`).
-* the **writer connection**: the ``scores``, ``diagnostics``, ``stages``, ``health`` and ``churn``
-  tables, each stored there while the run goes on computing the next (:func:`~clvlab.derived.deferred_writes`: the rows are
+  score reads its open cases). The ``cohorts`` and ``economics`` tables are computed there as
+  well, from the purchase days it holds (:func:`clvlab.value.cohorts.purchase_rows`): the
+  cohorts, which need neither the model nor the scores, right after P(churn), stored while the
+  CLV part still fits (given the run id: :meth:`RunAhead.cohorts`); the economics in order at the
+  run's end, once the ``scores`` are stored (:meth:`RunAhead.stored`).
+* the **writer connection**: the ``cohorts``, ``scores``, ``diagnostics``, ``stages``, ``health``
+  and ``churn`` tables, each stored there while the run goes on computing the next (:func:`~clvlab.derived.deferred_writes`: the rows are
   checked first, on the run's thread). The run waits for every write before its last steps.
 
 While the CLV part runs, two queries often run at once, the CLV part's and the lifecycle
 connection's, and each is worked on by its own calling thread as well as by DuckDB's pool (the
 ``threads`` setting counts the pool and one calling thread). So for that time the run gives
 the pool one thread fewer (never less than one): one thread per core instead of one more thread
-than cores. On two cores this took 11 CPU-seconds (15%) off the 10M-row run and ended it 5 s
-sooner (docs/lifecycle.md). The setting is back as it was once the CLV part has ended
+than cores, which on two cores cost the 10M-row run about a sixth more CPU (docs/lifecycle.md,
+"Run time of clvlab run"). The setting is back as it was once the CLV part has ended
 (:meth:`RunAhead.clv_finished`): the stores at the end work on every core. A run that fails
 puts it back too.
 
@@ -63,8 +65,11 @@ class RunAhead:
     run's (the churn model is then fitted in order).
     """
 
-    def __init__(self, workspace: Any, *, observation_end: str | None = None, app_store: Any = None) -> None:
+    def __init__(self, workspace: Any, *, observation_end: str | None = None, app_store: Any = None,
+                 run_id: str | None = None) -> None:
         self.workspace, self.app_store, self.observation_end = workspace, app_store, observation_end
+        self.run_id = run_id  # the cohorts table is computed and stored ahead under it (None: in order)
+        self._cohorts: str | None = None  # the day the cohorts stored ahead hold as of
         #: the workspace the lifecycle steps use: the lifecycle connection when there is one
         self.lifecycle: Any = workspace
         self._writer_ws: Any = None
@@ -153,6 +158,14 @@ class RunAhead:
         self._rfm_offered.set()  # the caller waits: no RFM comes any more
         _settled(self._lifecycle_job)
         return self._churn if self._holds(as_of) else None
+
+    def cohorts(self, as_of: str) -> str | None:
+        """The day the ``cohorts`` table computed ahead for ``as_of`` holds as of (it is queued on
+        the writer; :func:`~clvlab.value.economics_tables.write_cohorts_table`); None: compute it
+        in order."""
+        self._rfm_offered.set()  # the caller waits: no RFM comes any more
+        _settled(self._lifecycle_job)
+        return self._cohorts if self._holds(as_of) else None
 
     def offer_rfm(self, rfm: pd.DataFrame) -> None:
         """The CLV part's RFM summary (:func:`clvlab.rfm_summary`): the churn features ahead take it
@@ -243,6 +256,14 @@ class RunAhead:
                 rfm_as_of(days, self._as_of, rfm.attrs["freq"], known=rfm)
 
             self._churn = churn_scores(self.lifecycle, as_of=self._as_of)
+        if self.run_id is not None:  # while the CLV part still fits: the writer is idle then
+            from clvlab.derived import deferred_writes
+            from clvlab.value.economics_tables import within_data, write_cohorts_table
+
+            self._go_on()
+            with deferred_writes(self._defer):
+                self._cohorts = write_cohorts_table(self.lifecycle, run_id=self.run_id,
+                                                    as_of=within_data(self.lifecycle, self._as_of))
 
     def _lifecycle_tables(self, model: Any, rfm: pd.DataFrame, as_of: str, run_id: str) -> dict[str, Any] | None:
         from clvlab.derived import deferred_writes
