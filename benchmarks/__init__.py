@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT / ".cache"
 
-__all__ = ["CACHE", "ROOT", "result_row", "run_isolated"]
+__all__ = ["CACHE", "ROOT", "peak_mb", "result_row", "run_isolated"]
 
 _MARK = "BENCHMARK-RESULT "  # engines may print progress bars on stdout; our line is marked
 
@@ -37,7 +37,7 @@ def run_isolated(
     ``repeats`` times in the same child and the fastest time is kept (the first call pays
     one-off costs such as engine start-up). Returns ``{"seconds", "cpu_s", "peak_mb", "value",
     "wall_s"}``; ``cpu_s`` is the child's user + system CPU time over all calls; ``peak_mb`` its
-    maximum resident set size (``ru_maxrss``), interpreter and imported libraries included.
+    peak resident memory (:func:`peak_mb`), interpreter and imported libraries included.
     """
     code = "import sys; from benchmarks import _child_main; _child_main()"
     started = time.perf_counter()
@@ -70,9 +70,24 @@ def _child_main() -> None:
         times.append(seconds)
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    peak_mb = after.ru_maxrss / 1024  # ru_maxrss is in kilobytes on Linux
-    result = {"seconds": min(times), "cpu_s": cpu, "peak_mb": peak_mb, "value": value}
+    result = {"seconds": min(times), "cpu_s": cpu, "peak_mb": peak_mb(), "value": value}
     print("\n" + _MARK + json.dumps(result))
+
+
+def peak_mb(pid: int | str = "self") -> float:
+    """Peak resident memory of process ``pid`` in MB: Linux's ``VmHWM``, the high-water mark of
+    the process's own memory since it started its program. Not ``ru_maxrss``: a child keeps
+    its parent's peak at the fork across ``exec`` (a child of a 7 GB runner read 7 GB whatever
+    it used); where ``/proc`` is missing, ``ru_maxrss`` it is (kilobytes on Linux, bytes on macOS)."""
+    status = Path(f"/proc/{pid}/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    if pid != "self":
+        return float("nan")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024
 
 
 def result_row(

@@ -5,7 +5,7 @@ Both sides run :func:`clvlab.scale.run_clv_at_scale` on the simulated Parquet lo
 :mod:`benchmarks.bench_rfm` (no load: each engine reads the file in place) and write the scores
 as a table in the engine. Timed: the whole call (distinct rows counted in the engine, the three
 candidates compared on the holdout, refit, Gamma-Gamma, scores computed and written). Memory:
-the Python process's peak (``ru_maxrss``) and, for Spark, the driver JVM's peak resident set
+the Python process's peak (``VmHWM``, :func:`benchmarks.peak_mb`) and, for Spark, the driver JVM's peak resident set
 (``VmHWM``; in local mode the JVM is the driver and its executors). Each measurement runs in its
 own process; the Spark one includes no session start-up in the time (it is reported apart).
 
@@ -27,18 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import result_row, run_isolated
+from benchmarks import peak_mb, result_row, run_isolated
 from benchmarks.bench_rfm import dataset
 
 OBSERVATION_END = "2025-12-31"  # the end of simulate_transactions' two years
-
-
-def _vm_hwm_mb(pid: int) -> float:
-    """Peak resident memory of process ``pid`` (Linux ``/proc/<pid>/status``), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def spark_side(path: str) -> tuple[float, list[float]]:
@@ -64,7 +56,7 @@ def spark_side(path: str) -> tuple[float, list[float]]:
                               observation_end=OBSERVATION_END)
     seconds = time.perf_counter() - started
     jvm = session._jvm.java.lang.ProcessHandle.current().pid()
-    jvm_mb = _vm_hwm_mb(int(jvm))
+    jvm_mb = peak_mb(int(jvm))
     session.stop()
     return seconds, [result.n_customers, round(result.total_clv, 2), result.best, round(jvm_mb),
                      round(startup, 1), result.rows_collected, result.settings["spend_fit"]]
