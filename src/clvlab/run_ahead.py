@@ -148,24 +148,26 @@ class RunAhead:
 
     def lifecycle_workspace(self) -> Any:
         """The workspace of the lifecycle steps, once the work ahead on it is done."""
-        self._rfm_offered.set()  # the caller waits: no RFM comes any more
-        _settled(self._lifecycle_job)
+        self._awaited(self._lifecycle_job)
         return self.lifecycle
 
     def churn_scores(self, as_of: str) -> Any:
         """The :func:`~clvlab.lifecycle.churn_table.churn_scores` of ``as_of`` computed ahead (None:
         compute them in order)."""
-        self._rfm_offered.set()  # the caller waits: no RFM comes any more
-        _settled(self._lifecycle_job)
+        self._awaited(self._lifecycle_job)
         return self._churn if self._holds(as_of) else None
 
     def cohorts(self, as_of: str) -> str | None:
         """The day the ``cohorts`` table computed ahead for ``as_of`` holds as of (it is queued on
         the writer; :func:`~clvlab.value.economics_tables.write_cohorts_table`); None: compute it
         in order."""
-        self._rfm_offered.set()  # the caller waits: no RFM comes any more
-        _settled(self._lifecycle_job)
+        self._awaited(self._lifecycle_job)
         return self._cohorts if self._holds(as_of) else None
+
+    def _awaited(self, job: Future[Any] | None) -> Any:
+        """:func:`_settled` from the caller's thread: it waits, so no RFM comes any more."""
+        self._rfm_offered.set()
+        return _settled(job)
 
     def offer_rfm(self, rfm: pd.DataFrame) -> None:
         """The CLV part's RFM summary (:func:`clvlab.rfm_summary`): the churn features ahead take it
@@ -187,8 +189,7 @@ class RunAhead:
     def lifecycle_tables(self, as_of: str) -> dict[str, Any] | None:
         """The record of :func:`~clvlab.lifecycle.tables.write_lifecycle_tables` computed ahead for
         ``as_of`` (its tables queued on the writer); None: compute them in order."""
-        self._rfm_offered.set()  # the caller waits: no RFM comes any more
-        record = _settled(self._tables_job)
+        record = self._awaited(self._tables_job)
         return record if self._holds(as_of) else None
 
     def stored(self) -> Callable[[], None]:
@@ -233,7 +234,7 @@ class RunAhead:
             check_as_of,
             customer_features,
             purchase_days,
-            rfm_as_of,
+            share_rfm,
         )
         from clvlab.lifecycle.stages import resolved
         from clvlab.lifecycle.thresholds import LifecycleThresholds
@@ -251,9 +252,8 @@ class RunAhead:
 
             self._rfm_offered.wait()
             self._go_on()
-            rfm = self._rfm  # the RFM the CLV part computed meanwhile, if it holds as of this date
-            if rfm is not None and pd.Timestamp(rfm.attrs["observation_end"]).date() == self._as_of:
-                rfm_as_of(days, self._as_of, rfm.attrs["freq"], known=rfm)
+            if self._rfm is not None:  # the RFM the CLV part computed meanwhile (keyed by its date)
+                share_rfm(days, self._rfm)
 
             self._churn = churn_scores(self.lifecycle, as_of=self._as_of)
         if self.run_id is not None:  # while the CLV part still fits: the writer is idle then

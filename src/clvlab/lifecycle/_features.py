@@ -170,6 +170,15 @@ def _draw(days: ir.Table, n: int, cap: int, seed: int) -> ir.Table:
     return days.filter(((bucket + _HASH_BUCKETS) % _HASH_BUCKETS) < share)
 
 
+def share_rfm(days: ir.Table, rfm: pd.DataFrame) -> None:
+    """A run's RFM summary (:func:`clvlab.rfm_summary`, whose ``attrs`` name its date and time
+    unit) as the :func:`rfm_as_of` of the purchase days on that date: within
+    :func:`shared_features` the stages, health and churn features of the run's date take it
+    instead of asking the engine for the same summary again (nothing without those ``attrs``)."""
+    if "freq" in rfm.attrs and "observation_end" in rfm.attrs:
+        rfm_as_of(days, pd.Timestamp(rfm.attrs["observation_end"]).date(), rfm.attrs["freq"], known=rfm)
+
+
 def rfm_as_of(days: ir.Table, as_of: dt.date, freq: Freq, known: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`clvlab.rfm_summary` (``freq``) of the purchase days up to ``as_of``: the purchase
     models' input, shared within :func:`shared_features` (stages, health and churn fit or score

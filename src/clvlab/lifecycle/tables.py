@@ -24,13 +24,12 @@ def write_lifecycle_tables(workspace: Any, *, as_of: str, run_id: str, app_store
     the health score was not computed (too little history to fit its weights on a time split).
     """
     from clvlab.derived import write_derived
-    from clvlab.lifecycle._features import purchase_days, rfm_as_of
+    from clvlab.lifecycle._features import purchase_days, share_rfm
     from clvlab.lifecycle.health import health_scores
     from clvlab.lifecycle.stages import ALIVE_MODELS, lifecycle_stages, stage_sizes
 
-    if rfm is not None and "freq" in rfm.attrs:  # the time unit keys the shared summary
-        rfm_as_of(purchase_days(workspace, "write_lifecycle_tables"), pd.Timestamp(as_of).date(),
-                  rfm.attrs["freq"], known=rfm)
+    if rfm is not None:
+        share_rfm(purchase_days(workspace, "write_lifecycle_tables"), rfm)
     alive = model if type(model).__name__ in ALIVE_MODELS else "ModifiedBetaGeo"
     stages = lifecycle_stages(workspace, as_of=as_of, model=alive)
     write_derived(workspace, "stages", stages, run_id=run_id, as_of=as_of)
