@@ -378,11 +378,7 @@ def run_pipeline(
     from clvlab.lifecycle.leads import write_leads_table
     from clvlab.lifecycle.tables import write_lifecycle_tables
     from clvlab.run_ahead import RunAhead
-    from clvlab.value.economics_tables import (
-        within_data,
-        write_cohorts_table,
-        write_economics_table,
-    )
+    from clvlab.value.economics_tables import write_cohorts_table, write_economics_table
 
     has_store = app_store is not None
     clv_steps = _clv_steps(options)
@@ -423,8 +419,7 @@ def run_pipeline(
                 churn = write_churn_table(lifecycle_ws, as_of=as_of, run_id=run_id, app_store=app_store,
                                           clv=clv.scores["clv"], scored=ahead.churn_scores(as_of))
                 steps("writing the cohorts and economics tables")
-                end = ahead.cohorts(as_of) or write_cohorts_table(lifecycle_ws, run_id=run_id,
-                                                                  as_of=within_data(lifecycle_ws, as_of))
+                end = ahead.cohorts(as_of) or write_cohorts_table(lifecycle_ws, run_id=run_id, as_of=as_of)
                 scores_stored()  # the economics read the model CLV of the scores table
                 economics = write_economics_table(lifecycle_ws, run_id=run_id, as_of=end,
                                                   margin=options.get("margin"))  # None: the cost column's

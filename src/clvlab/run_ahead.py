@@ -258,12 +258,11 @@ class RunAhead:
             self._churn = churn_scores(self.lifecycle, as_of=self._as_of)
         if self.run_id is not None:  # while the CLV part still fits: the writer is idle then
             from clvlab.derived import deferred_writes
-            from clvlab.value.economics_tables import within_data, write_cohorts_table
+            from clvlab.value.economics_tables import write_cohorts_table
 
             self._go_on()
             with deferred_writes(self._defer):
-                self._cohorts = write_cohorts_table(self.lifecycle, run_id=self.run_id,
-                                                    as_of=within_data(self.lifecycle, self._as_of))
+                self._cohorts = write_cohorts_table(self.lifecycle, run_id=self.run_id, as_of=self._as_of)
 
     def _lifecycle_tables(self, model: Any, rfm: pd.DataFrame, as_of: str, run_id: str) -> dict[str, Any] | None:
         from clvlab.derived import deferred_writes

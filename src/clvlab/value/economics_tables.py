@@ -18,7 +18,7 @@ def _group_key(row: pd.Series, by: list[str]) -> str:
     return "|".join(f"{k}={row[k]}" for k in by) or "all"
 
 
-def within_data(workspace: Any, as_of: str | dt.date | None) -> str | dt.date | None:
+def _within_data(workspace: Any, as_of: str | dt.date | None) -> str | dt.date | None:
     """``as_of``, or the last order day when ``as_of`` lies after it."""
     from clvlab.lifecycle._features import data_range, purchase_days
     from clvlab.value.cohorts import parse_as_of
@@ -48,15 +48,15 @@ def write_economics_tables(
 
     Returns the names of the tables written and ``cac``: where CAC came from, else what to load.
     """
-    end = write_cohorts_table(workspace, run_id=run_id, as_of=within_data(workspace, as_of), period=period)
+    end = write_cohorts_table(workspace, run_id=run_id, as_of=as_of, period=period)
     return write_economics_table(workspace, run_id=run_id, as_of=end, period=period, margin=margin,
                                  retention_cost=retention_cost)
 
 
 def write_cohorts_table(workspace: Any, *, run_id: str, as_of: str | dt.date | None, period: str = "month") -> str:
-    """Write ``cohorts`` as of ``as_of`` (a day within the data; None: the last order day);
-    returns the day it holds as of (ISO)."""
-    cells = cohort_table(workspace, period=period, as_of=as_of)  # type: ignore[arg-type]
+    """Write ``cohorts`` as of ``as_of`` (the last order day when ``as_of`` is None or after it, as
+    :func:`write_economics_tables` says); returns the day it holds as of (ISO)."""
+    cells = cohort_table(workspace, period=period, as_of=_within_data(workspace, as_of))  # type: ignore[arg-type]
     cells["cell"] = cells["cohort"].dt.strftime("%Y-%m-%d") + "|" + cells["age"].astype(str)
     cells["period"] = period
     cells["cohort"] = cells["cohort"].dt.date
